@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module map follows the data's path: wire → coordinator/worker → engine/verifiers.
+// Arrows point one way: the engine knows nothing of ZeroMQ; the coordinator knows
+// nothing of tensors; specialists reach models only through the worker's backends.
+let package = Package(
+    name: "Shoal",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "shoal", targets: ["shoal"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // System libraries (Debian -dev packages).
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CShoalSys"),
+
+        // Messaging.
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "ShoalWire", dependencies: [
+            "ZeroMQ",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["shoal.proto"]),
+
+        // Configuration files: agents/*.yaml, topology/*.yaml.
+        .target(name: "ShoalConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+
+        // Cluster processes.
+        .target(name: "ShoalCoordinator", dependencies: [
+            "ShoalWire", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "ShoalWorker", dependencies: [
+            "ShoalWire", "ShoalConfig", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "ShoalClient", dependencies: ["ShoalWire"]),
+
+        // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
+        .target(name: "ShoalCluster", dependencies: [
+            "ShoalClient", "ShoalConfig", "ShoalWire", "ZeroMQ", "CShoalSys", .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // The CLI: argument parsing only.
+        .executableTarget(name: "shoal", dependencies: [
+            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], exclude: ["GenerateCommand.swift", "LogitsCommand.swift", "BenchModelCommand.swift", "VerifyCommand.swift", "EvalCommand.swift"]),
+
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "ShoalWireTests", dependencies: ["ShoalWire"]),
+        .testTarget(name: "ShoalConfigTests", dependencies: ["ShoalConfig"]),
+        .testTarget(name: "ShoalCoordinatorTests", dependencies: ["ShoalCoordinator"]),
+        .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker"]),
+        .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalWire", "ZeroMQ"]),
+    ]
+)

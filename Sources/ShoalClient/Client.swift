@@ -1,0 +1,140 @@
+import Foundation
+import ShoalWire
+import SwiftProtobuf
+import ZeroMQ
+
+/// What came back for one sub-task.
+public struct SubTaskOutcome: Sendable, Equatable {
+    public var requestId: UInt64
+    public var code: Shoal_V1_ReplyCode
+    public var message: String
+    public var output: String
+    public var workerId: String
+    public var modelVersion: String
+    public var latencyUs: UInt64
+    public var metadata: [String: String]
+
+    public var ok: Bool { code == .ok }
+}
+
+public enum ClientError: Error, CustomStringConvertible, Equatable {
+    case noReply(service: String, waitedMs: Int64, endpoint: String)
+    case malformedReply(String)
+
+    public var description: String {
+        switch self {
+        case let .noReply(service, waited, endpoint):
+            "no reply for '\(service)' from the coordinator at \(endpoint) within \(waited) ms — is `shoal coordinator` (or `shoal up`) running there?"
+        case let .malformedReply(why): "malformed reply from the coordinator: \(why)"
+        }
+    }
+}
+
+/// A Shoal client: 18/MDP over one DEALER socket, protobuf bodies, many requests in flight.
+/// Not thread-safe (it owns a socket); use one per thread.
+public final class Client {
+    public let endpoint: String
+    private let context: Context
+    private let socket: Socket
+    private var nextId: UInt64 = 1
+
+    public init(endpoint: String) throws {
+        self.endpoint = endpoint
+        context = try Context()
+        socket = try context.socket(.dealer)
+        try socket.setSendHighWaterMark(0)
+        try socket.setReceiveHighWaterMark(0)
+        try socket.connect(endpoint)
+    }
+
+    /// Sends a sub-task without waiting; returns its request id.
+    @discardableResult
+    public func send(skill: String, input: String, params: [String: String] = [:], deadlineMs: UInt32 = 0,
+                     modelVersion: String = "", stream: Bool = false, taskId: String = "", stepId: String = "") throws -> UInt64 {
+        let id = nextId
+        nextId += 1
+        var header = Shoal_V1_RequestHeader()
+        header.requestID = id
+        header.deadlineMs = deadlineMs
+        header.modelVersion = modelVersion
+        var task = Shoal_V1_SubTask()
+        task.skill = skill
+        task.input = input
+        task.params = params
+        task.stream = stream
+        task.taskID = taskId
+        task.stepID = stepId
+        try socket.send([MDP.clientV2, [ClientCommandCode.request], Array(skill.utf8)] + ShoalBody.request(header: header, task: task))
+        return id
+    }
+
+    /// The next reply message (PARTIAL or FINAL), or nil after `timeoutMs`.
+    public func receive(timeoutMs: Int) throws -> (outcome: SubTaskOutcome, final: Bool)? {
+        var poller = Poller()
+        poller.add(socket)
+        if try poller.poll(timeoutMs: timeoutMs).isEmpty { return nil }
+        guard let frames = try socket.receive(dontWait: true) else { return nil }
+        return try Self.decode(frames)
+    }
+
+    /// Sends one sub-task and waits for its final reply, passing streamed pieces to `onPartial`.
+    public func call(skill: String, input: String, params: [String: String] = [:], deadlineMs: UInt32 = 0,
+                     modelVersion: String = "", timeoutMs: Int = 30_000,
+                     onPartial: ((String) -> Void)? = nil) throws -> SubTaskOutcome {
+        let id = try send(skill: skill, input: input, params: params, deadlineMs: deadlineMs,
+                          modelVersion: modelVersion, stream: onPartial != nil)
+        let start = monotonicMs()
+        while true {
+            let left = Int64(timeoutMs) - (monotonicMs() - start)
+            guard left > 0, let (outcome, final) = try receive(timeoutMs: Int(left)) else {
+                throw ClientError.noReply(service: skill, waitedMs: Int64(timeoutMs), endpoint: endpoint)
+            }
+            guard outcome.requestId == id else { continue }  // a late reply to an earlier call
+            if final { return outcome }
+            onPartial?(outcome.output)
+        }
+    }
+
+    /// The coordinator's view of the cluster (`shoal.status` service).
+    public func status(timeoutMs: Int = 5000) throws -> Shoal_V1_ClusterStatus {
+        let id = try send(skill: MDP.statusService, input: "")
+        let start = monotonicMs()
+        while true {
+            let left = Int64(timeoutMs) - (monotonicMs() - start)
+            guard left > 0 else { throw ClientError.noReply(service: MDP.statusService, waitedMs: Int64(timeoutMs), endpoint: endpoint) }
+            var poller = Poller()
+            poller.add(socket)
+            if try poller.poll(timeoutMs: Int(left)).isEmpty { continue }
+            guard let frames = try socket.receive(dontWait: true) else { continue }
+            guard frames.count >= 6, frames[0] == MDP.clientV2, frames[3] == ShoalBody.contentType else {
+                throw ClientError.malformedReply("status reply has \(frames.count) frames")
+            }
+            let header = try Shoal_V1_ReplyHeader(serializedBytes: frames[4])
+            guard header.requestID == id else { continue }
+            return try Shoal_V1_ClusterStatus(serializedBytes: frames[5])
+        }
+    }
+
+    /// 8/MMI: whether any worker serves `service` right now.
+    public func serviceExists(_ service: String, timeoutMs: Int = 5000) throws -> Bool {
+        let outcome = try call(skill: "mmi.service", input: service, timeoutMs: timeoutMs)
+        return outcome.output == "200"
+    }
+
+    static func decode(_ frames: [Frame]) throws -> (SubTaskOutcome, Bool) {
+        // ["MDPC02", PARTIAL|FINAL, service, content-type, ReplyHeader, SubTaskResult?]
+        guard frames.count >= 5, frames[0] == MDP.clientV2, frames[1].count == 1 else {
+            throw ClientError.malformedReply("expected an 18/MDP reply, got \(frames.count) frames")
+        }
+        guard frames[3] == ShoalBody.contentType else {
+            throw ClientError.malformedReply("reply body is not a Shoal message")
+        }
+        let final = frames[1][0] == ClientCommandCode.final
+        let h = try Shoal_V1_ReplyHeader(serializedBytes: frames[4])
+        var result = Shoal_V1_SubTaskResult()
+        if frames.count > 5 { result = try Shoal_V1_SubTaskResult(serializedBytes: frames[5]) }
+        return (SubTaskOutcome(requestId: h.requestID, code: h.code, message: h.message, output: result.output,
+                               workerId: h.workerID, modelVersion: h.modelVersion, latencyUs: h.latencyUs,
+                               metadata: result.metadata), final)
+    }
+}

@@ -1,0 +1,112 @@
+import CShoalSys
+import Foundation
+
+/// A child process whose stdout lines are collected (stderr passes through to ours, where
+/// its logs belong). Used by `shoal up`, the demo, the benchmarks and the cluster tests.
+public final class ChildProcess: @unchecked Sendable {
+    // `lines` is written by Foundation's reader thread and read by callers: guarded by `lock`.
+    private let process = Process()
+    private let lock = NSLock()
+    private var lines: [String] = []
+    private var partial = ""
+    public let name: String
+
+    public init(name: String, executable: String, arguments: [String], environment: [String: String]? = nil,
+                captureStdout: Bool = true, silenceStderr: Bool = false, captureStderr: Bool = false) throws {
+        self.name = name
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = environment ?? ProcessInfo.processInfo.environment
+        env["SHOAL_SUPERVISED"] = "1"  // the child asks the kernel to SIGTERM it if we die
+        process.environment = env
+        process.standardInput = FileHandle.nullDevice
+        if silenceStderr { process.standardError = FileHandle.nullDevice }
+        if captureStderr {
+            let pipe = Pipe()
+            process.standardError = pipe
+            pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
+                let data = h.availableData
+                if data.isEmpty { h.readabilityHandler = nil; return }
+                self?.appendErr(String(decoding: data, as: UTF8.self))
+            }
+        }
+        if captureStdout {
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
+                let data = h.availableData
+                if data.isEmpty { h.readabilityHandler = nil; return }
+                self?.append(String(decoding: data, as: UTF8.self))
+            }
+        }
+        try process.run()
+    }
+
+    private func append(_ text: String) {
+        lock.withLock {
+            partial += text
+            while let nl = partial.firstIndex(of: "\n") {
+                lines.append(String(partial[..<nl]))
+                partial = String(partial[partial.index(after: nl)...])
+            }
+        }
+    }
+
+    private var errText = ""
+    private func appendErr(_ text: String) { lock.withLock { errText += text } }
+    /// Everything the child wrote to stderr, when started with `captureStderr`.
+    public var stderrText: String { lock.withLock { errText } }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+    public var exitCode: Int32? { process.isRunning ? nil : process.terminationStatus }
+    public var output: [String] { lock.withLock { lines } }
+
+    /// Waits for a stdout line starting with `prefix`; returns the rest of that line.
+    public func waitForLine(prefix: String, timeout: TimeInterval) -> String? {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if let line = lock.withLock({ lines.first { $0.hasPrefix(prefix) } }) {
+                return String(line.dropFirst(prefix.count))
+            }
+            if !process.isRunning { return nil }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return nil
+    }
+
+    public func signal(_ sig: Int32) {
+        if process.isRunning { kill(process.processIdentifier, sig) }
+    }
+
+    /// Waits up to `timeout` for exit; returns whether it exited.
+    @discardableResult
+    public func wait(timeout: TimeInterval) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.01) }
+        return !process.isRunning
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds.
+    public func stop(grace: TimeInterval = 5) {
+        signal(SIGTERM)
+        if !wait(timeout: grace) {
+            signal(SIGKILL)
+            wait(timeout: 5)
+        }
+    }
+}
+
+/// Called first thing by `shoal coordinator` and `shoal worker`: when started by a Shoal
+/// supervisor, die with it, so no orphan process is ever left behind.
+public func dieWithSupervisorIfSupervised() {
+    if ProcessInfo.processInfo.environment["SHOAL_SUPERVISED"] == "1" {
+        _ = shoal_die_with_parent(SIGTERM)
+        if getppid() == 1 { exit(0) }  // the parent died before prctl took effect
+    }
+}
+
+/// This executable's path, so a supervisor can start more of itself.
+public func currentExecutable() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}

@@ -1,0 +1,128 @@
+import Foundation
+import ShoalClient
+import ShoalConfig
+
+/// Runs a topology on this machine (`shoal up`): the coordinator first, then every worker
+/// replica, each its own child process. Crashed children restart with exponential back-off;
+/// `shutdown` drains workers, then stops the coordinator, leaving no process behind.
+public final class Supervisor: @unchecked Sendable {
+    // All mutable state is touched only from the thread that calls `start`/`superviseOnce`/`shutdown`.
+    public struct Child {
+        public let name: String
+        let arguments: [String]
+        var process: ChildProcess
+        var restarts = 0
+        var startedAt = Date()
+        var nextRestartAt: Date?
+    }
+
+    public let topology: Topology
+    let executable: String
+    let quietStderr: Bool
+    public private(set) var endpoint = ""
+    public private(set) var coordinator: Child?
+    public private(set) var workers: [Child] = []
+    private let log: (String) -> Void
+
+    public init(topology: Topology, executable: String = currentExecutable(), quietStderr: Bool = false,
+                log: @escaping (String) -> Void = { print($0) }) {
+        self.topology = topology
+        self.executable = executable
+        self.quietStderr = quietStderr
+        self.log = log
+    }
+
+    public enum StartError: Error, CustomStringConvertible {
+        case coordinatorDidNotStart(String)
+        public var description: String {
+            switch self {
+            case .coordinatorDidNotStart(let why): "the coordinator did not start: \(why)"
+            }
+        }
+    }
+
+    /// Starts everything; returns once the coordinator listens (workers register on their own).
+    public func start(bindOverride: String? = nil) throws {
+        let c = topology.coordinator
+        let bind = bindOverride ?? c.endpoint
+        let args = ["coordinator", "--bind", bind, "--heartbeat-ms", "\(c.heartbeatMs)", "--liveness", "\(c.liveness)",
+                    "--queue-limit", "\(c.queueLimit)", "--max-message-bytes", "\(c.maxMessageBytes)",
+                    "--grace-ms", "\(c.unknownServiceGraceMs)", "--default-deadline-ms", "\(c.defaultDeadlineMs)"]
+        let p = try ChildProcess(name: "coordinator", executable: executable, arguments: args, silenceStderr: quietStderr)
+        guard let ep = p.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
+            p.stop(grace: 1)
+            throw StartError.coordinatorDidNotStart(p.exitCode.map { "exited with status \($0)" } ?? "no 'listening' line within 20 s")
+        }
+        endpoint = ep
+        coordinator = Child(name: "coordinator", arguments: args, process: p)
+        log("coordinator   listening on \(endpoint)   (pid \(p.pid))")
+        for d in topology.agents {
+            for i in 1...d.replicas {
+                let name = "\(d.agent.name)-\(i)"
+                let wargs = ["worker", "--agent", d.agentFile, "--coordinator", endpoint, "--id", name,
+                             "--heartbeat-ms", "\(c.heartbeatMs)", "--liveness", "\(c.liveness)"]
+                let w = try ChildProcess(name: name, executable: executable, arguments: wargs, captureStdout: false,
+                                         silenceStderr: quietStderr)
+                workers.append(Child(name: name, arguments: wargs, process: w))
+                log("worker        \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) skills \(d.agent.skills.joined(separator: ",")) · \(d.agent.backend.rawValue):\(d.agent.model) · capacity \(d.agent.concurrency)   (pid \(w.pid))")
+            }
+        }
+    }
+
+    /// Waits until `count` workers have registered, or `timeout` passes; returns how many did.
+    public func waitForWorkers(_ count: Int? = nil, timeout: TimeInterval = 30) -> Int {
+        let want = count ?? workers.count
+        let end = Date().addingTimeInterval(timeout)
+        var seen = 0
+        while Date() < end {
+            if let client = try? Client(endpoint: endpoint), let s = try? client.status(timeoutMs: 1000) {
+                seen = s.workers.count
+                if seen >= want { return seen }
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return seen
+    }
+
+    /// One supervision pass: restarts children that exited, with back-off 0.5 s · 2^n (max 30 s),
+    /// reset after a child stays up a minute.
+    public func superviseOnce() {
+        func revive(_ child: inout Child) {
+            if child.process.isRunning {
+                if Date().timeIntervalSince(child.startedAt) > 60 { child.restarts = 0 }
+                return
+            }
+            let now = Date()
+            if let at = child.nextRestartAt {
+                guard now >= at else { return }
+                do {
+                    child.process = try ChildProcess(name: child.name, executable: executable, arguments: child.arguments,
+                                                     captureStdout: child.name == "coordinator", silenceStderr: quietStderr)
+                    child.startedAt = now
+                    child.nextRestartAt = nil
+                    log("restarted \(child.name) (pid \(child.process.pid), restart #\(child.restarts))")
+                } catch {
+                    log("could not restart \(child.name): \(error)")
+                    child.nextRestartAt = now.addingTimeInterval(5)
+                }
+                return
+            }
+            let delay = min(30, 0.5 * pow(2, Double(child.restarts)))
+            child.restarts += 1
+            child.nextRestartAt = now.addingTimeInterval(delay)
+            log("\(child.name) exited (status \(child.process.exitCode ?? -1)); restarting in \(String(format: "%.1f", delay)) s")
+        }
+        if var c = coordinator { revive(&c); coordinator = c }
+        for i in workers.indices { revive(&workers[i]) }
+    }
+
+    /// Drains workers (SIGTERM: finish in-flight work, then DISCONNECT), then stops the coordinator.
+    public func shutdown(grace: TimeInterval = 10) {
+        for w in workers { w.process.signal(SIGTERM) }
+        let end = Date().addingTimeInterval(grace)
+        for w in workers { _ = w.process.wait(timeout: max(0.1, end.timeIntervalSinceNow)) }
+        for w in workers where w.process.isRunning { w.process.signal(SIGKILL); w.process.wait(timeout: 5) }
+        coordinator?.process.stop(grace: 5)
+        log("all \(workers.count + (coordinator == nil ? 0 : 1)) processes stopped")
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// A cluster layout (`topology/local.yaml`): where the coordinator listens and which agents
+/// run with how many replicas.
+public struct Topology: Sendable, Equatable {
+    public struct Coordinator: Sendable, Equatable {
+        /// Where the coordinator binds and workers connect, e.g. `tcp://127.0.0.1:5555`.
+        public var endpoint = "tcp://127.0.0.1:5555"
+        public var heartbeatMs = 1000
+        public var liveness = 3
+        public var queueLimit = 10_000
+        public var maxMessageBytes = 4 << 20
+        public var unknownServiceGraceMs = 5000
+        public var defaultDeadlineMs = 0
+        public init() {}
+    }
+
+    public struct Deployment: Sendable, Equatable {
+        public var agent: AgentSpec
+        public var agentFile: String
+        public var replicas: Int
+    }
+
+    public var coordinator: Coordinator
+    public var agents: [Deployment]
+    public var sourceFile: String
+
+    static let keys = ["coordinator", "agents"]
+    static let coordinatorKeys = ["endpoint", "heartbeat_ms", "liveness", "queue_limit", "max_message_bytes",
+                                  "unknown_service_grace_ms", "default_deadline_ms"]
+    static let deploymentKeys = ["file", "replicas"]
+
+    public static func load(_ path: String) throws -> Topology {
+        try parse(yaml: try readConfigFile(path), file: path)
+    }
+
+    /// Agent files are resolved relative to the topology file's folder.
+    public static func parse(yaml: String, file: String) throws -> Topology {
+        let r = try YAMLReader.load(file: file, text: yaml)
+        try r.allowOnly(keys)
+        var c = Coordinator()
+        if let cr = try r.child("coordinator") {
+            try cr.allowOnly(coordinatorKeys)
+            if let e = try cr.string("endpoint") {
+                guard e.hasPrefix("tcp://") || e.hasPrefix("ipc://") || e.hasPrefix("inproc://") else {
+                    throw cr.fail("endpoint", "must be a ZeroMQ endpoint like tcp://127.0.0.1:5555, got \"\(e)\"")
+                }
+                c.endpoint = e
+            }
+            func positive(_ key: String, _ min: Int) throws -> Int? {
+                guard let v = try cr.int(key) else { return nil }
+                guard v >= min else { throw cr.fail(key, "must be ≥ \(min), got \(v)") }
+                return v
+            }
+            c.heartbeatMs = try positive("heartbeat_ms", 10) ?? c.heartbeatMs
+            c.liveness = try positive("liveness", 1) ?? c.liveness
+            c.queueLimit = try positive("queue_limit", 1) ?? c.queueLimit
+            c.maxMessageBytes = try positive("max_message_bytes", 1024) ?? c.maxMessageBytes
+            c.unknownServiceGraceMs = try positive("unknown_service_grace_ms", 0) ?? c.unknownServiceGraceMs
+            c.defaultDeadlineMs = try positive("default_deadline_ms", 0) ?? c.defaultDeadlineMs
+        }
+        guard let list = try r.children("agents") else { throw r.fail("agents", "is required: list the agents to run") }
+        let base = (file as NSString).deletingLastPathComponent
+        var deployments: [Deployment] = []
+        for d in list {
+            try d.allowOnly(deploymentKeys)
+            let rel = try d.requiredString("file")
+            let path = rel.hasPrefix("/") ? rel : (base.isEmpty ? rel : "\(base)/\(rel)")
+            let replicas = try d.int("replicas") ?? 1
+            guard replicas >= 1 else { throw d.fail("replicas", "must be ≥ 1, got \(replicas)") }
+            let agent: AgentSpec
+            do { agent = try AgentSpec.load(path) } catch let e as ConfigError where e.reason == "file not found" {
+                throw d.fail("file", "agent file \(path) not found")
+            }
+            if deployments.contains(where: { $0.agent.name == agent.name }) {
+                throw d.fail("file", "agent \"\(agent.name)\" is listed twice")
+            }
+            deployments.append(Deployment(agent: agent, agentFile: path, replicas: replicas))
+        }
+        return Topology(coordinator: c, agents: deployments, sourceFile: file)
+    }
+}

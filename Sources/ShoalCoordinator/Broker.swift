@@ -1,0 +1,444 @@
+import ShoalWire
+import SwiftProtobuf
+import ZeroMQ
+
+/// What the broker asks its I/O shell to do.
+public enum BrokerAction: Sendable {
+    /// Send these frames through the ROUTER socket (frame 0 is the peer identity).
+    case send([Frame])
+    case log(LogLevel, String)
+}
+
+public enum LogLevel: Sendable { case debug, info, warning, error }
+
+/// The coordinator's routing rules as a plain state machine (see STYLE.md: swift-nio's
+/// connection state machines). It takes events — a message arrived, time passed — and returns
+/// actions. No sockets, no clocks: `now` is monotonic milliseconds passed in by the caller,
+/// so every rule is unit-testable and the I/O loop only moves bytes.
+public struct Broker {
+    public let config: BrokerConfig
+    var workers: [Frame: WorkerRecord] = [:]
+    var services: [String: ServiceRecord] = [:]
+    var pending: [UInt64: PendingRequest] = [:]
+    var deadlines = DeadlineHeap()
+    var nextKey: UInt64 = 1
+    var dispatchSeq: UInt64 = 0
+    var nextHeartbeatAt: Int64 = 0
+    var nextGraceCheckAt: Int64 = .max
+    let startedAt: Int64
+    public var endpoint = ""
+
+    public private(set) var counters = Counters()
+
+    public struct Counters: Sendable, Equatable {
+        public var requests: UInt64 = 0
+        public var replies: UInt64 = 0
+        public var errors: UInt64 = 0
+        public var malformed: UInt64 = 0
+        public var duplicates: UInt64 = 0
+        public var requeued: UInt64 = 0
+    }
+
+    public init(config: BrokerConfig = BrokerConfig(), now: Int64) {
+        self.config = config
+        self.startedAt = now
+        self.nextHeartbeatAt = now + config.heartbeatIntervalMs
+    }
+
+    public var pendingCount: Int { pending.count }
+    public var workerCount: Int { workers.count }
+
+    // MARK: events
+
+    /// A message arrived on the ROUTER socket.
+    public mutating func receive(_ frames: [Frame], now: Int64, into out: inout [BrokerAction]) {
+        let size = frames.reduce(0) { $0 + $1.count }
+        let inbound: Inbound
+        do {
+            inbound = try Inbound.parse(frames)
+        } catch {
+            counters.malformed += 1
+            out.append(.log(.warning, "dropped malformed message from \(peer(frames.first)): \(error)"))
+            return
+        }
+        switch inbound {
+        case .clientRequest(let request):
+            if size > config.maxMessageBytes {
+                counters.malformed += 1
+                out.append(.log(.warning, "dropped \(size)-byte request from \(peer(request.identity)): over the \(config.maxMessageBytes)-byte limit"))
+                replyError(to: request, .tooLarge, "request is \(size) bytes; the limit is \(config.maxMessageBytes)", &out)
+                return
+            }
+            clientRequest(request, now: now, &out)
+        case let .worker(identity, version, command):
+            if size > config.maxMessageBytes {
+                counters.malformed += 1
+                out.append(.log(.warning, "dropped \(size)-byte message from worker \(peer(identity)): over the \(config.maxMessageBytes)-byte limit"))
+                return
+            }
+            workerCommand(identity, version, command, now: now, &out)
+        }
+    }
+
+    /// Time passed: expire silent workers, send heartbeats, time out requests.
+    public mutating func tick(now: Int64, into out: inout [BrokerAction]) {
+        expireWorkers(now: now, &out)
+        if now >= nextHeartbeatAt {
+            for w in workers.values { out.append(.send(Outbound.heartbeat(to: w.identity, w.version))) }
+            nextHeartbeatAt = now + config.heartbeatIntervalMs
+        }
+        while let key = deadlines.popExpired(now: now) {
+            guard let r = pending[key] else { continue }
+            let waited = now - r.arrivedAt
+            fail(key, .timeout, "no reply from service '\(r.service)' within \(waited) ms (deadline)", &out)
+        }
+        if now >= nextGraceCheckAt { expireUnservedRequests(now: now, &out) }
+    }
+
+    /// When `tick` next has work to do, so the I/O loop can sleep until then.
+    public func nextWakeup() -> Int64 {
+        var t = nextHeartbeatAt
+        if let d = deadlines.earliest { t = min(t, d) }
+        t = min(t, nextGraceCheckAt)
+        for w in workers.values { t = min(t, w.expiresAt) }
+        return t
+    }
+
+    // MARK: clients
+
+    mutating func clientRequest(_ request: ClientRequest, now: Int64, _ out: inout [BrokerAction]) {
+        guard let service = String(validating: request.service, as: UTF8.self) else {
+            counters.malformed += 1
+            out.append(.log(.warning, "dropped request from \(peer(request.identity)): service name is not UTF-8"))
+            return
+        }
+        if service.hasPrefix(MDP.mmiPrefix) || service == MDP.statusService {
+            internalService(service, request, now: now, &out)
+            return
+        }
+        // A Shoal request carries a header the coordinator reads for routing; payload stays opaque.
+        var header = Shoal_V1_RequestHeader()
+        let isShoal = ShoalBody.isShoal(request.body)
+        if isShoal {
+            do {
+                header = try Shoal_V1_RequestHeader(serializedBytes: request.body[1])
+            } catch {
+                counters.malformed += 1
+                out.append(.log(.warning, "dropped request from \(peer(request.identity)) for '\(service)': truncated or invalid RequestHeader (\(error))"))
+                replyError(to: request, .badRequest, "invalid RequestHeader protobuf: \(error)", requestId: 0, &out)
+                return
+            }
+        }
+        let shoalId: UInt64? = isShoal ? header.requestID : nil
+        counters.requests += 1
+        var record = services[service] ?? ServiceRecord(name: service, nameFrame: request.service)
+        if record.queue.count >= config.queueLimit {
+            record.failed += 1
+            services[service] = record
+            counters.errors += 1
+            replyError(to: request, .overloaded, "service '\(service)' has \(record.queue.count) requests queued (limit \(config.queueLimit))", requestId: shoalId, &out)
+            return
+        }
+        let deadlineMs = header.deadlineMs > 0 ? Int64(header.deadlineMs) : config.defaultDeadlineMs
+        let key = nextKey
+        nextKey += 1
+        let pendingRequest = PendingRequest(
+            key: key, client: request.identity, clientVersion: request.version, delimited: request.delimited,
+            service: service, serviceFrame: request.service, body: request.body, shoalRequestId: shoalId,
+            arrivedAt: now, deadline: deadlineMs > 0 ? now + deadlineMs : nil, pin: header.modelVersion)
+        pending[key] = pendingRequest
+        if let d = pendingRequest.deadline { deadlines.push(d, key) }
+        record.queue.append(key)
+        services[service] = record
+        if record.workers.isEmpty { scheduleGraceCheck(now + config.unknownServiceGraceMs) }
+        dispatch(service, now: now, &out)
+    }
+
+    /// 8/MMI and Shoal's status service, answered by the coordinator itself.
+    mutating func internalService(_ service: String, _ request: ClientRequest, now: Int64, _ out: inout [BrokerAction]) {
+        var body: [Frame]
+        let shoal = ShoalBody.isShoal(request.body)
+        switch service {
+        case "mmi.service":
+            // The asked-for name is the body's first frame (its payload frame for Shoal clients).
+            let asked = shoal ? (try? Shoal_V1_SubTask(serializedBytes: request.body.count > 2 ? request.body[2] : []))?.input ?? ""
+                              : String(decoding: request.body.first ?? [], as: UTF8.self)
+            let known = !(services[asked]?.workers.isEmpty ?? true)
+            body = [Array((known ? "200" : "404").utf8)]
+        case MDP.statusService:
+            body = [(try? status(now: now).serializedBytes()) ?? []]
+        default:
+            body = [Array("501".utf8)]
+        }
+        if shoal {
+            var h = Shoal_V1_ReplyHeader()
+            h.requestID = (try? Shoal_V1_RequestHeader(serializedBytes: request.body[1]))?.requestID ?? 0
+            var result = Shoal_V1_SubTaskResult()
+            if service == MDP.statusService {
+                body = [ShoalBody.contentType, (try? h.serializedBytes()) ?? [], body[0]]
+            } else {
+                result.output = String(decoding: body[0], as: UTF8.self)
+                body = ShoalBody.reply(header: h, result: result)
+            }
+        }
+        out.append(.send(Outbound.reply(to: request.identity, request.version, delimited: request.delimited,
+                                        service: request.service, body: body)))
+    }
+
+    // MARK: workers
+
+    mutating func workerCommand(_ identity: Frame, _ version: MDPVersion, _ command: WorkerCommand, now: Int64, _ out: inout [BrokerAction]) {
+        if case .ready(let serviceFrame, let extra) = command {
+            ready(identity, version, serviceFrame, extra, now: now, &out)
+            return
+        }
+        guard var worker = workers[identity] else {
+            // Unknown peer speaking as a worker: after a coordinator restart, this is how workers
+            // learn to re-register (RFC 7: reply DISCONNECT). Its replies belong to a past life.
+            if case .final = command { counters.duplicates += 1 }
+            if case .disconnect = command { return }
+            out.append(.log(.info, "unregistered worker \(peer(identity)) sent a command; asking it to reconnect"))
+            out.append(.send(Outbound.disconnect(to: identity, version)))
+            return
+        }
+        worker.lastHeardAt = now
+        worker.expiresAt = now + config.workerExpiryMs
+        workers[identity] = worker
+        switch command {
+        case .ready:
+            break  // handled above
+        case .heartbeat(let extra):
+            if extra.first == MDP.drainingMarker && !worker.draining {
+                workers[identity]?.draining = true
+                out.append(.log(.info, "worker \(worker.info.workerID) (\(worker.service)) is draining: no new requests"))
+            }
+        case .disconnect:
+            removeWorker(identity, reason: "sent DISCONNECT", now: now, &out)
+        case let .partial(address, body):
+            guard let key = UInt64(frame: address), let r = pending[key], r.worker == identity else { return }
+            if r.clientVersion == .v2 {
+                out.append(.send(Outbound.reply(to: r.client, .v2, delimited: r.delimited, service: r.serviceFrame,
+                                                body: body, final: false)))
+            }
+        case let .final(address, body):
+            guard let key = UInt64(frame: address), let r = pending[key], r.worker == identity else {
+                // A late reply from a worker we gave up on, or a reply to an answered request.
+                counters.duplicates += 1
+                out.append(.log(.debug, "dropped duplicate or late reply from \(worker.info.workerID)"))
+                return
+            }
+            pending[key] = nil
+            workers[identity]?.inFlight.remove(key)
+            workers[identity]?.completed += 1
+            services[r.service]?.completed += 1
+            counters.replies += 1
+            out.append(.send(Outbound.reply(to: r.client, r.clientVersion, delimited: r.delimited,
+                                            service: r.serviceFrame, body: body)))
+            dispatch(r.service, now: now, &out)
+        }
+    }
+
+    mutating func ready(_ identity: Frame, _ version: MDPVersion, _ serviceFrame: Frame, _ extra: [Frame], now: Int64, _ out: inout [BrokerAction]) {
+        if workers[identity] != nil {
+            // RFC 7/18: a second READY is a protocol error.
+            out.append(.log(.warning, "worker \(peer(identity)) sent READY twice; disconnecting it"))
+            removeWorker(identity, reason: "protocol error (second READY)", now: now, &out)
+            out.append(.send(Outbound.disconnect(to: identity, version)))
+            return
+        }
+        guard let service = String(validating: serviceFrame, as: UTF8.self), !service.hasPrefix(MDP.mmiPrefix),
+              service != MDP.statusService else {
+            counters.malformed += 1
+            out.append(.log(.warning, "worker \(peer(identity)) asked to serve a reserved or non-UTF-8 service name; disconnecting it"))
+            out.append(.send(Outbound.disconnect(to: identity, version)))
+            return
+        }
+        var info = Shoal_V1_WorkerInfo()
+        let plain = extra.isEmpty
+        if let frame = extra.first {
+            do {
+                info = try Shoal_V1_WorkerInfo(serializedBytes: frame)
+            } catch {
+                counters.malformed += 1
+                out.append(.log(.warning, "worker \(peer(identity)) sent READY with a truncated or invalid WorkerInfo (\(error)); disconnecting it"))
+                out.append(.send(Outbound.disconnect(to: identity, version)))
+                return
+            }
+        }
+        if info.workerID.isEmpty { info.workerID = "mdp-" + peer(identity) }
+        if info.agent.isEmpty { info.agent = service }
+        let capacity = max(1, Int(info.capacity))
+        workers[identity] = WorkerRecord(identity: identity, service: service, version: version, info: info, plain: plain,
+                                         capacity: capacity, expiresAt: now + config.workerExpiryMs, lastHeardAt: now)
+        var record = services[service] ?? ServiceRecord(name: service, nameFrame: serviceFrame)
+        record.workers.append(identity)
+        services[service] = record
+        let model = info.modelVersion.isEmpty ? "" : " model \(info.modelID)@\(info.modelVersion)"
+        out.append(.log(.info, "worker \(info.workerID) ready for '\(service)' (capacity \(capacity)\(model)\(plain ? ", plain MDP" : ""))"))
+        dispatch(service, now: now, &out)
+    }
+
+    mutating func expireWorkers(now: Int64, _ out: inout [BrokerAction]) {
+        var expired: [Frame] = []
+        for w in workers.values where w.expiresAt <= now { expired.append(w.identity) }
+        for id in expired {
+            removeWorker(id, reason: "missed \(config.heartbeatLiveness) heartbeats", now: now, &out)
+        }
+    }
+
+    /// Forgets a worker and puts its in-flight requests back at the head of their queue.
+    mutating func removeWorker(_ identity: Frame, reason: String, now: Int64, _ out: inout [BrokerAction]) {
+        guard let w = workers.removeValue(forKey: identity) else { return }
+        services[w.service]?.workers.removeAll { $0 == identity }
+        var requeue: [UInt64] = []
+        var failed: [UInt64] = []
+        for key in w.inFlight.sorted() {
+            guard var r = pending[key] else { continue }
+            r.worker = nil
+            pending[key] = r
+            if r.attempts >= config.maxAttempts { failed.append(key) } else { requeue.append(key) }
+        }
+        out.append(.log(reason == "sent DISCONNECT" && w.inFlight.isEmpty ? .info : .warning, "worker \(w.info.workerID) (\(w.service)) removed: \(reason); requeued \(requeue.count) in-flight request(s)"))
+        counters.requeued += UInt64(requeue.count)
+        services[w.service]?.queue.prepend(requeue)
+        for key in failed {
+            fail(key, .internal, "request lost its worker \(config.maxAttempts) times; giving up", &out)
+        }
+        if services[w.service]?.workers.isEmpty ?? false, !(services[w.service]?.queue.isEmpty ?? true) {
+            scheduleGraceCheck(now + config.unknownServiceGraceMs)
+        }
+        dispatch(w.service, now: now, &out)
+    }
+
+    // MARK: routing
+
+    /// Sends queued requests of `service` to the least-loaded workers with free capacity.
+    /// Requests pinned to a version no free worker serves stay queued; later ones may pass them.
+    mutating func dispatch(_ service: String, now: Int64, _ out: inout [BrokerAction]) {
+        guard var record = services[service], !record.queue.isEmpty, !record.workers.isEmpty else { return }
+        while !record.queue.isEmpty {
+            var sentAny = false
+            for key in record.queue.prefix(64) {
+                guard let r = pending[key] else { record.queue.remove(key); continue }
+                guard let identity = pickWorker(record.workers, pin: r.pin) else { continue }
+                record.queue.remove(key)
+                send(key, to: identity, &out)
+                sentAny = true
+                break
+            }
+            if !sentAny { break }
+        }
+        services[service] = record
+    }
+
+    func pickWorker(_ candidates: [Frame], pin: String) -> Frame? {
+        var best: WorkerRecord?
+        for id in candidates {
+            guard let w = workers[id], w.hasFreeCapacity else { continue }
+            if !pin.isEmpty && w.info.modelVersion != pin { continue }
+            guard let b = best else { best = w; continue }
+            // Least loaded by fraction of capacity; ties go to the worker idle longest.
+            let lw = w.inFlight.count * b.capacity, lb = b.inFlight.count * w.capacity
+            if lw < lb || (lw == lb && w.lastDispatchSeq < b.lastDispatchSeq) { best = w }
+        }
+        return best?.identity
+    }
+
+    mutating func send(_ key: UInt64, to identity: Frame, _ out: inout [BrokerAction]) {
+        guard var r = pending[key], var w = workers[identity] else { return }
+        r.attempts += 1
+        r.worker = identity
+        pending[key] = r
+        dispatchSeq += 1
+        w.lastDispatchSeq = dispatchSeq
+        w.inFlight.insert(key)
+        workers[identity] = w
+        out.append(.send(Outbound.request(to: identity, w.version, address: key.frame, body: r.body)))
+    }
+
+    // MARK: failures
+
+    mutating func scheduleGraceCheck(_ at: Int64) { nextGraceCheckAt = min(nextGraceCheckAt, at) }
+
+    /// Fails requests that waited out the grace period for a service with no workers.
+    mutating func expireUnservedRequests(now: Int64, _ out: inout [BrokerAction]) {
+        nextGraceCheckAt = .max
+        for (name, record) in services where record.workers.isEmpty && !record.queue.isEmpty {
+            for key in record.queue.prefix(record.queue.count) {
+                guard let r = pending[key] else { continue }
+                let due = r.arrivedAt + config.unknownServiceGraceMs
+                if due <= now {
+                    fail(key, .noSuchService, "no worker for service '\(name)' registered within \(config.unknownServiceGraceMs) ms", &out)
+                } else {
+                    scheduleGraceCheck(due)
+                }
+            }
+        }
+    }
+
+    /// Answers a pending request with an error and forgets it; a late worker reply is then dropped.
+    mutating func fail(_ key: UInt64, _ code: Shoal_V1_ReplyCode, _ message: String, _ out: inout [BrokerAction]) {
+        guard let r = pending.removeValue(forKey: key) else { return }
+        if let w = r.worker { workers[w]?.inFlight.remove(key) } else { services[r.service]?.queue.remove(key) }
+        services[r.service]?.failed += 1
+        counters.errors += 1
+        out.append(.log(.info, "request \(key) for '\(r.service)' failed: \(code.name): \(message)"))
+        out.append(.send(Outbound.reply(to: r.client, r.clientVersion, delimited: r.delimited, service: r.serviceFrame,
+                                        body: ShoalBody.error(code, message, requestId: r.shoalRequestId))))
+    }
+
+    mutating func replyError(to request: ClientRequest, _ code: Shoal_V1_ReplyCode, _ message: String,
+                             requestId: UInt64? = nil, _ out: inout [BrokerAction]) {
+        var id = requestId
+        if id == nil && ShoalBody.isShoal(request.body) {
+            id = (try? Shoal_V1_RequestHeader(serializedBytes: request.body[1]))?.requestID ?? 0
+        }
+        out.append(.send(Outbound.reply(to: request.identity, request.version, delimited: request.delimited,
+                                        service: request.service, body: ShoalBody.error(code, message, requestId: id))))
+    }
+
+    // MARK: status
+
+    public func status(now: Int64) -> Shoal_V1_ClusterStatus {
+        var s = Shoal_V1_ClusterStatus()
+        s.endpoint = endpoint
+        s.uptimeSeconds = Double(now - startedAt) / 1000
+        s.requestsTotal = counters.requests
+        s.repliesTotal = counters.replies
+        s.errorsTotal = counters.errors
+        s.droppedMalformed = counters.malformed
+        s.duplicatesDropped = counters.duplicates
+        s.requeued = counters.requeued
+        for w in workers.values.sorted(by: { $0.info.workerID < $1.info.workerID }) {
+            var x = Shoal_V1_ClusterStatus.Worker()
+            x.workerID = w.info.workerID
+            x.service = w.service
+            x.agent = w.info.agent
+            x.modelID = w.info.modelID
+            x.modelVersion = w.info.modelVersion
+            x.capacity = UInt32(w.capacity)
+            x.inFlight = UInt32(w.inFlight.count)
+            x.completed = w.completed
+            x.plainMdp = w.plain
+            x.idleSeconds = Double(now - w.lastHeardAt) / 1000
+            s.workers.append(x)
+        }
+        for r in services.values.sorted(by: { $0.name < $1.name }) {
+            var x = Shoal_V1_ClusterStatus.Service()
+            x.name = r.name
+            x.workers = UInt32(r.workers.count)
+            x.queued = UInt32(r.queue.count)
+            x.inFlight = UInt32(r.workers.reduce(0) { $0 + (workers[$1]?.inFlight.count ?? 0) })
+            x.completed = r.completed
+            x.failed = r.failed
+            x.queueLimit = UInt32(config.queueLimit)
+            s.services.append(x)
+        }
+        return s
+    }
+
+    func peer(_ identity: Frame?) -> String {
+        guard let identity else { return "?" }
+        return identity.prefix(8).hexString
+    }
+}

@@ -1,0 +1,21 @@
+/// The coordinator's limits and timings. Every bound the design promises lives here.
+public struct BrokerConfig: Sendable, Equatable {
+    /// Heartbeat period, both directions (RFC 7/MDP default: 1 s).
+    public var heartbeatIntervalMs: Int64 = 1000
+    /// Missed heartbeats before a worker counts as dead.
+    public var heartbeatLiveness: Int64 = 3
+    /// Most requests waiting per service; past it a client gets `overloaded` at once.
+    public var queueLimit: Int = 10_000
+    /// Largest request the coordinator accepts (all frames together), in bytes.
+    public var maxMessageBytes: Int = 4 << 20
+    /// How long a request for a service with no workers waits for one to register.
+    public var unknownServiceGraceMs: Int64 = 5_000
+    /// Deadline applied to requests that carry none (0 = none).
+    public var defaultDeadlineMs: Int64 = 0
+    /// Dispatch attempts before a request whose workers keep dying is failed.
+    public var maxAttempts: Int = 3
+
+    public init() {}
+
+    public var workerExpiryMs: Int64 { heartbeatIntervalMs * heartbeatLiveness }
+}

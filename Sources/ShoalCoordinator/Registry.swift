@@ -1,0 +1,124 @@
+import ShoalWire
+import ZeroMQ
+
+/// A worker the coordinator knows, keyed by its ROUTER identity.
+struct WorkerRecord {
+    let identity: Frame
+    let service: String
+    let version: MDPVersion
+    let info: Shoal_V1_WorkerInfo
+    let plain: Bool
+    let capacity: Int
+    var inFlight: Set<UInt64> = []
+    var expiresAt: Int64
+    var lastHeardAt: Int64
+    /// Orders idle workers: the one dispatched to longest ago goes first, which spreads load.
+    var lastDispatchSeq: UInt64 = 0
+    var completed: UInt64 = 0
+    var draining = false
+
+    var hasFreeCapacity: Bool { !draining && inFlight.count < capacity }
+}
+
+/// Requests waiting for one service: retries go to the front, new requests to the back.
+struct ServiceQueue {
+    private var retries: [UInt64] = []  // a stack; pushed in reverse so the oldest pops first
+    private var items: [UInt64] = []
+    private var head = 0
+
+    var count: Int { retries.count + items.count - head }
+    var isEmpty: Bool { count == 0 }
+
+    mutating func append(_ key: UInt64) { items.append(key) }
+
+    mutating func prepend(_ keys: [UInt64]) { retries.append(contentsOf: keys.reversed()) }
+
+    /// The first `limit` keys in queue order, for a pin-aware scan.
+    func prefix(_ limit: Int) -> [UInt64] {
+        var out: [UInt64] = []
+        out.reserveCapacity(Swift.min(limit, count))
+        for k in retries.reversed() { if out.count == limit { return out }; out.append(k) }
+        var i = head
+        while i < items.count && out.count < limit { out.append(items[i]); i += 1 }
+        return out
+    }
+
+    mutating func remove(_ key: UInt64) {
+        if let i = retries.lastIndex(of: key) { retries.remove(at: i); return }
+        if head < items.count && items[head] == key { head += 1; compact(); return }
+        if let i = items[head...].firstIndex(of: key) { items.remove(at: i) }
+        compact()
+    }
+
+    private mutating func compact() {
+        if head > 1024 && head * 2 > items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+    }
+}
+
+struct ServiceRecord {
+    let name: String
+    var nameFrame: Frame
+    var workers: [Frame] = []
+    var queue = ServiceQueue()
+    var completed: UInt64 = 0
+    var failed: UInt64 = 0
+}
+
+/// A request the coordinator has accepted and not yet answered.
+struct PendingRequest {
+    let key: UInt64
+    let client: Frame
+    let clientVersion: MDPVersion
+    let delimited: Bool
+    let service: String
+    let serviceFrame: Frame
+    let body: [Frame]
+    /// The Shoal client's own id; nil for plain MDP clients.
+    let shoalRequestId: UInt64?
+    let arrivedAt: Int64
+    let deadline: Int64?
+    let pin: String
+    var attempts = 0
+    var worker: Frame?
+}
+
+/// A min-heap of (deadline, key); stale entries (already answered) are skipped when popped.
+struct DeadlineHeap {
+    private var heap: [(Int64, UInt64)] = []
+
+    var isEmpty: Bool { heap.isEmpty }
+    var earliest: Int64? { heap.first?.0 }
+
+    mutating func push(_ deadline: Int64, _ key: UInt64) {
+        heap.append((deadline, key))
+        var i = heap.count - 1
+        while i > 0 {
+            let p = (i - 1) / 2
+            if heap[p].0 <= heap[i].0 { break }
+            heap.swapAt(p, i)
+            i = p
+        }
+    }
+
+    mutating func popExpired(now: Int64) -> UInt64? {
+        guard let top = heap.first, top.0 <= now else { return nil }
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count && heap[l].0 < heap[m].0 { m = l }
+                if r < heap.count && heap[r].0 < heap[m].0 { m = r }
+                if m == i { break }
+                heap.swapAt(m, i)
+                i = m
+            }
+        }
+        return top.1
+    }
+}

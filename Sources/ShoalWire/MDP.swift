@@ -1,0 +1,43 @@
+import ZeroMQ
+
+/// Majordomo protocol constants: 7/MDP (v0.1) and 18/MDP (v0.2).
+public enum MDP {
+    public static let clientV1: Frame = Array("MDPC01".utf8)
+    public static let clientV2: Frame = Array("MDPC02".utf8)
+    public static let workerV1: Frame = Array("MDPW01".utf8)
+    public static let workerV2: Frame = Array("MDPW02".utf8)
+
+    /// Service names under this prefix are answered by the coordinator itself (8/MMI).
+    public static let mmiPrefix = "mmi."
+    /// Shoal's own built-in services, answered by the coordinator.
+    public static let statusService = "shoal.status"
+
+    /// Trailing frame a Shoal worker adds to HEARTBEAT to say it takes no new work (graceful
+    /// shutdown). Plain MDP brokers ignore extra frames.
+    public static let drainingMarker: Frame = Array("shoal:draining".utf8)
+}
+
+public enum MDPVersion: Sendable, Equatable {
+    case v1  // 7/MDP: REQ-style empty delimiters, single REPLY
+    case v2  // 18/MDP: DEALER framing, PARTIAL and FINAL
+
+    var clientHeader: Frame { self == .v1 ? MDP.clientV1 : MDP.clientV2 }
+    var workerHeader: Frame { self == .v1 ? MDP.workerV1 : MDP.workerV2 }
+}
+
+/// Worker command bytes differ between the two versions; this names them once.
+public enum WorkerCommandCode {
+    public static func ready(_ v: MDPVersion) -> UInt8 { 0x01 }
+    public static func request(_ v: MDPVersion) -> UInt8 { 0x02 }
+    public static func partial(_ v: MDPVersion) -> UInt8? { v == .v2 ? 0x03 : nil }
+    public static func final(_ v: MDPVersion) -> UInt8 { v == .v1 ? 0x03 : 0x04 }
+    public static func heartbeat(_ v: MDPVersion) -> UInt8 { v == .v1 ? 0x04 : 0x05 }
+    public static func disconnect(_ v: MDPVersion) -> UInt8 { v == .v1 ? 0x05 : 0x06 }
+}
+
+/// 18/MDP client command bytes.
+public enum ClientCommandCode {
+    public static let request: UInt8 = 0x01
+    public static let partial: UInt8 = 0x02
+    public static let final: UInt8 = 0x03
+}

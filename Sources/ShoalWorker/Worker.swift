@@ -1,0 +1,292 @@
+import Foundation
+import Logging
+import ShoalWire
+import SwiftProtobuf
+import ZeroMQ
+
+/// A worker process's runtime. One thread owns the DEALER socket(s) and runs the poll loop;
+/// the specialist's `handle` runs as Swift tasks, whose results come back through `outbox`
+/// and an eventfd doorbell, so no socket is ever touched by two threads.
+///
+/// It speaks 18/MDP to the coordinator (one connection per skill), heartbeats, reconnects with
+/// back-off when the coordinator goes silent or restarts (sending READY again), and on `stop`
+/// drains: it tells the coordinator it takes no new work, finishes what it has, then DISCONNECTs.
+public final class Worker: @unchecked Sendable {
+    // Everything below `outbox`/`wakeup`/`stopFlag` is confined to the loop thread.
+    private let options: WorkerOptions
+    private let specialist: any Specialist
+    private let logger: Logger
+    private let context: Context
+    private let wakeup: Wakeup
+    private let outbox = Outbox()
+    private let stopFlag = OnceFlag()
+    private var sessions: [Session] = []
+    private var inFlight = 0
+
+    final class Session {
+        let skill: String
+        var socket: Socket
+        var generation = 0
+        var lastHeardAt: Int64 = 0
+        var lastSentAt: Int64 = 0
+        var reconnectDelayMs: Int64
+        init(skill: String, socket: Socket, reconnectDelayMs: Int64) {
+            self.skill = skill
+            self.socket = socket
+            self.reconnectDelayMs = reconnectDelayMs
+        }
+    }
+
+    public init(options: WorkerOptions, specialist: any Specialist, logger: Logger = Logger(label: "shoal.worker")) throws {
+        precondition(!options.skills.isEmpty, "a worker serves at least one skill")
+        self.options = options
+        self.specialist = specialist
+        self.logger = logger
+        context = try Context()
+        wakeup = try Wakeup()
+    }
+
+    /// Begins a graceful shutdown; safe from any thread.
+    public func stop() {
+        stopFlag.set()
+        wakeup.ring()
+    }
+
+    /// Runs until `stop` has drained every in-flight request.
+    public func run() throws {
+        let now = monotonicMs()
+        for skill in options.skills {
+            let s = Session(skill: skill, socket: try context.socket(.dealer), reconnectDelayMs: options.reconnectInitialMs)
+            try connect(s, now: now)
+            sessions.append(s)
+        }
+        logger.info("worker \(options.workerId) serving \(options.skills.joined(separator: ", ")) via \(options.coordinator) (capacity \(options.capacity), model \(specialist.modelId)@\(specialist.modelVersion))")
+        var draining = false
+        while true {
+            if stopFlag.isSet && !draining {
+                draining = true
+                logger.info("draining: \(inFlight) request(s) in flight")
+                for s in sessions { sendHeartbeat(s, draining: true, now: monotonicMs()) }
+            }
+            if draining && inFlight == 0 { break }
+
+            var poller = Poller()
+            for s in sessions { poller.add(s.socket) }
+            let bell = poller.add(fileDescriptor: wakeup.fileDescriptor)
+            let ready = try poller.poll(timeoutMs: Int(options.heartbeatIntervalMs / 2))
+            let now = monotonicMs()
+            if ready.contains(bell) { wakeup.drain() }
+            for i in ready where i < sessions.count {
+                while let frames = try sessions[i].socket.receive(dontWait: true) {
+                    handle(frames, session: sessions[i], now: now)
+                }
+            }
+            flushOutbox(now: now)
+            for s in sessions {
+                if now - s.lastSentAt >= options.heartbeatIntervalMs { sendHeartbeat(s, draining: draining, now: now) }
+                if now - s.lastHeardAt > options.heartbeatIntervalMs * options.heartbeatLiveness {
+                    logger.warning("coordinator silent for \(now - s.lastHeardAt) ms on '\(s.skill)'; reconnecting in \(s.reconnectDelayMs) ms")
+                    Thread.sleep(forTimeInterval: Double(s.reconnectDelayMs) / 1000)
+                    s.reconnectDelayMs = min(s.reconnectDelayMs * 2, options.reconnectMaxMs)
+                    try reconnect(s, now: monotonicMs())
+                }
+            }
+        }
+        for s in sessions { try? s.socket.send([MDP.workerV2, [WorkerCommandCode.disconnect(.v2)]], dontWait: true) }
+        // Give libzmq a moment to flush DISCONNECT before the sockets close with linger 0.
+        for s in sessions { try? s.socket.setLinger(500); s.socket.close() }
+        logger.info("worker \(options.workerId) stopped")
+    }
+
+    // MARK: connection
+
+    private func connect(_ s: Session, now: Int64) throws {
+        try s.socket.setReconnectInterval(Int32(options.reconnectInitialMs), max: Int32(options.reconnectMaxMs))
+        try s.socket.connect(options.coordinator)
+        var info = Shoal_V1_WorkerInfo()
+        info.workerID = options.workerId
+        info.agent = options.agent
+        info.skills = options.skills
+        info.modelID = specialist.modelId
+        info.modelVersion = specialist.modelVersion
+        info.capacity = UInt32(options.capacity)
+        try s.socket.send([MDP.workerV2, [WorkerCommandCode.ready(.v2)], Array(s.skill.utf8), try info.serializedBytes()])
+        s.lastHeardAt = now
+        s.lastSentAt = now
+    }
+
+    /// A new socket, so the coordinator sees a new peer and accepts a fresh READY.
+    private func reconnect(_ s: Session, now: Int64) throws {
+        s.socket.close()
+        s.socket = try context.socket(.dealer)
+        s.generation += 1
+        try connect(s, now: now)
+    }
+
+    private func sendHeartbeat(_ s: Session, draining: Bool, now: Int64) {
+        var frames: [Frame] = [MDP.workerV2, [WorkerCommandCode.heartbeat(.v2)]]
+        if draining { frames.append(MDP.drainingMarker) }
+        try? s.socket.send(frames, dontWait: true)
+        s.lastSentAt = now
+    }
+
+    // MARK: inbound
+
+    private func handle(_ frames: [Frame], session s: Session, now: Int64) {
+        guard frames.count >= 2, frames[0] == MDP.workerV2, frames[1].count == 1 else {
+            logger.warning("dropped malformed message from coordinator (\(frames.count) frames)")
+            return
+        }
+        s.lastHeardAt = now
+        s.reconnectDelayMs = options.reconnectInitialMs
+        switch frames[1][0] {
+        case WorkerCommandCode.request(.v2):
+            guard frames.count >= 4, frames[3].isEmpty else {
+                logger.warning("dropped REQUEST without address and delimiter")
+                return
+            }
+            start(address: frames[2], body: Array(frames[4...]), session: s)
+        case WorkerCommandCode.heartbeat(.v2):
+            break
+        case WorkerCommandCode.disconnect(.v2):
+            logger.info("coordinator asked '\(s.skill)' to reconnect; sending READY again")
+            do { try reconnect(s, now: now) } catch { logger.error("reconnect failed: \(error)") }
+        default:
+            logger.warning("dropped unknown command 0x\(String(frames[1][0], radix: 16)) from coordinator")
+        }
+    }
+
+    /// Decodes the body (Shoal protobuf or plain UTF-8 text) and runs the specialist as a task.
+    private func start(address: Frame, body: [Frame], session s: Session) {
+        inFlight += 1
+        let shoal = ShoalBody.isShoal(body)
+        var header = Shoal_V1_RequestHeader()
+        var request = SpecialistRequest(skill: s.skill, input: "")
+        var wantsStream = false
+        var decodeError: String?
+        if shoal {
+            do {
+                header = try Shoal_V1_RequestHeader(serializedBytes: body[1])
+                let task = try Shoal_V1_SubTask(serializedBytes: body.count > 2 ? body[2] : [])
+                request = SpecialistRequest(skill: s.skill, input: task.input, params: task.params,
+                                            taskId: task.taskID, stepId: task.stepID)
+                wantsStream = task.stream
+            } catch {
+                decodeError = "invalid SubTask protobuf: \(error)"
+            }
+        } else if let text = String(validating: body.first ?? [], as: UTF8.self) {
+            request.input = text
+        } else {
+            decodeError = "body is not UTF-8 text"
+        }
+        let reply = ReplyContext(address: address, session: s, generation: s.generation, shoal: shoal,
+                                 requestId: header.requestID, workerId: options.workerId,
+                                 modelVersion: specialist.modelVersion)
+        let outbox = self.outbox, wakeup = self.wakeup, specialist = self.specialist
+        if let decodeError {
+            outbox.push(reply.final(.badRequest, decodeError, latencyUs: 0))
+            wakeup.ring()
+            return
+        }
+        let sink = wantsStream
+            ? PartialSink { text in outbox.push(reply.partial(text)); wakeup.ring() }
+            : PartialSink.discard
+        Task {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let message: Outgoing
+            do {
+                let result = try await specialist.handle(request, partials: sink)
+                let us = (DispatchTime.now().uptimeNanoseconds - started) / 1000
+                message = reply.final(result, latencyUs: us)
+            } catch {
+                let us = (DispatchTime.now().uptimeNanoseconds - started) / 1000
+                message = reply.final(.specialistError, "\(error)", latencyUs: us)
+            }
+            outbox.push(message)
+            wakeup.ring()
+        }
+    }
+
+    private func flushOutbox(now: Int64) {
+        for message in outbox.take() {
+            let s = message.session
+            do {
+                try s.socket.send(message.frames)
+                s.lastSentAt = now
+            } catch {
+                logger.warning("could not send reply: \(error)")
+            }
+            if message.final { inFlight -= 1 }
+        }
+    }
+}
+
+/// What a finished (or streaming) request sends back, built off the loop thread.
+struct Outgoing: @unchecked Sendable {
+    // `session` is only dereferenced on the loop thread, in flushOutbox.
+    let session: Worker.Session
+    let frames: [Frame]
+    let final: Bool
+}
+
+/// Everything needed to address a reply, captured when the request starts.
+struct ReplyContext: @unchecked Sendable {
+    // `session` is carried through, never used off the loop thread.
+    let address: Frame
+    let session: Worker.Session
+    let generation: Int
+    let shoal: Bool
+    let requestId: UInt64
+    let workerId: String
+    let modelVersion: String
+
+    private func header(_ code: Shoal_V1_ReplyCode, _ message: String, latencyUs: UInt64) -> Shoal_V1_ReplyHeader {
+        var h = Shoal_V1_ReplyHeader()
+        h.requestID = requestId
+        h.code = code
+        h.message = message
+        h.workerID = workerId
+        h.modelVersion = modelVersion
+        h.latencyUs = latencyUs
+        return h
+    }
+
+    private func frames(_ command: UInt8, _ body: [Frame]) -> [Frame] {
+        [MDP.workerV2, [command], address, []] + body
+    }
+
+    func final(_ reply: SpecialistReply, latencyUs: UInt64) -> Outgoing {
+        let body: [Frame]
+        if shoal {
+            var r = Shoal_V1_SubTaskResult()
+            r.output = reply.output
+            r.metadata = reply.metadata
+            body = ShoalBody.reply(header: header(.ok, "", latencyUs: latencyUs), result: r)
+        } else {
+            body = [Array(reply.output.utf8)]
+        }
+        return Outgoing(session: session, frames: frames(WorkerCommandCode.final(.v2), body), final: true)
+    }
+
+    func final(_ code: Shoal_V1_ReplyCode, _ message: String, latencyUs: UInt64) -> Outgoing {
+        let body = shoal ? ShoalBody.reply(header: header(code, message, latencyUs: latencyUs))
+                         : ShoalBody.error(code, message, requestId: nil)
+        return Outgoing(session: session, frames: frames(WorkerCommandCode.final(.v2), body), final: true)
+    }
+
+    func partial(_ text: String) -> Outgoing {
+        var r = Shoal_V1_SubTaskResult()
+        r.output = text
+        let body = shoal ? ShoalBody.reply(header: header(.ok, "", latencyUs: 0), result: r) : [Array(text.utf8)]
+        return Outgoing(session: session, frames: frames(WorkerCommandCode.partial(.v2)!, body), final: false)
+    }
+}
+
+/// Finished messages waiting for the loop thread. Pushed from tasks, taken by the loop.
+final class Outbox: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var items: [Outgoing] = []
+    func push(_ m: Outgoing) { lock.withLock { items.append(m) } }
+    func take() -> [Outgoing] { lock.withLock { let out = items; items.removeAll(keepingCapacity: true); return out } }
+}

@@ -1,0 +1,22 @@
+/// How a worker process connects and behaves.
+public struct WorkerOptions: Sendable {
+    public var coordinator: String
+    public var agent: String
+    public var skills: [String]
+    public var capacity: Int
+    public var heartbeatIntervalMs: Int64 = 1000
+    public var heartbeatLiveness: Int64 = 3
+    /// Reconnect back-off after a coordinator goes silent: starts here, doubles, caps at max.
+    public var reconnectInitialMs: Int64 = 100
+    public var reconnectMaxMs: Int64 = 4000
+    /// A stable name for logs and `shoal status`; defaults to "<agent>-<pid>".
+    public var workerId: String
+
+    public init(coordinator: String, agent: String, skills: [String], capacity: Int, workerId: String) {
+        self.coordinator = coordinator
+        self.agent = agent
+        self.skills = skills
+        self.capacity = capacity
+        self.workerId = workerId
+    }
+}

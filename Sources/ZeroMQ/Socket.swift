@@ -1,0 +1,193 @@
+import CZeroMQ
+
+/// One frame of a multipart message.
+public typealias Frame = [UInt8]
+
+/// A libzmq socket. Not thread-safe (libzmq sockets are not): one thread owns it.
+public final class Socket {
+    let handle: UnsafeMutableRawPointer
+    private let context: Context  // keeps the context alive while the socket is open
+    private var closed = false
+
+    init(context: Context, type: SocketType) throws {
+        guard let h = zmq_socket(context.handle, type.raw) else { throw ZMQError.last("zmq_socket") }
+        handle = h
+        self.context = context
+        // A closed socket must never block process exit on unsent messages.
+        try set(ZMQ_LINGER, Int32(0), "ZMQ_LINGER")
+    }
+
+    deinit { close() }
+
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        zmq_close(handle)
+    }
+
+    public func bind(_ endpoint: String) throws {
+        try check(zmq_bind(handle, endpoint), "zmq_bind(\(endpoint))")
+    }
+
+    public func connect(_ endpoint: String) throws {
+        try check(zmq_connect(handle, endpoint), "zmq_connect(\(endpoint))")
+    }
+
+    public func disconnect(_ endpoint: String) throws {
+        try check(zmq_disconnect(handle, endpoint), "zmq_disconnect(\(endpoint))")
+    }
+
+    // MARK: sending
+
+    /// Sends one frame; `more` marks that further frames of the same message follow.
+    /// Returns false only when `dontWait` is set and the message would block (high-water mark).
+    @discardableResult
+    public func send(_ frame: Frame, more: Bool = false, dontWait: Bool = false) throws -> Bool {
+        var flags: Int32 = more ? ZMQ_SNDMORE : 0
+        if dontWait { flags |= ZMQ_DONTWAIT }
+        while true {
+            let rc = frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
+            if rc >= 0 { return true }
+            let err = ZMQError.last("zmq_send")
+            if err.isInterrupted { continue }
+            if err.isWouldBlock && dontWait { return false }
+            throw err
+        }
+    }
+
+    /// Sends a multipart message. With `dontWait`, returns false if the first frame would block
+    /// (libzmq sends the remaining frames of a started message atomically).
+    @discardableResult
+    public func send(_ frames: [Frame], dontWait: Bool = false) throws -> Bool {
+        precondition(!frames.isEmpty, "a ZeroMQ message has at least one frame")
+        for (i, frame) in frames.enumerated() {
+            let more = i < frames.count - 1
+            if !(try send(frame, more: more, dontWait: dontWait && i == 0)) { return false }
+        }
+        return true
+    }
+
+    // MARK: receiving
+
+    /// Receives one whole multipart message. Returns nil only with `dontWait` when none is waiting.
+    public func receive(dontWait: Bool = false) throws -> [Frame]? {
+        var frames: [Frame] = []
+        frames.reserveCapacity(6)
+        var msg = zmq_msg_t()
+        zmq_msg_init(&msg)
+        defer { zmq_msg_close(&msg) }
+        while true {
+            let flags: Int32 = (dontWait && frames.isEmpty) ? ZMQ_DONTWAIT : 0
+            let rc = zmq_msg_recv(&msg, handle, flags)
+            if rc < 0 {
+                let err = ZMQError.last("zmq_msg_recv")
+                if err.isInterrupted { continue }
+                if err.isWouldBlock && frames.isEmpty && dontWait { return nil }
+                throw err
+            }
+            let size = zmq_msg_size(&msg)
+            let data = zmq_msg_data(&msg)
+            frames.append(Frame(unsafeUninitializedCapacity: size) { buf, n in
+                if size > 0, let data { buf.baseAddress!.update(from: data.assumingMemoryBound(to: UInt8.self), count: size) }
+                n = size
+            })
+            if zmq_msg_more(&msg) == 0 { return frames }
+        }
+    }
+
+    // MARK: options
+
+    func set(_ option: Int32, _ value: Int32, _ name: String) throws {
+        var v = value
+        try check(zmq_setsockopt(handle, option, &v, MemoryLayout<Int32>.size), "zmq_setsockopt(\(name))")
+    }
+
+    func set(_ option: Int32, _ value: Int64, _ name: String) throws {
+        var v = value
+        try check(zmq_setsockopt(handle, option, &v, MemoryLayout<Int64>.size), "zmq_setsockopt(\(name))")
+    }
+
+    func set(_ option: Int32, bytes: [UInt8], _ name: String) throws {
+        try bytes.withUnsafeBytes {
+            try check(zmq_setsockopt(handle, option, $0.baseAddress, $0.count), "zmq_setsockopt(\(name))")
+        }
+    }
+
+    func getString(_ option: Int32, _ name: String) throws -> String {
+        var buf = [CChar](repeating: 0, count: 512)
+        var len = buf.count
+        try check(zmq_getsockopt(handle, option, &buf, &len), "zmq_getsockopt(\(name))")
+        return String(cString: buf)
+    }
+
+    func getInt32(_ option: Int32, _ name: String) throws -> Int32 {
+        var v: Int32 = 0
+        var len = MemoryLayout<Int32>.size
+        try check(zmq_getsockopt(handle, option, &v, &len), "zmq_getsockopt(\(name))")
+        return v
+    }
+
+    /// Milliseconds a closed socket keeps trying to send pending messages (default here: 0).
+    public func setLinger(_ ms: Int32) throws { try set(ZMQ_LINGER, ms, "ZMQ_LINGER") }
+    /// Outgoing high-water mark, in messages (0 = unlimited).
+    public func setSendHighWaterMark(_ n: Int32) throws { try set(ZMQ_SNDHWM, n, "ZMQ_SNDHWM") }
+    /// Incoming high-water mark, in messages (0 = unlimited).
+    public func setReceiveHighWaterMark(_ n: Int32) throws { try set(ZMQ_RCVHWM, n, "ZMQ_RCVHWM") }
+    /// Largest inbound frame libzmq accepts; a peer that sends more is disconnected (-1 = no limit).
+    public func setMaxMessageSize(_ bytes: Int64) throws { try set(ZMQ_MAXMSGSIZE, bytes, "ZMQ_MAXMSGSIZE") }
+    public func setRoutingId(_ id: Frame) throws { try set(ZMQ_ROUTING_ID, bytes: id, "ZMQ_ROUTING_ID") }
+    /// A ROUTER fails with EHOSTUNREACH instead of silently dropping a message to an unknown peer.
+    public func setRouterMandatory(_ on: Bool) throws { try set(ZMQ_ROUTER_MANDATORY, Int32(on ? 1 : 0), "ZMQ_ROUTER_MANDATORY") }
+    public func setReconnectInterval(_ ms: Int32, max: Int32 = 0) throws {
+        try set(ZMQ_RECONNECT_IVL, ms, "ZMQ_RECONNECT_IVL")
+        try set(ZMQ_RECONNECT_IVL_MAX, max, "ZMQ_RECONNECT_IVL_MAX")
+    }
+    /// Queue messages only to completed connections.
+    public func setImmediate(_ on: Bool) throws { try set(ZMQ_IMMEDIATE, Int32(on ? 1 : 0), "ZMQ_IMMEDIATE") }
+    public func subscribe(_ prefix: Frame = []) throws { try set(ZMQ_SUBSCRIBE, bytes: prefix, "ZMQ_SUBSCRIBE") }
+    public func unsubscribe(_ prefix: Frame = []) throws { try set(ZMQ_UNSUBSCRIBE, bytes: prefix, "ZMQ_UNSUBSCRIBE") }
+
+    /// The endpoint the socket last bound to, with a wildcard port resolved (`tcp://127.0.0.1:*`).
+    public func lastEndpoint() throws -> String { try getString(ZMQ_LAST_ENDPOINT, "ZMQ_LAST_ENDPOINT") }
+
+    /// Whether the last received frame has more frames after it.
+    var hasMore: Bool { (try? getInt32(ZMQ_RCVMORE, "ZMQ_RCVMORE")) == 1 }
+
+    // MARK: CURVE security
+
+    /// Makes this socket a CURVE server with the given Z85 secret key.
+    public func makeCurveServer(secretKey: String) throws {
+        try set(ZMQ_CURVE_SERVER, Int32(1), "ZMQ_CURVE_SERVER")
+        try set(ZMQ_CURVE_SECRETKEY, bytes: Array(secretKey.utf8), "ZMQ_CURVE_SECRETKEY")
+    }
+
+    /// Makes this socket a CURVE client of the server whose Z85 public key is `serverKey`.
+    public func makeCurveClient(serverKey: String, keyPair: CurveKeyPair) throws {
+        try set(ZMQ_CURVE_SERVERKEY, bytes: Array(serverKey.utf8), "ZMQ_CURVE_SERVERKEY")
+        try set(ZMQ_CURVE_PUBLICKEY, bytes: Array(keyPair.publicKey.utf8), "ZMQ_CURVE_PUBLICKEY")
+        try set(ZMQ_CURVE_SECRETKEY, bytes: Array(keyPair.secretKey.utf8), "ZMQ_CURVE_SECRETKEY")
+    }
+}
+
+/// A CURVE key pair in Z85 text (40 characters each).
+public struct CurveKeyPair: Sendable, Equatable {
+    public let publicKey: String
+    public let secretKey: String
+
+    public static func generate() throws -> CurveKeyPair {
+        var pub = [CChar](repeating: 0, count: 41)
+        var sec = [CChar](repeating: 0, count: 41)
+        try check(zmq_curve_keypair(&pub, &sec), "zmq_curve_keypair")
+        return CurveKeyPair(publicKey: String(cString: pub), secretKey: String(cString: sec))
+    }
+}
+
+/// Runs libzmq's built-in proxy between two sockets until the context terminates.
+/// Used as the logic-free baseline broker in the routing benchmark.
+public func runProxy(frontend: Socket, backend: Socket) throws {
+    let rc = zmq_proxy(frontend.handle, backend.handle, nil)
+    if rc != 0 {
+        let err = ZMQError.last("zmq_proxy")
+        if !err.isTerminated { throw err }
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ShoalCluster
+import ShoalCoordinator
+
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator: the Majordomo broker every worker and client connects to.",
+        discussion: "Prints `shoal coordinator listening on ENDPOINT` on stdout once bound. Bind to port * for a free port.")
+
+    @Option(help: "Endpoint to bind (tcp://HOST:PORT, PORT may be *).") var bind = "tcp://127.0.0.1:5555"
+    @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in ms.") var heartbeatMs: Int64 = 1000
+    @Option(help: "Missed heartbeats before a worker counts as dead.") var liveness: Int64 = 3
+    @Option(name: .customLong("queue-limit"), help: "Most queued requests per service before `overloaded`.") var queueLimit = 10_000
+    @Option(name: .customLong("max-message-bytes"), help: "Largest accepted request, all frames together.") var maxMessageBytes = 4 << 20
+    @Option(name: .customLong("grace-ms"), help: "How long a request for an unknown service waits for a worker.") var graceMs: Int64 = 5000
+    @Option(name: .customLong("default-deadline-ms"), help: "Deadline for requests that carry none (0: none).") var defaultDeadlineMs: Int64 = 0
+
+    func validate() throws {
+        guard heartbeatMs >= 10 else { throw ValidationError("--heartbeat-ms must be ≥ 10, got \(heartbeatMs)") }
+        guard liveness >= 1 else { throw ValidationError("--liveness must be ≥ 1, got \(liveness)") }
+        guard queueLimit >= 1 else { throw ValidationError("--queue-limit must be ≥ 1, got \(queueLimit)") }
+        guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be ≥ 1024, got \(maxMessageBytes)") }
+    }
+
+    func run() throws {
+        dieWithSupervisorIfSupervised()
+        Shoal.bootstrapLogging()
+        var config = BrokerConfig()
+        config.heartbeatIntervalMs = heartbeatMs
+        config.heartbeatLiveness = liveness
+        config.queueLimit = queueLimit
+        config.maxMessageBytes = maxMessageBytes
+        config.unknownServiceGraceMs = graceMs
+        config.defaultDeadlineMs = defaultDeadlineMs
+        let coordinator = try Coordinator(bind: bind, config: config)
+        FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
+        let signals = onTerminationSignal { _ in coordinator.stop() }
+        try coordinator.run()
+        _ = signals
+    }
+}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+@main
+struct Shoal: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shoal",
+        abstract: "A cluster of small specialist models: route sub-tasks, verify results, swap models live.",
+        subcommands: [
+            UpCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self,
+            BenchCommand.self, DemoCommand.self,
+        ])
+
+    static func bootstrapLogging() {
+        let level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["SHOAL_LOG"] ?? "info") ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+    }
+}
+
+/// Common option: where the coordinator is.
+struct CoordinatorEndpoint: ParsableArguments {
+    @Option(name: .long, help: "The coordinator's ZeroMQ endpoint.")
+    var coordinator = ProcessInfo.processInfo.environment["SHOAL_COORDINATOR"] ?? "tcp://127.0.0.1:5555"
+}
+
+/// Prints a line at once, even into a pipe (print() is block-buffered there): progress output
+/// of long-running commands must reach supervisors and logs as it happens.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Prints one JSON object on stdout (keys sorted, for stable output).
+func printJSON(_ object: [String: Any]) {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    print(String(decoding: data, as: UTF8.self))
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ShoalCluster
+import ShoalConfig
+import ShoalWorker
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run one worker process hosting the specialist an agent file defines.")
+
+    @Option(help: "The agent file (agents/NAME.yaml).") var agent: String
+    @OptionGroup var endpoint: CoordinatorEndpoint
+    @Option(help: "Worker id shown in status and replies (default: AGENT-PID).") var id: String?
+    @Option(help: "Override the agent's concurrency (requests served at once).") var capacity: Int?
+    @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in ms (match the coordinator).") var heartbeatMs: Int64 = 1000
+    @Option(help: "Missed heartbeats before the coordinator counts as gone.") var liveness: Int64 = 3
+
+    func run() throws {
+        dieWithSupervisorIfSupervised()
+        Shoal.bootstrapLogging()
+        let spec = try AgentSpec.load(agent)
+        let specialist = try Specialists.make(for: spec)
+        var options = WorkerOptions(coordinator: endpoint.coordinator, agent: spec.name, skills: spec.skills,
+                                    capacity: capacity ?? spec.concurrency, workerId: id ?? "\(spec.name)-\(getpid())")
+        options.heartbeatIntervalMs = heartbeatMs
+        options.heartbeatLiveness = liveness
+        let worker = try Worker(options: options, specialist: specialist)
+        let signals = onTerminationSignal { _ in worker.stop() }
+        try worker.run()
+        _ = signals
+    }
+}

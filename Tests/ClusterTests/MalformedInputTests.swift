@@ -1,0 +1,86 @@
+import Foundation
+import ShoalClient
+import ShoalWire
+import XCTest
+import ZeroMQ
+
+final class MalformedInputTests: XCTestCase {
+    /// Each bad message is dropped with a log line naming what was wrong, and the coordinator
+    /// keeps serving real requests between and after them.
+    func testMalformedMessagesAreDroppedWithALogLineWhileTheCoordinatorKeepsServing() throws {
+        let h = try ClusterHarness()
+        let (coordinator, ep) = try h.coordinator(["--max-message-bytes", "65536"])
+        _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1")
+        try h.waitForWorkers(ep, count: 1)
+        let client = try Client(endpoint: ep)
+        let ctx = try Context()
+        var rng = SystemRandomNumberGenerator()
+
+        let cases: [(name: String, frames: [Frame], log: String)] = [
+            ("random bytes", [(0..<37).map { _ in UInt8.random(in: 0...255, using: &rng) }], "unknown protocol header"),
+            ("wrong protocol id", [Array("MDPX99".utf8), [1], Array("echo".utf8), Array("x".utf8)], "unknown protocol header \"MDPX99\""),
+            ("unknown worker command", [MDP.workerV2, [0x09]], "MDPW02: unknown command 0x9"),
+            ("unknown client command", [MDP.clientV2, [0x07], Array("echo".utf8)], "MDPC02: unknown command 0x7"),
+            ("missing frames", [MDP.clientV2], "MDPC02 request"),
+            ("missing service", [MDP.clientV1], "MDPC01 request"),
+            ("truncated WorkerInfo at READY", [MDP.workerV2, [1], Array("echo".utf8), [0x0a, 0x10, 0x41]], "truncated or invalid WorkerInfo"),
+        ]
+        for c in cases {
+            let raw = try ctx.socket(.dealer)
+            try raw.connect(ep)
+            try raw.send(c.frames)
+            let ok = try client.call(skill: "echo", input: "still here after \(c.name)", timeoutMs: 10_000)
+            XCTAssertEqual(ok.output, "still here after \(c.name)", "coordinator stopped serving after \(c.name)")
+            XCTAssertTrue(eventually { coordinator.stderrText.contains(c.log) }, "no log line containing '\(c.log)' for \(c.name)")
+            raw.close()
+        }
+
+        // A truncated RequestHeader protobuf gets a bad_request reply (the client can be told).
+        let raw = try ctx.socket(.dealer)
+        try raw.connect(ep)
+        try raw.send([MDP.clientV2, [1], Array("echo".utf8), ShoalBody.contentType, [0x08, 0x96], []])
+        var poller = Poller(); poller.add(raw)
+        XCTAssertFalse(try poller.poll(timeoutMs: 5000).isEmpty)
+        let reply = try XCTUnwrap(try raw.receive())
+        let header = try Shoal_V1_ReplyHeader(serializedBytes: reply[4])
+        XCTAssertEqual(header.code, .badRequest)
+        XCTAssertTrue(eventually { coordinator.stderrText.contains("truncated or invalid RequestHeader") })
+
+        // A request over the configured maximum gets too_large.
+        let big = try client.call(skill: "echo", input: String(repeating: "x", count: 100_000))
+        XCTAssertEqual(big.code, .tooLarge)
+        XCTAssertTrue(big.message.contains("65536"), big.message)
+        XCTAssertTrue(eventually { coordinator.stderrText.contains("over the 65536-byte limit") })
+
+        XCTAssertEqual(try client.call(skill: "echo", input: "done").output, "done")
+        let status = try client.status()
+        XCTAssertGreaterThanOrEqual(status.droppedMalformed, UInt64(cases.count + 2))
+        XCTAssertTrue(coordinator.isRunning)
+    }
+}
+
+final class OverloadTests: XCTestCase {
+    func testAFullQueueAnswersOverloadedAtOnceAndMemoryStaysBounded() throws {
+        let h = try ClusterHarness()
+        // No worker serves "busy" and the grace is long, so requests sit in its queue.
+        let (coordinator, ep) = try h.coordinator(["--queue-limit", "100", "--grace-ms", "600000"])
+        let client = try Client(endpoint: ep)
+        _ = try client.status()
+        let before = residentKiB(coordinator.pid)
+        let payload = String(repeating: "p", count: 8192)
+        let total = 20_000
+        for _ in 0..<total { try client.send(skill: "busy", input: payload) }
+        var overloaded = 0
+        while overloaded < total - 100, let (r, _) = try client.receive(timeoutMs: 10_000) {
+            XCTAssertEqual(r.code, .overloaded)
+            XCTAssertTrue(r.message.contains("limit 100"), r.message)
+            overloaded += 1
+        }
+        XCTAssertEqual(overloaded, total - 100, "all but the 100 queued requests must be refused")
+        let status = try client.status()
+        XCTAssertEqual(status.services.first { $0.name == "busy" }?.queued, 100)
+        let growthKiB = residentKiB(coordinator.pid) - before
+        // 20,000 × 8 KiB kept would be ~160 MiB; the bound keeps 100 of them (~0.8 MiB).
+        XCTAssertLessThan(growthKiB, 48 * 1024, "coordinator grew by \(growthKiB) KiB")
+    }
+}

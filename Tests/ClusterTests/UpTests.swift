@@ -1,0 +1,52 @@
+import Foundation
+import ShoalClient
+import ShoalCluster
+import XCTest
+
+final class UpTests: XCTestCase {
+    func testUpStartsTheTopologyRestartsCrashedWorkersAndStopsEverythingOnSIGTERM() throws {
+        let h = try ClusterHarness()
+        let agent = try h.agent(name: "calc", model: "calculator", skills: ["calculator"], concurrency: 2)
+        let topology = h.directory.appendingPathComponent("topology.yaml").path
+        try """
+            coordinator:
+              endpoint: tcp://127.0.0.1:*
+              heartbeat_ms: 100
+            agents:
+              - file: \(agent)
+                replicas: 2
+            """.write(toFile: topology, atomically: true, encoding: .utf8)
+        let up = try ChildProcess(name: "up", executable: ClusterHarness.binary, arguments: ["up", topology], captureStderr: true)
+        defer { up.signal(SIGKILL) }
+        XCTAssertNotNil(up.waitForLine(prefix: "2/2 workers registered", timeout: 30), up.output.joined(separator: "\n"))
+        let lines = up.output
+        let endpoint = try XCTUnwrap(lines.first { $0.hasPrefix("coordinator") }?.split(separator: " ").first { $0.hasPrefix("tcp://") })
+        let pids = lines.compactMap { line -> Int32? in
+            guard let r = line.range(of: "(pid ") else { return nil }
+            return Int32(line[r.upperBound...].prefix { $0.isNumber })
+        }
+        XCTAssertEqual(pids.count, 3, lines.joined(separator: "\n"))
+        XCTAssertEqual(try Client(endpoint: String(endpoint)).call(skill: "calculator", input: "6*7").output, "42")
+
+        // A crashed worker is restarted and registers again.
+        kill(pids[1], SIGKILL)
+        XCTAssertNotNil(up.waitForLine(prefix: "restarted calc-1", timeout: 15), up.output.joined(separator: "\n"))
+        try h.waitForWorkers(String(endpoint), count: 2, timeout: 15)
+
+        up.signal(SIGTERM)
+        XCTAssertTrue(up.wait(timeout: 20), "shoal up must exit after SIGTERM")
+        XCTAssertEqual(up.exitCode, 0)
+        Thread.sleep(forTimeInterval: 0.3)
+        for pid in pids { XCTAssertFalse(processIsAlive(pid), "pid \(pid) outlived shoal up") }
+        XCTAssertNotNil(up.output.first { $0.hasPrefix("all 3 processes stopped") })
+    }
+
+    func testUpWithAnInvalidTopologyNamesTheFileKeyAndReason() throws {
+        let h = try ClusterHarness()
+        let topology = h.directory.appendingPathComponent("bad.yaml").path
+        try "coordinator:\n  heartbeat_ms: 1000\n  hartbeat: 3\nagents: []\n".write(toFile: topology, atomically: true, encoding: .utf8)
+        let r = try h.run(["up", topology])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("bad.yaml: coordinator.hartbeat: unknown key"), r.stderr)
+    }
+}
