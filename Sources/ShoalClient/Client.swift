@@ -70,6 +70,7 @@ public final class Client {
 
     /// The next reply message (PARTIAL or FINAL), or nil after `timeoutMs`.
     public func receive(timeoutMs: Int) throws -> (outcome: SubTaskOutcome, final: Bool)? {
+        if let frames = try socket.receive(dontWait: true) { return try Self.decode(frames) }
         var poller = Poller()
         poller.add(socket)
         if try poller.poll(timeoutMs: timeoutMs).isEmpty { return nil }

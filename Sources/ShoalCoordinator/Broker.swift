@@ -131,12 +131,12 @@ public struct Broker {
         }
         let shoalId: UInt64? = isShoal ? header.requestID : nil
         counters.requests += 1
-        var record = services[service] ?? ServiceRecord(name: service, nameFrame: request.service)
-        if record.queue.count >= config.queueLimit {
-            record.failed += 1
-            services[service] = record
+        if services[service] == nil { services[service] = ServiceRecord(name: service, nameFrame: request.service) }
+        let queued = services[service]!.queue.count
+        if queued >= config.queueLimit {
+            services[service]!.failed += 1
             counters.errors += 1
-            replyError(to: request, .overloaded, "service '\(service)' has \(record.queue.count) requests queued (limit \(config.queueLimit))", requestId: shoalId, &out)
+            replyError(to: request, .overloaded, "service '\(service)' has \(queued) requests queued (limit \(config.queueLimit))", requestId: shoalId, &out)
             return
         }
         let deadlineMs = header.deadlineMs > 0 ? Int64(header.deadlineMs) : config.defaultDeadlineMs
@@ -148,9 +148,8 @@ public struct Broker {
             arrivedAt: now, deadline: deadlineMs > 0 ? now + deadlineMs : nil, pin: header.modelVersion)
         pending[key] = pendingRequest
         if let d = pendingRequest.deadline { deadlines.push(d, key) }
-        record.queue.append(key)
-        services[service] = record
-        if record.workers.isEmpty { scheduleGraceCheck(now + config.unknownServiceGraceMs) }
+        services[service]!.queue.append(key)
+        if services[service]!.workers.isEmpty { scheduleGraceCheck(now + config.unknownServiceGraceMs) }
         dispatch(service, now: now, &out)
     }
 
@@ -192,7 +191,7 @@ public struct Broker {
             ready(identity, version, serviceFrame, extra, now: now, &out)
             return
         }
-        guard var worker = workers[identity] else {
+        guard workers[identity] != nil else {
             // Unknown peer speaking as a worker: after a coordinator restart, this is how workers
             // learn to re-register (RFC 7: reply DISCONNECT). Its replies belong to a past life.
             if case .final = command { counters.duplicates += 1 }
@@ -201,9 +200,10 @@ public struct Broker {
             out.append(.send(Outbound.disconnect(to: identity, version)))
             return
         }
-        worker.lastHeardAt = now
-        worker.expiresAt = now + config.workerExpiryMs
-        workers[identity] = worker
+        // Mutated in place: a copy of the record would make its in-flight set copy on write.
+        workers[identity]!.lastHeardAt = now
+        workers[identity]!.expiresAt = now + config.workerExpiryMs
+        let worker = workers[identity]!
         switch command {
         case .ready:
             break  // handled above
@@ -270,9 +270,8 @@ public struct Broker {
         let capacity = max(1, Int(info.capacity))
         workers[identity] = WorkerRecord(identity: identity, service: service, version: version, info: info, plain: plain,
                                          capacity: capacity, expiresAt: now + config.workerExpiryMs, lastHeardAt: now)
-        var record = services[service] ?? ServiceRecord(name: service, nameFrame: serviceFrame)
-        record.workers.append(identity)
-        services[service] = record
+        if services[service] == nil { services[service] = ServiceRecord(name: service, nameFrame: serviceFrame) }
+        services[service]!.workers.append(identity)
         let model = info.modelVersion.isEmpty ? "" : " model \(info.modelID)@\(info.modelVersion)"
         out.append(.log(.info, "worker \(info.workerID) ready for '\(service)' (capacity \(capacity)\(model)\(plain ? ", plain MDP" : ""))"))
         dispatch(service, now: now, &out)
@@ -315,20 +314,27 @@ public struct Broker {
     /// Sends queued requests of `service` to the least-loaded workers with free capacity.
     /// Requests pinned to a version no free worker serves stay queued; later ones may pass them.
     mutating func dispatch(_ service: String, now: Int64, _ out: inout [BrokerAction]) {
-        guard var record = services[service], !record.queue.isEmpty, !record.workers.isEmpty else { return }
-        while !record.queue.isEmpty {
-            var sentAny = false
-            for key in record.queue.prefix(64) {
-                guard let r = pending[key] else { record.queue.remove(key); continue }
-                guard let identity = pickWorker(record.workers, pin: r.pin) else { continue }
-                record.queue.remove(key)
+        guard let record = services[service], !record.queue.isEmpty, !record.workers.isEmpty else { return }
+        let candidates = record.workers
+        while let head = services[service]!.queue.first {
+            guard let r = pending[head] else { services[service]!.queue.remove(head); continue }
+            if let identity = pickWorker(candidates, pin: r.pin) {
+                services[service]!.queue.remove(head)
+                send(head, to: identity, &out)
+                continue
+            }
+            if r.pin.isEmpty { return }  // no free capacity at all
+            // The head waits for a pinned version; look a little further for one that can go.
+            var sent = false
+            for key in services[service]!.queue.prefix(64).dropFirst() {
+                guard let p = pending[key], let identity = pickWorker(candidates, pin: p.pin) else { continue }
+                services[service]!.queue.remove(key)
                 send(key, to: identity, &out)
-                sentAny = true
+                sent = true
                 break
             }
-            if !sentAny { break }
+            if !sent { return }
         }
-        services[service] = record
     }
 
     func pickWorker(_ candidates: [Frame], pin: String) -> Frame? {
@@ -345,15 +351,13 @@ public struct Broker {
     }
 
     mutating func send(_ key: UInt64, to identity: Frame, _ out: inout [BrokerAction]) {
-        guard var r = pending[key], var w = workers[identity] else { return }
-        r.attempts += 1
-        r.worker = identity
-        pending[key] = r
+        guard pending[key] != nil, let version = workers[identity]?.version else { return }
+        pending[key]!.attempts += 1
+        pending[key]!.worker = identity
         dispatchSeq += 1
-        w.lastDispatchSeq = dispatchSeq
-        w.inFlight.insert(key)
-        workers[identity] = w
-        out.append(.send(Outbound.request(to: identity, w.version, address: key.frame, body: r.body)))
+        workers[identity]!.lastDispatchSeq = dispatchSeq
+        workers[identity]!.inFlight.insert(key)
+        out.append(.send(Outbound.request(to: identity, version, address: key.frame, body: pending[key]!.body)))
     }
 
     // MARK: failures

@@ -33,6 +33,8 @@ struct ServiceQueue {
 
     mutating func prepend(_ keys: [UInt64]) { retries.append(contentsOf: keys.reversed()) }
 
+    var first: UInt64? { retries.last ?? (head < items.count ? items[head] : nil) }
+
     /// The first `limit` keys in queue order, for a pin-aware scan.
     func prefix(_ limit: Int) -> [UInt64] {
         var out: [UInt64] = []

@@ -98,14 +98,15 @@ public enum Calculator {
             var v = try unary()
             while true {
                 if accept("**") { pos -= 2; return v }  // power binds tighter; handled in power()
+                let at = pos
                 if accept("*") { v *= try unary() }
                 else if accept("/") {
                     let d = try unary()
-                    if d == 0 { throw error("division by zero") }
+                    if d == 0 { pos = at; skipSpace(); throw error("division by zero") }
                     v /= d
                 } else if accept("%") {
                     let d = try unary()
-                    if d == 0 { throw error("modulo by zero") }
+                    if d == 0 { pos = at; skipSpace(); throw error("modulo by zero") }
                     v = v.truncatingRemainder(dividingBy: d)
                 } else { return v }
             }

@@ -62,6 +62,9 @@ public final class Worker: @unchecked Sendable {
         }
         logger.info("worker \(options.workerId) serving \(options.skills.joined(separator: ", ")) via \(options.coordinator) (capacity \(options.capacity), model \(specialist.modelId)@\(specialist.modelVersion))")
         var draining = false
+        var poller = Poller()
+        var bell = 0
+        var polledGenerations: [Int] = []
         while true {
             if stopFlag.isSet && !draining {
                 draining = true
@@ -70,9 +73,14 @@ public final class Worker: @unchecked Sendable {
             }
             if draining && inFlight == 0 { break }
 
-            var poller = Poller()
-            for s in sessions { poller.add(s.socket) }
-            let bell = poller.add(fileDescriptor: wakeup.fileDescriptor)
+            // Rebuilt only when a session reconnected onto a new socket.
+            let generations = sessions.map(\.generation)
+            if generations != polledGenerations {
+                poller = Poller()
+                for s in sessions { poller.add(s.socket) }
+                bell = poller.add(fileDescriptor: wakeup.fileDescriptor)
+                polledGenerations = generations
+            }
             let ready = try poller.poll(timeoutMs: Int(options.heartbeatIntervalMs / 2))
             let now = monotonicMs()
             if ready.contains(bell) { wakeup.drain() }
@@ -184,12 +192,11 @@ public final class Worker: @unchecked Sendable {
                                  modelVersion: specialist.modelVersion)
         let outbox = self.outbox, wakeup = self.wakeup, specialist = self.specialist
         if let decodeError {
-            outbox.push(reply.final(.badRequest, decodeError, latencyUs: 0))
-            wakeup.ring()
+            if outbox.push(reply.final(.badRequest, decodeError, latencyUs: 0)) { wakeup.ring() }
             return
         }
         let sink = wantsStream
-            ? PartialSink { text in outbox.push(reply.partial(text)); wakeup.ring() }
+            ? PartialSink { text in if outbox.push(reply.partial(text)) { wakeup.ring() } }
             : PartialSink.discard
         Task {
             let started = DispatchTime.now().uptimeNanoseconds
@@ -202,8 +209,7 @@ public final class Worker: @unchecked Sendable {
                 let us = (DispatchTime.now().uptimeNanoseconds - started) / 1000
                 message = reply.final(.specialistError, "\(error)", latencyUs: us)
             }
-            outbox.push(message)
-            wakeup.ring()
+            if outbox.push(message) { wakeup.ring() }
         }
     }
 
@@ -287,6 +293,9 @@ final class Outbox: @unchecked Sendable {
     // Guarded by `lock`.
     private let lock = NSLock()
     private var items: [Outgoing] = []
-    func push(_ m: Outgoing) { lock.withLock { items.append(m) } }
+    /// Returns whether the outbox was empty, i.e. whether the loop needs a wake-up: under load
+    /// many replies share one eventfd write.
+    @discardableResult
+    func push(_ m: Outgoing) -> Bool { lock.withLock { items.append(m); return items.count == 1 } }
     func take() -> [Outgoing] { lock.withLock { let out = items; items.removeAll(keepingCapacity: true); return out } }
 }

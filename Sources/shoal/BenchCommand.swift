@@ -1,8 +1,56 @@
 import ArgumentParser
+import Foundation
+import ShoalCluster
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print Shoal and its baseline from the same run, as ratios.",
-        subcommands: [BenchRoutingCommand.self])
+        subcommands: [BenchRoutingCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self])
+}
+
+struct BenchRoutingCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "routing",
+        abstract: "Round-trip latency and pipelined throughput through the coordinator vs. a zmq_proxy broker.",
+        discussion: "Build with -c release first (make bench does). Each party runs in its own process on tcp loopback.")
+
+    @Option(name: .customLong("latency-requests"), help: "Sequential round trips for p50/p99.") var latencyRequests = 20_000
+    @Option(name: .customLong("throughput-requests"), help: "Requests in the pipelined run.") var throughputRequests = 200_000
+    @Option(help: "Requests in flight during the pipelined run.") var window = 64
+    @Option(name: .customLong("payload-bytes"), help: "Request body size.") var payloadBytes = 64
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard latencyRequests >= 100, throughputRequests >= 100 else { throw ValidationError("use at least 100 requests per phase") }
+        guard window >= 1 else { throw ValidationError("--window must be ≥ 1") }
+    }
+
+    func run() throws {
+        var o = RoutingBench.Options()
+        o.latencyRequests = latencyRequests
+        o.throughputRequests = throughputRequests
+        o.window = window
+        o.payloadBytes = payloadBytes
+        let r = try RoutingBench.run(options: o) { if !json { say($0) } }
+        if json { printJSON(r.json); return }
+        func f(_ x: Double) -> String { String(format: "%8.1f", x) }
+        say("")
+        say("path                      p50 µs    p99 µs      req/s   (\(payloadBytes) B, \(window) in flight for req/s)")
+        say("shoal coordinator      \(f(r.shoal.p50Us))  \(f(r.shoal.p99Us))  \(String(format: "%9.0f", r.shoal.rps))")
+        say("zmq_proxy (baseline)   \(f(r.proxy.p50Us))  \(f(r.proxy.p99Us))  \(String(format: "%9.0f", r.proxy.rps))")
+        say(String(format: "ratio shoal/proxy: p50 %.2fx (target ≤ 1.5x), p99 %.2fx, throughput %.2fx (target ≥ 0.5x)",
+                   r.shoal.p50Us / r.proxy.p50Us, r.shoal.p99Us / r.proxy.p99Us, r.shoal.rps / r.proxy.rps))
+    }
+}
+
+struct BenchProxyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "proxy", abstract: "Baseline broker for `bench routing` (zmq_proxy).", shouldDisplay: false)
+    func run() throws { try RoutingBench.runProxy() }
+}
+
+struct BenchRawEchoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "raw-echo", abstract: "Baseline worker for `bench routing`.", shouldDisplay: false)
+    @Option var connect: String
+    func run() throws { try RoutingBench.runRawEcho(connect: connect) }
 }

@@ -1,0 +1,159 @@
+import Foundation
+import ShoalClient
+import ShoalWire
+import ZeroMQ
+
+/// `shoal bench routing`: no-op requests client → coordinator → worker → client over tcp
+/// loopback, each in its own process, against the same through libzmq's logic-free
+/// `zmq_proxy` ROUTER/DEALER broker, measured in the same run.
+public enum RoutingBench {
+    public struct Measurement: Sendable {
+        public var p50Us: Double
+        public var p99Us: Double
+        public var rps: Double
+    }
+
+    public struct Report: Sendable {
+        public var shoal: Measurement
+        public var proxy: Measurement
+        public var payloadBytes: Int
+        public var latencyRequests: Int
+        public var throughputRequests: Int
+        public var window: Int
+
+        public var json: [String: Any] {
+            ["shoal_p50_us": shoal.p50Us, "shoal_p99_us": shoal.p99Us, "shoal_rps": shoal.rps,
+             "proxy_p50_us": proxy.p50Us, "proxy_p99_us": proxy.p99Us, "proxy_rps": proxy.rps,
+             "p50_ratio": shoal.p50Us / proxy.p50Us, "rps_ratio": shoal.rps / proxy.rps,
+             "payload_bytes": payloadBytes, "latency_requests": latencyRequests,
+             "throughput_requests": throughputRequests, "window": window]
+        }
+    }
+
+    public struct Options: Sendable {
+        public var latencyRequests = 20_000
+        public var throughputRequests = 200_000
+        public var window = 64
+        public var payloadBytes = 64
+        public init() {}
+    }
+
+    public static func run(options: Options, executable: String = currentExecutable(),
+                           progress: (String) -> Void = { _ in }) throws -> Report {
+        let payload = String(repeating: "x", count: options.payloadBytes)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let agent = dir.appendingPathComponent("echo.yaml").path
+        try "name: echo\nskills: [echo]\nbackend: builtin\nmodel: echo\nconcurrency: \(options.window * 2)\n"
+            .write(toFile: agent, atomically: true, encoding: .utf8)
+
+        // Shoal: coordinator and worker processes; this process is the client.
+        progress("starting coordinator and echo worker…")
+        let coordinator = try ChildProcess(name: "coordinator", executable: executable,
+                                           arguments: ["coordinator", "--bind", "tcp://127.0.0.1:*"], silenceStderr: true)
+        defer { coordinator.stop(grace: 2) }
+        guard let endpoint = coordinator.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
+            throw BenchError("the coordinator did not start")
+        }
+        let worker = try ChildProcess(name: "echo", executable: executable,
+                                      arguments: ["worker", "--agent", agent, "--coordinator", endpoint, "--id", "bench-echo"],
+                                      captureStdout: false, silenceStderr: true)
+        defer { worker.stop(grace: 2) }
+        let client = try Client(endpoint: endpoint)
+        for _ in 0..<200 where (try? client.call(skill: "echo", input: payload, timeoutMs: 200))?.ok != true {}
+        progress("shoal: \(options.latencyRequests) sequential round trips, then \(options.throughputRequests) with \(options.window) in flight…")
+        let shoal = try measure(options) {
+            try client.send(skill: "echo", input: payload)
+        } receive: {
+            while true {
+                guard let (outcome, final) = try client.receive(timeoutMs: 10_000) else { throw BenchError("shoal: no reply within 10 s") }
+                guard outcome.ok else { throw BenchError("shoal: \(outcome.code.name): \(outcome.message)") }
+                if final { return }
+            }
+        }
+
+        // Baseline: zmq_proxy process, raw DEALER echo process, raw DEALER client here.
+        progress("starting zmq_proxy baseline…")
+        let proxy = try ChildProcess(name: "proxy", executable: executable, arguments: ["bench", "proxy"], silenceStderr: true)
+        defer { proxy.stop(grace: 2) }
+        guard let ends = proxy.waitForLine(prefix: "proxy ", timeout: 20)?.split(separator: " "), ends.count == 2 else {
+            throw BenchError("the proxy did not start")
+        }
+        let rawWorker = try ChildProcess(name: "raw-echo", executable: executable,
+                                         arguments: ["bench", "raw-echo", "--connect", String(ends[1])], silenceStderr: true)
+        defer { rawWorker.stop(grace: 2) }
+        let ctx = try Context()
+        let raw = try ctx.socket(.dealer)
+        try raw.setSendHighWaterMark(0)
+        try raw.setReceiveHighWaterMark(0)
+        try raw.connect(String(ends[0]))
+        let body: [Frame] = [[], Array(payload.utf8)]
+        var poller = Poller()
+        poller.add(raw)
+        Thread.sleep(forTimeInterval: 0.3)
+        progress("proxy: \(options.latencyRequests) sequential round trips, then \(options.throughputRequests) with \(options.window) in flight…")
+        let baseline = try measure(options) {
+            try raw.send(body)
+        } receive: {
+            if try poller.poll(timeoutMs: 10_000).isEmpty { throw BenchError("proxy: no reply within 10 s") }
+            _ = try raw.receive()
+        }
+        return Report(shoal: shoal, proxy: baseline, payloadBytes: options.payloadBytes,
+                      latencyRequests: options.latencyRequests, throughputRequests: options.throughputRequests,
+                      window: options.window)
+    }
+
+    /// Sequential round trips for latency percentiles, then a pipelined run for throughput.
+    static func measure(_ o: Options, send: () throws -> Void, receive: () throws -> Void) throws -> Measurement {
+        for _ in 0..<1000 { try send(); try receive() }  // warm-up
+        var samples = [Double]()
+        samples.reserveCapacity(o.latencyRequests)
+        for _ in 0..<o.latencyRequests {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try send()
+            try receive()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
+        }
+        samples.sort()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        var sent = 0
+        for _ in 0..<min(o.window, o.throughputRequests) { try send(); sent += 1 }
+        for _ in 0..<o.throughputRequests {
+            try receive()
+            if sent < o.throughputRequests { try send(); sent += 1 }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        return Measurement(p50Us: samples[samples.count / 2], p99Us: samples[samples.count * 99 / 100],
+                           rps: Double(o.throughputRequests) / seconds)
+    }
+
+    /// The baseline broker: libzmq's zmq_proxy between a ROUTER and a DEALER. Prints
+    /// `proxy FRONTEND BACKEND` and runs until killed.
+    public static func runProxy() throws {
+        let ctx = try Context()
+        let frontend = try ctx.socket(.router), backend = try ctx.socket(.dealer)
+        for s in [frontend, backend] {
+            try s.setSendHighWaterMark(0)
+            try s.setReceiveHighWaterMark(0)
+            try s.bind("tcp://127.0.0.1:*")
+        }
+        FileHandle.standardOutput.write(Data("proxy \(try frontend.lastEndpoint()) \(try backend.lastEndpoint())\n".utf8))
+        try ZeroMQ.runProxy(frontend: frontend, backend: backend)
+    }
+
+    /// The baseline worker: a DEALER that sends every message straight back, envelope and all.
+    public static func runRawEcho(connect endpoint: String) throws {
+        let ctx = try Context()
+        let s = try ctx.socket(.dealer)
+        try s.setSendHighWaterMark(0)
+        try s.setReceiveHighWaterMark(0)
+        try s.connect(endpoint)
+        while let frames = try s.receive() { try s.send(frames) }
+    }
+}
+
+public struct BenchError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}

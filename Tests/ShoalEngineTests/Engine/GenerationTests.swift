@@ -1,0 +1,157 @@
+import XCTest
+@testable import ShoalEngine
+
+final class GenerationTests: XCTestCase {
+    func testGreedyGenerationMatchesTransformersTokenForTokenFor32Tokens() throws {
+        for name in EngineFixtures.modelNames {
+            let generator = Generator(model: try DecoderModel.load(directory: EngineFixtures.directory(name)))
+            for prompt in try EngineFixtures.reference(name).prompts {
+                let completion = try XCTUnwrap(generator.generate(prompts: [prompt.token_ids], params: SamplingParams(maxTokens: 32)).first)
+                XCTAssertEqual(completion.tokenIds, prompt.greedy.token_ids, "\(name)")
+                XCTAssertLessThanOrEqual(maxAbsDiff(completion.logprobs, prompt.greedy.logprobs), 1e-4, "\(name)")
+                XCTAssertEqual(completion.finishReason, .length)
+                XCTAssertNil(completion.text)
+            }
+        }
+    }
+
+    func testBatchedGreedyGenerationMatchesEachPromptAlone() throws {
+        for name in ["llama", "qwen2_sharded", "qwen3"] {
+            let generator = Generator(model: try DecoderModel.load(directory: EngineFixtures.directory(name)))
+            let reference = try EngineFixtures.reference(name)
+            // Prompts of different lengths, one repeated: slots must not mix.
+            let prompts = reference.prompts.map(\.token_ids) + [reference.prompts[0].token_ids]
+            let completions = try generator.generate(prompts: prompts, params: SamplingParams(maxTokens: 32))
+            XCTAssertEqual(completions.count, 4)
+            for (completion, expected) in zip(completions, reference.prompts.map(\.greedy) + [reference.prompts[0].greedy]) {
+                XCTAssertEqual(completion.tokenIds, expected.token_ids, name)
+                XCTAssertLessThanOrEqual(maxAbsDiff(completion.logprobs, expected.logprobs), 1e-4, name)
+            }
+        }
+    }
+
+    func testSeededSamplingIsReproducibleAndSeedDependent() throws {
+        let generator = Generator(model: try DecoderModel.load(directory: EngineFixtures.directory("llama")))
+        let prompt = try EngineFixtures.reference("llama").prompts[1].token_ids
+        let params = SamplingParams(maxTokens: 24, temperature: 1.0, seed: 7)
+        let first = try generator.generate(prompts: [prompt, prompt], params: params)
+        let again = try generator.generate(prompts: [prompt, prompt], params: params)
+        XCTAssertEqual(first, again)
+        // Two sequences of one batch draw from different streams.
+        XCTAssertNotEqual(first[0].tokenIds, first[1].tokenIds)
+        var other = params
+        other.seed = 8
+        XCTAssertNotEqual(try generator.generate(prompts: [prompt], params: other)[0].tokenIds, first[0].tokenIds)
+    }
+
+    /// Logprobs of sampled tokens are the model's own log-softmax at that position,
+    /// recomputed here with a separate full forward pass.
+    func testSampledLogprobsEqualModelLogSoftmax() throws {
+        let model = try DecoderModel.load(directory: EngineFixtures.directory("qwen3"))
+        let prompt = try EngineFixtures.reference("qwen3").prompts[0].token_ids
+        let completion = try Generator(model: model).generate(prompts: [prompt], params: SamplingParams(maxTokens: 16, temperature: 0.8, topK: 50, topP: 0.95, seed: 3))[0]
+        XCTAssertEqual(completion.tokenIds.count, 16)
+        let logits = try model.logits(tokenIds: prompt + completion.tokenIds)
+        for (i, token) in completion.tokenIds.enumerated() {
+            let row = logits[prompt.count - 1 + i]
+            let maxLogit = row.max()!
+            let logSum = log(row.map { exp(Double($0 - maxLogit)) }.reduce(0, +)) + Double(maxLogit)
+            XCTAssertEqual(Double(completion.logprobs[i]), Double(row[token]) - logSum, accuracy: 1e-4)
+            XCTAssertLessThan(completion.logprobs[i], 0)
+        }
+    }
+
+    func testTopKOneAndTinyTopPReduceToGreedy() throws {
+        let generator = Generator(model: try DecoderModel.load(directory: EngineFixtures.directory("llama3_rope")))
+        let prompt = try EngineFixtures.reference("llama3_rope").prompts[2]
+        for params in [SamplingParams(maxTokens: 32, temperature: 1.5, topK: 1, seed: 1),
+                       SamplingParams(maxTokens: 32, temperature: 1.5, topP: 1e-6, seed: 1)] {
+            XCTAssertEqual(try generator.generate(prompts: [prompt.token_ids], params: params)[0].tokenIds, prompt.greedy.token_ids)
+        }
+    }
+
+    func testTopKKeepsSamplesAmongTheKMostLikelyTokens() throws {
+        let model = try DecoderModel.load(directory: EngineFixtures.directory("llama"))
+        let prompt = try EngineFixtures.reference("llama").prompts[1].token_ids
+        let last = try model.logits(tokenIds: prompt).last!
+        let top3 = Set(last.enumerated().sorted { $0.element > $1.element }.prefix(3).map(\.offset))
+        var seen = Set<Int>()
+        for seed in 0..<40 {
+            let first = try Generator(model: model).generate(prompts: [prompt], params: SamplingParams(maxTokens: 1, temperature: 5, topK: 3, seed: UInt64(seed)))[0].tokenIds[0]
+            seen.insert(first)
+        }
+        XCTAssertTrue(seen.isSubset(of: top3), "sampled \(seen), top-3 \(top3)")
+        XCTAssertGreaterThan(seen.count, 1, "high temperature should reach more than one of the top 3")
+    }
+
+    func testStopTokenEndsSequenceAndStaysInOutput() throws {
+        let generator = Generator(model: try DecoderModel.load(directory: EngineFixtures.directory("llama")))
+        let prompt = try EngineFixtures.reference("llama").prompts[1]
+        let stop = prompt.greedy.token_ids[5]
+        let cut = prompt.greedy.token_ids.firstIndex(of: stop)!
+        let completions = try generator.generate(prompts: [prompt.token_ids, prompt.token_ids], params: SamplingParams(maxTokens: 32, stopTokenIds: [stop]))
+        for completion in completions {
+            XCTAssertEqual(completion.tokenIds, Array(prompt.greedy.token_ids[...cut]))
+            XCTAssertEqual(completion.logprobs.count, cut + 1)
+            XCTAssertEqual(completion.finishReason, .stop)
+        }
+    }
+
+    func testMaxTokensBoundsOutputAndZeroGivesEmptyCompletion() throws {
+        let generator = Generator(model: try DecoderModel.load(directory: EngineFixtures.directory("qwen2_sharded")))
+        let prompt = try EngineFixtures.reference("qwen2_sharded").prompts[0]
+        let five = try generator.generate(prompts: [prompt.token_ids], params: SamplingParams(maxTokens: 5))[0]
+        XCTAssertEqual(five.tokenIds, Array(prompt.greedy.token_ids.prefix(5)))
+        XCTAssertEqual(five.finishReason, .length)
+        let none = try generator.generate(prompts: [prompt.token_ids], params: SamplingParams(maxTokens: 0))[0]
+        XCTAssertEqual(none.tokenIds, [])
+    }
+
+    func testTextGenerationEncodesPromptAndDecodesContinuation() throws {
+        let generator = try Generator.load(directory: EngineFixtures.directory("qwen3"))
+        let reference = try EngineFixtures.reference("qwen3")
+        let tokenizer = try XCTUnwrap(generator.tokenizer)
+        XCTAssertEqual(tokenizer.encode(reference.prompt_texts[1]), reference.prompts[1].token_ids)
+        let completion = try generator.generate(texts: [reference.prompt_texts[1]], params: SamplingParams(maxTokens: 32))[0]
+        // The text path also stops at EOS (id 0 here); up to there it is the greedy reference.
+        let expected = reference.prompts[1].greedy.token_ids
+        XCTAssertEqual(completion.tokenIds, Array(expected.prefix(completion.tokenIds.count)))
+        var visible = completion.tokenIds
+        if completion.finishReason == .stop { visible.removeLast() }
+        XCTAssertEqual(completion.text, tokenizer.decode(visible, skipSpecialTokens: true))
+    }
+
+    func testStopStringCutsTextBeforeIt() throws {
+        let generator = try Generator.load(directory: EngineFixtures.directory("llama"))
+        let prompt = try EngineFixtures.reference("llama").prompts[2]
+        let full = try generator.generate(prompts: [prompt.token_ids], params: SamplingParams(maxTokens: 32))[0]
+        let text = try XCTUnwrap(full.text)
+        XCTAssertGreaterThan(text.count, 6)
+        let stop = String(text.dropFirst(text.count / 2).prefix(2))
+        let stopped = try generator.generate(prompts: [prompt.token_ids], params: SamplingParams(maxTokens: 32, stopStrings: [stop]))[0]
+        XCTAssertEqual(stopped.finishReason, .stop)
+        let expectedText = String(text[..<text.range(of: stop)!.lowerBound])
+        XCTAssertEqual(stopped.text, expectedText)
+        XCTAssertLessThan(stopped.tokenIds.count, full.tokenIds.count)
+    }
+
+    func testInvalidRequestsAreNamedErrors() throws {
+        let generator = Generator(model: try DecoderModel.load(directory: EngineFixtures.directory("llama")))
+        XCTAssertThrowsError(try generator.generate(prompts: [[1, 2]], params: SamplingParams(temperature: -1))) { error in
+            XCTAssertEqual(error as? GenerationError, .invalidParameter(name: "temperature", reason: "must be a finite number ≥ 0, got -1.0"))
+            XCTAssertTrue("\(error)".contains("temperature"))
+        }
+        XCTAssertThrowsError(try generator.generate(prompts: [[1], []], params: .greedy)) { error in
+            XCTAssertEqual(error as? GenerationError, .emptyPrompt(index: 1))
+        }
+        XCTAssertThrowsError(try generator.generate(prompts: [[1, 9999]], params: .greedy)) { error in
+            XCTAssertEqual(error as? GenerationError, .tokenOutOfRange(prompt: 0, token: 9999, vocabSize: 512))
+        }
+        XCTAssertThrowsError(try generator.generate(prompts: [[1]], params: SamplingParams(topP: 0))) { error in
+            XCTAssertTrue("\(error)".contains("topP"))
+        }
+        XCTAssertThrowsError(try generator.generate(texts: ["hi"], params: .greedy)) { error in
+            XCTAssertTrue("\(error)".contains("tokenizer"))
+        }
+    }
+}

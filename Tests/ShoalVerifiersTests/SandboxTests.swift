@@ -1,0 +1,180 @@
+import XCTest
+@testable import ShoalVerifiers
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The dangerous cases run with small limits: the point is that each ends in
+/// `resource_exceeded` or `timeout`, leaves nothing running, and leaves the caller intact.
+final class SandboxTests: XCTestCase {
+    static let addTest = """
+    def check(candidate):
+        assert candidate(1, 2) == 3
+        assert candidate(-1, 1) == 0
+        assert candidate(10, 5) == 15
+    """
+
+    func verifier(wall: Double = 5, processes: Int = 16) throws -> CodeVerifier {
+        let limits = SandboxLimits(wallSeconds: wall, cpuSeconds: 5, addressSpaceBytes: 512 << 20,
+                                   fileBytes: 8 << 20, tmpfsBytes: 32 << 20, processes: processes, outputBytes: 4096)
+        return CodeVerifier(sandbox: try Sandbox(limits: limits))
+    }
+
+    func run(_ program: String, test: String = SandboxTests.addTest, wall: Double = 5) throws -> (Verdict, SandboxReport) {
+        let v = try verifier(wall: wall)
+        let report = try v.sandbox.run(program: program, test: test, entryPoint: "add")
+        return (v.rewards.scored(v.verdict(for: report)), report)
+    }
+
+    func testCorrectProgramPassesEveryTest() throws {
+        let (verdict, report) = try run("def add(a, b):\n    return a + b\n")
+        XCTAssertEqual(verdict.status, .correct, verdict.detail)
+        XCTAssertEqual(verdict.components["passed"], 3)
+        XCTAssertEqual(verdict.reward, 1.1, accuracy: 1e-9)
+        XCTAssertEqual(report.leftover, 0)
+    }
+
+    func testEachAssertIsItsOwnTestAndPassFractionIsReported() throws {
+        let (verdict, report) = try run("def add(a, b):\n    return a + b if a > 0 else 99\n")
+        XCTAssertEqual(verdict.status, .partial, verdict.detail)
+        XCTAssertEqual(report.tests.map(\.passed), [true, false, true])
+        XCTAssertEqual(verdict.components[RewardComponent.correctness]!, 2.0 / 3.0, accuracy: 1e-9)
+    }
+
+    func testReturnNoneFailsEveryTest() throws {
+        let (verdict, _) = try run("def add(a, b):\n    return None\n")
+        XCTAssertEqual(verdict.status, .wrong, verdict.detail)
+    }
+
+    func testInfiniteLoopTimesOutWithinTimeoutPlusOneSecond() throws {
+        let start = Date()
+        let (verdict, _) = try run("def add(a, b):\n    while True:\n        pass\n", wall: 2)
+        XCTAssertEqual(verdict.status, .timeout, verdict.detail)
+        // The issue's bound; the kill happens at the deadline, clean-up takes milliseconds.
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2 + 1)
+    }
+
+    func testCPULimitEndsABusyLoopAsResourceExceeded() throws {
+        let limits = SandboxLimits(wallSeconds: 20, cpuSeconds: 1, addressSpaceBytes: 512 << 20)
+        let v = CodeVerifier(sandbox: try Sandbox(limits: limits))
+        let verdict = v.verify(CodeTask(test: Self.addTest, entryPoint: "add"), output: "def add(a, b):\n    while True:\n        pass\n")
+        XCTAssertEqual(verdict.status, .resourceExceeded, verdict.detail)
+    }
+
+    func testHugeAllocationIsResourceExceeded() throws {
+        let (verdict, report) = try run("def add(a, b):\n    x = bytearray(10 * 1024**3)\n    return a + b\n")
+        XCTAssertEqual(verdict.status, .resourceExceeded, verdict.detail)
+        XCTAssertEqual(report.leftover, 0)
+    }
+
+    func testWritingAGigabyteIsStoppedAsResourceExceeded() throws {
+        let program = """
+        def add(a, b):
+            with open("big.bin", "wb") as f:
+                block = b"x" * (1 << 20)
+                for _ in range(1024):
+                    f.write(block)
+            return a + b
+        """
+        let (verdict, report) = try run(program)
+        XCTAssertTrue([.resourceExceeded, .timeout].contains(verdict.status), "\(verdict.status): \(verdict.detail)")
+        XCTAssertEqual(report.leftover, 0)
+    }
+
+    func testForkBombIsContainedAndLeavesNothingBehind() throws {
+        let program = """
+        import os
+        def add(a, b):
+            while True:
+                try:
+                    os.fork()
+                except OSError:
+                    pass
+        """
+        let v = try verifier(wall: 2, processes: 8)
+        let report = try v.sandbox.run(program: program, test: Self.addTest, entryPoint: "add")
+        XCTAssertTrue([.timeout, .killedByLimit("killed by signal 9 (CPU limit)")].contains(report.ending) || report.tests.contains(where: \.resource),
+                      "\(report.ending)")
+        XCTAssertEqual(report.leftover, 0)
+        let verdict = v.verdict(for: report)
+        XCTAssertTrue([.resourceExceeded, .timeout].contains(verdict.status), "\(verdict.status): \(verdict.detail)")
+        // The caller can still start processes.
+        XCTAssertEqual(try run("def add(a, b):\n    return a + b\n").0.status, .correct)
+    }
+
+    func testBackgroundProcessDoesNotOutliveTheRun() throws {
+        // A unique sleep length marks the run's descendants in the host's process table.
+        let marker = "\(Int.random(in: 100_000...999_999)).5"
+        let program = """
+        import os, subprocess, time
+        def add(a, b):
+            subprocess.Popen(["sleep", "\(marker)"], start_new_session=True)
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    os.execvp("sleep", ["sleep", "\(marker)"])
+                os._exit(0)
+            time.sleep(0.2)
+            return a + b
+        """
+        let (verdict, report) = try run(program)
+        XCTAssertEqual(verdict.status, .correct, verdict.detail)
+        XCTAssertEqual(report.leftover, 0)
+        XCTAssertEqual(Self.runningProcesses(withArgument: marker), [], "background processes survived the run")
+    }
+
+    /// Pids of live (non-zombie) processes whose command line contains `argument`.
+    static func runningProcesses(withArgument argument: String) -> [Int32] {
+        let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap(Int32.init) ?? []
+        return pids.filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return args.contains(argument) && isRunning(pid)
+        }
+    }
+
+    func testNetworkIsUnreachable() throws {
+        let program = """
+        import socket
+        def add(a, b):
+            s = socket.socket()
+            s.settimeout(1)
+            try:
+                s.connect(("1.1.1.1", 80))
+                return None
+            except OSError:
+                return a + b
+        """
+        let (verdict, report) = try run(program)
+        if report.isolation["network"] == "netns" || report.isolation["network"] == "userns+netns" {
+            XCTAssertEqual(verdict.status, .correct, verdict.detail)
+        }
+        XCTAssertNotNil(report.isolation["network"])
+    }
+
+    func testBadProgramsAndTestsGetVerdicts() throws {
+        let v = try verifier()
+        let task = CodeTask(test: Self.addTest, entryPoint: "add")
+        XCTAssertEqual(v.verify(task, output: "def add(a, b) return").status, .formatError)
+        XCTAssertEqual(v.verify(task, output: "").status, .formatError)
+        XCTAssertEqual(v.verify(task, outputBytes: [0xFF, 0xFE, 0x00, 0x41]).status, .formatError)
+        XCTAssertEqual(v.verify(task, output: "def plus(a, b):\n    return a + b\n").status, .formatError)
+        XCTAssertEqual(v.verify(task, output: "raise RuntimeError('boom')\ndef add(a, b): return a + b\n").status, .crashed)
+        XCTAssertEqual(v.verify(task, output: "import os\nos._exit(0)\n").status, .crashed)
+        let noCheck = CodeTask(test: "def test(candidate):\n    assert candidate(1, 1) == 2\n", entryPoint: "add")
+        XCTAssertEqual(v.verify(noCheck, output: "def add(a, b): return a + b\n").status, .invalidTask)
+        let huge = "def add(a, b):\n    return a + b\n" + String(repeating: "# padding\n", count: 500_000)
+        XCTAssertEqual(v.verify(task, output: huge).status, .formatError)
+        let loud = "def add(a, b):\n    print('x' * 10_000_000)\n    return a + b\n"
+        let verdict = v.verify(task, output: loud)
+        XCTAssertEqual(verdict.status, .correct, verdict.detail)
+    }
+
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[close...].dropFirst(2).first != "Z"
+    }
+}
