@@ -53,9 +53,9 @@ let package = Package(
         ], exclude: ["GenerateCommand.swift", "LogitsCommand.swift", "BenchModelCommand.swift", "VerifyCommand.swift", "EvalCommand.swift"]),
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "ShoalWireTests", dependencies: ["ShoalWire"]),
+        .testTarget(name: "ShoalWireTests", dependencies: ["ShoalWire", "ZeroMQ"]),
         .testTarget(name: "ShoalConfigTests", dependencies: ["ShoalConfig"]),
-        .testTarget(name: "ShoalCoordinatorTests", dependencies: ["ShoalCoordinator"]),
+        .testTarget(name: "ShoalCoordinatorTests", dependencies: ["ShoalCoordinator", "ShoalWire", "ZeroMQ"]),
         .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker"]),
         .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalWire", "ZeroMQ"]),
     ]

@@ -1,0 +1,73 @@
+import XCTest
+@testable import ShoalConfig
+
+final class ConfigTests: XCTestCase {
+    func error(_ yaml: String, file: String = "agents/x.yaml") -> String {
+        do { _ = try AgentSpec.parse(yaml: yaml, file: file); return "parsed" } catch { return "\(error)" }
+    }
+
+    func testTheShippedAgentAndTopologyFilesLoad() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let topo = try Topology.load(root.appendingPathComponent("topology/local.yaml").path)
+        XCTAssertEqual(topo.coordinator.endpoint, "tcp://127.0.0.1:5555")
+        XCTAssertEqual(topo.agents.map(\.agent.name), ["calculator"])
+        XCTAssertEqual(topo.agents[0].replicas, 2)
+        XCTAssertEqual(topo.agents[0].agent.concurrency, 8)
+        let echo = try AgentSpec.load(root.appendingPathComponent("agents/echo.yaml").path)
+        XCTAssertEqual(echo.backend, .builtin)
+        XCTAssertEqual(echo.skills, ["echo"])
+    }
+
+    func testAValidAgentParsesWithSamplingAndVerifier() throws {
+        let a = try AgentSpec.parse(yaml: """
+            name: math
+            skills: [math, arithmetic]
+            backend: swift
+            model: agents/math
+            concurrency: 4
+            sampling: {temperature: 0.7, top_p: 0.9, max_tokens: 64, seed: 3}
+            verifier: {kind: math, format_weight: 0.1}
+            """, file: "agents/math.yaml")
+        XCTAssertEqual(a.skills, ["math", "arithmetic"])
+        XCTAssertEqual(a.sampling.temperature, 0.7)
+        XCTAssertEqual(a.sampling.maxTokens, 64)
+        XCTAssertEqual(a.sampling.seed, 3)
+        XCTAssertEqual(a.verifier?.kind, "math")
+        XCTAssertEqual(a.verifier?.settings["format_weight"], "0.1")
+    }
+
+    func testEveryBadValueIsAnErrorNamingTheFileTheKeyAndTheReason() {
+        let base = "name: m\nbackend: builtin\nmodel: calculator\n"
+        XCTAssertEqual(error(base + "concurency: 2\n"),
+                       "agents/x.yaml: concurency: unknown key (known keys: name, description, skills, backend, model, endpoint, concurrency, sampling, verifier)")
+        XCTAssertEqual(error(base + "concurrency: 0\n"), "agents/x.yaml: concurrency: must be ≥ 1, got 0")
+        XCTAssertEqual(error(base + "concurrency: lots\n"), "agents/x.yaml: concurrency: must be an integer, got \"lots\"")
+        XCTAssertEqual(error("backend: builtin\nmodel: calculator\n"), "agents/x.yaml: name: is required")
+        XCTAssertEqual(error("name: m\nbackend: gpu\nmodel: x\n"), "agents/x.yaml: backend: must be one of builtin, swift, openai, got \"gpu\"")
+        XCTAssertEqual(error("name: m\nbackend: builtin\nmodel: poet\n"), "agents/x.yaml: model: no built-in specialist \"poet\" (built-ins: calculator, echo)")
+        XCTAssertEqual(error("name: m\nbackend: openai\nmodel: qwen\n"), "agents/x.yaml: endpoint: the openai backend needs an http(s):// base URL")
+        XCTAssertEqual(error(base + "sampling: {temperature: -1}\n"), "agents/x.yaml: sampling.temperature: must be ≥ 0, got -1.0")
+        XCTAssertEqual(error(base + "sampling: {tmperature: 1}\n"), "agents/x.yaml: sampling.tmperature: unknown key (known keys: temperature, top_p, top_k, max_tokens, seed)")
+        XCTAssertEqual(error(base + "skills: [mmi.service]\n"), "agents/x.yaml: skills[0]: \"mmi.service\" is empty or reserved (mmi.* and shoal.* belong to the coordinator)")
+        XCTAssertEqual(error(base + "verifier: {kind: vibes}\n"), "agents/x.yaml: verifier.kind: must be one of math, code, tools, retrieval, got \"vibes\"")
+        XCTAssertEqual(error("- a\n- b\n"), "agents/x.yaml: must be a mapping of keys to values")
+        XCTAssertEqual(error(""), "agents/x.yaml: file is empty")
+        XCTAssertTrue(error("name: [unclosed\n").hasPrefix("agents/x.yaml: not valid YAML"))
+    }
+
+    func testTopologyErrorsNameTheFileAndKey() throws {
+        func topoError(_ yaml: String) -> String {
+            do { _ = try Topology.parse(yaml: yaml, file: "t.yaml"); return "parsed" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(topoError("coordinator: {endpoint: localhost:5555}\nagents: []\n"),
+                       "t.yaml: coordinator.endpoint: must be a ZeroMQ endpoint like tcp://127.0.0.1:5555, got \"localhost:5555\"")
+        XCTAssertEqual(topoError("coordinator: {liveness: 0}\nagents: []\n"), "t.yaml: coordinator.liveness: must be ≥ 1, got 0")
+        XCTAssertEqual(topoError("coordinator: {}\n"), "t.yaml: agents: is required: list the agents to run")
+        XCTAssertEqual(topoError("agents:\n  - file: nowhere.yaml\n"), "t.yaml: agents[0].file: agent file nowhere.yaml not found")
+        XCTAssertEqual(topoError("agents:\n  - file: a.yaml\n    replicas: 0\n"), "t.yaml: agents[0].replicas: must be ≥ 1, got 0")
+        XCTAssertEqual(try? Topology.load("/no/such/topology.yaml").sourceFile, nil)
+        XCTAssertThrowsError(try Topology.load("/no/such/topology.yaml")) {
+            XCTAssertEqual("\($0)", "/no/such/topology.yaml: file not found")
+        }
+    }
+}

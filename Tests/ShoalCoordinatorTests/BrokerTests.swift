@@ -1,0 +1,210 @@
+import ShoalWire
+import SwiftProtobuf
+import XCTest
+import ZeroMQ
+@testable import ShoalCoordinator
+
+/// The broker's rules, driven as a state machine: no sockets, time passed in by hand.
+final class BrokerTests: XCTestCase {
+    let client: Frame = Array("client-A".utf8)
+
+    func makeBroker(_ tweak: (inout BrokerConfig) -> Void = { _ in }) -> Broker {
+        var c = BrokerConfig()
+        c.heartbeatIntervalMs = 100
+        c.heartbeatLiveness = 3
+        c.unknownServiceGraceMs = 500
+        tweak(&c)
+        return Broker(config: c, now: 0)
+    }
+
+    func ready(_ b: inout Broker, _ id: String, service: String = "echo", capacity: UInt32 = 1, version: String = "v1", now: Int64 = 0) -> [BrokerAction] {
+        var info = Shoal_V1_WorkerInfo()
+        info.workerID = id
+        info.capacity = capacity
+        info.modelVersion = version
+        var out: [BrokerAction] = []
+        b.receive([Array(id.utf8), MDP.workerV2, [1], Array(service.utf8), try! info.serializedBytes()], now: now, into: &out)
+        return out
+    }
+
+    func request(_ b: inout Broker, service: String = "echo", id: UInt64, deadlineMs: UInt32 = 0, pin: String = "", now: Int64 = 0) -> [BrokerAction] {
+        var h = Shoal_V1_RequestHeader()
+        h.requestID = id
+        h.deadlineMs = deadlineMs
+        h.modelVersion = pin
+        var t = Shoal_V1_SubTask()
+        t.input = "in-\(id)"
+        var out: [BrokerAction] = []
+        b.receive([client, MDP.clientV2, [1], Array(service.utf8)] + ShoalBody.request(header: h, task: t), now: now, into: &out)
+        return out
+    }
+
+    func reply(_ b: inout Broker, from worker: String, key: Frame, body: String = "ok", now: Int64 = 0) -> [BrokerAction] {
+        var out: [BrokerAction] = []
+        b.receive([Array(worker.utf8), MDP.workerV2, [4], key, [], Array(body.utf8)], now: now, into: &out)
+        return out
+    }
+
+    /// (identity, key) of every REQUEST the actions send to workers.
+    func dispatched(_ actions: [BrokerAction]) -> [(String, Frame)] {
+        actions.compactMap {
+            guard case .send(let f) = $0, f.count > 4, f[1] == MDP.workerV2, f[2] == [2] else { return nil }
+            return (String(decoding: f[0], as: UTF8.self), f[3])
+        }
+    }
+
+    func clientReplies(_ actions: [BrokerAction]) -> [(code: Shoal_V1_ReplyCode, header: Shoal_V1_ReplyHeader?)] {
+        actions.compactMap {
+            guard case .send(let f) = $0, f[0] == client, f[1] == MDP.clientV2, f[2] == [ClientCommandCode.final] else { return nil }
+            let h = f.count > 5 ? try? Shoal_V1_ReplyHeader(serializedBytes: f[5]) : nil
+            return (h?.code ?? .ok, h)
+        }
+    }
+
+    func testARequestGoesToTheReadyWorkerOfItsServiceAndTheReplyGoesBackToTheClient() {
+        var b = makeBroker()
+        _ = ready(&b, "w1")
+        _ = ready(&b, "other", service: "calc")
+        let sent = dispatched(request(&b, id: 7))
+        XCTAssertEqual(sent.map(\.0), ["w1"])
+        let back = reply(&b, from: "w1", key: sent[0].1)
+        guard case .send(let frames) = back.first else { return XCTFail("no reply sent") }
+        XCTAssertEqual(frames, [client, MDP.clientV2, [ClientCommandCode.final], Array("echo".utf8), Array("ok".utf8)])
+        XCTAssertEqual(b.pendingCount, 0)
+    }
+
+    func testRequestsGoToTheLeastLoadedWorkerAndTiesToTheOneIdleLongest() {
+        var b = makeBroker()
+        _ = ready(&b, "w1", capacity: 2)
+        _ = ready(&b, "w2", capacity: 2)
+        let first = dispatched(request(&b, id: 1)).map(\.0)
+        let second = dispatched(request(&b, id: 2)).map(\.0)
+        XCTAssertNotEqual(first, second, "the second request must go to the idle worker")
+        let third = dispatched(request(&b, id: 3)).map(\.0)
+        let fourth = dispatched(request(&b, id: 4)).map(\.0)
+        XCTAssertEqual(Set(third + fourth), ["w1", "w2"])
+        XCTAssertTrue(dispatched(request(&b, id: 5)).isEmpty, "both workers are at capacity; the request must queue")
+    }
+
+    func testCapacityIsRespectedAndAReplyReleasesTheNextQueuedRequest() {
+        var b = makeBroker()
+        _ = ready(&b, "w1", capacity: 1)
+        let a = dispatched(request(&b, id: 1))
+        XCTAssertTrue(dispatched(request(&b, id: 2)).isEmpty)
+        let next = dispatched(reply(&b, from: "w1", key: a[0].1))
+        XCTAssertEqual(next.map(\.0), ["w1"])
+    }
+
+    func testWorkerDeathRequeuesInFlightRequestsAtTheHeadOfTheQueue() {
+        var b = makeBroker()
+        _ = ready(&b, "w1", capacity: 1)
+        let lost = dispatched(request(&b, id: 1))[0].1
+        _ = request(&b, id: 2)  // queued behind it
+        var out: [BrokerAction] = []
+        b.tick(now: 400, into: &out)  // 3 × 100 ms without a word from w1
+        XCTAssertEqual(b.workerCount, 0)
+        let again = dispatched(ready(&b, "w2", now: 400))
+        XCTAssertEqual(again.map(\.1), [lost], "the lost request goes first, before the one queued behind it")
+    }
+
+    func testALateReplyFromAWorkerThatWasGivenUpOnIsDroppedSoTheClientGetsExactlyOne() {
+        var b = makeBroker()
+        _ = ready(&b, "slow", capacity: 1)
+        let key = dispatched(request(&b, id: 1))[0].1
+        var out: [BrokerAction] = []
+        b.tick(now: 400, into: &out)  // "slow" expires; its request is requeued
+        let retried = dispatched(ready(&b, "fast", now: 400))
+        XCTAssertEqual(retried.map(\.1), [key])
+        XCTAssertEqual(clientReplies(reply(&b, from: "fast", key: key, now: 410)).count, 1)
+        let late = reply(&b, from: "slow", key: key, now: 420)
+        XCTAssertTrue(clientReplies(late).isEmpty, "a duplicate must never reach the client")
+        XCTAssertEqual(b.counters.duplicates, 1)
+    }
+
+    func testAFullQueueAnswersOverloadedImmediately() {
+        var b = makeBroker { $0.queueLimit = 2 }
+        _ = request(&b, service: "none", id: 1)
+        _ = request(&b, service: "none", id: 2)
+        let refused = clientReplies(request(&b, service: "none", id: 3))
+        XCTAssertEqual(refused.map(\.code), [.overloaded])
+        XCTAssertEqual(refused.first?.header?.requestID, 3)
+        XCTAssertEqual(b.pendingCount, 2)
+    }
+
+    func testAnUnknownServiceWaitsOutTheGraceThenGetsNoSuchService() {
+        var b = makeBroker()
+        _ = request(&b, service: "ghost", id: 1)
+        var out: [BrokerAction] = []
+        b.tick(now: 499, into: &out)
+        XCTAssertTrue(clientReplies(out).isEmpty)
+        b.tick(now: 500, into: &out)
+        XCTAssertEqual(clientReplies(out).map(\.code), [.noSuchService])
+        XCTAssertTrue(clientReplies(out)[0].header?.message.contains("ghost") ?? false)
+    }
+
+    func testADeadlinePassingAnswersTimeoutAndTheLateReplyIsDropped() {
+        var b = makeBroker()
+        _ = ready(&b, "w1")
+        let key = dispatched(request(&b, id: 1, deadlineMs: 50))[0].1
+        var out: [BrokerAction] = []
+        b.tick(now: 49, into: &out)
+        XCTAssertTrue(clientReplies(out).isEmpty)
+        XCTAssertLessThanOrEqual(b.nextWakeup(), 50)
+        b.tick(now: 50, into: &out)
+        XCTAssertEqual(clientReplies(out).map(\.code), [.timeout])
+        XCTAssertTrue(clientReplies(reply(&b, from: "w1", key: key, now: 60)).isEmpty)
+        XCTAssertEqual(dispatched(request(&b, id: 2, now: 61)).map(\.0), ["w1"], "the worker's capacity is free again")
+    }
+
+    func testPinnedRequestsOnlyGoToWorkersServingThatVersionAndDoNotBlockOthers() {
+        var b = makeBroker()
+        _ = ready(&b, "old", version: "v1")
+        XCTAssertTrue(dispatched(request(&b, id: 1, pin: "v2")).isEmpty)
+        XCTAssertEqual(dispatched(request(&b, id: 2)).map(\.0), ["old"], "an unpinned request passes the waiting pinned one")
+        XCTAssertEqual(dispatched(ready(&b, "new", version: "v2")).map(\.0), ["new"])
+    }
+
+    func testMalformedMessagesAreCountedAndLoggedNotAnswered() {
+        var b = makeBroker()
+        var out: [BrokerAction] = []
+        for frames: [Frame] in [[Array("x".utf8)], [client, Array("HELLO".utf8)], [client, MDP.workerV2, [0x42]], [client, MDP.clientV2]] {
+            b.receive(frames, now: 0, into: &out)
+        }
+        XCTAssertEqual(b.counters.malformed, 4)
+        XCTAssertTrue(out.allSatisfy { if case .log = $0 { true } else { false } })
+    }
+
+    func testAnUnregisteredWorkerIsToldToReconnectAndASecondReadyIsAProtocolError() {
+        var b = makeBroker()
+        var out: [BrokerAction] = []
+        b.receive([Array("stranger".utf8), MDP.workerV2, [5]], now: 0, into: &out)
+        XCTAssertTrue(out.contains { if case .send(let f) = $0 { f == [Array("stranger".utf8), MDP.workerV2, [6]] } else { false } })
+        _ = ready(&b, "w1")
+        let second = ready(&b, "w1")
+        XCTAssertEqual(b.workerCount, 0)
+        XCTAssertTrue(second.contains { if case .send(let f) = $0 { f.last == [6] } else { false } })
+    }
+
+    func testADrainingWorkerGetsNoNewRequests() {
+        var b = makeBroker()
+        _ = ready(&b, "w1", capacity: 4)
+        var out: [BrokerAction] = []
+        b.receive([Array("w1".utf8), MDP.workerV2, [5], MDP.drainingMarker], now: 0, into: &out)
+        XCTAssertTrue(dispatched(request(&b, id: 1)).isEmpty)
+    }
+
+    func testMMIServiceAnswers200For404AndAnUnknownMMIServiceAnswers501() {
+        var b = makeBroker()
+        _ = ready(&b, "w1")
+        func ask(_ service: String, _ body: String) -> Frame? {
+            var out: [BrokerAction] = []
+            b.receive([client, [], MDP.clientV1, Array(service.utf8), Array(body.utf8)], now: 0, into: &out)
+            guard case .send(let f) = out.first else { return nil }
+            XCTAssertEqual(Array(f.prefix(4)), [client, [], MDP.clientV1, Array(service.utf8)], "7/MDP reply framing")
+            return f.last
+        }
+        XCTAssertEqual(ask("mmi.service", "echo"), Array("200".utf8))
+        XCTAssertEqual(ask("mmi.service", "nope"), Array("404".utf8))
+        XCTAssertEqual(ask("mmi.whatever", ""), Array("501".utf8))
+    }
+}

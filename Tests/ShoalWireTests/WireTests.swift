@@ -1,0 +1,72 @@
+import ShoalWire
+import XCTest
+import ZeroMQ
+
+final class WireTests: XCTestCase {
+    let peer: Frame = [1, 2, 3]
+
+    func testParsesA7MDPClientRequestFromAREQSocketAndRemembersTheDelimiter() throws {
+        guard case .clientRequest(let r) = try Inbound.parse([peer, [], MDP.clientV1, Array("svc".utf8), [9], [8]]) else { return XCTFail() }
+        XCTAssertEqual(r.version, .v1)
+        XCTAssertTrue(r.delimited)
+        XCTAssertEqual(r.service, Array("svc".utf8))
+        XCTAssertEqual(r.body, [[9], [8]])
+        XCTAssertEqual(Outbound.reply(to: peer, .v1, delimited: true, service: r.service, body: [[7]]),
+                       [peer, [], MDP.clientV1, Array("svc".utf8), [7]])
+    }
+
+    func testParsesAn18MDPClientRequestAndBuildsPartialAndFinalReplies() throws {
+        guard case .clientRequest(let r) = try Inbound.parse([peer, MDP.clientV2, [1], Array("svc".utf8), [9]]) else { return XCTFail() }
+        XCTAssertEqual(r.version, .v2)
+        XCTAssertFalse(r.delimited)
+        XCTAssertEqual(Outbound.reply(to: peer, .v2, delimited: false, service: r.service, body: [[7]], final: false),
+                       [peer, MDP.clientV2, [2], Array("svc".utf8), [7]])
+        XCTAssertEqual(Outbound.reply(to: peer, .v2, delimited: false, service: r.service, body: [[7]]),
+                       [peer, MDP.clientV2, [3], Array("svc".utf8), [7]])
+    }
+
+    func testParsesEveryWorkerCommandOfBothVersions() throws {
+        let key = UInt64(42).frame
+        for (v, header) in [(MDPVersion.v1, MDP.workerV1), (.v2, MDP.workerV2)] {
+            let pre: [Frame] = v == .v1 ? [peer, [], header] : [peer, header]
+            guard case .worker(_, v, .ready(let s, let extra)) = try Inbound.parse(pre + [[1], Array("svc".utf8), [5]]) else { return XCTFail() }
+            XCTAssertEqual(s, Array("svc".utf8)); XCTAssertEqual(extra, [[5]])
+            guard case .worker(_, _, .final(let a, let body)) = try Inbound.parse(pre + [[WorkerCommandCode.final(v)], key, [], [7]]) else { return XCTFail() }
+            XCTAssertEqual(UInt64(frame: a), 42); XCTAssertEqual(body, [[7]])
+            guard case .worker(_, _, .heartbeat) = try Inbound.parse(pre + [[WorkerCommandCode.heartbeat(v)]]) else { return XCTFail() }
+            guard case .worker(_, _, .disconnect) = try Inbound.parse(pre + [[WorkerCommandCode.disconnect(v)]]) else { return XCTFail() }
+        }
+        guard case .worker(_, _, .partial) = try Inbound.parse([peer, MDP.workerV2, [3], key, [], [7]]) else { return XCTFail() }
+        XCTAssertThrowsError(try Inbound.parse([peer, [], MDP.workerV1, [0x06]]), "0x06 is not a 7/MDP worker command")
+    }
+
+    func testMalformedMessagesThrowErrorsThatNameTheProblem() {
+        func why(_ frames: [Frame]) -> String {
+            do { _ = try Inbound.parse(frames); return "parsed" } catch { return error.description }
+        }
+        XCTAssertEqual(why([peer]), "message: 1 frames, need at least 3")
+        XCTAssertEqual(why([peer, Array("MDPX99".utf8)]), "unknown protocol header \"MDPX99\"")
+        XCTAssertTrue(why([peer, [0xff, 0x00, 0x13]]).contains("0xff0013 (3 bytes)"))
+        XCTAssertEqual(why([peer, MDP.workerV2, [0x09]]), "MDPW02: unknown command 0x9")
+        XCTAssertEqual(why([peer, MDP.workerV2, [1, 2]]), "MDPW02: command frame must be exactly one byte")
+        XCTAssertEqual(why([peer, MDP.workerV2, [4], [0, 0, 0, 0, 0, 0, 0, 1], [1], [7]]), "MDPW02 reply: missing empty delimiter after the client address")
+        XCTAssertEqual(why([peer, MDP.clientV1, []]), "empty service name")
+        XCTAssertEqual(why([peer, MDP.clientV2, [1]]), "MDPC02 request: 3 frames, need at least 4")
+    }
+
+    func testRequestKeysRoundTripThroughEightByteFrames() {
+        for k: UInt64 in [0, 1, 255, 1 << 40, .max] { XCTAssertEqual(UInt64(frame: k.frame), k) }
+        XCTAssertNil(UInt64(frame: [1, 2, 3]))
+    }
+
+    func testShoalBodiesAreMarkedAndPlainErrorsAreText() throws {
+        var h = Shoal_V1_RequestHeader(); h.requestID = 5
+        let body = ShoalBody.request(header: h, task: Shoal_V1_SubTask())
+        XCTAssertTrue(ShoalBody.isShoal(body))
+        XCTAssertFalse(ShoalBody.isShoal([Array("2 + 2".utf8)]))
+        XCTAssertEqual(ShoalBody.error(.timeout, "late", requestId: nil), [Array("ERROR timeout: late".utf8)])
+        let shoalError = ShoalBody.error(.overloaded, "full", requestId: 9)
+        let eh = try Shoal_V1_ReplyHeader(serializedBytes: shoalError[1])
+        XCTAssertEqual(eh.requestID, 9); XCTAssertEqual(eh.code, .overloaded); XCTAssertEqual(eh.message, "full")
+    }
+}
