@@ -38,7 +38,7 @@ struct CoordinatorCommand: ParsableCommand {
         let coordinator = try Coordinator(bind: bind, config: config)
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let signals = onTerminationSignal { _ in coordinator.stop() }
-        try coordinator.run()
-        _ = signals
+        // The sources must outlive the loop: released early, they stop catching signals.
+        try withExtendedLifetime(signals) { try coordinator.run() }
     }
 }

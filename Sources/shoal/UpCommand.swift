@@ -21,12 +21,14 @@ struct UpCommand: ParsableCommand {
         let n = supervisor.waitForWorkers(timeout: 30)
         say("\(n)/\(supervisor.workers.count) workers registered. Submit with: shoal submit --coordinator \(supervisor.endpoint) --skill SKILL INPUT")
         say("Ctrl-C stops everything.")
-        while !stop.isSet {
-            supervisor.superviseOnce()
-            Thread.sleep(forTimeInterval: 0.2)
+        // The sources must outlive the loop: released early, they stop catching signals.
+        withExtendedLifetime(signals) {
+            while !stop.isSet {
+                supervisor.superviseOnce()
+                Thread.sleep(forTimeInterval: 0.2)
+            }
         }
         say("stopping: draining workers, then the coordinator…")
         supervisor.shutdown()
-        _ = signals
     }
 }

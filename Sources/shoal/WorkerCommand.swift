@@ -12,7 +12,7 @@ struct WorkerCommand: ParsableCommand {
 
     @Option(help: "The agent file (agents/NAME.yaml).") var agent: String
     @OptionGroup var endpoint: CoordinatorEndpoint
-    @Option(help: "Worker id shown in status and replies (default: AGENT-PID).") var id: String?
+    @Option(help: "Worker id shown in status and replies (default: AGENT-HOST-PID).") var id: String?
     @Option(help: "Override the agent's concurrency (requests served at once).") var capacity: Int?
     @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in ms (match the coordinator).") var heartbeatMs: Int64 = 1000
     @Option(help: "Missed heartbeats before the coordinator counts as gone.") var liveness: Int64 = 3
@@ -23,12 +23,19 @@ struct WorkerCommand: ParsableCommand {
         let spec = try AgentSpec.load(agent)
         let specialist = try Specialists.make(for: spec)
         var options = WorkerOptions(coordinator: endpoint.coordinator, agent: spec.name, skills: spec.skills,
-                                    capacity: capacity ?? spec.concurrency, workerId: id ?? "\(spec.name)-\(getpid())")
+                                    capacity: capacity ?? spec.concurrency, workerId: id ?? defaultWorkerId(spec.name))
         options.heartbeatIntervalMs = heartbeatMs
         options.heartbeatLiveness = liveness
         let worker = try Worker(options: options, specialist: specialist)
         let signals = onTerminationSignal { _ in worker.stop() }
-        try worker.run()
-        _ = signals
+        // The sources must outlive the loop: released early, they stop catching signals.
+        try withExtendedLifetime(signals) { try worker.run() }
     }
+}
+
+/// "<agent>-<host>-<pid>": unique across containers, where every pid may be 1.
+func defaultWorkerId(_ agent: String) -> String {
+    var name = [CChar](repeating: 0, count: 256)
+    gethostname(&name, name.count)
+    return "\(agent)-\(String(cString: name))-\(getpid())"
 }

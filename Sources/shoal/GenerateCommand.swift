@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import ShoalEngine
+
+/// `shoal generate`: run a model directory on one prompt.
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate a continuation with a Llama/Qwen2/Qwen3 model directory (config.json, *.safetensors, tokenizer.json).")
+
+    @Option(name: .long, help: "Model directory, laid out as on the Hugging Face hub.")
+    var model: String
+
+    @Option(name: .long, help: "Prompt text (encoded with the directory's tokenizer.json).")
+    var prompt: String
+
+    @Option(name: .long, help: "Maximum number of new tokens.")
+    var maxTokens: Int = 64
+
+    @Option(name: .long, help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0
+
+    @Option(name: .long, help: "Keep only the K most likely tokens (0 = off).")
+    var topK: Int = 0
+
+    @Option(name: .long, help: "Nucleus sampling threshold in (0, 1].")
+    var topP: Float = 1
+
+    @Option(name: .long, help: "Random seed for sampling.")
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: "Stop once the output contains this text (repeatable).")
+    var stop: [String] = []
+
+    @Flag(name: .long, help: "Print one JSON object: text, token_ids, logprobs, finish_reason.")
+    var json = false
+
+    func run() throws {
+        let generator = try Generator.load(directory: model)
+        let params = SamplingParams(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
+                                    seed: seed, stopStrings: stop)
+        guard let completion = try generator.generate(texts: [prompt], params: params).first else { return }
+        if json {
+            let output = GenerateOutput(text: completion.text ?? "", token_ids: completion.tokenIds,
+                                        logprobs: completion.logprobs, finish_reason: completion.finishReason.rawValue)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+        } else {
+            print(completion.text ?? "")
+        }
+    }
+}
+
+private struct GenerateOutput: Encodable {
+    let text: String
+    let token_ids: [Int]
+    let logprobs: [Float]
+    let finish_reason: String
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import ShoalEngine
+
+/// `shoal logits`: the model's next-token logits after a prompt.
+struct LogitsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logits",
+        abstract: "Print the next-token logits of a model directory after a prompt.")
+
+    @Option(name: .long, help: "Model directory, laid out as on the Hugging Face hub.")
+    var model: String
+
+    @Option(name: .long, help: "Prompt text (encoded with the directory's tokenizer.json).")
+    var prompt: String
+
+    @Option(name: .long, help: "Without --json: how many of the most likely tokens to list.")
+    var top: Int = 10
+
+    @Flag(name: .long, help: "Print one JSON object: token_ids, last_logits.")
+    var json = false
+
+    func run() throws {
+        let generator = try Generator.load(directory: model)
+        guard let tokenizer = generator.tokenizer else { throw GenerationError.noTokenizer(directory: model) }
+        let tokenIds = tokenizer.encode(prompt)
+        let last = try generator.model.logits(tokenIds: tokenIds).last ?? []
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(LogitsOutput(token_ids: tokenIds, last_logits: last)), as: UTF8.self))
+        } else {
+            print("token ids: \(tokenIds)")
+            for (id, logit) in last.enumerated().sorted(by: { $0.element > $1.element }).prefix(top) {
+                print(String(format: "%8d  %10.4f  ", id, logit) + tokenizer.decode([id]).debugDescription)
+            }
+        }
+    }
+}
+
+private struct LogitsOutput: Encodable {
+    let token_ids: [Int]
+    let last_logits: [Float]
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import ShoalVerifiers
+
+/// `shoal verify`: one JSON verdict per input line on stdout, a summary on stderr.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Score model outputs from a JSONL file with a verifier.",
+        discussion: """
+        Input lines by verifier:
+          math       {"id", "output", "answer"}
+          code       {"id", "code", "test", "entry_point"}   (HumanEval fields; code is the whole program)
+          tools      {"id", "functions", "output", "expected"} (BFCL formats; expected optional)
+          retrieval  {"id", "ranked", "gold"}
+        """)
+
+    @Option(help: "math | code | tools | retrieval")
+    var verifier: String
+
+    @Option(help: "JSONL input file ('-' for stdin).")
+    var input: String
+
+    @Flag(help: "Print the stderr summary as one JSON object (verdicts are JSON lines either way).")
+    var json = false
+
+    @Option(help: "Code: candidates run at once.")
+    var parallel: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Code: wall-clock seconds per candidate.")
+    var timeout: Double = 10
+
+    func run() throws {
+        guard let kind = VerifierKind(rawValue: verifier) else {
+            throw ValidationError("--verifier must be one of \(VerifierKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(verifier)'")
+        }
+        guard parallel >= 1 else { throw ValidationError("--parallel must be ≥ 1, got \(parallel)") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be > 0, got \(timeout)") }
+        let data: Data
+        if input == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let read = FileManager.default.contents(atPath: input) else {
+                throw ValidationError("--input \(input): cannot read the file")
+            }
+            data = read
+        }
+        let start = Date()
+        let verification = VerificationInput(kind: kind, sandboxLimits: SandboxLimits(wallSeconds: timeout), parallelism: parallel)
+        let verdicts = try verification.verify(Array(data))
+        var out = ""
+        for v in verdicts { out += v.json.jsonText + "\n" }
+        FileHandle.standardOutput.write(Data(out.utf8))
+        let seconds = Date().timeIntervalSince(start)
+        let summary = json
+            ? VerificationInput.summaryJSON(verdicts, seconds: seconds).jsonText
+            : VerificationInput.summary(verdicts, seconds: seconds)
+        FileHandle.standardError.write(Data((summary + "\n").utf8))
+    }
+}
