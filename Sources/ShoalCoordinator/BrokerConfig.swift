@@ -12,6 +12,8 @@ public struct BrokerConfig: Sendable, Equatable {
     public var unknownServiceGraceMs: Int64 = 5_000
     /// Deadline applied to requests that carry none (0 = none).
     public var defaultDeadlineMs: Int64 = 0
+    /// Messages libzmq buffers per connected peer before that peer's sends block.
+    public var receiveHighWaterMark: Int = 1000
     /// Dispatch attempts before a request whose workers keep dying is failed.
     public var maxAttempts: Int = 3
 

@@ -22,8 +22,10 @@ public final class Coordinator: @unchecked Sendable {
         // Memory stays bounded: libzmq disconnects a peer that sends one frame over twice the
         // request limit (the broker itself rejects whole requests over the limit with too_large).
         try socket.setMaxMessageSize(Int64(config.maxMessageBytes) * 2 + 4096)
+        // Inbound: a small per-peer queue, so a flooding client meets TCP backpressure instead of
+        // filling the coordinator's memory. Outbound: large, because a ROUTER drops past it.
         try socket.setSendHighWaterMark(100_000)
-        try socket.setReceiveHighWaterMark(100_000)
+        try socket.setReceiveHighWaterMark(Int32(config.receiveHighWaterMark))
         try socket.bind(bind)
         endpoint = try socket.lastEndpoint()
         wakeup = try Wakeup()

@@ -14,6 +14,12 @@ public struct EchoSpecialist: Specialist {
 
     public init() {}
 
+    /// Without test knobs, echoing is a no-op: answer on the I/O thread.
+    public func handleInline(_ request: SpecialistRequest) throws -> SpecialistReply? {
+        guard request.params.isEmpty else { return nil }
+        return SpecialistReply(output: request.input, metadata: ["concurrent": "1"])
+    }
+
     public func handle(_ request: SpecialistRequest, partials: PartialSink) async throws -> SpecialistReply {
         let concurrent = gauge.enter()
         defer { gauge.leave() }

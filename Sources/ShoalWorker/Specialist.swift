@@ -47,4 +47,13 @@ public protocol Specialist: Sendable {
     var modelId: String { get }
     var modelVersion: String { get }
     func handle(_ request: SpecialistRequest, partials: PartialSink) async throws -> SpecialistReply
+
+    /// Answers on the worker's I/O thread when the work takes microseconds (a calculator, a
+    /// lookup), where a hop to a task and back would cost more than the work. Returns nil to
+    /// run `handle` as a task instead. Must never block.
+    func handleInline(_ request: SpecialistRequest) throws -> SpecialistReply?
+}
+
+extension Specialist {
+    public func handleInline(_ request: SpecialistRequest) throws -> SpecialistReply? { nil }
 }

@@ -195,6 +195,19 @@ public final class Worker: @unchecked Sendable {
             if outbox.push(reply.final(.badRequest, decodeError, latencyUs: 0)) { wakeup.ring() }
             return
         }
+        if !wantsStream {
+            let started = DispatchTime.now().uptimeNanoseconds
+            func elapsedUs() -> UInt64 { (DispatchTime.now().uptimeNanoseconds - started) / 1000 }
+            do {
+                if let result = try specialist.handleInline(request) {
+                    outbox.push(reply.final(result, latencyUs: elapsedUs()))
+                    return
+                }
+            } catch {
+                outbox.push(reply.final(.specialistError, "\(error)", latencyUs: elapsedUs()))
+                return
+            }
+        }
         let sink = wantsStream
             ? PartialSink { text in if outbox.push(reply.partial(text)) { wakeup.ring() } }
             : PartialSink.discard

@@ -22,9 +22,9 @@ struct LogitsCommand: ParsableCommand {
 
     func run() throws {
         let generator = try Generator.load(directory: model)
-        guard let tokenizer = generator.tokenizer else { throw GenerationError.noTokenizer(directory: model) }
+        guard let tokenizer = generator.tokenizer else { throw GenerationError.noTokenizer }
         let tokenIds = tokenizer.encode(prompt)
-        let last = try generator.model.logits(tokenIds: tokenIds).last ?? []
+        let last = try generator.model.lastLogits(tokenIds: tokenIds)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]

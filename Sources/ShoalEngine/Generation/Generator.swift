@@ -1,0 +1,163 @@
+import Foundation
+
+/// Generates continuations for a batch of prompts with one model: all prompts are
+/// prefilled in one pass, then every unfinished sequence advances one token per step,
+/// the steps batched through the matrix products.
+public struct Generator: Sendable {
+    public let model: DecoderModel
+    /// Needed for text prompts, stop strings and `Completion.text`.
+    public let tokenizer: (any Tokenizer)?
+
+    /// End-of-sequence ids from `generation_config.json`, which chat models use to
+    /// list more than one (Qwen: `<|im_end|>` and `<|endoftext|>`).
+    public let generationEOSTokenIds: [Int]
+
+    public init(model: DecoderModel, tokenizer: (any Tokenizer)? = nil, generationEOSTokenIds: [Int] = []) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.generationEOSTokenIds = generationEOSTokenIds
+    }
+
+    /// Loads the model in `directory` and, when the directory has a `tokenizer.json`,
+    /// its tokenizer.
+    public static func load(directory: String) throws -> Generator {
+        let model = try DecoderModel.load(directory: directory)
+        let tokenizerPath = (directory as NSString).appendingPathComponent("tokenizer.json")
+        let tokenizer = FileManager.default.fileExists(atPath: tokenizerPath)
+            ? try TokenizerLoader.load(directory: URL(fileURLWithPath: directory))
+            : nil
+        return Generator(model: model, tokenizer: tokenizer,
+                         generationEOSTokenIds: try readGenerationEOS(directory: directory))
+    }
+
+    /// Stop tokens a chat/base model ends its turn with: `eos_token_id` of config.json
+    /// and the tokenizer's EOS.
+    public var endOfSequenceTokenIds: Set<Int> {
+        var ids = Set(model.config.eosTokenIds).union(generationEOSTokenIds)
+        if let eos = tokenizer?.eosTokenId { ids.insert(eos) }
+        return ids
+    }
+
+    /// Text in, text out: encodes each prompt with the tokenizer and also stops at the
+    /// model's end-of-sequence tokens.
+    public func generate(texts: [String], params: SamplingParams,
+                         onToken: ((_ sequence: Int, _ token: Int, _ logprob: Float) -> Void)? = nil) throws -> [Completion] {
+        guard let tokenizer else { throw GenerationError.noTokenizer }
+        var params = params
+        params.stopTokenIds.formUnion(endOfSequenceTokenIds)
+        return try generate(prompts: texts.map { tokenizer.encode($0) }, params: params, onToken: onToken)
+    }
+
+    /// Generates for every prompt at once with the same parameters; prompt `i` samples
+    /// from stream `i` of `params.seed`. `onToken(sequence, token, logprob)` is called
+    /// as each token is chosen (for streaming), on the calling thread.
+    public func generate(prompts: [[Int]], params: SamplingParams,
+                         onToken: ((_ sequence: Int, _ token: Int, _ logprob: Float) -> Void)? = nil) throws -> [Completion] {
+        try generate(requests: prompts.enumerated().map { GenerationRequest(prompt: $0.element, params: params, sampleIndex: $0.offset) },
+                     onToken: onToken)
+    }
+
+    /// Generates for requests with their own parameters in one batch (a worker
+    /// serving several callers at once). A request's output does not depend on what
+    /// else is in the batch.
+    public func generate(requests: [GenerationRequest],
+                         onToken: ((_ sequence: Int, _ token: Int, _ logprob: Float) -> Void)? = nil) throws -> [Completion] {
+        let vocab = model.config.vocabSize
+        for (i, request) in requests.enumerated() {
+            try request.params.validate()
+            guard !request.prompt.isEmpty else { throw GenerationError.emptyPrompt(index: i) }
+            if let bad = request.prompt.first(where: { $0 < 0 || $0 >= vocab }) {
+                throw GenerationError.tokenOutOfRange(prompt: i, token: bad, vocabSize: vocab)
+            }
+            if !request.params.stopStrings.isEmpty, tokenizer == nil { throw GenerationError.noTokenizer }
+        }
+        var sequences = requests.map {
+            GeneratedSequence(params: $0.params, sampler: Sampler(params: $0.params, sequence: $0.sampleIndex))
+        }
+        let capacity = requests.map { $0.prompt.count + $0.params.maxTokens }.max() ?? 0
+        let cache = KVCache(config: model.config, slots: requests.count, capacity: capacity)
+        var runs = requests.enumerated().filter { $0.element.params.maxTokens > 0 }.map { (slot: $0.offset, tokens: $0.element.prompt) }
+        while !runs.isEmpty {
+            let logits = model.forward(runs: runs, cache: cache, allPositions: false)
+            var next: [(slot: Int, tokens: [Int])] = []
+            logits.withUnsafeBufferPointer { rows in
+                for (row, run) in runs.enumerated() {
+                    let slot = run.slot
+                    let (token, logprob) = sequences[slot].sampler.next(logits: rows.baseAddress! + row * vocab, vocabSize: vocab)
+                    sequences[slot].tokenIds.append(token)
+                    sequences[slot].logprobs.append(logprob)
+                    onToken?(slot, token, logprob)
+                    let params = sequences[slot].params
+                    if params.stopTokenIds.contains(token) {
+                        sequences[slot].finish = .stop
+                    } else if let cut = stopStringCut(sequences[slot].tokenIds, params: params) {
+                        sequences[slot].finish = .stop
+                        sequences[slot].stopStringCut = cut
+                    } else if sequences[slot].tokenIds.count >= params.maxTokens {
+                        sequences[slot].finish = .length
+                    } else {
+                        next.append((slot: slot, tokens: [token]))
+                    }
+                }
+            }
+            runs = next
+        }
+        return sequences.map(completion)
+    }
+
+    private static func readGenerationEOS(directory: String) throws -> [Int] {
+        let path = (directory as NSString).appendingPathComponent("generation_config.json")
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ModelConfigError.invalidJSON(path: path, reason: "not a JSON object")
+        }
+        return try ConfigFields(object, path: path).tokenIds("eos_token_id")
+    }
+
+    /// The text before the first stop string, once the decoded output contains one.
+    private func stopStringCut(_ tokenIds: [Int], params: SamplingParams) -> String? {
+        guard !params.stopStrings.isEmpty, let tokenizer else { return nil }
+        let text = tokenizer.decode(tokenIds, skipSpecialTokens: true)
+        let hits = params.stopStrings.compactMap { text.range(of: $0)?.lowerBound }
+        guard let first = hits.min() else { return nil }
+        return String(text[..<first])
+    }
+
+    private func completion(_ sequence: GeneratedSequence) -> Completion {
+        let params = sequence.params
+        var text: String?
+        if let cut = sequence.stopStringCut {
+            text = cut
+        } else if let tokenizer {
+            var visible = sequence.tokenIds
+            if let last = visible.last, params.stopTokenIds.contains(last) { visible.removeLast() }
+            text = tokenizer.decode(visible, skipSpecialTokens: true)
+        }
+        return Completion(tokenIds: sequence.tokenIds, logprobs: sequence.logprobs, text: text,
+                          finishReason: sequence.finish ?? .length)
+    }
+}
+
+/// The growing output of one sequence while a batch is generated.
+private struct GeneratedSequence {
+    let params: SamplingParams
+    var sampler: Sampler
+    var tokenIds: [Int] = []
+    var logprobs: [Float] = []
+    var finish: FinishReason?
+    var stopStringCut: String?
+}
+
+/// One prompt and how to continue it.
+public struct GenerationRequest: Sendable, Equatable {
+    public var prompt: [Int]
+    public var params: SamplingParams
+    /// Selects the random stream of `params.seed` (e.g. sample `i` of a GRPO group).
+    public var sampleIndex: Int
+
+    public init(prompt: [Int], params: SamplingParams, sampleIndex: Int = 0) {
+        self.prompt = prompt
+        self.params = params
+        self.sampleIndex = sampleIndex
+    }
+}

@@ -1,0 +1,90 @@
+/// The parameters of one decoder layer. q/k/v are fused into one `[q+k+v, hidden]`
+/// matrix and gate/up into one `[2*intermediate, hidden]` matrix, so each is one
+/// matrix product per step.
+struct DecoderLayerWeights: Sendable {
+    var inputNorm: FloatBuffer
+    var qkv: FloatBuffer
+    var qkvBias: FloatBuffer?
+    var qNorm: FloatBuffer?
+    var kNorm: FloatBuffer?
+    var output: FloatBuffer
+    var outputBias: FloatBuffer?
+    var postAttentionNorm: FloatBuffer
+    var gateUp: FloatBuffer
+    var gateUpBias: FloatBuffer?
+    var down: FloatBuffer
+    var downBias: FloatBuffer?
+}
+
+/// All parameters of a decoder, in fp32, laid out for the forward pass.
+struct DecoderWeights: Sendable {
+    var embedding: FloatBuffer
+    var layers: [DecoderLayerWeights]
+    var finalNorm: FloatBuffer
+    /// `nil` when the output projection is tied to the embedding.
+    var lmHead: FloatBuffer?
+
+    /// Reads the Hugging Face tensor names, checking each shape against `config`.
+    static func load(from checkpoint: SafetensorsCheckpoint, config c: DecoderConfig) throws -> DecoderWeights {
+        let h = c.hiddenSize, q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, inter = c.intermediateSize
+        func tensor(_ name: String, _ shape: [Int]) throws -> [Float] { try checkpoint.floats(name, shape: shape) }
+        func buffer(_ name: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try tensor(name, shape)) }
+
+        var layers: [DecoderLayerWeights] = []
+        for i in 0..<c.layerCount {
+            let p = "model.layers.\(i)."
+            let qkv = try tensor(p + "self_attn.q_proj.weight", [q, h]) + tensor(p + "self_attn.k_proj.weight", [kv, h])
+                + tensor(p + "self_attn.v_proj.weight", [kv, h])
+            let qkvBias = c.qkvBias
+                ? FloatBuffer(try tensor(p + "self_attn.q_proj.bias", [q]) + tensor(p + "self_attn.k_proj.bias", [kv])
+                    + tensor(p + "self_attn.v_proj.bias", [kv]))
+                : nil
+            let gateUp = try tensor(p + "mlp.gate_proj.weight", [inter, h]) + tensor(p + "mlp.up_proj.weight", [inter, h])
+            let gateUpBias = c.mlpBias
+                ? FloatBuffer(try tensor(p + "mlp.gate_proj.bias", [inter]) + tensor(p + "mlp.up_proj.bias", [inter]))
+                : nil
+            layers.append(DecoderLayerWeights(
+                inputNorm: try buffer(p + "input_layernorm.weight", [h]),
+                qkv: FloatBuffer(qkv),
+                qkvBias: qkvBias,
+                qNorm: c.qkNorm ? try buffer(p + "self_attn.q_norm.weight", [c.headDim]) : nil,
+                kNorm: c.qkNorm ? try buffer(p + "self_attn.k_norm.weight", [c.headDim]) : nil,
+                output: try buffer(p + "self_attn.o_proj.weight", [h, q]),
+                outputBias: c.outputBias ? try buffer(p + "self_attn.o_proj.bias", [h]) : nil,
+                postAttentionNorm: try buffer(p + "post_attention_layernorm.weight", [h]),
+                gateUp: FloatBuffer(gateUp),
+                gateUpBias: gateUpBias,
+                down: try buffer(p + "mlp.down_proj.weight", [h, inter]),
+                downBias: c.mlpBias ? try buffer(p + "mlp.down_proj.bias", [h]) : nil))
+        }
+        return DecoderWeights(
+            embedding: try buffer("model.embed_tokens.weight", [c.vocabSize, h]),
+            layers: layers,
+            finalNorm: try buffer("model.norm.weight", [h]),
+            lmHead: c.tieWordEmbeddings ? nil : try buffer("lm_head.weight", [c.vocabSize, h]))
+    }
+
+    /// Random weights (uniform with std 0.02, norms at 1) for benchmarks and tests
+    /// that need a model of a given size but not a trained one.
+    static func random(config c: DecoderConfig, seed: UInt64) -> DecoderWeights {
+        var rng = SplitMix64(seed: seed)
+        let bound = Float(0.02 * 3.0.squareRoot())
+        func random(_ count: Int) -> FloatBuffer {
+            let b = FloatBuffer(count: count)
+            for i in 0..<count { b.pointer[i] = (Float(rng.nextUnit()) * 2 - 1) * bound }
+            return b
+        }
+        func ones(_ count: Int) -> FloatBuffer { FloatBuffer([Float](repeating: 1, count: count)) }
+        let h = c.hiddenSize, q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, inter = c.intermediateSize
+        let layers = (0..<c.layerCount).map { _ in
+            DecoderLayerWeights(
+                inputNorm: ones(h), qkv: random((q + 2 * kv) * h), qkvBias: c.qkvBias ? random(q + 2 * kv) : nil,
+                qNorm: c.qkNorm ? ones(c.headDim) : nil, kNorm: c.qkNorm ? ones(c.headDim) : nil,
+                output: random(h * q), outputBias: c.outputBias ? random(h) : nil,
+                postAttentionNorm: ones(h), gateUp: random(2 * inter * h), gateUpBias: c.mlpBias ? random(2 * inter) : nil,
+                down: random(h * inter), downBias: c.mlpBias ? random(h) : nil)
+        }
+        return DecoderWeights(embedding: random(c.vocabSize * h), layers: layers, finalNorm: ones(h),
+                              lmHead: c.tieWordEmbeddings ? nil : random(c.vocabSize * h))
+    }
+}
