@@ -7,7 +7,7 @@ public enum Specialists {
         public var description: String {
             switch self {
             case let .backendNotBuilt(file, backend):
-                "\(file): backend: \"\(backend)\" is not available in this build of Shoal yet (available: builtin)"
+                "\(file): backend: \"\(backend)\" is not available in this build of Shoal yet (available: builtin, openai)"
             }
         }
     }
@@ -20,7 +20,9 @@ public enum Specialists {
             case "echo": return EchoSpecialist()
             default: throw BuildError.backendNotBuilt(file: agent.sourceFile, backend: "builtin:\(agent.model)")
             }
-        case .swift, .openai:
+        case .openai:
+            return try OpenAISpecialist(agent: agent)
+        case .swift:
             throw BuildError.backendNotBuilt(file: agent.sourceFile, backend: agent.backend.rawValue)
         }
     }
