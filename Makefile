@@ -47,7 +47,7 @@ release: deps
 	swift build -j $(JOBS) -c release --product shoal
 
 test: build
-	SHOAL_VENV=$(CURDIR)/$(VENV) SHOAL_REQUIRE_INTEROP=1 swift test -j $(JOBS) --skip-build
+	SHOAL_VENV=$(CURDIR)/$(VENV) SHOAL_REQUIRE_INTEROP=1 swift test -j $(JOBS) --skip-build --disable-swift-testing
 
 demo: release
 	.build/release/shoal demo
