@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
 import ShoalCluster
+import ShoalCoordinator
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print Shoal and its baseline from the same run, as ratios.",
-        subcommands: [BenchRoutingCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self])
+        subcommands: [BenchRoutingCommand.self, BenchBrokerCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self])
 }
 
 struct BenchRoutingCommand: ParsableCommand {
@@ -53,4 +54,17 @@ struct BenchRawEchoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "raw-echo", abstract: "Baseline worker for `bench routing`.", shouldDisplay: false)
     @Option var connect: String
     func run() throws { try RoutingBench.runRawEcho(connect: connect) }
+}
+
+struct BenchBrokerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broker",
+        abstract: "The coordinator's routing rules alone, without sockets: request/reply pairs per second.")
+    @Option var requests = 500_000
+    @Flag(help: "Print one JSON object.") var json = false
+    func run() throws {
+        let r = BrokerBench.run(requests: requests)
+        if json { printJSON(["pairs_per_second": r.pairsPerSecond, "ns_per_pair": r.nsPerPair]); return }
+        say(String(format: "broker state machine: %.0f request/reply pairs per second (%.0f ns each)", r.pairsPerSecond, r.nsPerPair))
+    }
 }
