@@ -20,6 +20,7 @@ let package = Package(
         // System libraries (Debian -dev packages).
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CShoalSys"),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // Messaging.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
@@ -36,9 +37,15 @@ let package = Package(
             "ShoalWire", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ShoalWorker", dependencies: [
-            "ShoalWire", "ShoalConfig", .product(name: "Logging", package: "swift-log"),
+            "ShoalWire", "ShoalConfig", "ShoalEngine", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ShoalClient", dependencies: ["ShoalWire"]),
+
+        // Models: tensors, ops, decoders, tokenizers, safetensors, generation. Knows nothing of ZeroMQ.
+        .target(name: "ShoalEngine", dependencies: ["COpenBLAS"]),
+
+        // Rewards: verifiers (math, code in a sandbox, tool calls, retrieval) and the reward module.
+        .target(name: "ShoalVerifiers"),
 
         // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
         .target(name: "ShoalCluster", dependencies: [
@@ -47,16 +54,18 @@ let package = Package(
 
         // The CLI: argument parsing only.
         .executableTarget(name: "shoal", dependencies: [
-            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster",
+            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalEngine", "ShoalVerifiers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ], exclude: ["GenerateCommand.swift", "LogitsCommand.swift", "BenchModelCommand.swift", "VerifyCommand.swift", "EvalCommand.swift"]),
+        ]),
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ShoalWireTests", dependencies: ["ShoalWire", "ZeroMQ"]),
         .testTarget(name: "ShoalConfigTests", dependencies: ["ShoalConfig"]),
         .testTarget(name: "ShoalCoordinatorTests", dependencies: ["ShoalCoordinator", "ShoalWire", "ZeroMQ"]),
         .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker"]),
+        .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalVerifiers"]),
         .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalWire", "ZeroMQ"]),
     ]
 )

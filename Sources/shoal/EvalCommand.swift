@@ -25,8 +25,8 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Option(help: "Code: candidates run at once.")
-    var parallel: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Code: candidates run at once (default: twice the cores).")
+    var parallel: Int = CodeVerifier.defaultParallelism
 
     @Option(help: "Code: wall-clock seconds per candidate.")
     var timeout: Double = 10

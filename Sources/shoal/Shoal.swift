@@ -9,7 +9,7 @@ struct Shoal: ParsableCommand {
         abstract: "A cluster of small specialist models: route sub-tasks, verify results, swap models live.",
         subcommands: [
             UpCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self,
-            BenchCommand.self, DemoCommand.self,
+            GenerateCommand.self, LogitsCommand.self, VerifyCommand.self, EvalCommand.self, BenchCommand.self, DemoCommand.self,
         ])
 
     static func bootstrapLogging() {

@@ -24,8 +24,8 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print the stderr summary as one JSON object (verdicts are JSON lines either way).")
     var json = false
 
-    @Option(help: "Code: candidates run at once.")
-    var parallel: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Code: candidates run at once (default: twice the cores).")
+    var parallel: Int = CodeVerifier.defaultParallelism
 
     @Option(help: "Code: wall-clock seconds per candidate.")
     var timeout: Double = 10

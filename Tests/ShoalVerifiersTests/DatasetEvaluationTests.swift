@@ -20,6 +20,7 @@ final class DatasetEvaluationTests: XCTestCase {
     }
 
     func testBFCLEvaluationScoresGroundTruth() throws {
+        _ = try ValidationData.bfcl("simple_python")  // fails, or skips, with the set-up to run when missing
         let samples = #"{"id": "simple_python_0", "output": "calculate_triangle_area(base=10, height=5)"}"# + "\n"
             + #"{"id": "simple_python_0", "output": "calculate_triangle_area(base=11, height=5)"}"#
         let evaluation = DatasetEvaluation(dataset: try DatasetEvaluation.Dataset("bfcl:simple_python"), locator: try ValidationData.locator())
@@ -28,6 +29,7 @@ final class DatasetEvaluationTests: XCTestCase {
     }
 
     func testBadSamplesAndDatasetsAreNamedErrors() throws {
+        _ = try ValidationData.bfcl("simple_python")
         XCTAssertThrowsError(try DatasetEvaluation.Dataset("mbpp")) { XCTAssertTrue("\($0)".contains("humaneval")) }
         let evaluation = DatasetEvaluation(dataset: .bfcl(category: "simple_python"), locator: try ValidationData.locator())
         XCTAssertThrowsError(try evaluation.run(samples: Array(#"{"id": "nope", "output": "f()"}"#.utf8), ks: [1])) {

@@ -33,7 +33,28 @@ final class SandboxTests: XCTestCase {
         XCTAssertEqual(verdict.components["passed"], 3)
         XCTAssertEqual(verdict.reward, 1.1, accuracy: 1e-9)
         XCTAssertEqual(report.leftover, 0)
+        if geteuid() == 0 {
+            XCTAssertTrue(report.isolation["user"]?.hasPrefix("uid 61") ?? false, "\(report.isolation)")
+        }
+        // Where the platform allows namespaces (root with CAP_SYS_ADMIN), every layer is used.
+        if Self.platformAllowsNamespaces {
+            XCTAssertEqual(report.isolation["network"], "netns")
+            XCTAssertEqual(report.isolation["processes"], "pidns")
+            XCTAssertTrue(report.isolation["filesystem"]?.hasPrefix("tmpfs") ?? false, "\(report.isolation)")
+        }
     }
+
+    /// Whether util-linux's `unshare` can create network, PID and mount namespaces here.
+    static let platformAllowsNamespaces: Bool = {
+        guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return false }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        probe.arguments = ["--net", "--pid", "--mount", "--fork", "/bin/true"]
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
 
     func testEachAssertIsItsOwnTestAndPassFractionIsReported() throws {
         let (verdict, report) = try run("def add(a, b):\n    return a + b if a > 0 else 99\n")
@@ -93,6 +114,12 @@ final class SandboxTests: XCTestCase {
                     pass
         """
         let v = try verifier(wall: 2, processes: 8)
+        // RLIMIT_NPROC contains a fork bomb only when the run has a uid of its own; under a
+        // shared uid the limit would also starve this machine's other processes of forks.
+        let probe = try v.sandbox.run(program: "def add(a, b): return a + b\n", test: Self.addTest, entryPoint: "add")
+        guard probe.isolation["user"]?.hasPrefix("uid 61") ?? false else {
+            throw XCTSkip("fork bomb test needs a uid of its own for the run (root with CAP_SETUID); got \(probe.isolation["user"] ?? "none")")
+        }
         let report = try v.sandbox.run(program: program, test: Self.addTest, entryPoint: "add")
         XCTAssertTrue([.timeout, .killedByLimit("killed by signal 9 (CPU limit)")].contains(report.ending) || report.tests.contains(where: \.resource),
                       "\(report.ending)")

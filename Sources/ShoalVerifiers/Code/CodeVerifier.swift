@@ -21,7 +21,11 @@ public struct CodeVerifier: Verifier {
     /// How many candidates `verifyAll` runs at once.
     public var parallelism: Int
 
-    public init(sandbox: Sandbox, weights: RewardWeights = .standard, parallelism: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    /// Twice the cores: much of a run is spent waiting on the kernel (process start-up,
+    /// namespace teardown) rather than computing, so one run per core leaves cores idle.
+    public static let defaultParallelism = 2 * ProcessInfo.processInfo.activeProcessorCount
+
+    public init(sandbox: Sandbox, weights: RewardWeights = .standard, parallelism: Int = CodeVerifier.defaultParallelism) {
         self.sandbox = sandbox
         self.rewards = RewardModule(weights: weights)
         self.parallelism = max(1, parallelism)

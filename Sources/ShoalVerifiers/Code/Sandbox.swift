@@ -138,7 +138,8 @@ public struct Sandbox: Sendable {
 
     /// The host pid of the run's PID-namespace init, from the launcher's first report line.
     static func initPID(_ reportSoFar: [UInt8]) -> pid_t? {
-        for line in reportSoFar.split(separator: UInt8(ascii: "\n")).prefix(2) {
+        // Only the first line: the supervisor writes it before any candidate code runs.
+        for line in reportSoFar.split(separator: UInt8(ascii: "\n")).prefix(1) {
             if let event = try? JSONValue.parse(Array(line)), event["event"] == .string("init"),
                 let pid = event["pid"]?.numberValue
             {

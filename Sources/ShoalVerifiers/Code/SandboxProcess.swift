@@ -102,8 +102,9 @@ enum SandboxProcess {
             throw .spawnFailed(String(cString: strerror(rc)))
         }
 
-        // The job is small next to the pipe buffer only sometimes; the launcher reads it all
-        // before anything else, so a blocking write cannot deadlock. EPIPE (it died) is ignored.
+        // A job can outgrow the socket buffer, so this write may block until the launcher
+        // reads; reading its whole job is the first thing it does, so this cannot deadlock.
+        // EPIPE (it died first) ends the write; the outcome will say how it died.
         input.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
@@ -162,7 +163,9 @@ enum SandboxProcess {
         // timeout the inner process (a PID namespace's init) goes first, so the launcher
         // lives to reap it; killed together, the init would stay a zombie wherever PID 1
         // does not reap orphans (as in some containers).
-        if timedOut, let inner = innerProcess(out.bytes), inner > 0, !hasExited(pid) {
+        // The inner pid comes from the report channel, so it is used only while it names a
+        // child of the launcher: root must never kill a pid a candidate chose.
+        if timedOut, let inner = innerProcess(out.bytes), inner > 0, parent(of: inner) == pid, !hasExited(pid) {
             kill(inner, SIGKILL)
             let until = DispatchTime.now().uptimeNanoseconds + 200_000_000
             while !hasExited(pid) && DispatchTime.now().uptimeNanoseconds < until { pump(waitMilliseconds: 2) }
@@ -183,6 +186,16 @@ enum SandboxProcess {
             signal: !timedOut && signaled ? status & 0x7f : nil,
             timedOut: timedOut, stdout: out.bytes, stderr: err.bytes,
             stdoutTruncated: out.truncated, stderrTruncated: err.truncated, leftover: leftover, elapsed: elapsed)
+    }
+
+    /// The parent pid of a process, from /proc; nil when it is gone.
+    private static func parent(of pid: pid_t) -> pid_t? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        // After "comm)": state, then ppid.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? pid_t(fields[1]) : nil
     }
 
     /// Whether `pid` has exited, without reaping it.

@@ -62,7 +62,7 @@ public struct DatasetEvaluation: Sendable {
     public var parallelism: Int
 
     public init(dataset: Dataset, locator: DatasetLocator, sandboxLimits: SandboxLimits = SandboxLimits(),
-                parallelism: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                parallelism: Int = CodeVerifier.defaultParallelism) {
         self.dataset = dataset
         self.locator = locator
         self.sandboxLimits = sandboxLimits

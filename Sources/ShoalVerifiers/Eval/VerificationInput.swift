@@ -26,7 +26,7 @@ public struct VerificationInput: Sendable {
     public var parallelism: Int
 
     public init(kind: VerifierKind, weights: RewardWeights = .standard, sandboxLimits: SandboxLimits = SandboxLimits(),
-                parallelism: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                parallelism: Int = CodeVerifier.defaultParallelism) {
         self.kind = kind
         self.weights = weights
         self.sandboxLimits = sandboxLimits
