@@ -154,4 +154,80 @@ final class GenerationTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("tokenizer"))
         }
     }
+
+    func testOnTokenStreamsEveryTokenInOrderPerSequence() throws {
+        let generator = Generator(model: try DecoderModel.load(directory: EngineFixtures.directory("qwen3")))
+        let prompts = try EngineFixtures.reference("qwen3").prompts.map(\.token_ids)
+        var streamed: [[Int]] = Array(repeating: [], count: prompts.count)
+        var streamedLogprobs: [[Float]] = Array(repeating: [], count: prompts.count)
+        let completions = try generator.generate(prompts: prompts, params: SamplingParams(maxTokens: 12)) { sequence, token, logprob in
+            streamed[sequence].append(token)
+            streamedLogprobs[sequence].append(logprob)
+        }
+        XCTAssertEqual(streamed, completions.map(\.tokenIds))
+        XCTAssertEqual(streamedLogprobs, completions.map(\.logprobs))
+    }
+
+    func testLastLogitsEqualFinalRowOfAllLogits() throws {
+        let model = try DecoderModel.load(directory: EngineFixtures.directory("qwen2_sharded"))
+        let ids = try EngineFixtures.reference("qwen2_sharded").prompts[2].token_ids
+        XCTAssertEqual(maxAbsDiff(try model.lastLogits(tokenIds: ids), try model.logits(tokenIds: ids).last!), 0, accuracy: 1e-6)
+    }
+
+    func testEndOfSequenceIdsComeFromConfigTokenizerAndGenerationConfig() throws {
+        let copy = try EngineFixtures.copyOfModel("llama", self)
+        try Data(#"{"eos_token_id": [5, 7]}"#.utf8).write(to: copy.appendingPathComponent("generation_config.json"))
+        let generator = try Generator.load(directory: copy.path)
+        XCTAssertEqual(generator.endOfSequenceTokenIds, [0, 5, 7])
+        try Data("not json".utf8).write(to: copy.appendingPathComponent("generation_config.json"))
+        XCTAssertThrowsError(try Generator.load(directory: copy.path)) { XCTAssertTrue("\($0)".contains("generation_config.json")) }
+    }
+
+    /// Requests with different parameters share one batch, and each comes out as it
+    /// would alone.
+    func testMixedRequestsInOneBatchMatchEachRequestAlone() throws {
+        let generator = Generator(model: try DecoderModel.load(directory: EngineFixtures.directory("llama")))
+        let prompts = try EngineFixtures.reference("llama").prompts
+        let requests = [
+            GenerationRequest(prompt: prompts[0].token_ids, params: SamplingParams(maxTokens: 32)),
+            GenerationRequest(prompt: prompts[1].token_ids, params: SamplingParams(maxTokens: 7, temperature: 1, seed: 11)),
+            GenerationRequest(prompt: prompts[2].token_ids, params: SamplingParams(maxTokens: 0)),
+            GenerationRequest(prompt: prompts[1].token_ids, params: SamplingParams(maxTokens: 20, temperature: 0.7, topK: 5, seed: 4), sampleIndex: 3),
+        ]
+        let batched = try generator.generate(requests: requests)
+        XCTAssertEqual(batched[0].tokenIds, prompts[0].greedy.token_ids)
+        XCTAssertEqual(batched.map(\.tokenIds.count), [32, 7, 0, 20])
+        for (request, completion) in zip(requests, batched) {
+            let alone = try generator.generate(requests: [request])[0]
+            XCTAssertEqual(alone.tokenIds, completion.tokenIds)
+            XCTAssertEqual(alone.finishReason, completion.finishReason)
+            // Batch size picks the matrix kernel, so sums round differently (~1e-6).
+            XCTAssertLessThanOrEqual(maxAbsDiff(alone.logprobs, completion.logprobs), 1e-5)
+        }
+    }
+
+    /// One loaded model serves several threads at once (a worker with capacity > 1).
+    func testConcurrentCallsOnOneModelGiveReferenceResults() throws {
+        let generator = Generator(model: try DecoderModel.load(directory: EngineFixtures.directory("qwen3")))
+        let prompts = try EngineFixtures.reference("qwen3").prompts
+        let results = ResultBox(count: 6)
+        DispatchQueue.concurrentPerform(iterations: 6) { i in
+            let prompt = prompts[i % prompts.count]
+            let batch = Array(repeating: prompt.token_ids, count: 1 + i % 3)  // sgemv and small-batch paths
+            results.set(i, (try? generator.generate(prompts: batch, params: SamplingParams(maxTokens: 32)))?.map(\.tokenIds))
+        }
+        for i in 0..<6 {
+            let expected = prompts[i % prompts.count].greedy.token_ids
+            XCTAssertEqual(results.get(i), Array(repeating: expected, count: 1 + i % 3), "call \(i)")
+        }
+    }
+}
+
+/// Collects results from concurrent test threads.
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [[[Int]]?]
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ value: [[Int]]?) { lock.lock(); values[i] = value; lock.unlock() }
+    func get(_ i: Int) -> [[Int]]? { lock.lock(); defer { lock.unlock() }; return values[i] }
 }

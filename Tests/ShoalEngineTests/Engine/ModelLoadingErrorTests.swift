@@ -114,8 +114,8 @@ final class ModelLoadingErrorTests: XCTestCase {
     func testOutOfVocabularyTokenIsNamedError() throws {
         let model = try DecoderModel.load(directory: EngineFixtures.directory("llama"))
         XCTAssertThrowsError(try model.logits(tokenIds: [3, 512])) { error in
-            XCTAssertEqual(error as? ModelLoadError, .tokenOutOfRange(token: 512, vocabSize: 512))
+            XCTAssertEqual(error as? ModelInputError, .tokenOutOfRange(token: 512, vocabSize: 512))
         }
-        XCTAssertThrowsError(try model.logits(tokenIds: [])) { XCTAssertEqual($0 as? ModelLoadError, .emptyInput) }
+        XCTAssertThrowsError(try model.logits(tokenIds: [])) { XCTAssertEqual($0 as? ModelInputError, .emptyInput) }
     }
 }
