@@ -7,7 +7,7 @@ public enum Specialists {
         public var description: String {
             switch self {
             case let .backendNotBuilt(file, backend):
-                "\(file): backend: \"\(backend)\" is not available in this build of Shoal yet (available: builtin, openai)"
+                "\(file): backend: \"\(backend)\" is not available in this build of Shoal yet (available: builtin, openai, swift)"
             }
         }
     }
@@ -23,7 +23,7 @@ public enum Specialists {
         case .openai:
             return try OpenAISpecialist(agent: agent)
         case .swift:
-            throw BuildError.backendNotBuilt(file: agent.sourceFile, backend: agent.backend.rawValue)
+            return try ModelSpecialist(agent: agent)
         }
     }
 }

@@ -1,0 +1,52 @@
+import Foundation
+import ShoalClient
+import XCTest
+
+/// The `swift` backend: a worker serving a model directory with Shoal's own engine, through a
+/// real cluster. The model is the engine's tiny random-weight Qwen3 fixture.
+final class ModelBackendTests: XCTestCase {
+    func testASwiftBackendWorkerGeneratesWithLogprobsAndBatchesConcurrentRequests() throws {
+        let h = try ClusterHarness()
+        let model = InteropTests.packageRoot.appendingPathComponent("Tests/ShoalEngineTests/Fixtures/models/qwen3").path
+        let agent = h.directory.appendingPathComponent("tiny.yaml").path
+        try """
+            name: tiny
+            backend: swift
+            model: \(model)
+            concurrency: 4
+            sampling: {temperature: 0, max_tokens: 6}
+            """.write(toFile: agent, atomically: true, encoding: .utf8)
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: agent, endpoint: ep, id: "tiny-1")
+        try h.waitForWorkers(ep, count: 1)
+        let client = try Client(endpoint: ep)
+
+        let a = try client.call(skill: "tiny", input: "Hello world")
+        XCTAssertEqual(a.code, .ok, a.message)
+        let ids = a.metadata["token_ids"]?.split(separator: ",") ?? []
+        let logprobs = a.metadata["logprobs"]?.split(separator: ",").compactMap { Double($0) } ?? []
+        XCTAssertEqual(ids.count, Int(a.metadata["completion_tokens"] ?? ""))
+        XCTAssertEqual(logprobs.count, ids.count)
+        XCTAssertTrue(logprobs.allSatisfy { $0 <= 0 }, "log-probabilities are ≤ 0")
+        XCTAssertTrue(["length", "stop"].contains(a.metadata["finish_reason"] ?? ""), "\(a.metadata)")
+        XCTAssertEqual(a.modelVersion, "local")
+
+        // Greedy decoding is deterministic, alone or batched with other requests.
+        let replies = try pipeline(client, skill: "tiny", total: 8, window: 8, params: ["max_tokens": "6"], payload: { _ in "Hello world" })
+        XCTAssertEqual(replies.count, 8)
+        XCTAssertTrue(replies.values.allSatisfy { $0[0].output == a.output && $0[0].metadata["token_ids"] == a.metadata["token_ids"] })
+
+        let bad = try client.call(skill: "tiny", input: "Hello", params: ["temperature": "-1"])
+        XCTAssertEqual(bad.code, .specialistError)
+        XCTAssertTrue(bad.message.contains("temperature"), bad.message)
+    }
+
+    func testAWorkerWhoseModelDirectoryIsMissingExitsWithAClearError() throws {
+        let h = try ClusterHarness()
+        let agent = h.directory.appendingPathComponent("ghost.yaml").path
+        try "name: ghost\nbackend: swift\nmodel: /no/such/model\n".write(toFile: agent, atomically: true, encoding: .utf8)
+        let r = try h.run(["worker", "--agent", agent, "--coordinator", "tcp://127.0.0.1:1"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("/no/such/model"), r.stderr)
+    }
+}
