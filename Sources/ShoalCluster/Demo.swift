@@ -9,6 +9,9 @@ public enum Demo {
         var topology = try Topology.load(topologyFile)
         topology.coordinator.unknownServiceGraceMs = 1000  // keep the tour brisk
         topology.coordinator.heartbeatMs = 250
+        let tinyModel = tinyModelAgent(topologyFile: topologyFile)
+        if let tinyModel { topology.agents.append(tinyModel) }
+        defer { if let tinyModel { try? FileManager.default.removeItem(atPath: tinyModel.agentFile) } }
         say("━━ Shoal demo ━━")
         say("")
         say("1. Start a local cluster from \(topologyFile): a coordinator and its workers, each its own process.")
@@ -16,7 +19,7 @@ public enum Demo {
         try supervisor.start(bindOverride: "tcp://127.0.0.1:*")
         defer {
             say("")
-            say("5. Shut down: workers drain their in-flight requests, then the coordinator stops.")
+            say("6. Shut down: workers drain their in-flight requests, then the coordinator stops.")
             supervisor.shutdown()
         }
         let registered = supervisor.waitForWorkers(timeout: 30)
@@ -30,15 +33,28 @@ public enum Demo {
             say("   calculator  \(quote(expr, 22)) → \(r.ok ? r.output : "error \(r.code.name)")   [\(r.workerId), model v\(r.modelVersion), \(String(format: "%.2f", Double(r.latencyUs) / 1000)) ms in the specialist]")
         }
 
+        if tinyModel != nil {
+            let r = try client.call(skill: "tiny-qwen3", input: "The capital of France is", params: ["max_tokens": "8"])
+            let lp = (r.metadata["logprobs"] ?? "").split(separator: ",").prefix(4).joined(separator: ", ")
+            say("   tiny-qwen3  \"The capital of France is\" → \(r.ok ? "\(r.metadata["completion_tokens"] ?? "?") tokens, logprobs [\(lp), …]" : "error \(r.code.name): \(r.message)")   [\(r.workerId)]")
+            say("               (Shoal's own engine serving a Qwen3 checkpoint from disk; this one is a tiny random-weight")
+            say("                test model, so its text is noise — trained specialists are not built yet)")
+        }
+        let answer = try client.call(skill: "calculator", input: "2 * (3 + 4)").output
+
         say("")
-        say("3. Bad input gets a named error; nothing crashes.")
+        say("3. Rewards: verifiers check outputs; the reward module maps each verdict to one scalar.")
+        showRewards(calculatorAnswer: answer, say: say)
+
+        say("")
+        say("4. Bad input gets a named error; nothing crashes.")
         for (skill, input) in [("calculator", "1 / 0"), ("calculator", "2 + * 3"), ("poet", "a haiku about fish")] {
             let r = try client.call(skill: skill, input: input)
             say("   \(skill.padding(toLength: 10, withPad: " ", startingAt: 0))  \(quote(input, 22)) → \(r.code.name): \(r.message)")
         }
 
         say("")
-        say("4. A worker dies (kill -9) under load: its in-flight requests go to another worker,")
+        say("5. A worker dies (kill -9) under load: its in-flight requests go to another worker,")
         say("   every request is answered exactly once, and the supervisor restarts the dead worker.")
         if supervisor.workers.count >= 2 {
             let victim = supervisor.workers[0]
@@ -70,6 +86,18 @@ public enum Demo {
             say("     \(w.workerID.padding(toLength: 14, withPad: " ", startingAt: 0)) \(w.service)  \(w.modelID)@\(w.modelVersion)  capacity \(w.capacity)  completed \(w.completed)")
         }
         say("     requests \(s.requestsTotal) · replies \(s.repliesTotal) · errors \(s.errorsTotal) · requeued after the crash \(s.requeued)")
+    }
+
+    /// A demo-only agent serving the engine's tiny Qwen3 test checkpoint, when the repo has it.
+    static func tinyModelAgent(topologyFile: String) -> Topology.Deployment? {
+        let root = ((topologyFile as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        let model = ((root.isEmpty ? "." : root) as NSString).appendingPathComponent("Tests/ShoalEngineTests/Fixtures/models/qwen3")
+        guard FileManager.default.fileExists(atPath: model + "/config.json") else { return nil }
+        let path = NSTemporaryDirectory() + "shoal-demo-tiny-\(getpid()).yaml"
+        let yaml = "name: tiny-qwen3\nbackend: swift\nmodel: \(URL(fileURLWithPath: model).standardizedFileURL.path)\nconcurrency: 4\nsampling: {temperature: 0.8, seed: 7}\n"
+        guard (try? yaml.write(toFile: path, atomically: true, encoding: .utf8)) != nil,
+              let agent = try? AgentSpec.parse(yaml: yaml, file: path) else { return nil }
+        return Topology.Deployment(agent: agent, agentFile: path, replicas: 1)
     }
 
     static func quote(_ s: String, _ width: Int) -> String {

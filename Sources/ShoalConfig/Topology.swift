@@ -19,6 +19,12 @@ public struct Topology: Sendable, Equatable {
         public var agent: AgentSpec
         public var agentFile: String
         public var replicas: Int
+
+        public init(agent: AgentSpec, agentFile: String, replicas: Int) {
+            self.agent = agent
+            self.agentFile = agentFile
+            self.replicas = replicas
+        }
     }
 
     public var coordinator: Coordinator
