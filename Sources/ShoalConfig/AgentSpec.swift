@@ -37,10 +37,14 @@ public struct AgentSpec: Sendable, Equatable {
     public var concurrency: Int
     public var sampling: Sampling
     public var verifier: Verifier?
+    /// Reward weights by name (ShoalVerifiers' `RewardWeights` keys); empty: its defaults.
+    public var reward: [String: Double] = [:]
     /// The file it came from, for messages and for resolving relative model paths.
     public var sourceFile: String
 
-    static let keys = ["name", "description", "skills", "backend", "model", "endpoint", "concurrency", "sampling", "verifier"]
+    static let keys = ["name", "description", "skills", "backend", "model", "endpoint", "concurrency", "sampling", "verifier", "reward"]
+    static let rewardKeys = ["correct", "format", "partial_credit", "format_error", "timeout", "crashed",
+                             "resource_exceeded", "outcome_share", "step_discount"]
     static let samplingKeys = ["temperature", "top_p", "top_k", "max_tokens", "seed"]
     static let builtins = ["calculator", "echo"]
 
@@ -111,8 +115,24 @@ public struct AgentSpec: Sendable, Equatable {
             settings["kind"] = nil
             verifier = Verifier(kind: kind, settings: settings)
         }
-        return AgentSpec(name: name, description: try r.string("description") ?? "", skills: skills, backend: backend,
+        var reward: [String: Double] = [:]
+        if let w = try r.child("reward") {
+            try w.allowOnly(rewardKeys)
+            for key in rewardKeys where w.has(key) {
+                if key == "partial_credit" {
+                    reward[key] = try w.bool(key)! ? 1 : 0
+                } else {
+                    let v = try w.double(key)!
+                    if key == "step_discount" && !(v > 0 && v <= 1) { throw w.fail(key, "must be in (0, 1], got \(v)") }
+                    if key == "outcome_share" && v < 0 { throw w.fail(key, "must be ≥ 0, got \(v)") }
+                    reward[key] = v
+                }
+            }
+        }
+        var spec = AgentSpec(name: name, description: try r.string("description") ?? "", skills: skills, backend: backend,
                          model: model, endpoint: endpoint, concurrency: concurrency, sampling: sampling,
                          verifier: verifier, sourceFile: file)
+        spec.reward = reward
+        return spec
     }
 }

@@ -27,7 +27,9 @@ final class ConfigTests: XCTestCase {
             concurrency: 4
             sampling: {temperature: 0.7, top_p: 0.9, max_tokens: 64, seed: 3}
             verifier: {kind: math, format_weight: 0.1}
+            reward: {correct: 1.0, format: 0.2, timeout: -0.5, partial_credit: false}
             """, file: "agents/math.yaml")
+        XCTAssertEqual(a.reward, ["correct": 1.0, "format": 0.2, "timeout": -0.5, "partial_credit": 0])
         XCTAssertEqual(a.skills, ["math", "arithmetic"])
         XCTAssertEqual(a.sampling.temperature, 0.7)
         XCTAssertEqual(a.sampling.maxTokens, 64)
@@ -39,7 +41,7 @@ final class ConfigTests: XCTestCase {
     func testEveryBadValueIsAnErrorNamingTheFileTheKeyAndTheReason() {
         let base = "name: m\nbackend: builtin\nmodel: calculator\n"
         XCTAssertEqual(error(base + "concurency: 2\n"),
-                       "agents/x.yaml: concurency: unknown key (known keys: name, description, skills, backend, model, endpoint, concurrency, sampling, verifier)")
+                       "agents/x.yaml: concurency: unknown key (known keys: name, description, skills, backend, model, endpoint, concurrency, sampling, verifier, reward)")
         XCTAssertEqual(error(base + "concurrency: 0\n"), "agents/x.yaml: concurrency: must be ≥ 1, got 0")
         XCTAssertEqual(error(base + "concurrency: lots\n"), "agents/x.yaml: concurrency: must be an integer, got \"lots\"")
         XCTAssertEqual(error("backend: builtin\nmodel: calculator\n"), "agents/x.yaml: name: is required")
@@ -50,6 +52,8 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(error(base + "sampling: {tmperature: 1}\n"), "agents/x.yaml: sampling.tmperature: unknown key (known keys: temperature, top_p, top_k, max_tokens, seed)")
         XCTAssertEqual(error(base + "skills: [mmi.service]\n"), "agents/x.yaml: skills[0]: \"mmi.service\" is empty or reserved (mmi.* and shoal.* belong to the coordinator)")
         XCTAssertEqual(error(base + "verifier: {kind: vibes}\n"), "agents/x.yaml: verifier.kind: must be one of math, code, tools, retrieval, got \"vibes\"")
+        XCTAssertEqual(error(base + "reward: {corect: 1}\n"), "agents/x.yaml: reward.corect: unknown key (known keys: correct, format, partial_credit, format_error, timeout, crashed, resource_exceeded, outcome_share, step_discount)")
+        XCTAssertEqual(error(base + "reward: {step_discount: 0}\n"), "agents/x.yaml: reward.step_discount: must be in (0, 1], got 0.0")
         XCTAssertEqual(error("- a\n- b\n"), "agents/x.yaml: must be a mapping of keys to values")
         XCTAssertEqual(error(""), "agents/x.yaml: file is empty")
         XCTAssertTrue(error("name: [unclosed\n").hasPrefix("agents/x.yaml: not valid YAML"))
