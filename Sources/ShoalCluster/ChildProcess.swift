@@ -21,25 +21,20 @@ public final class ChildProcess: @unchecked Sendable {
         process.environment = env
         process.standardInput = FileHandle.nullDevice
         if silenceStderr { process.standardError = FileHandle.nullDevice }
-        if captureStderr {
-            let pipe = Pipe()
-            process.standardError = pipe
-            pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-                let data = h.availableData
-                if data.isEmpty { h.readabilityHandler = nil; return }
-                self?.appendErr(String(decoding: data, as: UTF8.self))
-            }
-        }
-        if captureStdout {
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-                let data = h.availableData
-                if data.isEmpty { h.readabilityHandler = nil; return }
-                self?.append(String(decoding: data, as: UTF8.self))
-            }
-        }
+        if captureStderr { process.standardError = reader { $0.appendErr($1) } }
+        if captureStdout { process.standardOutput = reader { $0.append($1) } }
         try process.run()
+    }
+
+    /// A pipe whose output Foundation's reader thread hands to `sink` as it arrives.
+    private func reader(_ sink: @escaping @Sendable (ChildProcess, String) -> Void) -> Pipe {
+        let pipe = Pipe()
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let data = h.availableData
+            if data.isEmpty { h.readabilityHandler = nil; return }
+            if let self { sink(self, String(decoding: data, as: UTF8.self)) }
+        }
+        return pipe
     }
 
     private func append(_ text: String) {
