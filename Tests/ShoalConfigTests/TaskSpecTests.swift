@@ -1,0 +1,110 @@
+import XCTest
+@testable import ShoalConfig
+
+final class TaskSpecTests: XCTestCase {
+    let valid = """
+        id: trip-42
+        inputs: {city: Paris, nights: 3, prices: [10, 20]}
+        steps:
+          - id: rate
+            skill: retrieval
+            input: "hotel price per night in {{inputs.city}}"
+          - id: total
+            skill: calculator
+            input: "{{steps.rate.json.price}} * {{ inputs.nights }}"
+            verifier: {kind: math, answer: "450"}
+            retries: 2
+            timeout_ms: 5000
+          - id: doubled
+            skill: calculator
+            map: inputs.prices
+            input: "{{item}} * 2"
+          - id: report
+            skill: echo
+            depends_on: [doubled]
+            input: "{{steps.total.output}}"
+        output: "Total: {{steps.total.output}}"
+        """
+
+    func testAValidSpecParsesWithInferredAndListedDependenciesInTopologicalOrder() throws {
+        let spec = try TaskSpec.parse(yaml: valid, file: "t.yaml", knownSkills: ["retrieval", "calculator", "echo"])
+        XCTAssertEqual(spec.id, "trip-42")
+        XCTAssertEqual(spec.inputs["prices"], "[10,20]")
+        XCTAssertEqual(spec.steps.map(\.dependencies), [[], ["rate"], [], ["doubled", "total"]])
+        XCTAssertEqual(spec.steps[1].retries, 2)
+        XCTAssertEqual(spec.steps[1].verifier, ["kind": "math", "answer": "450"])
+        XCTAssertEqual(spec.steps[2].map, ["inputs", "prices"])
+        XCTAssertEqual(spec.topologicalOrder(), ["rate", "total", "doubled", "report"])
+        XCTAssertEqual(spec.ready(done: [], started: []), ["rate", "doubled"], "independent steps are ready together")
+        XCTAssertEqual(spec.ready(done: ["rate", "doubled"], started: ["rate", "doubled"]), ["total"])
+        let rendered = spec.steps[1].input.render { path in path == ["inputs", "nights"] ? "3" : "150" }
+        XCTAssertEqual(rendered, "150 * 3")
+    }
+
+    func testEveryProblemIsReportedWithItsLocationAndNothingIsAccepted() {
+        let bad = """
+            id: broken
+            inputs: {x: 1}
+            steps:
+              - id: a
+                skill: calculator
+                input: "{{steps.b.output}} + {{inputs.y}}"
+              - id: b
+                skill: calculator
+                input: "{{steps.a.output}}"
+              - id: a
+                skill: calculator
+                input: "1"
+              - id: c
+                skill: poet
+                input: "{{steps.ghost.output}} {{oops"
+              - id: d
+                skill: calculator
+                input: "{{item}}"
+                depends_on: [nobody]
+                retrys: 1
+            """
+        XCTAssertThrowsError(try TaskSpec.parse(yaml: bad, file: "bad.yaml", knownSkills: ["calculator"])) { error in
+            guard let invalid = error as? TaskSpec.Invalid else { return XCTFail("\(error)") }
+            let text = invalid.description
+            XCTAssertTrue(text.hasPrefix("bad.yaml: "), text)
+            for expected in [
+                "steps[0].input: unknown input 'y' in {{inputs.y}}",
+                "steps[2].id: duplicate id 'a' (first used at steps[0])",
+                "steps[3].skill: 'poet' is neither registered nor in the topology (known: calculator)",
+                "steps[3].input: template syntax error at column 24: unclosed '{{'",
+                "steps[4].retrys: unknown key",
+                "steps[4].input: {{item}} is only defined in a step with `map`",
+                "steps[4].depends_on: unknown step 'nobody'",
+                "steps: cycle: a → b → a",
+            ] {
+                XCTAssertTrue(invalid.problems.contains { $0.hasPrefix(expected) }, "missing \"\(expected)\" in:\n\(text)")
+            }
+        }
+    }
+
+    func testUnknownStepReferencesAndMalformedReferencesAreNamed() {
+        func problems(_ yaml: String) -> [String] {
+            do { _ = try TaskSpec.parse(yaml: yaml, file: "t.yaml"); return [] } catch { return (error as? TaskSpec.Invalid)?.problems ?? ["\(error)"] }
+        }
+        XCTAssertEqual(problems("id: t\nsteps:\n  - {id: a, skill: s, input: \"{{steps.zz.output}}\"}\n"),
+                       ["steps[0].input: unknown step 'zz' in {{steps.zz.output}}"])
+        XCTAssertEqual(problems("id: t\nsteps:\n  - {id: a, skill: s, input: \"{{steps.a.result}}\"}\n").first,
+                       "steps[0].input: {{steps.a.result}}: write steps.ID.output, steps.ID.outputs or steps.ID.json.FIELD")
+        XCTAssertEqual(problems("id: t\nsteps:\n  - {id: a, skill: s, input: \"{{steps.a.output}}\"}\n"),
+                       ["steps[0]: step 'a' depends on itself"])
+        XCTAssertEqual(problems("id: t\nsteps:\n  - {id: a, skill: s, input: \"x }} y\"}\n"),
+                       ["steps[0].input: template syntax error at column 3: '}}' without an opening '{{'"])
+        XCTAssertEqual(problems("id: t\n"), ["steps: is required: list at least one step"])
+        XCTAssertEqual(problems("steps: []\n"), ["id: is required"])
+    }
+
+    func testTemplatesParseTextAndReferences() throws {
+        let t = try Template(parsing: "a {{ inputs.x }} b {{steps.s.json.k}}")
+        XCTAssertEqual(t.pieces, [.text("a "), .reference(["inputs", "x"]), .text(" b "), .reference(["steps", "s", "json", "k"])])
+        XCTAssertEqual(t.stepDependencies, ["s"])
+        XCTAssertThrowsError(try Template(parsing: "{{}}"))
+        XCTAssertThrowsError(try Template(parsing: "{{a b}}"))
+        XCTAssertEqual(try Template(parsing: "no holes").pieces, [.text("no holes")])
+    }
+}
