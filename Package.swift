@@ -34,7 +34,7 @@ let package = Package(
 
         // Cluster processes.
         .target(name: "ShoalCoordinator", dependencies: [
-            "ShoalWire", .product(name: "Logging", package: "swift-log"),
+            "ShoalWire", "ShoalConfig", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ShoalWorker", dependencies: [
             "ShoalWire", "ShoalConfig", "ShoalEngine", .product(name: "Logging", package: "swift-log"),

@@ -46,6 +46,8 @@ public struct Broker {
     }
 
     public var pendingCount: Int { pending.count }
+    /// Services with at least one registered worker.
+    public var registeredServices: Set<String> { Set(services.values.filter { !$0.workers.isEmpty }.map(\.name)) }
     public var workerCount: Int { workers.count }
 
     // MARK: events

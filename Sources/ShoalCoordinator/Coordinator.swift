@@ -12,6 +12,7 @@ public final class Coordinator: @unchecked Sendable {
     private let socket: Socket
     private let wakeup: Wakeup
     private var broker: Broker
+    private var runner = TaskRunner()
     private let logger: Logger
     private let stopFlag = OnceFlag()
     public let endpoint: String
@@ -57,7 +58,13 @@ public final class Coordinator: @unchecked Sendable {
                 // Drain what is waiting, in bounded batches so timers still run under load.
                 var n = 0
                 while n < 1024, let frames = try socket.receive(dontWait: true) {
-                    broker.receive(frames, now: monotonicMs(), into: &actions)
+                    if let submission = Self.taskSubmission(frames) {
+                        var out = TaskRunner.Output()
+                        runner.submit(submission, knownSkills: broker.registeredServices, into: &out)
+                        apply(out, &actions)
+                    } else {
+                        broker.receive(frames, now: monotonicMs(), into: &actions)
+                    }
                     perform(&actions)
                     n += 1
                 }
@@ -68,9 +75,31 @@ public final class Coordinator: @unchecked Sendable {
         logger.info("coordinator stopped")
     }
 
+    /// A client request for the task service, which the runner (not the broker) answers.
+    static func taskSubmission(_ frames: [Frame]) -> ClientRequest? {
+        guard frames.count >= 3, frames.contains(where: { $0 == Array(TaskRunner.service.utf8) }),
+              case .clientRequest(let r)? = try? Inbound.parse(frames), r.service == Array(TaskRunner.service.utf8) else { return nil }
+        return r
+    }
+
+    /// Feeds the runner's sub-requests to the broker and queues its client replies.
+    private func apply(_ out: TaskRunner.Output, _ actions: inout [BrokerAction]) {
+        for line in out.logs { logger.info("\(line)") }
+        for frames in out.toClients { actions.append(.send(frames)) }
+        for frames in out.toBroker { broker.receive(frames, now: monotonicMs(), into: &actions) }
+    }
+
     private func perform(_ actions: inout [BrokerAction]) {
-        for action in actions {
+        var i = 0
+        while i < actions.count {
+            let action = actions[i]
+            i += 1
             switch action {
+            case .send(let frames) where frames.first == TaskRunner.identity:
+                // A reply to the task runner's own sub-request: it may start more steps.
+                var out = TaskRunner.Output()
+                runner.brokerReply(frames, into: &out)
+                apply(out, &actions)
             case .send(let frames):
                 do { try socket.send(frames, dontWait: true) } catch {
                     logger.warning("send failed: \(error)")

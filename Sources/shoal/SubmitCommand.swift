@@ -5,20 +5,35 @@ import ShoalClient
 struct SubmitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
-        abstract: "Submit one sub-task to a skill and print the reply.",
-        discussion: "Example: shoal submit --skill calculator '2 * (3 + 4)'")
+        abstract: "Submit one sub-task to a skill, or a multi-step task file, and print the reply.",
+        discussion: """
+            Examples:
+              shoal submit --skill calculator '2 * (3 + 4)'
+              shoal submit --task task.yaml      (steps print as they complete)
+            """)
 
-    @Option(help: "The skill (service) to route to.") var skill: String
-    @Argument(help: "The input text.") var input: String
+    @Option(help: "The skill (service) to route one sub-task to.") var skill: String?
+    @Option(help: "A multi-step task file (YAML or JSON).") var task: String?
+    @Argument(help: "The input text (with --skill).") var input: String?
     @OptionGroup var endpoint: CoordinatorEndpoint
     @Option(name: .customLong("deadline-ms"), help: "Deadline in ms (0: coordinator default).") var deadlineMs: UInt32 = 0
     @Option(name: .customLong("model-version"), help: "Only workers serving this model version may answer.") var modelVersion = ""
     @Option(name: .customLong("timeout-ms"), help: "How long this command waits for any reply.") var timeoutMs = 60_000
     @Flag(help: "Print one JSON object.") var json = false
 
+    func validate() throws {
+        switch (skill, task) {
+        case (nil, nil): throw ValidationError("give --skill SKILL INPUT or --task FILE")
+        case (.some, .some): throw ValidationError("give --skill or --task, not both")
+        case (.some, nil): if input == nil { throw ValidationError("--skill needs an INPUT argument") }
+        case (nil, .some): if input != nil { throw ValidationError("--task takes no INPUT argument") }
+        }
+    }
+
     func run() throws {
         let client = try Client(endpoint: endpoint.coordinator)
-        let r = try client.call(skill: skill, input: input, deadlineMs: deadlineMs, modelVersion: modelVersion, timeoutMs: timeoutMs)
+        if let task { try runTask(client, file: task); return }
+        let r = try client.call(skill: skill!, input: input!, deadlineMs: deadlineMs, modelVersion: modelVersion, timeoutMs: timeoutMs)
         if json {
             printJSON(["ok": r.ok, "code": r.code.name, "output": r.output, "message": r.message, "request_id": r.requestId,
                        "worker_id": r.workerId, "model_version": r.modelVersion, "latency_us": r.latencyUs])
@@ -28,5 +43,33 @@ struct SubmitCommand: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(r.code.name): \(r.message)\n".utf8))
         }
         if !r.ok { throw ExitCode(2) }
+    }
+
+    func runTask(_ client: Client, file: String) throws {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ValidationError("\(file): cannot read the task file")
+        }
+        let r = try client.call(skill: "shoal.task", input: text, timeoutMs: timeoutMs) { partial in
+            guard !json, let step = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any] else { return }
+            say(Self.describe(step))
+        }
+        guard r.ok else {
+            FileHandle.standardError.write(Data("error: \(r.code.name): \(r.message)\n".utf8))
+            throw ExitCode(2)
+        }
+        if json { print(r.output); return }
+        let result = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]) ?? [:]
+        say("task \(result["id"] ?? "?"): \(result["status"] ?? "?")")
+        if let output = result["output"] { say("output: \(output)") }
+        if (result["status"] as? String) != "succeeded" { throw ExitCode(3) }
+    }
+
+    static func describe(_ step: [String: Any]) -> String {
+        let id = step["id"] as? String ?? "?", status = step["status"] as? String ?? "?"
+        let ms = String(format: "%.1f", Double(step["latency_us"] as? Int ?? 0) / 1000)
+        if status == "succeeded" {
+            return "  ✓ \(id) → \(step["output"] ?? "")   [\(step["worker_id"] ?? ""), model \(step["model_version"] ?? ""), \(ms) ms, attempts \(step["attempts"] ?? 1)]"
+        }
+        return "  ✗ \(id) \(status): \(step["error"] ?? "")"
     }
 }

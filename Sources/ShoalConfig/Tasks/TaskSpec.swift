@@ -15,6 +15,7 @@ import Yams
 ///         verifier: {kind: math, answer: "450"}
 ///         retries: 2
 ///         timeout_ms: 5000
+///         params: {temperature: "0"}     # passed to the specialist
 ///       - id: doubled
 ///         skill: calculator
 ///         map: inputs.prices          # fan-out: one sub-task per list item, as {{item}}
@@ -32,6 +33,8 @@ public struct TaskSpec: Sendable, Equatable {
         public var retries: Int
         public var timeoutMs: Int
         public var modelVersion: String?
+        /// Passed to the specialist with the sub-task (sampling overrides and the like).
+        public var params: [String: String]
         /// Where the step stands in the file (`steps[N]`), for messages.
         public var position: Int
         /// Every step this one waits for: listed in `depends_on` or read by its templates.
@@ -59,7 +62,7 @@ public struct TaskSpec: Sendable, Equatable {
     }
 
     static let keys = ["id", "inputs", "steps", "output"]
-    static let stepKeys = ["id", "skill", "input", "depends_on", "map", "verifier", "retries", "timeout_ms", "model_version"]
+    static let stepKeys = ["id", "skill", "input", "depends_on", "map", "verifier", "retries", "timeout_ms", "model_version", "params"]
 
     public static func load(_ path: String, knownSkills: Set<String>? = nil) throws -> TaskSpec {
         try parse(yaml: try readConfigFile(path), file: path, knownSkills: knownSkills)
@@ -120,7 +123,8 @@ public struct TaskSpec: Sendable, Equatable {
             let verifier = attempt { try s.stringMap("verifier") }
             steps.append(Step(id: sid, skill: skill, input: template, dependsOn: attempt { try s.strings("depends_on") } ?? [],
                               map: map, verifier: verifier, retries: retries, timeoutMs: timeout,
-                              modelVersion: attempt { try s.string("model_version") }, position: i))
+                              modelVersion: attempt { try s.string("model_version") },
+                              params: attempt { try s.stringMap("params") } ?? [:], position: i))
         }
         var output: Template?
         if let source = attempt({ try r.string("output") }) {

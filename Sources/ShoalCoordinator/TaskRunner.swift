@@ -1,0 +1,273 @@
+import Foundation
+import ShoalConfig
+import ShoalWire
+import SwiftProtobuf
+import ZeroMQ
+
+/// Runs multi-step tasks (`shoal.task` service) as a state machine beside the broker. It
+/// submits each ready step to the broker as an internal client (identity `TaskRunner.identity`)
+/// and gets the broker's replies back, so routing, capacity, retries to other workers and
+/// deadlines are the broker's, not re-implemented here. Takes events, returns frames to feed
+/// the broker (`toBroker`) and frames for real clients (`toClients`).
+public struct TaskRunner {
+    /// The broker sees the runner as this client; the coordinator shell routes replies to it.
+    public static let identity: Frame = Array("\u{0}shoal-task-runner".utf8)
+    public static let service = "shoal.task"
+
+    struct StepState {
+        var status = "pending"          // pending | running | succeeded | failed | skipped
+        var outputs: [Int: String] = [:]  // fan-out item index → output (index 0 without map)
+        var expected = 1
+        var attempts = 0
+        var error = ""
+        var workerId = ""
+        var modelVersion = ""
+        var latencyUs: UInt64 = 0
+    }
+
+    struct Run {
+        let spec: TaskSpec
+        let client: Frame
+        let clientVersion: MDPVersion
+        let delimited: Bool
+        let shoalClient: Bool
+        let clientRequestId: UInt64
+        var steps: [String: StepState]
+    }
+
+    var runs: [String: Run] = [:]
+    var finished: [String: String] = [:]            // task id → result JSON, for idempotent resubmission
+    var inFlight: [UInt64: (task: String, step: String, item: Int)] = [:]
+    var nextRequestId: UInt64 = 1
+
+    public init() {}
+
+    public struct Output {
+        public var toBroker: [[Frame]] = []
+        public var toClients: [[Frame]] = []
+        public var logs: [String] = []
+    }
+
+    // MARK: events
+
+    /// A client asked `shoal.task` to run a spec (YAML or JSON text in the SubTask input).
+    public mutating func submit(_ request: ClientRequest, knownSkills: Set<String>, into out: inout Output) {
+        var header = Shoal_V1_RequestHeader()
+        var text = ""
+        if ShoalBody.isShoal(request.body), request.body.count > 2,
+           let h = try? Shoal_V1_RequestHeader(serializedBytes: request.body[1]),
+           let t = try? Shoal_V1_SubTask(serializedBytes: request.body[2]) {
+            header = h
+            text = t.input
+        } else {
+            text = String(decoding: request.body.first ?? [], as: UTF8.self)
+        }
+        let reply = { (code: Shoal_V1_ReplyCode, message: String, output: String?) -> [Frame] in
+            var h = Shoal_V1_ReplyHeader()
+            h.requestID = header.requestID
+            h.code = code
+            h.message = message
+            var r = Shoal_V1_SubTaskResult()
+            r.output = output ?? ""
+            let body = ShoalBody.isShoal(request.body) ? ShoalBody.reply(header: h, result: r) : [Array((output ?? "ERROR \(code.name): \(message)").utf8)]
+            return Outbound.reply(to: request.identity, request.version, delimited: request.delimited, service: request.service, body: body)
+        }
+        let spec: TaskSpec
+        do {
+            spec = try TaskSpec.parse(yaml: text, file: "task", knownSkills: knownSkills)
+        } catch {
+            out.toClients.append(reply(.badRequest, "\(error)", nil))
+            out.logs.append("task rejected: \(error)")
+            return
+        }
+        if let result = finished[spec.id] {
+            out.toClients.append(reply(.ok, "", result))  // idempotent: the stored result, nothing re-run
+            return
+        }
+        if runs[spec.id] != nil {
+            out.toClients.append(reply(.badRequest, "task '\(spec.id)' is already running", nil))
+            return
+        }
+        runs[spec.id] = Run(spec: spec, client: request.identity, clientVersion: request.version, delimited: request.delimited,
+                            shoalClient: ShoalBody.isShoal(request.body), clientRequestId: header.requestID,
+                            steps: Dictionary(uniqueKeysWithValues: spec.steps.map { ($0.id, StepState()) }))
+        out.logs.append("task '\(spec.id)' accepted: \(spec.steps.count) steps")
+        advance(spec.id, &out)
+    }
+
+    /// The broker answered one of the runner's sub-requests.
+    public mutating func brokerReply(_ frames: [Frame], into out: inout Output) {
+        // [identity, MDPC02, FINAL|PARTIAL, service, content-type, ReplyHeader, SubTaskResult?]
+        guard frames.count >= 6, frames[2] == [ClientCommandCode.final],
+              let h = try? Shoal_V1_ReplyHeader(serializedBytes: frames[5]),
+              let (taskId, stepId, item) = inFlight.removeValue(forKey: h.requestID),
+              var run = runs[taskId], var state = run.steps[stepId] else { return }
+        let result = frames.count > 6 ? (try? Shoal_V1_SubTaskResult(serializedBytes: frames[6])) : nil
+        state.workerId = h.workerID
+        state.modelVersion = h.modelVersion
+        state.latencyUs += h.latencyUs
+        if h.code == .ok {
+            state.outputs[item] = result?.output ?? ""
+            if state.outputs.count == state.expected { state.status = "succeeded" }
+        } else {
+            let step = run.spec.steps.first { $0.id == stepId }!
+            if state.attempts <= step.retries {
+                run.steps[stepId] = state
+                runs[taskId] = run
+                send(taskId, step, item: item, input: nil, &out)
+                return
+            }
+            state.status = "failed"
+            state.error = "\(h.code.name): \(h.message)"
+        }
+        run.steps[stepId] = state
+        runs[taskId] = run
+        if state.status != "running" { streamStep(taskId, stepId, &out) }
+        advance(taskId, &out)
+    }
+
+    // MARK: progress
+
+    mutating func advance(_ taskId: String, _ out: inout Output) {
+        guard var run = runs[taskId] else { return }
+        // Steps whose dependencies failed are skipped, with the reason.
+        var changed = true
+        while changed {
+            changed = false
+            for step in run.spec.steps where run.steps[step.id]!.status == "pending" {
+                if let bad = step.dependencies.first(where: { ["failed", "skipped"].contains(run.steps[$0]?.status ?? "") }) {
+                    run.steps[step.id]!.status = "skipped"
+                    run.steps[step.id]!.error = "dependency '\(bad)' did not succeed"
+                    changed = true
+                }
+            }
+        }
+        runs[taskId] = run
+        for step in run.spec.steps where run.steps[step.id]!.status == "pending"
+            && step.dependencies.allSatisfy({ run.steps[$0]?.status == "succeeded" }) {
+            start(taskId, step, &out)
+        }
+        guard let done = runs[taskId], done.steps.values.allSatisfy({ ["succeeded", "failed", "skipped"].contains($0.status) }) else { return }
+        finish(taskId, &out)
+    }
+
+    mutating func start(_ taskId: String, _ step: TaskSpec.Step, _ out: inout Output) {
+        guard var run = runs[taskId] else { return }
+        var items: [String?] = [nil]
+        if let map = step.map {
+            guard let list = resolve(map, run: run), let data = list.data(using: .utf8),
+                  let array = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
+                run.steps[step.id]!.status = "failed"
+                run.steps[step.id]!.error = "map: \(map.joined(separator: ".")) is not a JSON list"
+                runs[taskId] = run
+                return
+            }
+            items = array.map { Self.text($0) }
+        }
+        run.steps[step.id]!.status = items.isEmpty ? "succeeded" : "running"
+        run.steps[step.id]!.expected = items.count
+        runs[taskId] = run
+        for (i, item) in items.enumerated() {
+            let input = step.input.render { path in
+                if path == ["item"] { return item ?? "" }
+                return resolve(path, run: run) ?? ""
+            }
+            send(taskId, step, item: i, input: input, &out)
+        }
+    }
+
+    /// Inputs are remembered per (task, step, item) so a retry resends the same text.
+    var sentInputs: [String: String] = [:]
+
+    mutating func send(_ taskId: String, _ step: TaskSpec.Step, item: Int, input: String?, _ out: inout Output) {
+        let key = "\(taskId)\u{0}\(step.id)\u{0}\(item)"
+        let text = input ?? sentInputs[key] ?? ""
+        sentInputs[key] = text
+        runs[taskId]?.steps[step.id]?.attempts += 1
+        let id = nextRequestId
+        nextRequestId += 1
+        inFlight[id] = (taskId, step.id, item)
+        var h = Shoal_V1_RequestHeader()
+        h.requestID = id
+        h.deadlineMs = UInt32(step.timeoutMs)
+        h.modelVersion = step.modelVersion ?? ""
+        var t = Shoal_V1_SubTask()
+        t.skill = step.skill
+        t.input = text
+        t.taskID = taskId
+        t.stepID = step.id
+        t.params = step.params
+        out.toBroker.append([Self.identity, MDP.clientV2, [ClientCommandCode.request], Array(step.skill.utf8)] + ShoalBody.request(header: h, task: t))
+    }
+
+    /// Reads `inputs.x`, `steps.a.output`, `steps.a.outputs` or `steps.a.json.field…`.
+    func resolve(_ path: [String], run: Run) -> String? {
+        if path.count == 2 && path[0] == "inputs" { return run.spec.inputs[path[1]] }
+        guard path.count >= 3, path[0] == "steps", let s = run.steps[path[1]] else { return nil }
+        let ordered = (0..<s.expected).compactMap { s.outputs[$0] }
+        switch path[2] {
+        case "output": return ordered.count == 1 ? ordered[0] : Self.json(ordered)
+        case "outputs": return Self.json(ordered)
+        case "json":
+            guard let first = ordered.first, let data = first.data(using: .utf8),
+                  var value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return nil }
+            for field in path.dropFirst(3) {
+                if let d = value as? [String: Any], let v = d[field] { value = v }
+                else if let a = value as? [Any], let i = Int(field), a.indices.contains(i) { value = a[i] }
+                else { return nil }
+            }
+            return Self.text(value)
+        default: return nil
+        }
+    }
+
+    mutating func streamStep(_ taskId: String, _ stepId: String, _ out: inout Output) {
+        guard let run = runs[taskId], run.clientVersion == .v2, run.shoalClient else { return }
+        var h = Shoal_V1_ReplyHeader()
+        h.requestID = run.clientRequestId
+        var r = Shoal_V1_SubTaskResult()
+        r.output = Self.json(stepJSON(stepId, run))
+        out.toClients.append(Outbound.reply(to: run.client, .v2, delimited: run.delimited, service: Array(Self.service.utf8),
+                                            body: ShoalBody.reply(header: h, result: r), final: false))
+    }
+
+    func stepJSON(_ id: String, _ run: Run) -> [String: Any] {
+        let s = run.steps[id]!
+        let ordered = (0..<s.expected).compactMap { s.outputs[$0] }
+        var d: [String: Any] = ["id": id, "status": s.status, "attempts": s.attempts, "worker_id": s.workerId,
+                                "model_version": s.modelVersion, "latency_us": s.latencyUs]
+        d["output"] = ordered.count == 1 ? ordered[0] : Self.json(ordered)
+        if !s.error.isEmpty { d["error"] = s.error }
+        return d
+    }
+
+    mutating func finish(_ taskId: String, _ out: inout Output) {
+        guard let run = runs.removeValue(forKey: taskId) else { return }
+        let statuses = run.spec.steps.map { run.steps[$0.id]!.status }
+        let status = statuses.allSatisfy { $0 == "succeeded" } ? "succeeded" : (statuses.contains("succeeded") ? "partial" : "failed")
+        var result: [String: Any] = ["id": taskId, "status": status, "steps": run.spec.steps.map { stepJSON($0.id, run) }]
+        if let output = run.spec.output, status == "succeeded" { result["output"] = output.render { resolve($0, run: run) ?? "" } }
+        let json = Self.json(result)
+        finished[taskId] = json
+        for key in sentInputs.keys where key.hasPrefix(taskId + "\u{0}") { sentInputs[key] = nil }
+        out.logs.append("task '\(taskId)' \(status)")
+        var h = Shoal_V1_ReplyHeader()
+        h.requestID = run.clientRequestId
+        var r = Shoal_V1_SubTaskResult()
+        r.output = json
+        let body = run.shoalClient ? ShoalBody.reply(header: h, result: r) : [Array(json.utf8)]
+        out.toClients.append(Outbound.reply(to: run.client, run.clientVersion, delimited: run.delimited,
+                                            service: Array(Self.service.utf8), body: body))
+    }
+
+    static func json(_ value: Any) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) else { return "null" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func text(_ value: Any) -> String {
+        if let s = value as? String { return s }
+        if let n = value as? NSNumber { return n.stringValue }
+        return json(value)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import ShoalClient
+import XCTest
+
+/// Multi-step tasks through a real coordinator and workers.
+final class TaskTests: XCTestCase {
+    func result(_ outcome: SubTaskOutcome) throws -> [String: Any] {
+        XCTAssertEqual(outcome.code, .ok, outcome.message)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any])
+    }
+
+    func steps(_ r: [String: Any]) -> [String: [String: Any]] {
+        Dictionary(uniqueKeysWithValues: ((r["steps"] as? [[String: Any]]) ?? []).map { ($0["id"] as! String, $0) })
+    }
+
+    func testATaskRunsItsStepsPassingOutputsAlongFansOutAndStreamsEachStep() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calc", model: "calculator", skills: ["calculator"], concurrency: 4), endpoint: ep, id: "calc-1")
+        _ = try h.worker(agent: try h.agent(name: "echo", concurrency: 4), endpoint: ep, id: "echo-1")
+        try h.waitForWorkers(ep, count: 2)
+        let spec = """
+            id: t1
+            inputs: {price: 150, nights: 3, items: [1, 2, 3]}
+            steps:
+              - {id: total, skill: calculator, input: "{{inputs.price}} * {{inputs.nights}}"}
+              - {id: tax, skill: calculator, input: "{{steps.total.output}} * 0.1"}
+              - {id: doubled, skill: calculator, map: inputs.items, input: "{{item}} * 2"}
+              - {id: note, skill: echo, input: "total {{steps.total.output}}, tax {{steps.tax.output}}, doubled {{steps.doubled.outputs}}"}
+            output: "{{steps.note.output}}"
+            """
+        var streamed: [String] = []
+        let r = try result(try Client(endpoint: ep).call(skill: "shoal.task", input: spec) { partial in
+            if let s = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any] { streamed.append(s["id"] as! String) }
+        })
+        XCTAssertEqual(r["status"] as? String, "succeeded")
+        XCTAssertEqual(r["output"] as? String, "total 450, tax 45, doubled [\"2\",\"4\",\"6\"]")
+        let s = steps(r)
+        XCTAssertEqual(s["total"]?["worker_id"] as? String, "calc-1")
+        XCTAssertEqual(s["note"]?["worker_id"] as? String, "echo-1")
+        XCTAssertEqual(Set(streamed), ["total", "tax", "doubled", "note"], "every step completion streams back")
+        XCTAssertEqual(streamed.last, "note")
+    }
+
+    func testIndependentStepsAreDispatchedConcurrently() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "echo", concurrency: 4), endpoint: ep, id: "echo-1")
+        try h.waitForWorkers(ep, count: 1)
+        let spec = "id: par\nsteps:\n" + (1...3).map { "  - {id: s\($0), skill: echo, input: x\($0), params: {delay_ms: '400'}}\n" }.joined()
+            + "  - {id: join, skill: echo, input: \"{{steps.s1.output}}{{steps.s2.output}}{{steps.s3.output}}\"}\n"
+        let client = try Client(endpoint: ep), observer = try Client(endpoint: ep)
+        try client.send(skill: "shoal.task", input: spec)
+        // Observe the coordinator's in-flight count for echo while the task runs.
+        var most: UInt32 = 0
+        var final: SubTaskOutcome?
+        while final == nil {
+            if let (r, isFinal) = try client.receive(timeoutMs: 10), isFinal { final = r }
+            most = max(most, try observer.status().services.first { $0.name == "echo" }?.inFlight ?? 0)
+        }
+        XCTAssertEqual(most, 3, "the three independent steps must be in flight at the same time")
+        let r = try result(try XCTUnwrap(final))
+        XCTAssertEqual(r["status"] as? String, "succeeded")
+        XCTAssertEqual(steps(r)["join"]?["output"] as? String, "x1x2x3")
+    }
+
+    func testAFailedStepFailsItsDependentsWhileIndependentBranchesFinish() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calc", model: "calculator", skills: ["calculator"], concurrency: 4), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+        let spec = """
+            id: t-fail
+            steps:
+              - {id: bad, skill: calculator, input: "1 / 0", retries: 1}
+              - {id: after, skill: calculator, input: "{{steps.bad.output}} + 1"}
+              - {id: fine, skill: calculator, input: "2 + 2"}
+            """
+        let r = try result(try Client(endpoint: ep).call(skill: "shoal.task", input: spec))
+        XCTAssertEqual(r["status"] as? String, "partial")
+        let s = steps(r)
+        XCTAssertEqual(s["bad"]?["status"] as? String, "failed")
+        XCTAssertEqual(s["bad"]?["attempts"] as? Int, 2, "one retry")
+        XCTAssertTrue((s["bad"]?["error"] as? String ?? "").contains("division by zero"))
+        XCTAssertEqual(s["after"]?["status"] as? String, "skipped")
+        XCTAssertEqual(s["after"]?["error"] as? String, "dependency 'bad' did not succeed")
+        XCTAssertEqual(s["fine"]?["output"] as? String, "4")
+    }
+
+    func testInvalidSpecsAreRejectedWithEveryProblemAndResubmittingAnIdReturnsTheStoredResult() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "echo", concurrency: 4), endpoint: ep, id: "echo-1")
+        try h.waitForWorkers(ep, count: 1)
+        let client = try Client(endpoint: ep)
+        let bad = try client.call(skill: "shoal.task", input: "id: x\nsteps:\n  - {id: a, skill: poet, input: \"{{steps.zz.output}}\"}\n")
+        XCTAssertEqual(bad.code, .badRequest)
+        XCTAssertTrue(bad.message.contains("steps[0].skill: 'poet' is neither registered nor in the topology"), bad.message)
+        XCTAssertTrue(bad.message.contains("unknown step 'zz'"), bad.message)
+
+        let spec = "id: once\nsteps:\n  - {id: a, skill: echo, input: hello}\n"
+        let first = try result(try client.call(skill: "shoal.task", input: spec))
+        let status1 = try client.status().services.first { $0.name == "echo" }?.completed
+        let second = try result(try client.call(skill: "shoal.task", input: spec))
+        XCTAssertEqual(first as NSDictionary, second as NSDictionary)
+        XCTAssertEqual(try client.status().services.first { $0.name == "echo" }?.completed, status1, "nothing ran again")
+    }
+}
