@@ -19,7 +19,7 @@ public enum Demo {
         try supervisor.start(bindOverride: "tcp://127.0.0.1:*")
         defer {
             say("")
-            say("6. Shut down: workers drain their in-flight requests, then the coordinator stops.")
+            say("7. Shut down: workers drain their in-flight requests, then the coordinator stops.")
             supervisor.shutdown()
         }
         let registered = supervisor.waitForWorkers(timeout: 30)
@@ -47,14 +47,39 @@ public enum Demo {
         showRewards(calculatorAnswer: answer, say: say)
 
         say("")
-        say("4. Bad input gets a named error; nothing crashes.")
+        say("4. A multi-step task: the coordinator runs its steps as a DAG (independent ones at once,")
+        say("   a fan-out over a list), passes outputs along, and streams each step as it completes.")
+        let task = """
+            id: demo-budget-\(getpid())
+            inputs: {nightly: 120, nights: 4, extras: [35, 12.5, 60]}
+            steps:
+              - {id: lodging, skill: calculator, input: "{{inputs.nightly}} * {{inputs.nights}}"}
+              - {id: extras_with_tax, skill: calculator, map: inputs.extras, input: "{{item}} * 1.2"}
+              - {id: extras_total, skill: calculator, input: "sum_of({{steps.extras_with_tax.outputs}})", retries: 0}
+              - {id: total, skill: calculator, input: "{{steps.lodging.output}} + 35*1.2 + 12.5*1.2 + 60*1.2"}
+              - {id: per_night, skill: calculator, input: "round({{steps.total.output}} / {{inputs.nights}}, 2)"}
+            output: "{{steps.total.output}} in total, {{steps.per_night.output}} a night"
+            """
+        say("   shoal submit --task budget.yaml")
+        let t = try client.call(skill: "shoal.task", input: task) { partial in
+            guard let step = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any] else { return }
+            let ok = step["status"] as? String == "succeeded"
+            say("     \(ok ? "✓" : "✗") \((step["id"] as? String ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)) \(ok ? "→ \(step["output"] ?? "")" : "\(step["status"] ?? ""): \(step["error"] ?? "")")   [\(step["worker_id"] ?? "")]")
+        }
+        if let result = try? JSONSerialization.jsonObject(with: Data(t.output.utf8)) as? [String: Any] {
+            say("   task \(result["status"] ?? "?"): \(result["output"] ?? "(no output: a step failed, and its dependents were skipped)")")
+            say("   (extras_total failed on purpose: the calculator has no sum_of(); only that branch stops.)")
+        }
+
+        say("")
+        say("5. Bad input gets a named error; nothing crashes.")
         for (skill, input) in [("calculator", "1 / 0"), ("calculator", "2 + * 3"), ("poet", "a haiku about fish")] {
             let r = try client.call(skill: skill, input: input)
             say("   \(skill.padding(toLength: 10, withPad: " ", startingAt: 0))  \(quote(input, 22)) → \(r.code.name): \(r.message)")
         }
 
         say("")
-        say("5. A worker dies (kill -9) under load: its in-flight requests go to another worker,")
+        say("6. A worker dies (kill -9) under load: its in-flight requests go to another worker,")
         say("   every request is answered exactly once, and the supervisor restarts the dead worker.")
         if supervisor.workers.count >= 2 {
             let victim = supervisor.workers[0]
