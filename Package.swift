@@ -47,6 +47,9 @@ let package = Package(
         // Rewards: verifiers (math, code in a sandbox, tool calls, retrieval) and the reward module.
         .target(name: "ShoalVerifiers"),
 
+        // Training: seeded synthetic task generators (optimisers, LoRA and SFT are not built yet).
+        .target(name: "ShoalTraining"),
+
         // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
         .target(name: "ShoalCluster", dependencies: [
             "ShoalClient", "ShoalConfig", "ShoalWire", "ShoalVerifiers", "ZeroMQ", "CShoalSys", .product(name: "Logging", package: "swift-log"),
@@ -66,6 +69,7 @@ let package = Package(
         .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker"]),
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalVerifiers"]),
+        .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalVerifiers"]),
         .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalWire", "ZeroMQ"]),
     ]
 )

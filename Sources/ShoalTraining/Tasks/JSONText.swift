@@ -1,0 +1,44 @@
+import Foundation
+
+/// JSON written by the generators. Keys keep the order given (schemas read better with
+/// `name` first), and floats keep their `.0`, because BFCL's checker tells int from float.
+/// ShoalTraining does not depend on ShoalVerifiers, so it cannot use `JSONValue`.
+indirect enum JSONText: Sendable {
+    case string(String)
+    case int(Int)
+    case double(Double)
+    case bool(Bool)
+    case array([JSONText])
+    case object([(String, JSONText)])
+    /// Already-encoded JSON, written as is.
+    case raw(String)
+
+    var text: String {
+        switch self {
+        case .string(let s): return JSONText.quoted(s)
+        case .int(let i): return String(i)
+        case .double(let d): return d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : "\(d)"
+        case .bool(let b): return b ? "true" : "false"
+        case .array(let items): return "[" + items.map(\.text).joined(separator: ", ") + "]"
+        case .object(let members):
+            return "{" + members.map { JSONText.quoted($0.0) + ": " + $0.1.text }.joined(separator: ", ") + "}"
+        case .raw(let text): return text
+        }
+    }
+
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}
