@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // System libraries (Debian -dev packages).
@@ -34,7 +35,8 @@ let package = Package(
 
         // Cluster processes.
         .target(name: "ShoalCoordinator", dependencies: [
-            "ShoalWire", "ShoalConfig", .product(name: "Logging", package: "swift-log"),
+            "ShoalWire", "ShoalConfig", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ShoalWorker", dependencies: [
             "ShoalWire", "ShoalConfig", "ShoalEngine", .product(name: "Logging", package: "swift-log"),

@@ -51,7 +51,7 @@ public enum RoutingBench {
         // Shoal: coordinator and worker processes; this process is the client.
         progress("starting coordinator and echo worker…")
         let coordinator = try ChildProcess(name: "coordinator", executable: executable,
-                                           arguments: ["coordinator", "--bind", "tcp://127.0.0.1:*"], silenceStderr: true)
+                                           arguments: ["coordinator", "--bind", "tcp://127.0.0.1:*", "--no-journal"], silenceStderr: true)
         defer { coordinator.stop(grace: 2) }
         guard let endpoint = coordinator.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
             throw BenchError("the coordinator did not start")

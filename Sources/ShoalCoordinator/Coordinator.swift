@@ -13,11 +13,17 @@ public final class Coordinator: @unchecked Sendable {
     private let wakeup: Wakeup
     private var broker: Broker
     private var runner = TaskRunner()
+    private let journal: Journal?
+    /// Journal events of this loop iteration, committed in one transaction before `heldReplies`
+    /// (the replies they justify) are sent.
+    private var pendingJournal: [Journal.Event] = []
+    private var heldReplies: [[Frame]] = []
     private let logger: Logger
     private let stopFlag = OnceFlag()
     public let endpoint: String
 
-    public init(bind: String, config: BrokerConfig = BrokerConfig(), logger: Logger = Logger(label: "shoal.coordinator")) throws {
+    public init(bind: String, config: BrokerConfig = BrokerConfig(), journalPath: String? = nil, retentionHours: Double = 168,
+                logger: Logger = Logger(label: "shoal.coordinator")) throws {
         context = try Context()
         socket = try context.socket(.router)
         // Memory stays bounded: libzmq disconnects a peer that sends one frame over twice the
@@ -33,6 +39,31 @@ public final class Coordinator: @unchecked Sendable {
         broker = Broker(config: config, now: monotonicMs())
         broker.endpoint = endpoint
         self.logger = logger
+        if let journalPath {
+            let dir = (journalPath as NSString).deletingLastPathComponent
+            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            let j = try Journal(path: journalPath)
+            let pruned = try j.prune(before: Date().addingTimeInterval(-retentionHours * 3600))
+            if pruned > 0 { logger.info("journal: forgot \(pruned) finished task(s) older than \(retentionHours) h") }
+            journal = j
+            runner.keepsResults = false
+        } else {
+            journal = nil
+        }
+    }
+
+    /// Resumes the tasks the journal holds as unfinished (after a crash).
+    private func resumeFromJournal(_ actions: inout [BrokerAction]) {
+        guard let journal else { return }
+        do {
+            for t in try journal.unfinished() {
+                var out = TaskRunner.Output()
+                runner.resume(id: t.id, specText: t.spec, steps: t.steps, into: &out)
+                apply(out, &actions)
+            }
+        } catch {
+            logger.error("journal: cannot read unfinished tasks: \(error)")
+        }
     }
 
     /// Asks the loop to return; safe from any thread (and from a signal handler's wake-up).
@@ -48,7 +79,10 @@ public final class Coordinator: @unchecked Sendable {
         let bell = poller.add(fileDescriptor: wakeup.fileDescriptor)
         var actions: [BrokerAction] = []
         actions.reserveCapacity(64)
-        logger.info("coordinator listening on \(endpoint)")
+        logger.info("coordinator listening on \(endpoint)\(journal.map { ", journal \($0.path)" } ?? "")")
+        resumeFromJournal(&actions)
+        perform(&actions)
+        commitJournal()
         while !stopFlag.isSet {
             let now = monotonicMs()
             let timeout = max(0, min(broker.nextWakeup() - now, 1000))
@@ -59,9 +93,12 @@ public final class Coordinator: @unchecked Sendable {
                 var n = 0
                 while n < 1024, let frames = try socket.receive(dontWait: true) {
                     if let submission = Self.taskSubmission(frames) {
-                        var out = TaskRunner.Output()
-                        runner.submit(submission, knownSkills: broker.registeredServices, into: &out)
-                        apply(out, &actions)
+                        if !answerTaskQuery(submission) {
+                            var out = TaskRunner.Output()
+                            runner.submit(submission, knownSkills: broker.registeredServices,
+                                          storedResult: { [journal] id in try? journal?.result(id: id) }, into: &out)
+                            apply(out, &actions)
+                        }
                     } else {
                         broker.receive(frames, now: monotonicMs(), into: &actions)
                     }
@@ -71,6 +108,7 @@ public final class Coordinator: @unchecked Sendable {
             }
             broker.tick(now: monotonicMs(), into: &actions)
             perform(&actions)
+            commitJournal()
         }
         logger.info("coordinator stopped")
     }
@@ -82,11 +120,57 @@ public final class Coordinator: @unchecked Sendable {
         return r
     }
 
-    /// Feeds the runner's sub-requests to the broker and queues its client replies.
+    /// Feeds the runner's sub-requests to the broker and holds its client replies until the
+    /// journal events that come with them are committed.
     private func apply(_ out: TaskRunner.Output, _ actions: inout [BrokerAction]) {
         for line in out.logs { logger.info("\(line)") }
-        for frames in out.toClients { actions.append(.send(frames)) }
+        if journal == nil {
+            for frames in out.toClients { actions.append(.send(frames)) }
+        } else {
+            pendingJournal.append(contentsOf: out.journal)
+            heldReplies.append(contentsOf: out.toClients)
+        }
         for frames in out.toBroker { broker.receive(frames, now: monotonicMs(), into: &actions) }
+    }
+
+    /// One transaction for the iteration's task records, then the replies that depended on them.
+    private func commitJournal() {
+        guard let journal, !(pendingJournal.isEmpty && heldReplies.isEmpty) else { return }
+        do {
+            try journal.write(pendingJournal)
+        } catch {
+            logger.error("journal: write failed (\(pendingJournal.count) records): \(error)")
+        }
+        pendingJournal.removeAll(keepingCapacity: true)
+        for frames in heldReplies { try? socket.send(frames, dontWait: true) }
+        heldReplies.removeAll(keepingCapacity: true)
+    }
+
+    /// `shoal task ID` and `shoal tasks`: sub-task params `action: get|list` on the task service.
+    private func answerTaskQuery(_ request: ClientRequest) -> Bool {
+        guard ShoalBody.isShoal(request.body), request.body.count > 2,
+              let task = try? Shoal_V1_SubTask(serializedBytes: request.body[2]),
+              let action = task.params["action"], ["get", "list"].contains(action) else { return false }
+        let header = try? Shoal_V1_RequestHeader(serializedBytes: request.body[1])
+        var h = Shoal_V1_ReplyHeader()
+        h.requestID = header?.requestID ?? 0
+        var r = Shoal_V1_SubTaskResult()
+        if action == "get" {
+            if let result = (try? journal?.result(id: task.input)) ?? runner.finished[task.input] {
+                r.output = result
+            } else if let status = try? journal?.status(id: task.input) {
+                r.output = TaskRunner.json(["id": task.input, "status": status])
+            } else {
+                h.code = .badRequest
+                h.message = "no task '\(task.input)'\(journal == nil ? " (this coordinator runs without a journal)" : "")"
+            }
+        } else {
+            let recent = (try? journal?.recent(limit: Int(task.params["limit"] ?? "") ?? 50)) ?? []
+            r.output = TaskRunner.json(recent.map { ["id": $0.id, "status": $0.status, "created_at": $0.createdAt.timeIntervalSince1970] as [String: Any] })
+        }
+        try? socket.send(Outbound.reply(to: request.identity, request.version, delimited: request.delimited, service: request.service,
+                                        body: ShoalBody.reply(header: h, result: r)), dontWait: true)
+        return true
     }
 
     private func perform(_ actions: inout [BrokerAction]) {

@@ -27,7 +27,7 @@ public struct TaskRunner {
 
     struct Run {
         let spec: TaskSpec
-        let client: Frame
+        let client: Frame?  // nil for a task resumed after a restart: its client is gone
         let clientVersion: MDPVersion
         let delimited: Bool
         let shoalClient: Bool
@@ -36,7 +36,10 @@ public struct TaskRunner {
     }
 
     var runs: [String: Run] = [:]
-    var finished: [String: String] = [:]            // task id → result JSON, for idempotent resubmission
+    /// Task id → result JSON, for idempotent resubmission when there is no journal to ask.
+    var finished: [String: String] = [:]
+    /// Off when a journal keeps results (then memory does not grow with every task).
+    public var keepsResults = true
     var inFlight: [UInt64: (task: String, step: String, item: Int)] = [:]
     var nextRequestId: UInt64 = 1
 
@@ -46,12 +49,15 @@ public struct TaskRunner {
         public var toBroker: [[Frame]] = []
         public var toClients: [[Frame]] = []
         public var logs: [String] = []
+        /// Durable records to write before `toClients` are sent.
+        public var journal: [Journal.Event] = []
     }
 
     // MARK: events
 
     /// A client asked `shoal.task` to run a spec (YAML or JSON text in the SubTask input).
-    public mutating func submit(_ request: ClientRequest, knownSkills: Set<String>, into out: inout Output) {
+    public mutating func submit(_ request: ClientRequest, knownSkills: Set<String>, storedResult: (String) -> String? = { _ in nil },
+                                into out: inout Output) {
         var header = Shoal_V1_RequestHeader()
         var text = ""
         if ShoalBody.isShoal(request.body), request.body.count > 2,
@@ -80,7 +86,7 @@ public struct TaskRunner {
             out.logs.append("task rejected: \(error)")
             return
         }
-        if let result = finished[spec.id] {
+        if let result = finished[spec.id] ?? storedResult(spec.id) {
             out.toClients.append(reply(.ok, "", result))  // idempotent: the stored result, nothing re-run
             return
         }
@@ -92,7 +98,52 @@ public struct TaskRunner {
                             shoalClient: ShoalBody.isShoal(request.body), clientRequestId: header.requestID,
                             steps: Dictionary(uniqueKeysWithValues: spec.steps.map { ($0.id, StepState()) }))
         out.logs.append("task '\(spec.id)' accepted: \(spec.steps.count) steps")
+        out.journal.append(.accepted(id: spec.id, spec: text))
+        if request.version == .v2 && ShoalBody.isShoal(request.body) {
+            var h = Shoal_V1_ReplyHeader()
+            h.requestID = header.requestID
+            var r = Shoal_V1_SubTaskResult()
+            r.output = Self.json(["accepted": spec.id])
+            out.toClients.append(Outbound.reply(to: request.identity, .v2, delimited: request.delimited, service: request.service,
+                                                body: ShoalBody.reply(header: h, result: r), final: false))
+        }
         advance(spec.id, &out)
+    }
+
+    /// Picks up a task the journal recorded as unfinished: steps that succeeded keep their
+    /// outputs and are not run again; the rest run now. Nobody waits for the reply; the
+    /// result goes to the journal, where `shoal task ID` finds it.
+    public mutating func resume(id: String, specText: String, steps recorded: [String: Journal.StepRecord], into out: inout Output) {
+        guard let spec = try? TaskSpec.parse(yaml: specText, file: "journal:\(id)") else {
+            out.logs.append("journal: task '\(id)' has an unreadable spec; marking it failed")
+            out.journal.append(.finished(id: id, status: "failed", result: Self.json(["id": id, "status": "failed", "error": "unreadable spec in journal"])))
+            return
+        }
+        var states: [String: StepState] = [:]
+        for step in spec.steps {
+            var st = StepState()
+            if let r = recorded[step.id], ["succeeded", "failed", "skipped"].contains(r.status) {
+                st.status = r.status
+                st.outputs = r.outputs
+                st.expected = max(1, r.outputs.count)
+                st.attempts = r.attempts
+                st.workerId = r.workerId
+                st.modelVersion = r.modelVersion
+                st.latencyUs = r.latencyUs
+                st.error = r.error
+            }
+            states[step.id] = st
+        }
+        runs[id] = Run(spec: spec, client: nil, clientVersion: .v2, delimited: false, shoalClient: true, clientRequestId: 0, steps: states)
+        out.logs.append("task '\(id)' resumed from the journal: \(states.values.filter { $0.status == "succeeded" }.count) of \(spec.steps.count) steps already done")
+        advance(id, &out)
+    }
+
+    func record(_ taskId: String, _ stepId: String, _ out: inout Output) {
+        guard let s = runs[taskId]?.steps[stepId] else { return }
+        out.journal.append(.step(task: taskId, step: stepId, Journal.StepRecord(
+            status: s.status, outputs: s.outputs, attempts: s.attempts, workerId: s.workerId,
+            modelVersion: s.modelVersion, latencyUs: s.latencyUs, error: s.error)))
     }
 
     /// The broker answered one of the runner's sub-requests.
@@ -122,7 +173,10 @@ public struct TaskRunner {
         }
         run.steps[stepId] = state
         runs[taskId] = run
-        if state.status != "running" { streamStep(taskId, stepId, &out) }
+        if state.status != "running" {
+            record(taskId, stepId, &out)
+            streamStep(taskId, stepId, &out)
+        }
         advance(taskId, &out)
     }
 
@@ -138,6 +192,8 @@ public struct TaskRunner {
                 if let bad = step.dependencies.first(where: { ["failed", "skipped"].contains(run.steps[$0]?.status ?? "") }) {
                     run.steps[step.id]!.status = "skipped"
                     run.steps[step.id]!.error = "dependency '\(bad)' did not succeed"
+                    runs[taskId] = run
+                    record(taskId, step.id, &out)
                     changed = true
                 }
             }
@@ -160,6 +216,7 @@ public struct TaskRunner {
                 run.steps[step.id]!.status = "failed"
                 run.steps[step.id]!.error = "map: \(map.joined(separator: ".")) is not a JSON list"
                 runs[taskId] = run
+                record(taskId, step.id, &out)
                 return
             }
             items = array.map { Self.text($0) }
@@ -167,6 +224,7 @@ public struct TaskRunner {
         run.steps[step.id]!.status = items.isEmpty ? "succeeded" : "running"
         run.steps[step.id]!.expected = items.count
         runs[taskId] = run
+        if items.isEmpty { record(taskId, step.id, &out) }
         for (i, item) in items.enumerated() {
             let input = step.input.render { path in
                 if path == ["item"] { return item ?? "" }
@@ -222,12 +280,12 @@ public struct TaskRunner {
     }
 
     mutating func streamStep(_ taskId: String, _ stepId: String, _ out: inout Output) {
-        guard let run = runs[taskId], run.clientVersion == .v2, run.shoalClient else { return }
+        guard let run = runs[taskId], let client = run.client, run.clientVersion == .v2, run.shoalClient else { return }
         var h = Shoal_V1_ReplyHeader()
         h.requestID = run.clientRequestId
         var r = Shoal_V1_SubTaskResult()
         r.output = Self.json(stepJSON(stepId, run))
-        out.toClients.append(Outbound.reply(to: run.client, .v2, delimited: run.delimited, service: Array(Self.service.utf8),
+        out.toClients.append(Outbound.reply(to: client, .v2, delimited: run.delimited, service: Array(Self.service.utf8),
                                             body: ShoalBody.reply(header: h, result: r), final: false))
     }
 
@@ -248,15 +306,17 @@ public struct TaskRunner {
         var result: [String: Any] = ["id": taskId, "status": status, "steps": run.spec.steps.map { stepJSON($0.id, run) }]
         if let output = run.spec.output, status == "succeeded" { result["output"] = output.render { resolve($0, run: run) ?? "" } }
         let json = Self.json(result)
-        finished[taskId] = json
+        if keepsResults { finished[taskId] = json }
         for key in sentInputs.keys where key.hasPrefix(taskId + "\u{0}") { sentInputs[key] = nil }
         out.logs.append("task '\(taskId)' \(status)")
+        out.journal.append(.finished(id: taskId, status: status, result: json))
+        guard let client = run.client else { return }
         var h = Shoal_V1_ReplyHeader()
         h.requestID = run.clientRequestId
         var r = Shoal_V1_SubTaskResult()
         r.output = json
         let body = run.shoalClient ? ShoalBody.reply(header: h, result: r) : [Array(json.utf8)]
-        out.toClients.append(Outbound.reply(to: run.client, run.clientVersion, delimited: run.delimited,
+        out.toClients.append(Outbound.reply(to: client, run.clientVersion, delimited: run.delimited,
                                             service: Array(Self.service.utf8), body: body))
     }
 

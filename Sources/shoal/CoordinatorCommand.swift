@@ -17,6 +17,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("max-message-bytes"), help: "Largest accepted request, all frames together.") var maxMessageBytes = 4 << 20
     @Option(name: .customLong("grace-ms"), help: "How long a request for an unknown service waits for a worker.") var graceMs: Int64 = 5000
     @Option(name: .customLong("default-deadline-ms"), help: "Deadline for requests that carry none (0: none).") var defaultDeadlineMs: Int64 = 0
+    @Option(help: "SQLite journal of multi-step tasks (WAL); unfinished tasks resume from it after a crash.") var journal = ".shoal/journal.sqlite"
+    @Flag(name: .customLong("no-journal"), help: "Keep tasks in memory only (they do not survive a crash).") var noJournal = false
+    @Option(name: .customLong("journal-retention-hours"), help: "Forget finished tasks older than this at start-up.") var journalRetentionHours: Double = 168
 
     func validate() throws {
         guard heartbeatMs >= 10 else { throw ValidationError("--heartbeat-ms must be ≥ 10, got \(heartbeatMs)") }
@@ -35,7 +38,8 @@ struct CoordinatorCommand: ParsableCommand {
         config.maxMessageBytes = maxMessageBytes
         config.unknownServiceGraceMs = graceMs
         config.defaultDeadlineMs = defaultDeadlineMs
-        let coordinator = try Coordinator(bind: bind, config: config)
+        let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
+                                          retentionHours: journalRetentionHours)
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let signals = onTerminationSignal { _ in coordinator.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.

@@ -8,7 +8,8 @@ struct Shoal: ParsableCommand {
         commandName: "shoal",
         abstract: "A cluster of small specialist models: route sub-tasks, verify results, swap models live.",
         subcommands: [
-            UpCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, StatusCommand.self,
+            UpCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, TasksCommand.self, TaskCommand.self,
+            StatusCommand.self,
             GenerateCommand.self, LogitsCommand.self, VerifyCommand.self, EvalCommand.self, BenchCommand.self, DemoCommand.self,
         ])
 
@@ -32,6 +33,12 @@ struct CoordinatorEndpoint: ParsableArguments {
 /// of long-running commands must reach supervisors and logs as it happens.
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// A command could not do its job; the message says why (no usage text follows it).
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Prints one JSON object on stdout (keys sorted, for stable output).

@@ -20,6 +20,7 @@ struct SubmitCommand: ParsableCommand {
     @Option(name: .customLong("model-version"), help: "Only workers serving this model version may answer.") var modelVersion = ""
     @Option(name: .customLong("timeout-ms"), help: "How long this command waits for any reply.") var timeoutMs = 60_000
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(name: .customLong("no-wait"), help: "With --task: return once the coordinator has journaled the task.") var noWait = false
 
     func validate() throws {
         switch (skill, task) {
@@ -47,10 +48,25 @@ struct SubmitCommand: ParsableCommand {
 
     func runTask(_ client: Client, file: String) throws {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ValidationError("\(file): cannot read the task file")
+            throw CommandFailure("\(file): cannot read the task file")
+        }
+        if noWait {
+            try client.send(skill: "shoal.task", input: text)
+            let start = Date()
+            while Date().timeIntervalSince(start) * 1000 < Double(timeoutMs) {
+                guard let (r, final) = try client.receive(timeoutMs: timeoutMs) else { break }
+                if !r.ok { FileHandle.standardError.write(Data("error: \(r.code.name): \(r.message)\n".utf8)); throw ExitCode(2) }
+                let obj = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]) ?? [:]
+                if let id = obj["accepted"] as? String {
+                    if json { print(r.output) } else { say("accepted task \(id); see it with: shoal task \(id)") }
+                    return
+                }
+                if final { print(r.output); return }  // already finished earlier: the stored result
+            }
+            throw CommandFailure("no reply from the coordinator at \(endpoint.coordinator)")
         }
         let r = try client.call(skill: "shoal.task", input: text, timeoutMs: timeoutMs) { partial in
-            guard !json, let step = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any] else { return }
+            guard !json, let step = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any], step["id"] != nil else { return }
             say(Self.describe(step))
         }
         guard r.ok else {

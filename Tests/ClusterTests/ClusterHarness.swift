@@ -32,8 +32,9 @@ final class ClusterHarness {
 
     /// Starts a coordinator on a free port; returns it and its endpoint.
     func coordinator(_ args: [String] = [], bind: String = "tcp://127.0.0.1:*") throws -> (ChildProcess, String) {
+        let journal = args.contains("--journal") || args.contains("--no-journal") ? [] : ["--journal", directory.appendingPathComponent("journal.sqlite").path]
         let p = try ChildProcess(name: "coordinator", executable: Self.binary,
-                                 arguments: ["coordinator", "--bind", bind] + args, captureStderr: true)
+                                 arguments: ["coordinator", "--bind", bind] + journal + args, captureStderr: true)
         processes.append(p)
         guard let endpoint = p.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
             throw XCTSkip("coordinator did not start: \(p.stderrText)")

@@ -10,7 +10,7 @@ final class TaskTests: XCTestCase {
     }
 
     func steps(_ r: [String: Any]) -> [String: [String: Any]] {
-        Dictionary(uniqueKeysWithValues: ((r["steps"] as? [[String: Any]]) ?? []).map { ($0["id"] as! String, $0) })
+        Dictionary(uniqueKeysWithValues: ((r["steps"] as? [[String: Any]]) ?? []).map { ($0["id"] as? String ?? "?", $0) })
     }
 
     func testATaskRunsItsStepsPassingOutputsAlongFansOutAndStreamsEachStep() throws {
@@ -31,7 +31,8 @@ final class TaskTests: XCTestCase {
             """
         var streamed: [String] = []
         let r = try result(try Client(endpoint: ep).call(skill: "shoal.task", input: spec) { partial in
-            if let s = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any] { streamed.append(s["id"] as! String) }
+            guard let s = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any] else { return }
+            if let id = s["id"] as? String { streamed.append(id) } else { XCTAssertNotNil(s["accepted"], "unexpected partial \(partial)") }
         })
         XCTAssertEqual(r["status"] as? String, "succeeded")
         XCTAssertEqual(r["output"] as? String, "total 450, tax 45, doubled [\"2\",\"4\",\"6\"]")
@@ -104,5 +105,58 @@ final class TaskTests: XCTestCase {
         let second = try result(try client.call(skill: "shoal.task", input: spec))
         XCTAssertEqual(first as NSDictionary, second as NSDictionary)
         XCTAssertEqual(try client.status().services.first { $0.name == "echo" }?.completed, status1, "nothing ran again")
+    }
+}
+
+final class JournalTests: XCTestCase {
+    func testATaskSurvivesACoordinatorKill9AndCompletedStepsAreNotRunAgain() throws {
+        let h = try ClusterHarness()
+        var (coordinator, ep) = try h.coordinator(fastBeats)
+        _ = try h.worker(agent: try h.agent(name: "echo", concurrency: 4), endpoint: ep, id: "echo-1", fastBeats)
+        try h.waitForWorkers(ep, count: 1)
+        // `first` finishes at once; `slow` is still running when the coordinator dies.
+        let spec = """
+            id: durable-1
+            steps:
+              - {id: first, skill: echo, input: one}
+              - {id: slow, skill: echo, input: "{{steps.first.output}} two", params: {delay_ms: '1500'}}
+              - {id: last, skill: echo, input: "{{steps.slow.output}} three"}
+            output: "{{steps.last.output}}"
+            """
+        let client = try Client(endpoint: ep)
+        try client.send(skill: "shoal.task", input: spec)
+        var sawFirst = false
+        while !sawFirst, let (r, _) = try client.receive(timeoutMs: 5000) {
+            if r.output.contains("\"id\":\"first\"") && r.output.contains("succeeded") { sawFirst = true }
+        }
+        XCTAssertTrue(sawFirst)
+        Thread.sleep(forTimeInterval: 0.2)  // the step record is committed with the loop iteration
+        let completedBefore = try client.status().services.first { $0.name == "echo" }?.completed ?? 0
+        coordinator.signal(SIGKILL)
+        coordinator.wait(timeout: 5)
+
+        (coordinator, _) = try h.coordinator(fastBeats, bind: ep)
+        XCTAssertTrue(eventually(timeout: 10) { coordinator.stderrText.contains("task 'durable-1' resumed from the journal: 1 of 3 steps already done") },
+                      coordinator.stderrText)
+        let fresh = try Client(endpoint: ep)
+        var result: [String: Any] = [:]
+        XCTAssertTrue(eventually(timeout: 20) {
+            guard let r = try? fresh.call(skill: "shoal.task", input: "durable-1", params: ["action": "get"], timeoutMs: 2000), r.ok,
+                  let obj = try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any],
+                  obj["steps"] != nil else { return false }
+            result = obj
+            return true
+        }, "the resumed task must finish")
+        XCTAssertEqual(result["status"] as? String, "succeeded")
+        XCTAssertEqual(result["output"] as? String, "one two three")
+        // The new coordinator ran only `slow` and `last`: `first` was not dispatched again.
+        let ranAfterRestart = try fresh.status().services.first { $0.name == "echo" }?.completed ?? 0
+        XCTAssertEqual(ranAfterRestart, 2, "completed before the kill: \(completedBefore)")
+
+        // Resubmitting the same id returns the stored result; nothing runs again.
+        let again = try fresh.call(skill: "shoal.task", input: spec)
+        XCTAssertEqual(again.code, .ok)
+        XCTAssertTrue(again.output.contains("\"output\":\"one two three\""), again.output)
+        XCTAssertEqual(try fresh.status().services.first { $0.name == "echo" }?.completed, 2)
     }
 }

@@ -1,0 +1,136 @@
+import Foundation
+import GRDB
+
+/// The coordinator's durable record of multi-step tasks (SQLite, WAL). A task is written
+/// when accepted, before the client hears anything; each step's outcome as it completes; the
+/// result when it finishes. After a crash, `unfinished()` gives back what to resume, with the
+/// steps already done, so they are not run again.
+public final class Journal {
+    let db: DatabaseQueue
+    public let path: String
+
+    public struct StepRecord: Sendable, Equatable {
+        public var status: String
+        public var outputs: [Int: String]
+        public var attempts: Int
+        public var workerId: String
+        public var modelVersion: String
+        public var latencyUs: UInt64
+        public var error: String
+    }
+
+    public enum Event: Sendable {
+        case accepted(id: String, spec: String)
+        case step(task: String, step: String, StepRecord)
+        case finished(id: String, status: String, result: String)
+    }
+
+    public struct Summary: Sendable {
+        public var id: String
+        public var status: String
+        public var createdAt: Date
+    }
+
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")  // durable across process crashes; WAL fsyncs at checkpoints
+        }
+        db = try DatabaseQueue(path: path, configuration: config)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "task") { t in
+                t.primaryKey("id", .text)
+                t.column("spec", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("result", .text)
+                t.column("created_at", .double).notNull()
+                t.column("updated_at", .double).notNull()
+            }
+            try db.create(table: "step") { t in
+                t.column("task_id", .text).notNull().references("task", onDelete: .cascade)
+                t.column("step_id", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("outputs", .text).notNull()
+                t.column("attempts", .integer).notNull()
+                t.column("worker_id", .text).notNull()
+                t.column("model_version", .text).notNull()
+                t.column("latency_us", .integer).notNull()
+                t.column("error", .text).notNull()
+                t.primaryKey(["task_id", "step_id"])
+            }
+        }
+        try migrator.migrate(db)
+    }
+
+    /// Writes a batch of events in one transaction (the coordinator batches a loop iteration's).
+    public func write(_ events: [Event]) throws {
+        guard !events.isEmpty else { return }
+        let now = Date().timeIntervalSince1970
+        try db.write { db in
+            for e in events {
+                switch e {
+                case let .accepted(id, spec):
+                    try db.execute(sql: "INSERT OR IGNORE INTO task (id, spec, status, created_at, updated_at) VALUES (?, ?, 'running', ?, ?)",
+                                   arguments: [id, spec, now, now])
+                case let .step(task, step, r):
+                    let outputs = String(decoding: (try? JSONEncoder().encode(Dictionary(uniqueKeysWithValues: r.outputs.map { (String($0.key), $0.value) }))) ?? Data("{}".utf8), as: UTF8.self)
+                    try db.execute(sql: """
+                        INSERT OR REPLACE INTO step (task_id, step_id, status, outputs, attempts, worker_id, model_version, latency_us, error)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [task, step, r.status, outputs, r.attempts, r.workerId, r.modelVersion, Int64(r.latencyUs), r.error])
+                    try db.execute(sql: "UPDATE task SET updated_at = ? WHERE id = ?", arguments: [now, task])
+                case let .finished(id, status, result):
+                    try db.execute(sql: "UPDATE task SET status = ?, result = ?, updated_at = ? WHERE id = ?", arguments: [status, result, now, id])
+                }
+            }
+        }
+    }
+
+    /// Tasks accepted but not finished, with their recorded steps.
+    public func unfinished() throws -> [(id: String, spec: String, steps: [String: StepRecord])] {
+        try db.read { db in
+            let tasks = try Row.fetchAll(db, sql: "SELECT id, spec FROM task WHERE status = 'running' ORDER BY created_at")
+            return try tasks.map { row in
+                let id: String = row["id"]
+                var steps: [String: StepRecord] = [:]
+                for s in try Row.fetchAll(db, sql: "SELECT * FROM step WHERE task_id = ?", arguments: [id]) {
+                    let raw = (try? JSONDecoder().decode([String: String].self, from: Data((s["outputs"] as String).utf8))) ?? [:]
+                    steps[s["step_id"]] = StepRecord(status: s["status"], outputs: Dictionary(uniqueKeysWithValues: raw.compactMap { k, v in Int(k).map { ($0, v) } }),
+                                                     attempts: s["attempts"], workerId: s["worker_id"], modelVersion: s["model_version"],
+                                                     latencyUs: UInt64(s["latency_us"] as Int64), error: s["error"])
+                }
+                return (id, row["spec"], steps)
+            }
+        }
+    }
+
+    /// The stored result of a finished task.
+    public func result(id: String) throws -> String? {
+        try db.read { db in try String.fetchOne(db, sql: "SELECT result FROM task WHERE id = ? AND result IS NOT NULL", arguments: [id]) }
+    }
+
+    public func status(id: String) throws -> String? {
+        try db.read { db in try String.fetchOne(db, sql: "SELECT status FROM task WHERE id = ?", arguments: [id]) }
+    }
+
+    public func recent(limit: Int = 50) throws -> [Summary] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, status, created_at FROM task ORDER BY created_at DESC LIMIT ?", arguments: [limit]).map {
+                Summary(id: $0["id"], status: $0["status"], createdAt: Date(timeIntervalSince1970: $0["created_at"]))
+            }
+        }
+    }
+
+    /// Forgets finished tasks last touched before `cutoff` (retention).
+    @discardableResult
+    public func prune(before cutoff: Date) throws -> Int {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM step WHERE task_id IN (SELECT id FROM task WHERE status != 'running' AND updated_at < ?)", arguments: [cutoff.timeIntervalSince1970])
+            try db.execute(sql: "DELETE FROM task WHERE status != 'running' AND updated_at < ?", arguments: [cutoff.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+}
