@@ -160,3 +160,39 @@ final class JournalTests: XCTestCase {
         XCTAssertEqual(try fresh.status().services.first { $0.name == "echo" }?.completed, 2)
     }
 }
+
+final class TaskLoadTests: XCTestCase {
+    func testTwoHundredConcurrentFiveStepTasksAllCompleteAndNoneIsLost() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        let agent = try h.agent(name: "calc", model: "calculator", skills: ["calculator"], concurrency: 16)
+        for i in 1...2 { _ = try h.worker(agent: agent, endpoint: ep, id: "calc-\(i)") }
+        try h.waitForWorkers(ep, count: 2)
+        let client = try Client(endpoint: ep)
+        var ids: [UInt64: Int] = [:]
+        for n in 0..<200 {
+            let spec = """
+                id: load-\(n)
+                inputs: {n: \(n)}
+                steps:
+                  - {id: a, skill: calculator, input: "{{inputs.n}} + 1"}
+                  - {id: b, skill: calculator, input: "{{steps.a.output}} * 2"}
+                  - {id: c, skill: calculator, input: "{{inputs.n}} * 3"}
+                  - {id: d, skill: calculator, input: "{{steps.b.output}} + {{steps.c.output}}"}
+                  - {id: e, skill: calculator, input: "{{steps.d.output}} - 2"}
+                output: "{{steps.e.output}}"
+                """
+            ids[try client.send(skill: "shoal.task", input: spec)] = n
+        }
+        var results: [Int: String] = [:]
+        while results.count < 200, let (r, final) = try client.receive(timeoutMs: 20_000) {
+            guard final, let n = ids[r.requestId] else { continue }
+            XCTAssertEqual(r.code, .ok, r.message)
+            let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any])
+            XCTAssertEqual(obj["status"] as? String, "succeeded")
+            results[n] = obj["output"] as? String
+        }
+        XCTAssertEqual(results.count, 200, "every task must complete")
+        for (n, out) in results { XCTAssertEqual(out, String((n + 1) * 2 + n * 3 - 2), "task \(n)") }
+    }
+}
