@@ -35,7 +35,7 @@ let package = Package(
 
         // Cluster processes.
         .target(name: "ShoalCoordinator", dependencies: [
-            "ShoalWire", "ShoalConfig", .product(name: "GRDB", package: "GRDB.swift"),
+            "ShoalWire", "ShoalConfig", "ShoalVerifiers", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ShoalWorker", dependencies: [

@@ -23,6 +23,7 @@ public struct TaskRunner {
         var workerId = ""
         var modelVersion = ""
         var latencyUs: UInt64 = 0
+        var verdict: (status: String, reward: Double, detail: String)?
     }
 
     struct Run {
@@ -159,7 +160,15 @@ public struct TaskRunner {
         state.latencyUs += h.latencyUs
         if h.code == .ok {
             state.outputs[item] = result?.output ?? ""
-            if state.outputs.count == state.expected { state.status = "succeeded" }
+            if state.outputs.count == state.expected {
+                state.status = "succeeded"
+                let step = run.spec.steps.first { $0.id == stepId }!
+                if let settings = step.verifier {
+                    let output = state.expected == 1 ? (state.outputs[0] ?? "") : Self.json((0..<state.expected).compactMap { state.outputs[$0] })
+                    let v = StepVerifier.verify(settings: settings, output: output)
+                    state.verdict = (v.status.rawValue, v.reward, v.detail)
+                }
+            }
         } else {
             let step = run.spec.steps.first { $0.id == stepId }!
             if state.attempts <= step.retries {
@@ -296,6 +305,7 @@ public struct TaskRunner {
                                 "model_version": s.modelVersion, "latency_us": s.latencyUs]
         d["output"] = ordered.count == 1 ? ordered[0] : Self.json(ordered)
         if !s.error.isEmpty { d["error"] = s.error }
+        if let v = s.verdict { d["reward"] = v.reward; d["verdict"] = v.status; d["verdict_detail"] = v.detail }
         return d
     }
 

@@ -23,8 +23,8 @@ final class TaskTests: XCTestCase {
             id: t1
             inputs: {price: 150, nights: 3, items: [1, 2, 3]}
             steps:
-              - {id: total, skill: calculator, input: "{{inputs.price}} * {{inputs.nights}}"}
-              - {id: tax, skill: calculator, input: "{{steps.total.output}} * 0.1"}
+              - {id: total, skill: calculator, input: "{{inputs.price}} * {{inputs.nights}}", verifier: {kind: math, answer: "450"}}
+              - {id: tax, skill: calculator, input: "{{steps.total.output}} * 0.1", verifier: {kind: math, answer: "40"}}
               - {id: doubled, skill: calculator, map: inputs.items, input: "{{item}} * 2"}
               - {id: note, skill: echo, input: "total {{steps.total.output}}, tax {{steps.tax.output}}, doubled {{steps.doubled.outputs}}"}
             output: "{{steps.note.output}}"
@@ -39,6 +39,10 @@ final class TaskTests: XCTestCase {
         let s = steps(r)
         XCTAssertEqual(s["total"]?["worker_id"] as? String, "calc-1")
         XCTAssertEqual(s["note"]?["worker_id"] as? String, "echo-1")
+        XCTAssertEqual(s["total"]?["verdict"] as? String, "correct")
+        XCTAssertEqual(s["total"]?["reward"] as? Double, 1.0, "correct without the boxed format: 1.0")
+        XCTAssertEqual(s["tax"]?["verdict"] as? String, "wrong", "45 is not the expected 40")
+        XCTAssertNil(s["note"]?["reward"], "no verifier, no reward")
         XCTAssertEqual(Set(streamed), ["total", "tax", "doubled", "note"], "every step completion streams back")
         XCTAssertEqual(streamed.last, "note")
     }
