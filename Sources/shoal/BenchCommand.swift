@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print Shoal and its baseline from the same run, as ratios.",
-        subcommands: [BenchRoutingCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self])
+        subcommands: [BenchRoutingCommand.self, BenchTasksCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self])
 }
 
 struct BenchRoutingCommand: ParsableCommand {
@@ -66,5 +66,21 @@ struct BenchBrokerCommand: ParsableCommand {
         let r = BrokerBench.run(requests: requests)
         if json { printJSON(["pairs_per_second": r.pairsPerSecond, "ns_per_pair": r.nsPerPair]); return }
         say(String(format: "broker state machine: %.0f request/reply pairs per second (%.0f ns each)", r.pairsPerSecond, r.nsPerPair))
+    }
+}
+
+struct BenchTasksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tasks",
+        abstract: "Tasks per second for a 5-step DAG of no-op steps, with and without the journal.")
+    @Option(help: "Tasks per run.") var tasks = 2000
+    @Option(help: "Tasks in flight.") var window = 64
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let r = try TaskBench.run(tasks: tasks, window: window) { if !json { say($0) } }
+        if json { printJSON(r.json); return }
+        say(String(format: "without journal %.0f tasks/s · with journal %.0f tasks/s · journaled/unjournaled %.2fx (target ≥ 0.5x), overhead %.0f%%",
+                   r.unjournaledTasksPerSecond, r.journaledTasksPerSecond, r.ratio, (1 - r.ratio) * 100))
     }
 }
