@@ -63,6 +63,7 @@ public enum Demo {
         say("   shoal submit --task budget.yaml")
         let t = try client.call(skill: "shoal.task", input: task) { partial in
             guard let step = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any] else { return }
+            if let id = step["accepted"] as? String { say("     accepted and journaled as \(id)"); return }
             let ok = step["status"] as? String == "succeeded"
             say("     \(ok ? "✓" : "✗") \((step["id"] as? String ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)) \(ok ? "→ \(step["output"] ?? "")" : "\(step["status"] ?? ""): \(step["error"] ?? "")")   [\(step["worker_id"] ?? "")]")
         }
