@@ -47,29 +47,31 @@ public enum Demo {
         showRewards(calculatorAnswer: answer, say: say)
 
         say("")
-        say("4. A multi-step task: the coordinator runs its steps as a DAG (independent ones at once,")
-        say("   a fan-out over a list), passes outputs along, and streams each step as it completes.")
-        let task = """
-            id: demo-budget-\(getpid())
-            inputs: {nightly: 120, nights: 4, extras: [35, 12.5, 60]}
-            steps:
-              - {id: lodging, skill: calculator, input: "{{inputs.nightly}} * {{inputs.nights}}"}
-              - {id: extras_with_tax, skill: calculator, map: inputs.extras, input: "{{item}} * 1.2"}
-              - {id: extras_total, skill: calculator, input: "sum_of({{steps.extras_with_tax.outputs}})", retries: 0}
-              - {id: total, skill: calculator, input: "{{steps.lodging.output}} + 35*1.2 + 12.5*1.2 + 60*1.2"}
-              - {id: per_night, skill: calculator, input: "round({{steps.total.output}} / {{inputs.nights}}, 2)"}
-            output: "{{steps.total.output}} in total, {{steps.per_night.output}} a night"
-            """
-        say("   shoal submit --task budget.yaml")
-        let t = try client.call(skill: "shoal.task", input: task) { partial in
-            guard let step = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any] else { return }
-            if let id = step["accepted"] as? String { say("     accepted and journaled as \(id)"); return }
-            let ok = step["status"] as? String == "succeeded"
-            say("     \(ok ? "✓" : "✗") \((step["id"] as? String ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)) \(ok ? "→ \(step["output"] ?? "")" : "\(step["status"] ?? ""): \(step["error"] ?? "")")   [\(step["worker_id"] ?? "")]")
-        }
-        if let result = try? JSONSerialization.jsonObject(with: Data(t.output.utf8)) as? [String: Any] {
-            say("   task \(result["status"] ?? "?"): \(result["output"] ?? "(no output: a step failed, and its dependents were skipped)")")
-            say("   (extras_total failed on purpose: the calculator has no sum_of(); only that branch stops.)")
+        say("4. Multi-step tasks from \(tasksFolder(topologyFile)): the coordinator runs each as a DAG (independent")
+        say("   steps at once, fan-out over lists), passes outputs along, journals it, and streams each step.")
+        for file in exampleTasks(topologyFile) {
+            guard var text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            // A fresh id per run: the journal would otherwise return the stored result of an earlier tour.
+            text = text.replacingOccurrences(of: "\nid: ", with: "\nid: demo-\(getpid())-")
+            say("   shoal submit --task \(file)")
+            let t = try client.call(skill: "shoal.task", input: text) { partial in
+                guard let step = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any] else { return }
+                if let id = step["accepted"] as? String { say("     accepted and journaled as \(id)"); return }
+                let ok = step["status"] as? String == "succeeded"
+                let reward = (step["reward"] as? Double).map { String(format: ", reward %.2f", $0) } ?? ""
+                say("     \(ok ? "✓" : "✗") \((step["id"] as? String ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)) \(ok ? "→ \(step["output"] ?? "")" : "\(step["status"] ?? ""): \(step["error"] ?? "")")   [\(step["worker_id"] ?? "")\(reward)]")
+            }
+            if t.ok, let result = try? JSONSerialization.jsonObject(with: Data(t.output.utf8)) as? [String: Any] {
+                say("     task \(result["status"] ?? "?"): \(result["output"] ?? "(no output)")")
+            } else {
+                // Validation names every specialist no worker serves; nothing is dispatched or faked.
+                let missing = t.message.split(separator: "\n").compactMap { line -> String? in
+                    guard let r = line.range(of: "skill: '"), let end = line[r.upperBound...].firstIndex(of: "'") else { return nil }
+                    return String(line[r.upperBound..<end])
+                }
+                say(missing.isEmpty ? "     rejected: \(t.message)"
+                    : "     not run: needs specialists no worker serves here: \(missing.joined(separator: ", ")) (the coordinator names them and dispatches nothing)")
+            }
         }
 
         say("")
@@ -112,6 +114,17 @@ public enum Demo {
             say("     \(w.workerID.padding(toLength: 14, withPad: " ", startingAt: 0)) \(w.service)  \(w.modelID)@\(w.modelVersion)  capacity \(w.capacity)  completed \(w.completed)")
         }
         say("     requests \(s.requestsTotal) · replies \(s.repliesTotal) · errors \(s.errorsTotal) · requeued after the crash \(s.requeued)")
+    }
+
+    static func tasksFolder(_ topologyFile: String) -> String {
+        ((topologyFile as NSString).deletingLastPathComponent as NSString).appendingPathComponent("tasks")
+    }
+
+    /// The example task files shipped beside the topology, in name order.
+    static func exampleTasks(_ topologyFile: String) -> [String] {
+        let dir = tasksFolder(topologyFile)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.filter { $0.hasSuffix(".yaml") }.sorted().map { (dir as NSString).appendingPathComponent($0) }
     }
 
     /// A demo-only agent serving the engine's tiny Qwen3 test checkpoint, when the repo has it.

@@ -99,6 +99,21 @@ final class TaskSpecTests: XCTestCase {
         XCTAssertEqual(problems("steps: []\n"), ["id: is required"])
     }
 
+    func testTheShippedExampleTasksAreValid() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("topology/tasks")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
+        XCTAssertEqual(files, ["fact-compute-code.yaml", "tool-then-check.yaml", "trip-budget.yaml"])
+        var skills: Set<String> = []
+        for f in files {
+            let spec = try TaskSpec.load(dir.appendingPathComponent(f).path)
+            XCTAssertGreaterThanOrEqual(spec.steps.count, 2, f)
+            XCTAssertNotNil(spec.topologicalOrder(), f)
+            skills.formUnion(spec.steps.map(\.skill))
+        }
+        XCTAssertEqual(skills, ["calculator", "code", "retrieval", "tools"], "the examples use different specialists")
+    }
+
     func testTemplatesParseTextAndReferences() throws {
         let t = try Template(parsing: "a {{ inputs.x }} b {{steps.s.json.k}}")
         XCTAssertEqual(t.pieces, [.text("a "), .reference(["inputs", "x"]), .text(" b "), .reference(["steps", "s", "json", "k"])])
