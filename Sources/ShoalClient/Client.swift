@@ -50,7 +50,8 @@ public final class Client {
     /// Sends a sub-task without waiting; returns its request id.
     @discardableResult
     public func send(skill: String, input: String, params: [String: String] = [:], deadlineMs: UInt32 = 0,
-                     modelVersion: String = "", stream: Bool = false, taskId: String = "", stepId: String = "") throws -> UInt64 {
+                     modelVersion: String = "", stream: Bool = false, taskId: String = "", stepId: String = "",
+                     payload: Data = Data()) throws -> UInt64 {
         let id = nextId
         nextId += 1
         var header = Shoal_V1_RequestHeader()
@@ -64,6 +65,7 @@ public final class Client {
         task.stream = stream
         task.taskID = taskId
         task.stepID = stepId
+        task.payload = payload
         try socket.send([MDP.clientV2, [ClientCommandCode.request], Array(skill.utf8)] + ShoalBody.request(header: header, task: task))
         return id
     }

@@ -66,6 +66,22 @@ public struct TaskRunner {
            let t = try? Shoal_V1_SubTask(serializedBytes: request.body[2]) {
             header = h
             text = t.input
+            if !t.payload.isEmpty {
+                // A protobuf TaskSpec: its JSON form uses the YAML's field names, so one validator serves both.
+                var options = JSONEncodingOptions()
+                options.preserveProtoFieldNames = true
+                guard let spec = try? Shoal_V1_TaskSpec(serializedBytes: t.payload), let json = try? spec.jsonString(options: options) else {
+                    var eh = Shoal_V1_ReplyHeader()
+                    eh.requestID = h.requestID
+                    eh.code = .badRequest
+                    eh.message = "invalid TaskSpec protobuf in the sub-task payload"
+                    out.toClients.append(Outbound.reply(to: request.identity, request.version, delimited: request.delimited,
+                                                        service: request.service, body: ShoalBody.reply(header: eh)))
+                    out.logs.append("task rejected: invalid TaskSpec protobuf")
+                    return
+                }
+                text = json
+            }
         } else {
             text = String(decoding: request.body.first ?? [], as: UTF8.self)
         }
@@ -276,7 +292,9 @@ public struct TaskRunner {
         case "output": return ordered.count == 1 ? ordered[0] : Self.json(ordered)
         case "outputs": return Self.json(ordered)
         case "json":
-            guard let first = ordered.first, let data = first.data(using: .utf8),
+            // A fan-out step's JSON is the list of its outputs; another step's, its one output.
+            let isMap = run.spec.steps.first { $0.id == path[1] }?.map != nil
+            guard let first = isMap ? Self.json(ordered) : ordered.first, let data = first.data(using: .utf8),
                   var value = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return nil }
             for field in path.dropFirst(3) {
                 if let d = value as? [String: Any], let v = d[field] { value = v }

@@ -1,5 +1,6 @@
 import Foundation
 import ShoalClient
+import ShoalWire
 import XCTest
 
 /// Multi-step tasks through a real coordinator and workers.
@@ -90,6 +91,48 @@ final class TaskTests: XCTestCase {
         XCTAssertEqual(s["after"]?["status"] as? String, "skipped")
         XCTAssertEqual(s["after"]?["error"] as? String, "dependency 'bad' did not succeed")
         XCTAssertEqual(s["fine"]?["output"] as? String, "4")
+    }
+
+    func testATaskSpecSentAsProtobufRunsAndIsValidatedLikeYAML() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calc", model: "calculator", skills: ["calculator"], concurrency: 4), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+        var spec = Shoal_V1_TaskSpec()
+        spec.id = "proto-1"
+        spec.inputs = ["xs": "[1, 2]", "k": "10"]
+        var a = Shoal_V1_TaskSpec.Step()
+        a.id = "scaled"; a.skill = "calculator"; a.map = "inputs.xs"; a.input = "{{item}} * {{inputs.k}}"
+        var b = Shoal_V1_TaskSpec.Step()
+        b.id = "sum"; b.skill = "calculator"; b.input = "{{steps.scaled.json.0}} + {{steps.scaled.json.1}}"
+        b.dependsOn = ["scaled"]; b.verifier = ["kind": "math", "answer": "30"]; b.retries = 1
+        spec.steps = [a, b]
+        spec.output = "{{steps.sum.output}}"
+        let client = try Client(endpoint: ep)
+        func run(_ s: Shoal_V1_TaskSpec) throws -> SubTaskOutcome {
+            let id = try client.send(skill: "shoal.task", input: "", payload: try s.serializedData())
+            while true {
+                let (r, final) = try XCTUnwrap(try client.receive(timeoutMs: 10_000))
+                if final && r.requestId == id { return r }
+            }
+        }
+        let r = try result(try run(spec))
+        XCTAssertEqual(r["status"] as? String, "succeeded")
+        XCTAssertEqual(r["output"] as? String, "30")
+        XCTAssertEqual(steps(r)["sum"]?["verdict"] as? String, "correct")
+
+        var bad = spec
+        bad.id = "proto-2"
+        bad.steps[1].input = "{{steps.nope.output}}"
+        let refused = try run(bad)
+        XCTAssertEqual(refused.code, .badRequest)
+        XCTAssertTrue(refused.message.contains("steps[1].input: unknown step 'nope'"), refused.message)
+
+        let id = try client.send(skill: "shoal.task", input: "", payload: Data([0x0a, 0x40, 0x41]))
+        var truncated: SubTaskOutcome?
+        while truncated == nil, let (r, final) = try client.receive(timeoutMs: 10_000) { if final && r.requestId == id { truncated = r } }
+        XCTAssertEqual(truncated?.code, .badRequest)
+        XCTAssertEqual(truncated?.message, "invalid TaskSpec protobuf in the sub-task payload")
     }
 
     func testInvalidSpecsAreRejectedWithEveryProblemAndResubmittingAnIdReturnsTheStoredResult() throws {

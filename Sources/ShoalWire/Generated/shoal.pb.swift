@@ -12,6 +12,11 @@
 /// Field numbers are never reused; new fields are added, never renumbered.
 /// Regenerate the Swift with scripts/gen-proto.sh.
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import SwiftProtobuf
 
 // If the compiler emits an error on this type, it is because this file
@@ -167,7 +172,66 @@ public nonisolated struct Shoal_V1_SubTask: Sendable {
   /// ask for PARTIAL messages (18/MDP clients only)
   public var stream: Bool = false
 
+  /// a binary body, e.g. a TaskSpec for the shoal.task service
+  public var payload: Data = Data()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A multi-step task, the protobuf twin of the YAML/JSON task file (same field names), sent to
+/// the "shoal.task" service in SubTask.payload. Validation is the same for both forms.
+public nonisolated struct Shoal_V1_TaskSpec: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// client-chosen; resubmitting the same id is idempotent
+  public var id: String = String()
+
+  /// list values as JSON text
+  public var inputs: Dictionary<String,String> = [:]
+
+  public var steps: [Shoal_V1_TaskSpec.Step] = []
+
+  /// a template for the final output
+  public var output: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated struct Step: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var id: String = String()
+
+    public var skill: String = String()
+
+    /// a template: {{inputs.x}}, {{steps.a.output}}, ...
+    public var input: String = String()
+
+    public var dependsOn: [String] = []
+
+    /// fan out over a JSON list: inputs.x or steps.a.json.f
+    public var map: String = String()
+
+    /// kind: math|tools, and its expected values
+    public var verifier: Dictionary<String,String> = [:]
+
+    public var retries: UInt32 = 0
+
+    public var timeoutMs: UInt32 = 0
+
+    public var modelVersion: String = String()
+
+    public var params: Dictionary<String,String> = [:]
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
 
   public init() {}
 }
@@ -402,7 +466,7 @@ nonisolated extension Shoal_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Shoal_V1_SubTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}skill\0\u{1}input\0\u{1}params\0\u{3}task_id\0\u{3}step_id\0\u{1}stream\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}skill\0\u{1}input\0\u{1}params\0\u{3}task_id\0\u{3}step_id\0\u{1}stream\0\u{1}payload\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -416,6 +480,7 @@ nonisolated extension Shoal_V1_SubTask: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 4: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.stepID) }()
       case 6: try { try decoder.decodeSingularBoolField(value: &self.stream) }()
+      case 7: try { try decoder.decodeSingularBytesField(value: &self.payload) }()
       default: break
       }
     }
@@ -440,6 +505,9 @@ nonisolated extension Shoal_V1_SubTask: SwiftProtobuf.Message, SwiftProtobuf._Me
     if self.stream != false {
       try visitor.visitSingularBoolField(value: self.stream, fieldNumber: 6)
     }
+    if !self.payload.isEmpty {
+      try visitor.visitSingularBytesField(value: self.payload, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -450,6 +518,127 @@ nonisolated extension Shoal_V1_SubTask: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.taskID != rhs.taskID {return false}
     if lhs.stepID != rhs.stepID {return false}
     if lhs.stream != rhs.stream {return false}
+    if lhs.payload != rhs.payload {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Shoal_V1_TaskSpec: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TaskSpec"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}inputs\0\u{1}steps\0\u{1}output\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.inputs) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.steps) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.output) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.inputs.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.inputs, fieldNumber: 2)
+    }
+    if !self.steps.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.steps, fieldNumber: 3)
+    }
+    if !self.output.isEmpty {
+      try visitor.visitSingularStringField(value: self.output, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Shoal_V1_TaskSpec, rhs: Shoal_V1_TaskSpec) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.inputs != rhs.inputs {return false}
+    if lhs.steps != rhs.steps {return false}
+    if lhs.output != rhs.output {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Shoal_V1_TaskSpec.Step: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Shoal_V1_TaskSpec.protoMessageName + ".Step"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}skill\0\u{1}input\0\u{3}depends_on\0\u{1}map\0\u{1}verifier\0\u{1}retries\0\u{3}timeout_ms\0\u{3}model_version\0\u{1}params\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.skill) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.input) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.dependsOn) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.map) }()
+      case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.verifier) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.retries) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.timeoutMs) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
+      case 10: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.params) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.skill.isEmpty {
+      try visitor.visitSingularStringField(value: self.skill, fieldNumber: 2)
+    }
+    if !self.input.isEmpty {
+      try visitor.visitSingularStringField(value: self.input, fieldNumber: 3)
+    }
+    if !self.dependsOn.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.dependsOn, fieldNumber: 4)
+    }
+    if !self.map.isEmpty {
+      try visitor.visitSingularStringField(value: self.map, fieldNumber: 5)
+    }
+    if !self.verifier.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.verifier, fieldNumber: 6)
+    }
+    if self.retries != 0 {
+      try visitor.visitSingularUInt32Field(value: self.retries, fieldNumber: 7)
+    }
+    if self.timeoutMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.timeoutMs, fieldNumber: 8)
+    }
+    if !self.modelVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 9)
+    }
+    if !self.params.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.params, fieldNumber: 10)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Shoal_V1_TaskSpec.Step, rhs: Shoal_V1_TaskSpec.Step) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.skill != rhs.skill {return false}
+    if lhs.input != rhs.input {return false}
+    if lhs.dependsOn != rhs.dependsOn {return false}
+    if lhs.map != rhs.map {return false}
+    if lhs.verifier != rhs.verifier {return false}
+    if lhs.retries != rhs.retries {return false}
+    if lhs.timeoutMs != rhs.timeoutMs {return false}
+    if lhs.modelVersion != rhs.modelVersion {return false}
+    if lhs.params != rhs.params {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
