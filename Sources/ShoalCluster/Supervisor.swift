@@ -48,6 +48,7 @@ public final class Supervisor: @unchecked Sendable {
         let args = ["coordinator", "--bind", bind, "--heartbeat-ms", "\(c.heartbeatMs)", "--liveness", "\(c.liveness)",
                     "--queue-limit", "\(c.queueLimit)", "--max-message-bytes", "\(c.maxMessageBytes)",
                     "--grace-ms", "\(c.unknownServiceGraceMs)", "--default-deadline-ms", "\(c.defaultDeadlineMs)"]
+            + Set(topology.agents.flatMap(\.agent.skills)).sorted().flatMap { ["--skill", $0] }
         let p = try ChildProcess(name: "coordinator", executable: executable, arguments: args, silenceStderr: quietStderr)
         guard let ep = p.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
             p.stop(grace: 1)

@@ -22,8 +22,12 @@ public final class Coordinator: @unchecked Sendable {
     private let stopFlag = OnceFlag()
     public let endpoint: String
 
+    /// Skills the topology promises, accepted in task specs before their workers register.
+    private let topologySkills: Set<String>
+
     public init(bind: String, config: BrokerConfig = BrokerConfig(), journalPath: String? = nil, retentionHours: Double = 168,
-                logger: Logger = Logger(label: "shoal.coordinator")) throws {
+                topologySkills: Set<String> = [], logger: Logger = Logger(label: "shoal.coordinator")) throws {
+        self.topologySkills = topologySkills
         context = try Context()
         socket = try context.socket(.router)
         // Memory stays bounded: libzmq disconnects a peer that sends one frame over twice the
@@ -95,7 +99,7 @@ public final class Coordinator: @unchecked Sendable {
                     if let submission = Self.taskSubmission(frames) {
                         if !answerTaskQuery(submission) {
                             var out = TaskRunner.Output()
-                            runner.submit(submission, knownSkills: broker.registeredServices,
+                            runner.submit(submission, knownSkills: broker.registeredServices.union(topologySkills),
                                           storedResult: { [journal] id in try? journal?.result(id: id) }, into: &out)
                             apply(out, &actions)
                         }

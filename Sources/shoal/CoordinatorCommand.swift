@@ -19,6 +19,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("default-deadline-ms"), help: "Deadline for requests that carry none (0: none).") var defaultDeadlineMs: Int64 = 0
     @Option(help: "SQLite journal of multi-step tasks (WAL); unfinished tasks resume from it after a crash.") var journal = ".shoal/journal.sqlite"
     @Flag(name: .customLong("no-journal"), help: "Keep tasks in memory only (they do not survive a crash).") var noJournal = false
+    @Option(name: .customLong("skill"), help: "A skill the topology runs (repeatable): task specs may use it before its workers register.") var skills: [String] = []
     @Option(name: .customLong("journal-retention-hours"), help: "Forget finished tasks older than this at start-up.") var journalRetentionHours: Double = 168
 
     func validate() throws {
@@ -39,7 +40,7 @@ struct CoordinatorCommand: ParsableCommand {
         config.unknownServiceGraceMs = graceMs
         config.defaultDeadlineMs = defaultDeadlineMs
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
-                                          retentionHours: journalRetentionHours)
+                                          retentionHours: journalRetentionHours, topologySkills: Set(skills))
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let signals = onTerminationSignal { _ in coordinator.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.

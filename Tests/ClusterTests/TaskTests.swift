@@ -93,6 +93,21 @@ final class TaskTests: XCTestCase {
         XCTAssertEqual(s["fine"]?["output"] as? String, "4")
     }
 
+    func testATaskMayUseATopologySkillWhoseWorkerRegistersLater() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator(["--skill", "late-calc", "--grace-ms", "15000"])
+        let client = try Client(endpoint: ep)
+        let id = try client.send(skill: "shoal.task", input: "id: early\nsteps:\n  - {id: a, skill: late-calc, input: \"6 * 7\"}\n")
+        _ = try h.worker(agent: try h.agent(name: "late", model: "calculator", skills: ["late-calc"]), endpoint: ep, id: "late-1")
+        var final: SubTaskOutcome?
+        while final == nil, let (r, isFinal) = try client.receive(timeoutMs: 15_000) { if isFinal && r.requestId == id { final = r } }
+        let r = try result(try XCTUnwrap(final))
+        XCTAssertEqual(r["status"] as? String, "succeeded")
+        XCTAssertEqual(steps(r)["a"]?["output"] as? String, "42")
+        let refused = try client.call(skill: "shoal.task", input: "id: nope\nsteps:\n  - {id: a, skill: elsewhere, input: x}\n")
+        XCTAssertEqual(refused.code, .badRequest, "a skill neither registered nor in the topology is still refused")
+    }
+
     func testATaskSpecSentAsProtobufRunsAndIsValidatedLikeYAML() throws {
         let h = try ClusterHarness()
         let (_, ep) = try h.coordinator()
