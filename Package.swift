@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "ShoalVerifiers"),
 
         // Training: seeded synthetic task generators (optimisers, LoRA and SFT are not built yet).
-        .target(name: "ShoalTraining"),
+        .target(name: "ShoalTraining", dependencies: ["ShoalEngine"]),
 
         // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
         .target(name: "ShoalCluster", dependencies: [
@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker"]),
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalVerifiers"]),
-        .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalVerifiers"]),
+        .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalWire", "ZeroMQ"]),
     ]
 )

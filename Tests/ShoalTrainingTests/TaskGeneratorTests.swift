@@ -1,3 +1,4 @@
+import ShoalEngine
 import XCTest
 import ShoalVerifiers
 @testable import ShoalTraining

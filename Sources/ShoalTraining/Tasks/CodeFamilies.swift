@@ -1,3 +1,4 @@
+import ShoalEngine
 import Foundation
 
 /// The code task families. Each family's Python body and Swift `reference` say the same

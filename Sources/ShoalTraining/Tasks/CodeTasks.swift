@@ -1,3 +1,4 @@
+import ShoalEngine
 import Foundation
 
 /// Small Python functions written from a one-paragraph spec. Each item's prompt is the

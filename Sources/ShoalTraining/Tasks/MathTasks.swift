@@ -1,3 +1,4 @@
+import ShoalEngine
 import Foundation
 
 /// Arithmetic word problems in five levels: one operation on small numbers (1), two

@@ -1,22 +1,8 @@
-/// The generators' random source: SplitMix64 (Steele, Lea & Flood 2014). Seeded and
-/// platform-independent, so the same seed gives the same items on every machine;
-/// `SystemRandomNumberGenerator` would not. The same algorithm as ShoalEngine's public
-/// `SplitMix64`; kept internal here because ShoalTraining does not import ShoalEngine yet.
-/// Once it does, delete this struct (keep the extension): the sequences are identical.
-struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+import ShoalEngine
 
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
+/// The generators draw from the engine's `SplitMix64` (seeded, platform-independent, so the
+/// same seed gives the same items on every machine). These helpers are written out rather
+/// than using the standard library's sampling, so sequences cannot drift with it.
 extension SplitMix64 {
     /// A uniform integer in `range`. Written out here rather than `Int.random(in:using:)`
     /// so the sequence cannot change with the standard library's sampling code.

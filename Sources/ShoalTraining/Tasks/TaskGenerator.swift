@@ -1,3 +1,4 @@
+import ShoalEngine
 import Foundation
 
 /// A seeded source of synthetic tasks for one specialist.

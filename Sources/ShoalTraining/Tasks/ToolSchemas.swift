@@ -1,3 +1,4 @@
+import ShoalEngine
 import Foundation
 
 /// One parameter of a tool schema.

@@ -1,3 +1,4 @@
+import ShoalEngine
 import Foundation
 
 /// BFCL-style function calling: a request, the schemas on offer (the right one among one
