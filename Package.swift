@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "ShoalVerifiers"),
 
         // Training: seeded synthetic task generators (optimisers, LoRA and SFT are not built yet).
-        .target(name: "ShoalTraining", dependencies: ["ShoalEngine"]),
+        .target(name: "ShoalTraining", dependencies: ["ShoalEngine", "COpenBLAS"]),
 
         // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
         .target(name: "ShoalCluster", dependencies: [
