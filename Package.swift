@@ -39,18 +39,22 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ShoalWorker", dependencies: [
-            "ShoalWire", "ShoalConfig", "ShoalEngine", .product(name: "Logging", package: "swift-log"),
+            "ShoalWire", "ShoalConfig", "ShoalEngine", "ShoalRetrieval", "ShoalVerifiers", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ShoalClient", dependencies: ["ShoalWire"]),
 
         // Models: tensors, ops, decoders, tokenizers, safetensors, generation. Knows nothing of ZeroMQ.
         .target(name: "ShoalEngine", dependencies: ["COpenBLAS"]),
 
+        // Retrieval: a persisted document index (MiniLM dense via BLAS, BM25, hybrid RRF) and its benchmark.
+        .target(name: "ShoalRetrieval", dependencies: ["ShoalEngine", "ShoalVerifiers", "COpenBLAS"]),
+
         // Rewards: verifiers (math, code in a sandbox, tool calls, retrieval) and the reward module.
         .target(name: "ShoalVerifiers"),
 
-        // Training: seeded synthetic task generators (optimisers, LoRA and SFT are not built yet).
+        // Training: backward pass, optimisers, LoRA, checkpoints, SFT, seeded synthetic task generators.
         .target(name: "ShoalTraining", dependencies: ["ShoalEngine", "COpenBLAS"]),
+
 
         // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
         .target(name: "ShoalCluster", dependencies: [
@@ -59,7 +63,7 @@ let package = Package(
 
         // The CLI: argument parsing only.
         .executableTarget(name: "shoal", dependencies: [
-            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalEngine", "ShoalVerifiers",
+            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -72,6 +76,7 @@ let package = Package(
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalVerifiers"]),
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
+        .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalWire", "ZeroMQ"]),
     ]
 )

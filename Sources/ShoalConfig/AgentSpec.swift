@@ -46,7 +46,7 @@ public struct AgentSpec: Sendable, Equatable {
     static let rewardKeys = ["correct", "format", "partial_credit", "format_error", "timeout", "crashed",
                              "resource_exceeded", "outcome_share", "step_discount"]
     static let samplingKeys = ["temperature", "top_p", "top_k", "max_tokens", "seed"]
-    static let builtins = ["calculator", "echo"]
+    static let builtins = ["calculator", "echo", "retrieval"]
 
     public static func load(_ path: String) throws -> AgentSpec {
         try parse(yaml: try readConfigFile(path), file: path)

@@ -18,6 +18,7 @@ public enum Specialists {
             switch agent.model {
             case "calculator": return CalculatorSpecialist()
             case "echo": return EchoSpecialist()
+            case "retrieval": return try RetrievalSpecialist(agent: agent)
             default: throw BuildError.backendNotBuilt(file: agent.sourceFile, backend: "builtin:\(agent.model)")
             }
         case .openai:

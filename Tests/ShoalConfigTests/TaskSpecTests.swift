@@ -103,7 +103,7 @@ final class TaskSpecTests: XCTestCase {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("topology/tasks")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
-        XCTAssertEqual(files, ["fact-compute-code.yaml", "tool-then-check.yaml", "trip-budget.yaml"])
+        XCTAssertEqual(files, ["fact-compute-code.yaml", "fact-compute.yaml", "tool-then-check.yaml", "trip-budget.yaml"])
         var skills: Set<String> = []
         for f in files {
             let spec = try TaskSpec.load(dir.appendingPathComponent(f).path)
