@@ -20,12 +20,14 @@ public struct SubTaskOutcome: Sendable, Equatable {
 public enum ClientError: Error, CustomStringConvertible, Equatable {
     case noReply(service: String, waitedMs: Int64, endpoint: String)
     case malformedReply(String)
+    case refused(service: String, reason: String)
 
     public var description: String {
         switch self {
         case let .noReply(service, waited, endpoint):
             "no reply for '\(service)' from the coordinator at \(endpoint) within \(waited) ms — is `shoal coordinator` (or `shoal up`) running there?"
         case let .malformedReply(why): "malformed reply from the coordinator: \(why)"
+        case let .refused(_, reason): reason
         }
     }
 }

@@ -7,6 +7,9 @@ public enum BrokerAction: Sendable {
     /// Send these frames through the ROUTER socket (frame 0 is the peer identity).
     case send([Frame])
     case log(LogLevel, String)
+    /// Durable records for the model registry: a swap finished, a rollback finished.
+    case modelServed(agent: String, version: String)
+    case modelRolledBack(agent: String)
 }
 
 public enum LogLevel: Sendable { case debug, info, warning, error }
@@ -25,10 +28,14 @@ public struct Broker {
     var dispatchSeq: UInt64 = 0
     var nextHeartbeatAt: Int64 = 0
     var nextGraceCheckAt: Int64 = .max
+    /// Live model swaps; the broker feeds it worker events and carries out its actions.
+    public var swaps = SwapOrchestrator()
+    /// Which agent serves each service, for canary splits (from the workers' READY).
+    var agentOfService: [String: String] = [:]
     let startedAt: Int64
     public var endpoint = ""
 
-    public private(set) var counters = Counters()
+    public internal(set) var counters = Counters()
 
     public struct Counters: Sendable, Equatable {
         public var requests: UInt64 = 0
@@ -95,6 +102,11 @@ public struct Broker {
             fail(key, .timeout, "no reply from service '\(r.service)' within \(waited) ms (deadline)", &out)
         }
         if now >= nextGraceCheckAt { expireUnservedRequests(now: now, &out) }
+        if now >= swaps.nextDeadline {
+            var actions: [SwapAction] = []
+            swaps.tick(now: now, into: &actions)
+            carryOut(actions, now: now, &out)
+        }
     }
 
     /// When `tick` next has work to do, so the I/O loop can sleep until then.
@@ -102,6 +114,7 @@ public struct Broker {
         var t = nextHeartbeatAt
         if let d = deadlines.earliest { t = min(t, d) }
         t = min(t, nextGraceCheckAt)
+        t = min(t, swaps.nextDeadline)
         for w in workers.values { t = min(t, w.expiresAt) }
         return t
     }
@@ -114,7 +127,7 @@ public struct Broker {
             out.append(.log(.warning, "dropped request from \(peer(request.identity)): service name is not UTF-8"))
             return
         }
-        if service.hasPrefix(MDP.mmiPrefix) || service == MDP.statusService {
+        if service.hasPrefix(MDP.mmiPrefix) || service == MDP.statusService || service == MDP.adminService || service == MDP.blobService {
             internalService(service, request, now: now, &out)
             return
         }
@@ -144,10 +157,15 @@ public struct Broker {
         let deadlineMs = header.deadlineMs > 0 ? Int64(header.deadlineMs) : config.defaultDeadlineMs
         let key = nextKey
         nextKey += 1
+        var pin = header.modelVersion, avoid = ""
+        if swaps.hasCanary, pin.isEmpty, let agent = agentOfService[service], let route = swaps.canaryRoute(agent: agent) {
+            (pin, avoid) = route
+        }
         let pendingRequest = PendingRequest(
             key: key, client: request.identity, clientVersion: request.version, delimited: request.delimited,
             service: service, serviceFrame: request.service, body: request.body, shoalRequestId: shoalId,
-            arrivedAt: now, deadline: deadlineMs > 0 ? now + deadlineMs : nil, pin: header.modelVersion)
+            arrivedAt: now, deadline: deadlineMs > 0 ? now + deadlineMs : nil, pin: pin, avoid: avoid,
+            splitPinned: pin != header.modelVersion || !avoid.isEmpty)
         pending[key] = pendingRequest
         if let d = pendingRequest.deadline { deadlines.push(d, key) }
         services[service]!.queue.append(key)
@@ -224,6 +242,10 @@ public struct Broker {
             }
         case let .final(address, body):
             guard let key = UInt64(frame: address), let r = pending[key], r.worker == identity else {
+                if address == ShoalBody.controlAddress, body.first == ShoalBody.controlContentType {
+                    controlAnswer(from: worker, body, now: now, &out)
+                    return
+                }
                 // A late reply from a worker we gave up on, or a reply to an answered request.
                 counters.duplicates += 1
                 out.append(.log(.debug, "dropped duplicate or late reply from \(worker.info.workerID)"))
@@ -248,8 +270,7 @@ public struct Broker {
             out.append(.send(Outbound.disconnect(to: identity, version)))
             return
         }
-        guard let service = String(validating: serviceFrame, as: UTF8.self), !service.hasPrefix(MDP.mmiPrefix),
-              service != MDP.statusService else {
+        guard let service = String(validating: serviceFrame, as: UTF8.self), !MDP.isReserved(service) else {
             counters.malformed += 1
             out.append(.log(.warning, "worker \(peer(identity)) asked to serve a reserved or non-UTF-8 service name; disconnecting it"))
             out.append(.send(Outbound.disconnect(to: identity, version)))
@@ -276,6 +297,20 @@ public struct Broker {
         services[service]!.workers.append(identity)
         let model = info.modelVersion.isEmpty ? "" : " model \(info.modelID)@\(info.modelVersion)"
         out.append(.log(.info, "worker \(info.workerID) ready for '\(service)' (capacity \(capacity)\(model)\(plain ? ", plain MDP" : ""))"))
+        if !plain {
+            agentOfService[service] = info.agent
+            if let sibling = workers.values.first(where: { $0.identity != identity && $0.info.workerID == info.workerID && !$0.plain
+                                                             && $0.info.modelVersion == info.modelVersion }) {
+                // Another skill of a process already known: it shares that connection's model state.
+                // (A restarted process under the same id reports its start-up version instead, and is synced.)
+                workers[identity]!.info.modelVersion = sibling.info.modelVersion
+                workers[identity]!.held = sibling.held
+            } else {
+                var actions: [SwapAction] = []
+                swaps.workerJoined(.init(workerId: info.workerID, agent: info.agent, version: info.modelVersion), now: now, into: &actions)
+                carryOut(actions, now: now, &out)
+            }
+        }
         dispatch(service, now: now, &out)
     }
 
@@ -291,6 +326,11 @@ public struct Broker {
     mutating func removeWorker(_ identity: Frame, reason: String, now: Int64, _ out: inout [BrokerAction]) {
         guard let w = workers.removeValue(forKey: identity) else { return }
         services[w.service]?.workers.removeAll { $0 == identity }
+        if !w.plain, !workers.values.contains(where: { $0.info.workerID == w.info.workerID }) {
+            var actions: [SwapAction] = []
+            swaps.workerLeft(w.info.workerID, now: now, into: &actions)
+            carryOut(actions, now: now, &out)
+        }
         var requeue: [UInt64] = []
         var failed: [UInt64] = []
         for key in w.inFlight.sorted() {
@@ -320,16 +360,16 @@ public struct Broker {
         let candidates = record.workers
         while let head = services[service]!.queue.first {
             guard let r = pending[head] else { services[service]!.queue.remove(head); continue }
-            if let identity = pickWorker(candidates, pin: r.pin) {
+            if let identity = pickWorker(candidates, pin: r.pin, avoid: r.avoid) {
                 services[service]!.queue.remove(head)
                 send(head, to: identity, &out)
                 continue
             }
-            if r.pin.isEmpty { return }  // no free capacity at all
+            if r.pin.isEmpty && r.avoid.isEmpty { return }  // no free capacity at all
             // The head waits for a pinned version; look a little further for one that can go.
             var sent = false
             for key in services[service]!.queue.prefix(64).dropFirst() {
-                guard let p = pending[key], let identity = pickWorker(candidates, pin: p.pin) else { continue }
+                guard let p = pending[key], let identity = pickWorker(candidates, pin: p.pin, avoid: p.avoid) else { continue }
                 services[service]!.queue.remove(key)
                 send(key, to: identity, &out)
                 sent = true
@@ -339,11 +379,12 @@ public struct Broker {
         }
     }
 
-    func pickWorker(_ candidates: [Frame], pin: String) -> Frame? {
+    func pickWorker(_ candidates: [Frame], pin: String, avoid: String = "") -> Frame? {
         var best: WorkerRecord?
         for id in candidates {
             guard let w = workers[id], w.hasFreeCapacity else { continue }
             if !pin.isEmpty && w.info.modelVersion != pin { continue }
+            if !avoid.isEmpty && w.info.modelVersion == avoid { continue }
             guard let b = best else { best = w; continue }
             // Least loaded by fraction of capacity; ties go to the worker idle longest.
             let lw = w.inFlight.count * b.capacity, lb = b.inFlight.count * w.capacity
@@ -427,8 +468,11 @@ public struct Broker {
             x.completed = w.completed
             x.plainMdp = w.plain
             x.idleSeconds = Double(now - w.lastHeardAt) / 1000
+            x.swapState = w.plain ? "" : swaps.swapState(of: w.info.workerID)
             s.workers.append(x)
         }
+        s.agents = swaps.agents()
+        s.swaps = swaps.progress()
         for r in services.values.sorted(by: { $0.name < $1.name }) {
             var x = Shoal_V1_ClusterStatus.Service()
             x.name = r.name

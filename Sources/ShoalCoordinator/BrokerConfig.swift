@@ -16,6 +16,8 @@ public struct BrokerConfig: Sendable, Equatable {
     public var receiveHighWaterMark: Int = 1000
     /// Dispatch attempts before a request whose workers keep dying is failed.
     public var maxAttempts: Int = 3
+    /// How long a worker may take to answer one swap step (load + smoke generation, or switch).
+    public var swapStepTimeoutMs: Int64 = 300_000
 
     public init() {}
 

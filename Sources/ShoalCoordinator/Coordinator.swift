@@ -14,6 +14,8 @@ public final class Coordinator: @unchecked Sendable {
     private var broker: Broker
     private var runner = TaskRunner()
     private let journal: Journal?
+    /// Model versions and the content-addressed store (`shoal models`, `shoal swap`).
+    private let models: ModelRegistry?
     /// Journal events of this loop iteration, committed in one transaction before `heldReplies`
     /// (the replies they justify) are sent.
     private var pendingJournal: [Journal.Event] = []
@@ -25,7 +27,9 @@ public final class Coordinator: @unchecked Sendable {
     /// Skills the topology promises, accepted in task specs before their workers register.
     private let topologySkills: Set<String>
 
+    /// `modelStore`: the model registry's directory; by default `models/` beside the journal.
     public init(bind: String, config: BrokerConfig = BrokerConfig(), journalPath: String? = nil, retentionHours: Double = 168,
+                modelStore: String? = nil,
                 topologySkills: Set<String> = [], logger: Logger = Logger(label: "shoal.coordinator")) throws {
         self.topologySkills = topologySkills
         context = try Context()
@@ -54,6 +58,20 @@ public final class Coordinator: @unchecked Sendable {
         } else {
             journal = nil
         }
+        let store = modelStore ?? journalPath.map { (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("models") }
+        if let store {
+            let registry = try ModelRegistry(directory: store)
+            // Workers that join are brought to each agent's recorded version.
+            for (agent, id) in try registry.servedAll() {
+                if let v = try? registry.version(agent: agent, id: id) {
+                    broker.swaps.setCurrent(agent: agent, SwapTarget(v, directory: registry.path(of: v)))
+                }
+            }
+            models = registry
+        } else {
+            models = nil
+        }
+        broker.swaps.stepTimeoutMs = config.swapStepTimeoutMs
     }
 
     /// Resumes the tasks the journal holds as unfinished (after a crash).
@@ -96,7 +114,13 @@ public final class Coordinator: @unchecked Sendable {
                 // Drain what is waiting, in bounded batches so timers still run under load.
                 var n = 0
                 while n < 1024, let frames = try socket.receive(dontWait: true) {
-                    if let submission = Self.taskSubmission(frames) {
+                    if let (request, service) = Self.adminRequest(frames) {
+                        let now = monotonicMs()
+                        let reply = service == MDP.adminService
+                            ? AdminService.answer(request, registry: models, broker: &broker, now: now, into: &actions)
+                            : AdminService.blob(request, registry: models, maxChunk: broker.config.maxMessageBytes / 2)
+                        actions.append(.send(reply))
+                    } else if let submission = Self.taskSubmission(frames) {
                         if !answerTaskQuery(submission) {
                             var out = TaskRunner.Output()
                             runner.submit(submission, knownSkills: broker.registeredServices.union(topologySkills),
@@ -127,6 +151,18 @@ public final class Coordinator: @unchecked Sendable {
     }
 
     static let taskService: Frame = Array(TaskRunner.service.utf8)
+    static let adminService: Frame = Array(MDP.adminService.utf8)
+    static let blobService: Frame = Array(MDP.blobService.utf8)
+
+    /// A client request for `shoal.admin` or `shoal.blob`, which need the registry (files, SQLite)
+    /// and so are answered here rather than in the broker. Same hot-path care as `taskSubmission`.
+    static func adminRequest(_ frames: [Frame]) -> (ClientRequest, String)? {
+        guard frames.count >= 3 else { return nil }
+        let at = frames[2] == adminService || frames[2] == blobService ? 2
+            : frames.count > 3 && (frames[3] == adminService || frames[3] == blobService) ? 3 : 0
+        guard at > 0, case .clientRequest(let r)? = try? Inbound.parse(frames), r.service == frames[at] else { return nil }
+        return (r, String(decoding: r.service, as: UTF8.self))
+    }
 
     /// Feeds the runner's sub-requests to the broker and holds its client replies until the
     /// journal events that come with them are committed.
@@ -195,6 +231,14 @@ public final class Coordinator: @unchecked Sendable {
             case .send(let frames):
                 do { try socket.send(frames, dontWait: true) } catch {
                     logger.warning("send failed: \(error)")
+                }
+            case let .modelServed(agent, version):
+                do { try models?.recordServed(agent: agent, version: version) } catch {
+                    logger.error("model registry: cannot record that \(agent) serves \(version): \(error)")
+                }
+            case .modelRolledBack(let agent):
+                do { try models?.recordRolledBack(agent: agent) } catch {
+                    logger.error("model registry: cannot record the rollback of \(agent): \(error)")
                 }
             case let .log(level, message):
                 switch level {

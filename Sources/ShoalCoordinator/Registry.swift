@@ -6,7 +6,7 @@ struct WorkerRecord {
     let identity: Frame
     let service: String
     let version: MDPVersion
-    let info: Shoal_V1_WorkerInfo
+    var info: Shoal_V1_WorkerInfo
     let plain: Bool
     let capacity: Int
     var inFlight: Set<UInt64> = []
@@ -16,8 +16,10 @@ struct WorkerRecord {
     var lastDispatchSeq: UInt64 = 0
     var completed: UInt64 = 0
     var draining = false
+    /// Out of rotation while it loads its agent's current model (it joined after a swap).
+    var held = false
 
-    var hasFreeCapacity: Bool { !draining && inFlight.count < capacity }
+    var hasFreeCapacity: Bool { !draining && !held && inFlight.count < capacity }
 }
 
 /// Requests waiting for one service: retries go to the front, new requests to the back.
@@ -82,7 +84,11 @@ struct PendingRequest {
     let shoalRequestId: UInt64?
     let arrivedAt: Int64
     let deadline: Int64?
-    let pin: String
+    var pin: String
+    /// A version this request must not go to (the old side of a canary split).
+    var avoid = ""
+    /// Whether `pin`/`avoid` came from a canary split (and are dropped when the canary ends).
+    var splitPinned = false
     var attempts = 0
     var worker: Frame?
 }

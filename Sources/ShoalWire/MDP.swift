@@ -11,6 +11,14 @@ public enum MDP {
     public static let mmiPrefix = "mmi."
     /// Shoal's own built-in services, answered by the coordinator.
     public static let statusService = "shoal.status"
+    /// Model registry and live swaps (`shoal models`, `shoal swap`, `shoal rollback`).
+    public static let adminService = "shoal.admin"
+    /// Chunks of the coordinator's content-addressed model store, for workers without its filesystem.
+    public static let blobService = "shoal.blob"
+    /// Names no worker may register for: the coordinator answers them itself.
+    public static func isReserved(_ service: String) -> Bool {
+        service.hasPrefix(mmiPrefix) || service == statusService || service == adminService || service == blobService
+    }
 
     /// Trailing frame a Shoal worker adds to HEARTBEAT to say it takes no new work (graceful
     /// shutdown). Plain MDP brokers ignore extra frames.

@@ -10,6 +10,15 @@ import ZeroMQ
 /// and Shoal workers treat a body without the marker as UTF-8 text input and answer in text.
 public enum ShoalBody {
     public static let contentType: Frame = Array("application/x-shoal.v1".utf8)
+    /// Marks a swap control message (coordinator → worker REQUEST) and its answer (worker REPLY).
+    public static let controlContentType: Frame = Array("application/x-shoal.control.v1".utf8)
+    /// The "client address" of control REQUESTs: never a valid request key, so a control answer
+    /// can never be mistaken for a client's reply.
+    public static let controlAddress: Frame = Array("shoal:control".utf8)
+
+    public static func control(_ message: some SwiftProtobuf.Message) -> [Frame] {
+        [controlContentType, (try? message.serializedBytes()) ?? []]
+    }
 
     public static func isShoal(_ body: [Frame]) -> Bool {
         body.count >= 2 && body[0] == contentType

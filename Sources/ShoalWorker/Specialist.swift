@@ -18,10 +18,14 @@ public struct SpecialistRequest: Sendable {
 public struct SpecialistReply: Sendable, Equatable {
     public var output: String
     public var metadata: [String: String]
+    /// The model version that produced this reply, when it is not simply the specialist's
+    /// current one (a request that started before a live swap finishes on the old model).
+    public var modelVersion: String?
 
-    public init(output: String, metadata: [String: String] = [:]) {
+    public init(output: String, metadata: [String: String] = [:], modelVersion: String? = nil) {
         self.output = output
         self.metadata = metadata
+        self.modelVersion = modelVersion
     }
 }
 
@@ -56,4 +60,29 @@ public protocol Specialist: Sendable {
 
 extension Specialist {
     public func handleInline(_ request: SpecialistRequest) throws -> SpecialistReply? { nil }
+}
+
+/// The model a request was admitted to (opaque to the worker).
+public struct SpecialistTicket: @unchecked Sendable {
+    // The specialist's own model object; only the specialist that issued the ticket reads it.
+    let model: AnyObject
+    public init(model: AnyObject) { self.model = model }
+}
+
+/// A specialist whose model can be replaced while it serves (live swap). The worker calls these
+/// off its I/O thread, one at a time.
+public protocol SwappableSpecialist: Specialist {
+    /// Chooses the model for a request the moment it arrives (on the worker's I/O thread, in
+    /// arrival order), so a request that arrived before a commit runs on the old model even if
+    /// its task starts after the commit. Every ticket is handed back to `handle(_:partials:ticket:)`.
+    func admit() -> SpecialistTicket
+    func handle(_ request: SpecialistRequest, partials: PartialSink, ticket: SpecialistTicket) async throws -> SpecialistReply
+    /// Loads the version in `directory` beside the serving one and validates it (it loads, a
+    /// smoke generation runs); keeps it staged. Throws, with the reason, if it is unusable.
+    func prepare(version: String, directory: String) throws
+    /// Switches to the staged version at once; requests already running finish on the old one.
+    /// Returns the version now served.
+    func commit(version: String) throws -> String
+    /// Drops the staged version, if it is `version`.
+    func abort(version: String)
 }

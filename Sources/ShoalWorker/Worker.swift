@@ -22,6 +22,10 @@ public final class Worker: @unchecked Sendable {
     private let stopFlag = OnceFlag()
     private var sessions: [Session] = []
     private var inFlight = 0
+    /// Live-swap steps run here, one at a time: loading a model blocks for a while.
+    private let swapQueue = DispatchQueue(label: "shoal-swap")
+    private let swap: ModelSwap
+    private let swappable: (any SwappableSpecialist)?
 
     final class Session {
         let skill: String
@@ -44,6 +48,10 @@ public final class Worker: @unchecked Sendable {
         self.logger = logger
         context = try Context()
         wakeup = try Wakeup()
+        swappable = specialist as? any SwappableSpecialist
+        swap = ModelSwap(specialist: specialist, fetcher: ModelFetcher(coordinator: options.coordinator, cacheDirectory: options.modelCache,
+                                                                       alwaysFetch: options.fetchModels),
+                         workerId: options.workerId)
     }
 
     /// Begins a graceful shutdown; safe from any thread.
@@ -153,6 +161,10 @@ public final class Worker: @unchecked Sendable {
                 logger.warning("dropped REQUEST without address and delimiter")
                 return
             }
+            if frames.count >= 6, frames[4] == ShoalBody.controlContentType {
+                control(frames[5], address: frames[2], session: s)
+                return
+            }
             start(address: frames[2], body: Array(frames[4...]), session: s)
         case WorkerCommandCode.heartbeat(.v2):
             break
@@ -211,11 +223,17 @@ public final class Worker: @unchecked Sendable {
         let sink = wantsStream
             ? PartialSink { text in if outbox.push(reply.partial(text)) { wakeup.ring() } }
             : PartialSink.discard
+        // The model is chosen here, in arrival order, not when the task gets a thread.
+        let swappable = self.swappable, ticket = swappable?.admit()
         Task {
             let started = DispatchTime.now().uptimeNanoseconds
             let message: Outgoing
             do {
-                let result = try await specialist.handle(request, partials: sink)
+                let result = if let swappable, let ticket {
+                    try await swappable.handle(request, partials: sink, ticket: ticket)
+                } else {
+                    try await specialist.handle(request, partials: sink)
+                }
                 let us = (DispatchTime.now().uptimeNanoseconds - started) / 1000
                 message = reply.final(result, latencyUs: us)
             } catch {
@@ -224,6 +242,29 @@ public final class Worker: @unchecked Sendable {
             }
             if outbox.push(message) { wakeup.ring() }
         }
+    }
+
+    /// A swap step from the coordinator: done on the swap queue, answered through the outbox.
+    private func control(_ body: Frame, address: Frame, session s: Session) {
+        guard let c = try? Shoal_V1_SwapControl(serializedBytes: body) else {
+            logger.warning("dropped an unreadable swap control message")
+            return
+        }
+        logger.info("swap \(c.swapID): \(c.kind) \(c.version)")
+        let swap = self.swap, outbox = self.outbox, wakeup = self.wakeup, logger = self.logger
+        let session = UncheckedSession(session: s)
+        // COMMIT is a pointer switch: done right here on the I/O thread, so every request that
+        // arrived before it runs on the old model and every one after on the new. Loading
+        // (PREPARE) takes a while and goes to the swap queue.
+        let work = { @Sendable in
+            let ack = swap.handle(c)
+            if ack.ok { logger.info("swap \(c.swapID): \(c.kind) \(c.version) done; serving \(ack.servingVersion)") }
+            else { logger.error("swap \(c.swapID): \(c.kind) \(c.version) failed: \(ack.reason)") }
+            // Not a request: `final: false` keeps it out of the in-flight count.
+            let frames = [MDP.workerV2, [WorkerCommandCode.final(.v2)], address, []] + ShoalBody.control(ack)
+            if outbox.push(Outgoing(session: session.session, frames: frames, final: false)) { wakeup.ring() }
+        }
+        if c.kind == .commit { work() } else { swapQueue.async(execute: work) }
     }
 
     private func flushOutbox(now: Int64) {
@@ -238,6 +279,11 @@ public final class Worker: @unchecked Sendable {
             if message.final { inFlight -= 1 }
         }
     }
+}
+
+/// Carries a session into the swap queue's closure; it is only used again on the loop thread.
+struct UncheckedSession: @unchecked Sendable {
+    let session: Worker.Session
 }
 
 /// What a finished (or streaming) request sends back, built off the loop thread.
@@ -259,13 +305,13 @@ struct ReplyContext: @unchecked Sendable {
     let workerId: String
     let modelVersion: String
 
-    private func header(_ code: Shoal_V1_ReplyCode, _ message: String, latencyUs: UInt64) -> Shoal_V1_ReplyHeader {
+    private func header(_ code: Shoal_V1_ReplyCode, _ message: String, latencyUs: UInt64, version: String? = nil) -> Shoal_V1_ReplyHeader {
         var h = Shoal_V1_ReplyHeader()
         h.requestID = requestId
         h.code = code
         h.message = message
         h.workerID = workerId
-        h.modelVersion = modelVersion
+        h.modelVersion = version ?? modelVersion
         h.latencyUs = latencyUs
         return h
     }
@@ -280,7 +326,7 @@ struct ReplyContext: @unchecked Sendable {
             var r = Shoal_V1_SubTaskResult()
             r.output = reply.output
             r.metadata = reply.metadata
-            body = ShoalBody.reply(header: header(.ok, "", latencyUs: latencyUs), result: r)
+            body = ShoalBody.reply(header: header(.ok, "", latencyUs: latencyUs, version: reply.modelVersion), result: r)
         } else {
             body = [Array(reply.output.utf8)]
         }

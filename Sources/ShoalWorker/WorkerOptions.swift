@@ -11,6 +11,10 @@ public struct WorkerOptions: Sendable {
     public var reconnectMaxMs: Int64 = 4000
     /// A stable name for logs and `shoal status`; defaults to "<agent>-<pid>".
     public var workerId: String
+    /// Where versions fetched from the coordinator during a live swap are kept.
+    public var modelCache = ".shoal/worker-models"
+    /// Fetch swapped-in versions over ZeroMQ even when the coordinator's store is visible here.
+    public var fetchModels = false
 
     public init(coordinator: String, agent: String, skills: [String], capacity: Int, workerId: String) {
         self.coordinator = coordinator

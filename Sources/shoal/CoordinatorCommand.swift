@@ -21,6 +21,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(name: .customLong("no-journal"), help: "Keep tasks in memory only (they do not survive a crash).") var noJournal = false
     @Option(name: .customLong("skill"), help: "A skill the topology runs (repeatable): task specs may use it before its workers register.") var skills: [String] = []
     @Option(name: .customLong("journal-retention-hours"), help: "Forget finished tasks older than this at start-up.") var journalRetentionHours: Double = 168
+    @Option(help: "The model registry's directory (SQLite + content-addressed store; default: models/ beside the journal).") var models: String?
+    @Option(name: .customLong("swap-step-timeout-ms"), help: "How long a worker may take to load (or switch to) a swapped-in model.") var swapStepTimeoutMs: Int64 = 300_000
 
     func validate() throws {
         guard heartbeatMs >= 10 else { throw ValidationError("--heartbeat-ms must be ≥ 10, got \(heartbeatMs)") }
@@ -39,8 +41,9 @@ struct CoordinatorCommand: ParsableCommand {
         config.maxMessageBytes = maxMessageBytes
         config.unknownServiceGraceMs = graceMs
         config.defaultDeadlineMs = defaultDeadlineMs
+        config.swapStepTimeoutMs = swapStepTimeoutMs
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
-                                          retentionHours: journalRetentionHours, topologySkills: Set(skills))
+                                          retentionHours: journalRetentionHours, modelStore: models, topologySkills: Set(skills))
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let signals = onTerminationSignal { _ in coordinator.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.

@@ -9,7 +9,7 @@ struct Shoal: ParsableCommand {
         abstract: "A cluster of small specialist models: route sub-tasks, verify results, swap models live.",
         subcommands: [
             UpCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, TasksCommand.self, TaskCommand.self,
-            StatusCommand.self,
+            StatusCommand.self, ModelsCommand.self, SwapCommand.self, RollbackCommand.self,
             GenerateCommand.self, LogitsCommand.self, VerifyCommand.self, EvalCommand.self, IndexCommand.self, BenchCommand.self, DemoCommand.self,
         ])
 

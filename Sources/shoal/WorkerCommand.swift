@@ -16,6 +16,8 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Override the agent's concurrency (requests served at once).") var capacity: Int?
     @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in ms (match the coordinator).") var heartbeatMs: Int64 = 1000
     @Option(help: "Missed heartbeats before the coordinator counts as gone.") var liveness: Int64 = 3
+    @Option(name: .customLong("model-cache"), help: "Where versions fetched from the coordinator during a swap are kept.") var modelCache = ".shoal/worker-models"
+    @Flag(name: .customLong("fetch-models"), help: "Fetch swapped-in versions from the coordinator over ZeroMQ even if its store is visible here.") var fetchModels = false
 
     func run() throws {
         dieWithSupervisorIfSupervised()
@@ -26,6 +28,8 @@ struct WorkerCommand: ParsableCommand {
                                     capacity: capacity ?? spec.concurrency, workerId: id ?? defaultWorkerId(spec.name))
         options.heartbeatIntervalMs = heartbeatMs
         options.heartbeatLiveness = liveness
+        options.modelCache = modelCache
+        options.fetchModels = fetchModels
         let worker = try Worker(options: options, specialist: specialist)
         let signals = onTerminationSignal { _ in worker.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.

@@ -302,6 +302,10 @@ public nonisolated struct Shoal_V1_ClusterStatus: Sendable {
 
   public var endpoint: String = String()
 
+  public var agents: [Shoal_V1_AgentModel] = []
+
+  public var swaps: [Shoal_V1_SwapProgress] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated struct Worker: Sendable {
@@ -328,6 +332,9 @@ public nonisolated struct Shoal_V1_ClusterStatus: Sendable {
     public var plainMdp: Bool = false
 
     public var idleSeconds: Double = 0
+
+    /// e.g. "preparing v3", "committing v3", "syncing v3"; "" when none
+    public var swapState: String = String()
 
     public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -357,6 +364,222 @@ public nonisolated struct Shoal_V1_ClusterStatus: Sendable {
 
     public init() {}
   }
+
+  public init() {}
+}
+
+/// The version an agent serves, as the coordinator's model registry records it.
+public nonisolated struct Shoal_V1_AgentModel: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var agent: String = String()
+
+  public var currentVersion: String = String()
+
+  /// what `shoal rollback` returns to
+  public var previousVersion: String = String()
+
+  /// set while a canary runs
+  public var canaryVersion: String = String()
+
+  public var canaryPercent: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One swap, running or finished, as `shoal status` and `shoal swap` show it.
+public nonisolated struct Shoal_V1_SwapProgress: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var swapID: String = String()
+
+  public var agent: String = String()
+
+  public var fromVersion: String = String()
+
+  public var toVersion: String = String()
+
+  /// rolling | all | canary:P | promote | rollback
+  public var strategy: String = String()
+
+  /// running | canary | succeeded | failed
+  public var state: String = String()
+
+  /// one line per step, oldest first
+  public var events: [String] = []
+
+  public var failedWorker: String = String()
+
+  public var reason: String = String()
+
+  public var switchedWorkers: [String] = []
+
+  public var elapsedSeconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Control messages for live model swaps. They ride in an MDP REQUEST (coordinator → worker) and
+/// its REPLY (worker → coordinator) whose body starts with the frame "application/x-shoal.control.v1",
+/// and are only ever sent to workers that announced a WorkerInfo: plain MDP peers never see them.
+public nonisolated struct Shoal_V1_ModelFile: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// file name inside the model directory, e.g. "model.safetensors"
+  public var name: String = String()
+
+  /// lower-case hex; also the blob's name in the coordinator's store
+  public var sha256: String = String()
+
+  public var size: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Shoal_V1_SwapControl: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var kind: Shoal_V1_SwapControl.Kind = .prepare
+
+  public var swapID: String = String()
+
+  public var agent: String = String()
+
+  public var version: String = String()
+
+  /// the version's digest (over its files' digests)
+  public var sha256: String = String()
+
+  /// the coordinator's copy; used as-is where the filesystem is shared
+  public var directory: String = String()
+
+  /// what to fetch (service "shoal.blob") where it is not
+  public var files: [Shoal_V1_ModelFile] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
+    public typealias RawValue = Int
+
+    /// load the version beside the serving one and smoke-generate; keep it staged
+    case prepare // = 0
+
+    /// switch to the staged version atomically; in-flight requests finish on the old one
+    case commit // = 1
+
+    /// drop the staged version
+    case abort // = 2
+    case UNRECOGNIZED(Int)
+
+    public init() {
+      self = .prepare
+    }
+
+    public init?(rawValue: Int) {
+      switch rawValue {
+      case 0: self = .prepare
+      case 1: self = .commit
+      case 2: self = .abort
+      default: self = .UNRECOGNIZED(rawValue)
+      }
+    }
+
+    public var rawValue: Int {
+      switch self {
+      case .prepare: return 0
+      case .commit: return 1
+      case .abort: return 2
+      case .UNRECOGNIZED(let i): return i
+      }
+    }
+
+    // The compiler won't synthesize support with the UNRECOGNIZED case.
+    public static let allCases: [Shoal_V1_SwapControl.Kind] = [
+      .prepare,
+      .commit,
+      .abort,
+    ]
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Shoal_V1_SwapAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var swapID: String = String()
+
+  public var workerID: String = String()
+
+  public var kind: Shoal_V1_SwapControl.Kind = .prepare
+
+  public var version: String = String()
+
+  public var ok: Bool = false
+
+  /// why it failed: the file, the check, the error
+  public var reason: String = String()
+
+  /// what the worker serves after handling the control message
+  public var servingVersion: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Weights fetched over ZeroMQ from the coordinator's content-addressed store (service
+/// "shoal.blob"): the request rides in SubTask.payload, the answer in the reply's third frame.
+public nonisolated struct Shoal_V1_BlobChunkRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sha256: String = String()
+
+  public var offset: UInt64 = 0
+
+  public var length: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Shoal_V1_BlobChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sha256: String = String()
+
+  public var offset: UInt64 = 0
+
+  public var data: Data = Data()
+
+  public var totalSize: UInt64 = 0
+
+  /// set when the blob is unknown or unreadable
+  public var error: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -736,7 +959,7 @@ nonisolated extension Shoal_V1_SubTaskResult: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Shoal_V1_ClusterStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClusterStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}workers\0\u{1}services\0\u{3}requests_total\0\u{3}replies_total\0\u{3}errors_total\0\u{3}dropped_malformed\0\u{3}duplicates_dropped\0\u{1}requeued\0\u{3}uptime_seconds\0\u{1}endpoint\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}workers\0\u{1}services\0\u{3}requests_total\0\u{3}replies_total\0\u{3}errors_total\0\u{3}dropped_malformed\0\u{3}duplicates_dropped\0\u{1}requeued\0\u{3}uptime_seconds\0\u{1}endpoint\0\u{1}agents\0\u{1}swaps\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -754,6 +977,8 @@ nonisolated extension Shoal_V1_ClusterStatus: SwiftProtobuf.Message, SwiftProtob
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.requeued) }()
       case 9: try { try decoder.decodeSingularDoubleField(value: &self.uptimeSeconds) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.endpoint) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.agents) }()
+      case 12: try { try decoder.decodeRepeatedMessageField(value: &self.swaps) }()
       default: break
       }
     }
@@ -790,6 +1015,12 @@ nonisolated extension Shoal_V1_ClusterStatus: SwiftProtobuf.Message, SwiftProtob
     if !self.endpoint.isEmpty {
       try visitor.visitSingularStringField(value: self.endpoint, fieldNumber: 10)
     }
+    if !self.agents.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.agents, fieldNumber: 11)
+    }
+    if !self.swaps.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.swaps, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -804,6 +1035,8 @@ nonisolated extension Shoal_V1_ClusterStatus: SwiftProtobuf.Message, SwiftProtob
     if lhs.requeued != rhs.requeued {return false}
     if lhs.uptimeSeconds != rhs.uptimeSeconds {return false}
     if lhs.endpoint != rhs.endpoint {return false}
+    if lhs.agents != rhs.agents {return false}
+    if lhs.swaps != rhs.swaps {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -811,7 +1044,7 @@ nonisolated extension Shoal_V1_ClusterStatus: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Shoal_V1_ClusterStatus.Worker: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = Shoal_V1_ClusterStatus.protoMessageName + ".Worker"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{1}service\0\u{1}agent\0\u{3}model_id\0\u{3}model_version\0\u{1}capacity\0\u{3}in_flight\0\u{1}completed\0\u{3}plain_mdp\0\u{3}idle_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{1}service\0\u{1}agent\0\u{3}model_id\0\u{3}model_version\0\u{1}capacity\0\u{3}in_flight\0\u{1}completed\0\u{3}plain_mdp\0\u{3}idle_seconds\0\u{3}swap_state\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -829,6 +1062,7 @@ nonisolated extension Shoal_V1_ClusterStatus.Worker: SwiftProtobuf.Message, Swif
       case 8: try { try decoder.decodeSingularUInt64Field(value: &self.completed) }()
       case 9: try { try decoder.decodeSingularBoolField(value: &self.plainMdp) }()
       case 10: try { try decoder.decodeSingularDoubleField(value: &self.idleSeconds) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.swapState) }()
       default: break
       }
     }
@@ -865,6 +1099,9 @@ nonisolated extension Shoal_V1_ClusterStatus.Worker: SwiftProtobuf.Message, Swif
     if self.idleSeconds.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.idleSeconds, fieldNumber: 10)
     }
+    if !self.swapState.isEmpty {
+      try visitor.visitSingularStringField(value: self.swapState, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -879,6 +1116,7 @@ nonisolated extension Shoal_V1_ClusterStatus.Worker: SwiftProtobuf.Message, Swif
     if lhs.completed != rhs.completed {return false}
     if lhs.plainMdp != rhs.plainMdp {return false}
     if lhs.idleSeconds != rhs.idleSeconds {return false}
+    if lhs.swapState != rhs.swapState {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -939,6 +1177,390 @@ nonisolated extension Shoal_V1_ClusterStatus.Service: SwiftProtobuf.Message, Swi
     if lhs.completed != rhs.completed {return false}
     if lhs.failed != rhs.failed {return false}
     if lhs.queueLimit != rhs.queueLimit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Shoal_V1_AgentModel: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgentModel"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}agent\0\u{3}current_version\0\u{3}previous_version\0\u{3}canary_version\0\u{3}canary_percent\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.currentVersion) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.previousVersion) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.canaryVersion) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.canaryPercent) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 1)
+    }
+    if !self.currentVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.currentVersion, fieldNumber: 2)
+    }
+    if !self.previousVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.previousVersion, fieldNumber: 3)
+    }
+    if !self.canaryVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.canaryVersion, fieldNumber: 4)
+    }
+    if self.canaryPercent != 0 {
+      try visitor.visitSingularUInt32Field(value: self.canaryPercent, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Shoal_V1_AgentModel, rhs: Shoal_V1_AgentModel) -> Bool {
+    if lhs.agent != rhs.agent {return false}
+    if lhs.currentVersion != rhs.currentVersion {return false}
+    if lhs.previousVersion != rhs.previousVersion {return false}
+    if lhs.canaryVersion != rhs.canaryVersion {return false}
+    if lhs.canaryPercent != rhs.canaryPercent {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Shoal_V1_SwapProgress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SwapProgress"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}swap_id\0\u{1}agent\0\u{3}from_version\0\u{3}to_version\0\u{1}strategy\0\u{1}state\0\u{1}events\0\u{3}failed_worker\0\u{1}reason\0\u{3}switched_workers\0\u{3}elapsed_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.swapID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.fromVersion) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.toVersion) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.strategy) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.state) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.events) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.failedWorker) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 10: try { try decoder.decodeRepeatedStringField(value: &self.switchedWorkers) }()
+      case 11: try { try decoder.decodeSingularDoubleField(value: &self.elapsedSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.swapID.isEmpty {
+      try visitor.visitSingularStringField(value: self.swapID, fieldNumber: 1)
+    }
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 2)
+    }
+    if !self.fromVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.fromVersion, fieldNumber: 3)
+    }
+    if !self.toVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.toVersion, fieldNumber: 4)
+    }
+    if !self.strategy.isEmpty {
+      try visitor.visitSingularStringField(value: self.strategy, fieldNumber: 5)
+    }
+    if !self.state.isEmpty {
+      try visitor.visitSingularStringField(value: self.state, fieldNumber: 6)
+    }
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.events, fieldNumber: 7)
+    }
+    if !self.failedWorker.isEmpty {
+      try visitor.visitSingularStringField(value: self.failedWorker, fieldNumber: 8)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 9)
+    }
+    if !self.switchedWorkers.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.switchedWorkers, fieldNumber: 10)
+    }
+    if self.elapsedSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.elapsedSeconds, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Shoal_V1_SwapProgress, rhs: Shoal_V1_SwapProgress) -> Bool {
+    if lhs.swapID != rhs.swapID {return false}
+    if lhs.agent != rhs.agent {return false}
+    if lhs.fromVersion != rhs.fromVersion {return false}
+    if lhs.toVersion != rhs.toVersion {return false}
+    if lhs.strategy != rhs.strategy {return false}
+    if lhs.state != rhs.state {return false}
+    if lhs.events != rhs.events {return false}
+    if lhs.failedWorker != rhs.failedWorker {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.switchedWorkers != rhs.switchedWorkers {return false}
+    if lhs.elapsedSeconds != rhs.elapsedSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Shoal_V1_ModelFile: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ModelFile"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}sha256\0\u{1}size\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.size) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 2)
+    }
+    if self.size != 0 {
+      try visitor.visitSingularUInt64Field(value: self.size, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Shoal_V1_ModelFile, rhs: Shoal_V1_ModelFile) -> Bool {
+    if lhs.name != rhs.name {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.size != rhs.size {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Shoal_V1_SwapControl: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SwapControl"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}swap_id\0\u{1}agent\0\u{1}version\0\u{1}sha256\0\u{1}directory\0\u{1}files\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.swapID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.agent) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.directory) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.files) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.kind != .prepare {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.swapID.isEmpty {
+      try visitor.visitSingularStringField(value: self.swapID, fieldNumber: 2)
+    }
+    if !self.agent.isEmpty {
+      try visitor.visitSingularStringField(value: self.agent, fieldNumber: 3)
+    }
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 4)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 5)
+    }
+    if !self.directory.isEmpty {
+      try visitor.visitSingularStringField(value: self.directory, fieldNumber: 6)
+    }
+    if !self.files.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.files, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Shoal_V1_SwapControl, rhs: Shoal_V1_SwapControl) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.swapID != rhs.swapID {return false}
+    if lhs.agent != rhs.agent {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.directory != rhs.directory {return false}
+    if lhs.files != rhs.files {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Shoal_V1_SwapControl.Kind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0PREPARE\0\u{1}COMMIT\0\u{1}ABORT\0")
+}
+
+nonisolated extension Shoal_V1_SwapAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SwapAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}swap_id\0\u{3}worker_id\0\u{1}kind\0\u{1}version\0\u{1}ok\0\u{1}reason\0\u{3}serving_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.swapID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.workerID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.ok) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.servingVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.swapID.isEmpty {
+      try visitor.visitSingularStringField(value: self.swapID, fieldNumber: 1)
+    }
+    if !self.workerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.workerID, fieldNumber: 2)
+    }
+    if self.kind != .prepare {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 4)
+    }
+    if self.ok != false {
+      try visitor.visitSingularBoolField(value: self.ok, fieldNumber: 5)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 6)
+    }
+    if !self.servingVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.servingVersion, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Shoal_V1_SwapAck, rhs: Shoal_V1_SwapAck) -> Bool {
+    if lhs.swapID != rhs.swapID {return false}
+    if lhs.workerID != rhs.workerID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.version != rhs.version {return false}
+    if lhs.ok != rhs.ok {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.servingVersion != rhs.servingVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Shoal_V1_BlobChunkRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobChunkRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sha256\0\u{1}offset\0\u{1}length\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.length) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 1)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 2)
+    }
+    if self.length != 0 {
+      try visitor.visitSingularUInt32Field(value: self.length, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Shoal_V1_BlobChunkRequest, rhs: Shoal_V1_BlobChunkRequest) -> Bool {
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.length != rhs.length {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Shoal_V1_BlobChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BlobChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sha256\0\u{1}offset\0\u{1}data\0\u{3}total_size\0\u{1}error\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.totalSize) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.error) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 1)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 2)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 3)
+    }
+    if self.totalSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.totalSize, fieldNumber: 4)
+    }
+    if !self.error.isEmpty {
+      try visitor.visitSingularStringField(value: self.error, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Shoal_V1_BlobChunk, rhs: Shoal_V1_BlobChunk) -> Bool {
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.totalSize != rhs.totalSize {return false}
+    if lhs.error != rhs.error {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -4,32 +4,30 @@ import ShoalEngine
 
 /// The `swift` backend: a model directory (config.json + safetensors + tokenizer.json) run by
 /// Shoal's own engine. Requests that arrive while a batch is generating wait and then go
-/// together as the next batch (up to the agent's concurrency), on one dedicated thread, so
-/// matrix work never blocks Swift's cooperative thread pool.
+/// together as the next batch (up to the agent's concurrency), on one dedicated thread per
+/// loaded model, so matrix work never blocks Swift's cooperative thread pool.
+///
+/// The model can be swapped live (`SwappableSpecialist`): a new version is loaded beside the
+/// serving one and smoke-tested (`prepare`), then becomes the serving one in one pointer switch
+/// (`commit`). Requests already given to the old model finish on it; its thread ends and its
+/// weights are freed once they have. Every reply names the version that produced it.
 ///
 /// Sampling comes from the agent file; a sub-task's params override it (`temperature`,
 /// `top_p`, `top_k`, `max_tokens`, `seed`). Replies carry `token_ids`, `logprobs` (comma-
 /// separated, for RL), `finish_reason` and `completion_tokens` in their metadata.
-public final class ModelSpecialist: Specialist, @unchecked Sendable {
-    // `queue` is guarded by `condition`; everything else is immutable after init.
+public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
+    // `serving` and `staged` are guarded by `lock`; everything else is immutable after init.
     public let modelId: String
-    public let modelVersion: String
-    let generator: Generator
     let sampling: AgentSpec.Sampling
     let maxBatch: Int
-    private let condition = NSCondition()
-    private var queue: [Job] = []
-
-    struct Job {
-        let request: GenerationRequest
-        let partials: PartialSink?
-        let done: @Sendable (Result<Completion, Error>) -> Void
-    }
+    private let lock = NSLock()
+    private var serving: LoadedModel
+    private var staged: LoadedModel?
 
     public init(agent: AgentSpec) throws {
         let base = (agent.sourceFile as NSString).deletingLastPathComponent
         let dir = agent.model.hasPrefix("/") ? agent.model : ((base as NSString).appendingPathComponent(agent.model) as NSString).standardizingPath
-        generator = try Generator.load(directory: dir)
+        let generator = try Generator.load(directory: dir)
         guard generator.tokenizer != nil else {
             throw SpecialistFailure("\(agent.sourceFile): model: \(dir) has no tokenizer.json; the swift backend needs one")
         }
@@ -37,14 +35,27 @@ public final class ModelSpecialist: Specialist, @unchecked Sendable {
         maxBatch = agent.concurrency
         modelId = (dir as NSString).lastPathComponent
         let versionFile = (dir as NSString).appendingPathComponent("VERSION")
-        modelVersion = (try? String(contentsOfFile: versionFile, encoding: .utf8))?
+        let version = (try? String(contentsOfFile: versionFile, encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "local"
-        let thread = Thread { [unowned self] in self.generationLoop() }
-        thread.name = "shoal-generate"
-        thread.start()
+        serving = LoadedModel(generator: generator, version: version, maxBatch: agent.concurrency)
+        serving.start()
     }
 
+    public var modelVersion: String { lock.withLock { serving.version } }
+
     public func handle(_ request: SpecialistRequest, partials: PartialSink) async throws -> SpecialistReply {
+        try await handle(request, partials: partials, ticket: admit())
+    }
+
+    public func admit() -> SpecialistTicket {
+        // Taken under the lock, so a commit cannot retire the model between choosing and using it.
+        SpecialistTicket(model: lock.withLock { serving.acquire() })
+    }
+
+    public func handle(_ request: SpecialistRequest, partials: PartialSink, ticket: SpecialistTicket) async throws -> SpecialistReply {
+        guard let model = ticket.model as? LoadedModel else { throw SpecialistFailure("internal: a ticket from another specialist") }
+        defer { model.release() }
+        let generator = model.generator
         guard let tokenizer = generator.tokenizer else { throw SpecialistFailure("model has no tokenizer") }
         let p = request.params
         var params = SamplingParams(maxTokens: Int(p["max_tokens"] ?? "") ?? sampling.maxTokens,
@@ -57,29 +68,125 @@ public final class ModelSpecialist: Specialist, @unchecked Sendable {
         guard !prompt.isEmpty else { throw SpecialistFailure("empty prompt") }
         let job = GenerationRequest(prompt: prompt, params: params)
         let completion: Completion = try await withCheckedThrowingContinuation { continuation in
-            enqueue(Job(request: job, partials: request.params["stream"] == "tokens" ? partials : nil) { result in
+            model.enqueue(LoadedModel.Job(request: job, partials: request.params["stream"] == "tokens" ? partials : nil) { result in
                 continuation.resume(with: result)
             })
         }
-        return SpecialistReply(output: completion.text ?? tokenizer.decode(completion.tokenIds), metadata: [
+        var reply = SpecialistReply(output: completion.text ?? tokenizer.decode(completion.tokenIds), metadata: [
             "token_ids": completion.tokenIds.map(String.init).joined(separator: ","),
             "logprobs": completion.logprobs.map { String(format: "%.6f", $0) }.joined(separator: ","),
             "finish_reason": completion.finishReason.rawValue,
             "completion_tokens": String(completion.tokenIds.count),
         ])
+        reply.modelVersion = model.version
+        return reply
     }
 
-    private func enqueue(_ job: Job) {
-        condition.lock()
-        queue.append(job)
-        condition.signal()
-        condition.unlock()
+    // MARK: live swap
+
+    public func prepare(version: String, directory: String) throws {
+        let generator: Generator
+        do { generator = try Generator.load(directory: directory) } catch {
+            throw SpecialistFailure("\(directory): the model does not load: \(error)")
+        }
+        guard let tokenizer = generator.tokenizer else {
+            throw SpecialistFailure("\(directory): no tokenizer.json; the swift backend needs one")
+        }
+        let current = lock.withLock { serving.generator }
+        if generator.model.config.vocabSize != current.model.config.vocabSize {
+            throw SpecialistFailure("\(directory): vocabulary of \(generator.model.config.vocabSize) tokens; the serving model has \(current.model.config.vocabSize) (incompatible)")
+        }
+        // Smoke generation: the new weights must produce finite log-probabilities.
+        var params = SamplingParams(maxTokens: 2, temperature: 0)
+        params.stopTokenIds = generator.endOfSequenceTokenIds
+        let prompt = tokenizer.encode("Hello")
+        guard !prompt.isEmpty else { throw SpecialistFailure("\(directory): the tokenizer encodes \"Hello\" to nothing") }
+        let smoke: [Completion]
+        do { smoke = try generator.generate(prompts: [prompt], params: params) } catch {
+            throw SpecialistFailure("\(directory): smoke generation failed: \(error)")
+        }
+        guard let first = smoke.first, first.logprobs.allSatisfy(\.isFinite) else {
+            throw SpecialistFailure("\(directory): smoke generation gave non-finite log-probabilities (broken weights)")
+        }
+        let model = LoadedModel(generator: generator, version: version, maxBatch: maxBatch)
+        lock.withLock { staged = model }
+    }
+
+    public func commit(version: String) throws -> String {
+        let old: LoadedModel = try lock.withLock {
+            guard let next = staged, next.version == version else {
+                throw SpecialistFailure("no model staged for version \(version)\(staged.map { " (staged: \($0.version))" } ?? "")")
+            }
+            next.start()
+            let old = serving
+            serving = next
+            staged = nil
+            return old
+        }
+        old.retire()
+        return version
+    }
+
+    public func abort(version: String) {
+        lock.withLock { if staged?.version == version { staged = nil } }
+    }
+}
+
+/// One loaded model version and the thread that runs its batches. Retired after a swap, it
+/// finishes what it was given and its thread ends, releasing the weights.
+final class LoadedModel: @unchecked Sendable {
+    // `queue`, `users` and `retired` are guarded by `condition`.
+    let generator: Generator
+    let version: String
+    let maxBatch: Int
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var users = 0
+    private var retired = false
+
+    struct Job {
+        let request: GenerationRequest
+        let partials: PartialSink?
+        let done: @Sendable (Result<Completion, Error>) -> Void
+    }
+
+    init(generator: Generator, version: String, maxBatch: Int) {
+        self.generator = generator
+        self.version = version
+        self.maxBatch = maxBatch
+    }
+
+    func start() {
+        let thread = Thread { self.generationLoop() }
+        thread.name = "shoal-generate-\(version)"
+        thread.start()
+    }
+
+    /// A request holds the model from choosing it until its reply is built.
+    func acquire() -> LoadedModel {
+        condition.withLock { users += 1 }
+        return self
+    }
+
+    func release() {
+        condition.withLock { users -= 1; condition.signal() }
+    }
+
+    func retire() {
+        condition.withLock { retired = true; condition.signal() }
+    }
+
+    func enqueue(_ job: Job) {
+        condition.withLock { queue.append(job); condition.signal() }
     }
 
     private func generationLoop() {
         while true {
             condition.lock()
-            while queue.isEmpty { condition.wait() }
+            while queue.isEmpty {
+                if retired && users == 0 { condition.unlock(); return }
+                condition.wait()
+            }
             let batch = Array(queue.prefix(maxBatch))
             queue.removeFirst(batch.count)
             condition.unlock()

@@ -1,0 +1,77 @@
+import Foundation
+import ShoalWire
+import SwiftProtobuf
+
+/// The model registry and live swaps (`shoal.admin`), for `shoal models`, `shoal swap`,
+/// `shoal rollback` and programs that drive swaps (a learner publishing a new version).
+extension Client {
+    /// One admin action; returns its JSON answer, or throws `refused` with the coordinator's reason.
+    public func admin(_ action: String, _ params: [String: String] = [:], timeoutMs: Int = 60_000) throws -> String {
+        var p = params
+        p["action"] = action
+        let outcome = try call(skill: MDP.adminService, input: "", params: p, timeoutMs: timeoutMs)
+        guard outcome.ok else { throw ClientError.refused(service: MDP.adminService, reason: outcome.message) }
+        return outcome.output
+    }
+
+    /// Registers a model directory (on the coordinator's filesystem) as a version of `agent`.
+    public func importModel(agent: String, directory: String, createdBy: String = "import", parent: String? = nil,
+                            trainingStep: Int? = nil, evalScores: String? = nil, id: String? = nil) throws -> [String: Any] {
+        var p = ["agent": agent, "dir": directory, "created_by": createdBy]
+        p["parent"] = parent
+        p["training_step"] = trainingStep.map(String.init)
+        p["eval_scores"] = evalScores
+        p["id"] = id
+        return try Self.object(admin("import", p))
+    }
+
+    public func models(agent: String? = nil) throws -> [String: Any] {
+        try Self.object(admin("models", agent.map { ["agent": $0] } ?? [:]))
+    }
+
+    /// Starts a swap (`model`: a registered version id or a directory); returns its swap id.
+    public func startSwap(agent: String, model: String, strategy: String = "rolling") throws -> String {
+        try Self.object(admin("swap", ["agent": agent, "model": model, "strategy": strategy]))["swap_id"] as? String ?? ""
+    }
+
+    public func startPromote(agent: String) throws -> String {
+        try Self.object(admin("promote", ["agent": agent]))["swap_id"] as? String ?? ""
+    }
+
+    public func startRollback(agent: String) throws -> String {
+        try Self.object(admin("rollback", ["agent": agent]))["swap_id"] as? String ?? ""
+    }
+
+    public func swapProgress(agent: String) throws -> Shoal_V1_SwapProgress {
+        var options = JSONDecodingOptions()
+        options.ignoreUnknownFields = true
+        return try Shoal_V1_SwapProgress(jsonString: admin("swap-status", ["agent": agent]), options: options)
+    }
+
+    /// Polls the agent's swap `swapId` until it is no longer running (succeeded, failed, or a
+    /// canary taking traffic), passing each new event line to `onEvent`.
+    public func waitForSwap(agent: String, swapId: String, timeoutMs: Int = 600_000, pollMs: Int = 100,
+                            onEvent: (String) -> Void = { _ in }) throws -> Shoal_V1_SwapProgress {
+        let end = monotonicMs() + Int64(timeoutMs)
+        var shown = 0
+        while true {
+            let p = try swapProgress(agent: agent)
+            if p.swapID == swapId {
+                for e in p.events.dropFirst(shown) { onEvent(e) }
+                shown = max(shown, p.events.count)
+                if p.state != "running" { return p }
+            }
+            guard monotonicMs() < end else {
+                throw ClientError.noReply(service: "\(MDP.adminService) (swap \(swapId) still running)", waitedMs: Int64(timeoutMs), endpoint: endpoint)
+            }
+            Thread.sleep(forTimeInterval: Double(pollMs) / 1000)
+        }
+    }
+
+    static func object(_ json: String) throws -> [String: Any] {
+        guard let o = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
+            throw ClientError.malformedReply("expected a JSON object from \(MDP.adminService), got \(json.prefix(80))")
+        }
+        return o
+    }
+}

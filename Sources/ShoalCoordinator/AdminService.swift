@@ -1,0 +1,136 @@
+import Foundation
+import ShoalWire
+import SwiftProtobuf
+import ZeroMQ
+
+/// The coordinator's `shoal.admin` service (model registry, swaps) and `shoal.blob` service
+/// (chunks of stored weights). A Shoal request whose sub-task `params["action"]` names what to
+/// do; the answer is JSON text in the reply's output, or a `bad_request` with the reason.
+enum AdminService {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    static func answer(_ request: ClientRequest, registry: ModelRegistry?, broker: inout Broker, now: Int64,
+                       into out: inout [BrokerAction]) -> [Frame] {
+        var h = Shoal_V1_ReplyHeader()
+        var r = Shoal_V1_SubTaskResult()
+        guard ShoalBody.isShoal(request.body), request.body.count > 2,
+              let header = try? Shoal_V1_RequestHeader(serializedBytes: request.body[1]),
+              let task = try? Shoal_V1_SubTask(serializedBytes: request.body[2]) else {
+            return reply(request, ShoalBody.error(.badRequest, "\(MDP.adminService) takes a Shoal request (RequestHeader + SubTask)", requestId: 0))
+        }
+        h.requestID = header.requestID
+        do {
+            guard let registry else { throw Failure("this coordinator runs without a model registry (--no-journal and no --models)") }
+            r.output = try perform(task.params, registry: registry, broker: &broker, now: now, &out)
+        } catch {
+            h.code = .badRequest
+            h.message = "\(error)"
+        }
+        return reply(request, ShoalBody.reply(header: h, result: r))
+    }
+
+    static func perform(_ p: [String: String], registry: ModelRegistry, broker: inout Broker, now: Int64,
+                        _ out: inout [BrokerAction]) throws -> String {
+        func need(_ key: String) throws -> String {
+            guard let v = p[key], !v.isEmpty else { throw Failure("missing parameter '\(key)' for action '\(p["action"] ?? "")'") }
+            return v
+        }
+        func target(_ agent: String, _ id: String?) -> SwapTarget? {
+            guard let id, let v = try? registry.version(agent: agent, id: id) else { return nil }
+            return SwapTarget(v, directory: registry.path(of: v))
+        }
+        switch p["action"] ?? "" {
+        case "models":
+            let versions = try registry.versions(agent: p["agent"].flatMap { $0.isEmpty ? nil : $0 })
+            return json(["versions": versions.map(\.json), "served": try registry.servedAll()])
+        case "import":
+            let agent = try need("agent")
+            let origin = try p["created_by"].map { s in
+                guard let o = ModelVersion.Origin(rawValue: s) else { throw Failure("created_by must be sft, grpo or import, got '\(s)'") }
+                return o
+            } ?? .import
+            let step = try p["training_step"].map { s in
+                guard let n = Int(s), n >= 0 else { throw Failure("training_step must be a whole number ≥ 0, got '\(s)'") }
+                return n
+            }
+            let (v, created) = try registry.importDirectory(try need("dir"), agent: agent, createdBy: origin, id: p["id"],
+                                                            parent: p["parent"], trainingStep: step, evalScores: p["eval_scores"] ?? "{}")
+            return json(["version": v.json, "created": created])
+        case "swap":
+            let agent = try need("agent"), model = try need("model")
+            guard let strategy = SwapStrategy(p["strategy"] ?? "rolling") else {
+                throw Failure("strategy must be rolling, all or canary:P with 0 < P < 100, got '\(p["strategy"] ?? "")'")
+            }
+            var version = try? registry.version(agent: agent, id: model)
+            if version == nil {
+                guard model.contains("/") || FileManager.default.fileExists(atPath: model) else {
+                    throw ModelRegistryError.unknownVersion(agent: agent, id: model)
+                }
+                // A directory: registered as it is; every worker checks that it loads before it switches.
+                version = try registry.importDirectory(model, agent: agent).version
+            }
+            let to = SwapTarget(version!, directory: registry.path(of: version!))
+            let id = try broker.startSwap(agent: agent, to: to, from: target(agent, try registry.served(agent: agent).current),
+                                          strategy: strategy, now: now, into: &out)
+            return json(["swap_id": id, "agent": agent, "version": to.version, "sha256": to.sha256])
+        case "promote":
+            let agent = try need("agent")
+            return json(["swap_id": try broker.promote(agent: agent, now: now, into: &out), "agent": agent])
+        case "rollback":
+            let agent = try need("agent")
+            let previous = try registry.served(agent: agent).previous
+            let id = try broker.rollback(agent: agent, previous: target(agent, previous), now: now, into: &out)
+            return json(["swap_id": id, "agent": agent, "version": previous ?? ""])
+        case "swap-status":
+            let agent = try need("agent")
+            guard let progress = broker.swaps.progress(agent: agent, now: now) else { throw Failure("agent '\(agent)' has had no swap") }
+            var options = JSONEncodingOptions()
+            options.preserveProtoFieldNames = true
+            options.alwaysPrintEnumsAsInts = false
+            return try progress.jsonString(options: options)
+        default:
+            throw Failure("unknown action '\(p["action"] ?? "")' (models, import, swap, promote, rollback, swap-status)")
+        }
+    }
+
+    /// A chunk of a stored blob, for a worker fetching a version over ZeroMQ.
+    static func blob(_ request: ClientRequest, registry: ModelRegistry?, maxChunk: Int) -> [Frame] {
+        var h = Shoal_V1_ReplyHeader()
+        var chunk = Shoal_V1_BlobChunk()
+        if ShoalBody.isShoal(request.body), request.body.count > 2,
+           let header = try? Shoal_V1_RequestHeader(serializedBytes: request.body[1]),
+           let task = try? Shoal_V1_SubTask(serializedBytes: request.body[2]),
+           let want = try? Shoal_V1_BlobChunkRequest(serializedBytes: task.payload) {
+            h.requestID = header.requestID
+            chunk.sha256 = want.sha256
+            chunk.offset = want.offset
+            if let path = registry?.blobPath(sha256: want.sha256), let handle = FileHandle(forReadingAtPath: path) {
+                defer { try? handle.close() }
+                do {
+                    chunk.totalSize = try handle.seekToEnd()
+                    try handle.seek(toOffset: want.offset)
+                    chunk.data = try handle.read(upToCount: min(Int(want.length), maxChunk)) ?? Data()
+                } catch {
+                    chunk.error = "blob \(want.sha256): \(error)"
+                }
+            } else {
+                chunk.error = "the coordinator's store has no blob '\(want.sha256)'"
+            }
+        } else {
+            h.code = .badRequest
+            h.message = "\(MDP.blobService) takes a Shoal request whose payload is a BlobChunkRequest"
+        }
+        return reply(request, [ShoalBody.contentType, (try? h.serializedBytes()) ?? [], (try? chunk.serializedBytes()) ?? []])
+    }
+
+    static func reply(_ request: ClientRequest, _ body: [Frame]) -> [Frame] {
+        Outbound.reply(to: request.identity, request.version, delimited: request.delimited, service: request.service, body: body)
+    }
+
+    static func json(_ object: [String: Any]) -> String {
+        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}

@@ -1,0 +1,291 @@
+import Foundation
+import GRDB
+import ShoalWire
+
+/// One registered model version of an agent.
+public struct ModelVersion: Sendable, Equatable, Codable {
+    public enum Origin: String, Sendable, Codable, CaseIterable { case sft, grpo, `import` }
+
+    public struct File: Sendable, Equatable, Codable {
+        public var name: String
+        public var sha256: String
+        public var size: UInt64
+    }
+
+    public var agent: String
+    public var id: String
+    /// SHA-256 over the version's files ("<sha256>  <name>\n" per file, sorted by name): it changes
+    /// with any byte of the weights, the config or the tokenizer.
+    public var sha256: String
+    public var parent: String?
+    public var createdBy: Origin
+    public var trainingStep: Int?
+    /// Eval scores as a JSON object, e.g. {"math.pass@1": 0.41}.
+    public var evalScores: String
+    public var createdAt: Date
+    public var files: [File]
+    /// The directory the version was imported from (for people; the store keeps its own copy).
+    public var source: String
+
+    /// The JSON object `shoal models --json` prints for it.
+    public var json: [String: Any] {
+        var o: [String: Any] = ["agent": agent, "id": id, "sha256": sha256, "created_by": createdBy.rawValue,
+                                "created_at": createdAt.timeIntervalSince1970, "source": source,
+                                "eval_scores": (try? JSONSerialization.jsonObject(with: Data(evalScores.utf8))) ?? [:],
+                                "files": files.map { ["name": $0.name, "sha256": $0.sha256, "size": $0.size] }]
+        o["parent"] = parent ?? NSNull()
+        o["training_step"] = trainingStep ?? NSNull()
+        return o
+    }
+}
+
+public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
+    case notADirectory(String)
+    case noWeights(String)
+    case noConfig(String)
+    case failedToLoad(directory: String, reason: String)
+    case unknownVersion(agent: String, id: String)
+    case unknownParent(agent: String, parent: String)
+    case duplicateId(agent: String, id: String)
+    case invalidEvalScores(String)
+    case invalidName(what: String, value: String)
+
+    public var description: String {
+        switch self {
+        case .notADirectory(let d): "\(d): no such model directory"
+        case .noWeights(let d): "\(d): no *.safetensors file; a model version needs its weights"
+        case .noConfig(let d): "\(d): no config.json; a model version needs its config"
+        case let .failedToLoad(d, why): "\(d): the model does not load: \(why)"
+        case let .unknownVersion(a, id): "agent '\(a)' has no registered version '\(id)' (see `shoal models --agent \(a)`)"
+        case let .unknownParent(a, p): "parent '\(p)' is not a registered version of agent '\(a)'"
+        case let .duplicateId(a, id): "agent '\(a)' already has a version '\(id)' with other weights; pick another id"
+        case .invalidEvalScores(let s): "eval scores must be a JSON object, got \(s.prefix(80))"
+        case let .invalidName(what, v): "\(what) '\(v)' may use only letters, digits, '.', '_' and '-'"
+        }
+    }
+}
+
+/// Every model version of every agent (SQLite, WAL, beside the journal) and a content-addressed
+/// store of their files: `blobs/<sha256>` holds each file once, `versions/<agent>/<id>/` links
+/// them under their names so a worker on the same filesystem loads a version as a plain directory.
+/// It also keeps each agent's history of served versions: the last is current, the one before
+/// is where `shoal rollback` goes.
+public final class ModelRegistry: @unchecked Sendable {
+    // GRDB's DatabaseQueue serialises access; the rest is immutable.
+    let db: DatabaseQueue
+    public let directory: String
+
+    public init(directory: String) throws {
+        self.directory = directory
+        let fm = FileManager.default
+        for sub in ["", "blobs", "versions"] {
+            try fm.createDirectory(atPath: (directory as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        db = try DatabaseQueue(path: (directory as NSString).appendingPathComponent("models.sqlite"), configuration: config)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "model_version") { t in
+                t.column("agent", .text).notNull()
+                t.column("id", .text).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("parent", .text)
+                t.column("created_by", .text).notNull()
+                t.column("training_step", .integer)
+                t.column("eval_scores", .text).notNull()
+                t.column("created_at", .double).notNull()
+                t.column("files", .text).notNull()
+                t.column("source", .text).notNull()
+                t.primaryKey(["agent", "id"])
+            }
+            try db.create(table: "served") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("agent", .text).notNull()
+                t.column("version", .text).notNull()
+                t.column("at", .double).notNull()
+            }
+        }
+        try migrator.migrate(db)
+    }
+
+    // MARK: versions
+
+    /// Registers the model in `source` as a version of `agent`: hashes its files, copies them into
+    /// the store, records the version. `validate` (e.g. "the model loads") runs first; a throw
+    /// registers nothing. Importing the same files again returns the existing version.
+    @discardableResult
+    public func importDirectory(_ source: String, agent: String, createdBy: ModelVersion.Origin = .import, id: String? = nil,
+                                parent: String? = nil, trainingStep: Int? = nil, evalScores: String = "{}",
+                                validate: ((String) throws -> Void)? = nil) throws -> (version: ModelVersion, created: Bool) {
+        try Self.checkName("agent", agent)
+        if let id { try Self.checkName("version id", id) }
+        guard (try? JSONSerialization.jsonObject(with: Data(evalScores.utf8))) is [String: Any] else {
+            throw ModelRegistryError.invalidEvalScores(evalScores)
+        }
+        let dir = (source as NSString).standardizingPath
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { throw ModelRegistryError.notADirectory(dir) }
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { name in
+            var sub: ObjCBool = false
+            // VERSION is a label for workers started outside the registry, not part of the model.
+            return !name.hasPrefix(".") && name != "VERSION"
+                && FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(name), isDirectory: &sub) && !sub.boolValue
+        }.sorted()
+        guard names.contains(where: { $0.hasSuffix(".safetensors") }) else { throw ModelRegistryError.noWeights(dir) }
+        guard names.contains("config.json") else { throw ModelRegistryError.noConfig(dir) }
+        if let validate {
+            do { try validate(dir) } catch { throw ModelRegistryError.failedToLoad(directory: dir, reason: "\(error)") }
+        }
+        var files: [ModelVersion.File] = []
+        for name in names {
+            let path = (dir as NSString).appendingPathComponent(name)
+            let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+            files.append(.init(name: name, sha256: try SHA256.hex(ofFile: path), size: size))
+        }
+        let digest = Self.digest(files)
+        if let existing = try versions(agent: agent).first(where: { $0.sha256 == digest && (id == nil || $0.id == id) }) {
+            return (existing, false)
+        }
+        for f in files { try storeBlob(from: (dir as NSString).appendingPathComponent(f.name), sha256: f.sha256) }
+        let version = try db.write { db -> ModelVersion in
+            let known = try String.fetchAll(db, sql: "SELECT id FROM model_version WHERE agent = ?", arguments: [agent])
+            if let id, known.contains(id) { throw ModelRegistryError.duplicateId(agent: agent, id: id) }
+            if let parent, !known.contains(parent) { throw ModelRegistryError.unknownParent(agent: agent, parent: parent) }
+            let next = (known.compactMap { $0.hasPrefix("v") ? Int($0.dropFirst()) : nil }.max() ?? 0) + 1
+            let servedNow = try String.fetchOne(db, sql: "SELECT version FROM served WHERE agent = ? ORDER BY seq DESC LIMIT 1", arguments: [agent])
+            let latest = try String.fetchOne(db, sql: "SELECT id FROM model_version WHERE agent = ? ORDER BY created_at DESC, rowid DESC LIMIT 1", arguments: [agent])
+            let v = ModelVersion(agent: agent, id: id ?? "v\(next)", sha256: digest,
+                                 parent: parent ?? servedNow.flatMap { known.contains($0) ? $0 : nil } ?? latest,
+                                 createdBy: createdBy, trainingStep: trainingStep, evalScores: evalScores,
+                                 createdAt: Date(), files: files, source: dir)
+            let filesJSON = String(decoding: try JSONEncoder().encode(files), as: UTF8.self)
+            try db.execute(sql: """
+                INSERT INTO model_version (agent, id, sha256, parent, created_by, training_step, eval_scores, created_at, files, source)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [agent, v.id, digest, v.parent, createdBy.rawValue, trainingStep, evalScores,
+                                 v.createdAt.timeIntervalSince1970, filesJSON, dir])
+            return v
+        }
+        try materialize(version)
+        return (version, true)
+    }
+
+    public func versions(agent: String? = nil) throws -> [ModelVersion] {
+        try db.read { db in
+            let rows = agent == nil
+                ? try Row.fetchAll(db, sql: "SELECT * FROM model_version ORDER BY agent, created_at, rowid")
+                : try Row.fetchAll(db, sql: "SELECT * FROM model_version WHERE agent = ? ORDER BY created_at, rowid", arguments: [agent])
+            return rows.map(Self.version)
+        }
+    }
+
+    public func version(agent: String, id: String) throws -> ModelVersion {
+        let row = try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM model_version WHERE agent = ? AND id = ?", arguments: [agent, id])
+        }
+        guard let row else { throw ModelRegistryError.unknownVersion(agent: agent, id: id) }
+        return Self.version(row)
+    }
+
+    /// The version's chain of parents, newest first, starting with the version itself.
+    public func lineage(agent: String, id: String) throws -> [String] {
+        var chain: [String] = []
+        var next: String? = id
+        while let v = next, !chain.contains(v) {
+            chain.append(v)
+            next = try version(agent: agent, id: v).parent
+        }
+        return chain
+    }
+
+    // MARK: what is served
+
+    /// Records that `agent` now serves `version` (a swap or promote finished).
+    public func recordServed(agent: String, version: String) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO served (agent, version, at) VALUES (?, ?, ?)",
+                           arguments: [agent, version, Date().timeIntervalSince1970])
+        }
+    }
+
+    /// Records a finished rollback: the current entry is forgotten, so the one before is current again.
+    public func recordRolledBack(agent: String) throws {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM served WHERE seq = (SELECT MAX(seq) FROM served WHERE agent = ?)", arguments: [agent])
+        }
+    }
+
+    /// The version `agent` serves and the one before it (the rollback target), as recorded.
+    public func served(agent: String) throws -> (current: String?, previous: String?) {
+        let last = try db.read { db in
+            try String.fetchAll(db, sql: "SELECT version FROM served WHERE agent = ? ORDER BY seq DESC LIMIT 2", arguments: [agent])
+        }
+        return (last.first, last.count > 1 ? last[1] : nil)
+    }
+
+    /// Every agent's current version.
+    public func servedAll() throws -> [String: String] {
+        try db.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT agent, version FROM served WHERE seq IN (SELECT MAX(seq) FROM served GROUP BY agent)")
+            return Dictionary(rows.map { ($0["agent"], $0["version"]) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    // MARK: store
+
+    /// Where the store keeps a blob, if it has it.
+    public func blobPath(sha256: String) -> String? {
+        guard sha256.count == 64, sha256.allSatisfy(\.isHexDigit) else { return nil }
+        let path = (directory as NSString).appendingPathComponent("blobs/\(sha256)")
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// The version as a plain model directory inside the store.
+    public func path(of version: ModelVersion) -> String {
+        (directory as NSString).appendingPathComponent("versions/\(version.agent)/\(version.id)")
+    }
+
+    private func storeBlob(from path: String, sha256: String) throws {
+        let target = (directory as NSString).appendingPathComponent("blobs/\(sha256)")
+        if FileManager.default.fileExists(atPath: target) { return }
+        let partial = target + ".partial-\(getpid())"
+        try? FileManager.default.removeItem(atPath: partial)
+        try FileManager.default.copyItem(atPath: path, toPath: partial)
+        try FileManager.default.moveItem(atPath: partial, toPath: target)
+    }
+
+    /// Hard links where the filesystem allows (no second copy of the weights), copies elsewhere.
+    private func materialize(_ version: ModelVersion) throws {
+        let dir = path(of: version)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for f in version.files {
+            let blob = (directory as NSString).appendingPathComponent("blobs/\(f.sha256)")
+            let target = (dir as NSString).appendingPathComponent(f.name)
+            try? FileManager.default.removeItem(atPath: target)
+            if link(blob, target) != 0 { try FileManager.default.copyItem(atPath: blob, toPath: target) }
+        }
+    }
+
+    static func digest(_ files: [ModelVersion.File]) -> String {
+        ModelDigest.of(files.map { ($0.name, $0.sha256) })
+    }
+
+    static func checkName(_ what: String, _ value: String) throws {
+        guard !value.isEmpty, value.count <= 128, value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }),
+              value != ".", value != ".." else {
+            throw ModelRegistryError.invalidName(what: what, value: value)
+        }
+    }
+
+    private static func version(_ row: Row) -> ModelVersion {
+        let files = (try? JSONDecoder().decode([ModelVersion.File].self, from: Data((row["files"] as String).utf8))) ?? []
+        return ModelVersion(agent: row["agent"], id: row["id"], sha256: row["sha256"], parent: row["parent"],
+                            createdBy: ModelVersion.Origin(rawValue: row["created_by"]) ?? .import,
+                            trainingStep: row["training_step"], evalScores: row["eval_scores"],
+                            createdAt: Date(timeIntervalSince1970: row["created_at"]), files: files, source: row["source"])
+    }
+}

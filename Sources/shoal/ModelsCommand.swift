@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import ShoalClient
+import ShoalEngine
+
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "models",
+        abstract: "The model registry: list each agent's versions, or import a model directory as a new version.",
+        subcommands: [ModelsListCommand.self, ModelsImportCommand.self],
+        defaultSubcommand: ModelsListCommand.self)
+}
+
+struct ModelsListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List registered versions (the default).")
+
+    @OptionGroup var endpoint: CoordinatorEndpoint
+    @Option(help: "Only this agent's versions.") var agent: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let client = try Client(endpoint: endpoint.coordinator)
+        let answer = try client.models(agent: agent)
+        if json { printJSON(answer); return }
+        let versions = answer["versions"] as? [[String: Any]] ?? []
+        let served = answer["served"] as? [String: String] ?? [:]
+        if versions.isEmpty { say("no registered versions\(agent.map { " for agent '\($0)'" } ?? "") — add one with `shoal models import --agent A DIR`"); return }
+        say("AGENT        VERSION  SHA256        PARENT   CREATED_BY  STEP   CREATED              SERVED  EVAL")
+        let dates = ISO8601DateFormatter()
+        for v in versions {
+            let agent = v["agent"] as? String ?? "", id = v["id"] as? String ?? ""
+            let created = (v["created_at"] as? Double).map { dates.string(from: Date(timeIntervalSince1970: $0)) } ?? ""
+            let eval = (try? JSONSerialization.data(withJSONObject: v["eval_scores"] ?? [:], options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            say([pad(agent, 12), pad(id, 8), pad(String((v["sha256"] as? String ?? "").prefix(12)), 13), pad(v["parent"] as? String ?? "-", 8),
+                 pad(v["created_by"] as? String ?? "", 11), pad((v["training_step"] as? Int).map(String.init) ?? "-", 6), pad(created, 20),
+                 pad(served[agent] == id ? "*" : "", 7), eval].joined(separator: " "))
+        }
+    }
+}
+
+struct ModelsImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Check that a model directory loads, then register it as a version of an agent.",
+        discussion: "DIR must be readable by the coordinator too (it copies the files into its content-addressed store).")
+
+    @OptionGroup var endpoint: CoordinatorEndpoint
+    @Option(help: "The agent the version belongs to.") var agent: String
+    @Argument(help: "The model directory (config.json, *.safetensors, tokenizer.json).") var directory: String
+    @Option(name: .customLong("created-by"), help: "sft, grpo or import.") var createdBy = "import"
+    @Option(help: "The version it was trained from (default: the agent's current version).") var parent: String?
+    @Option(name: .customLong("training-step"), help: "The training step that produced it.") var trainingStep: Int?
+    @Option(name: .customLong("eval-scores"), help: "Eval scores as a JSON object.") var evalScores: String?
+    @Option(help: "Version id (default: the next vN).") var id: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
+        do {
+            let generator = try Generator.load(directory: dir)
+            guard generator.tokenizer != nil else { throw CommandFailure("\(dir): no tokenizer.json; workers need one to serve it") }
+        } catch let e as CommandFailure { throw e } catch {
+            throw CommandFailure("\(dir): the model does not load: \(error)")
+        }
+        let answer = try Client(endpoint: endpoint.coordinator).importModel(
+            agent: agent, directory: dir, createdBy: createdBy, parent: parent, trainingStep: trainingStep, evalScores: evalScores, id: id)
+        if json { printJSON(answer); return }
+        let v = answer["version"] as? [String: Any] ?? [:]
+        let created = answer["created"] as? Bool ?? false
+        say("\(created ? "registered" : "already registered as") \(agent) \(v["id"] as? String ?? "?") (sha256 \((v["sha256"] as? String ?? "").prefix(16))…, parent \(v["parent"] as? String ?? "none"))")
+    }
+}
+
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }

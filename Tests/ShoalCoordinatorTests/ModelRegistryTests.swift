@@ -1,0 +1,147 @@
+import Foundation
+import ShoalWire
+import XCTest
+@testable import ShoalCoordinator
+
+/// The model registry (SQLite + content-addressed store) and the SHA-256 it names weights by.
+final class ModelRegistryTests: XCTestCase {
+    var root: String!
+
+    override func setUpWithError() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-registry-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(atPath: root) }
+
+    /// A model-shaped directory: the registry only hashes and stores files; loading is the validator's job.
+    func modelDir(_ name: String, weights: [UInt8]) throws -> String {
+        let dir = (root as NSString).appendingPathComponent(name)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data(#"{"model_type":"llama"}"#.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try Data(weights).write(to: URL(fileURLWithPath: dir + "/model.safetensors"))
+        return dir
+    }
+
+    // MARK: SHA-256
+
+    func testSHA256MatchesTheFIPSTestVectors() {
+        XCTAssertEqual(SHA256.hex([UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(SHA256.hex(Array("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu".utf8)),
+                       "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")
+        XCTAssertEqual(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)),
+                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    func testSHA256GivesTheSameDigestWhateverTheChunking() throws {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<10_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let whole = SHA256.hex(bytes)
+        for chunk in [1, 7, 63, 64, 65, 1000] {
+            var h = SHA256()
+            var i = 0
+            while i < bytes.count { h.update(bytes[i..<min(i + chunk, bytes.count)]); i += chunk }
+            XCTAssertEqual(h.finalizeHex(), whole, "chunk \(chunk)")
+        }
+        let path = (root as NSString).appendingPathComponent("blob")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try SHA256.hex(ofFile: path), whole)
+    }
+
+    // MARK: registry
+
+    func testImportRecordsTheWeightsDigestAndStoresEachFileByItsSha256() throws {
+        let registry = try ModelRegistry(directory: root + "/store")
+        let weights: [UInt8] = Array(0..<200).map { UInt8($0) }
+        let (v, created) = try registry.importDirectory(try modelDir("m1", weights: weights), agent: "math")
+        XCTAssertTrue(created)
+        XCTAssertEqual(v.id, "v1")
+        XCTAssertEqual(v.createdBy, .import)
+        XCTAssertNil(v.parent)
+        let file = try XCTUnwrap(v.files.first { $0.name == "model.safetensors" })
+        XCTAssertEqual(file.sha256, SHA256.hex(weights))
+        XCTAssertEqual(file.size, 200)
+        XCTAssertEqual(v.sha256, ModelDigest.of(v.files.map { ($0.name, $0.sha256) }))
+        let blob = try XCTUnwrap(registry.blobPath(sha256: file.sha256))
+        XCTAssertEqual(try SHA256.hex(ofFile: blob), file.sha256)
+        XCTAssertEqual(try SHA256.hex(ofFile: registry.path(of: v) + "/model.safetensors"), file.sha256)
+        XCTAssertNil(registry.blobPath(sha256: "../../etc/passwd"))
+    }
+
+    func testImportRegistersNothingWhenTheModelDoesNotLoad() throws {
+        let registry = try ModelRegistry(directory: root + "/store")
+        struct Broken: Error {}
+        XCTAssertThrowsError(try registry.importDirectory(try modelDir("bad", weights: [1, 2, 3]), agent: "math", validate: { _ in throw Broken() })) { e in
+            guard case .failedToLoad(let dir, _)? = e as? ModelRegistryError else { return XCTFail("\(e)") }
+            XCTAssertTrue(dir.hasSuffix("/bad"))
+        }
+        XCTAssertEqual(try registry.versions(agent: "math").count, 0)
+        var validated: String?
+        _ = try registry.importDirectory(try modelDir("good", weights: [4, 5, 6]), agent: "math", validate: { validated = $0 })
+        XCTAssertEqual(validated.map { ($0 as NSString).lastPathComponent }, "good")
+    }
+
+    func testImportRejectsADirectoryWithoutWeightsOrConfigAndNamesIt() throws {
+        let registry = try ModelRegistry(directory: root + "/store")
+        let dir = try modelDir("noweights", weights: [1])
+        try FileManager.default.removeItem(atPath: dir + "/model.safetensors")
+        XCTAssertThrowsError(try registry.importDirectory(dir, agent: "math")) { e in
+            XCTAssertEqual(e as? ModelRegistryError, .noWeights(dir))
+            XCTAssertTrue("\(e)".contains("safetensors"))
+        }
+        XCTAssertThrowsError(try registry.importDirectory(root + "/nowhere", agent: "math")) { e in
+            XCTAssertEqual(e as? ModelRegistryError, .notADirectory(root + "/nowhere"))
+        }
+        XCTAssertThrowsError(try registry.importDirectory(try modelDir("ok", weights: [1]), agent: "../etc")) { e in
+            guard case .invalidName? = e as? ModelRegistryError else { return XCTFail("\(e)") }
+        }
+    }
+
+    func testVersionsChainToTheirParentsAndReimportingIsIdempotent() throws {
+        let registry = try ModelRegistry(directory: root + "/store")
+        let v1 = try registry.importDirectory(try modelDir("a", weights: [1]), agent: "math").version
+        try registry.recordServed(agent: "math", version: v1.id)
+        let v2 = try registry.importDirectory(try modelDir("b", weights: [2]), agent: "math", createdBy: .sft, trainingStep: 100,
+                                              evalScores: #"{"pass@1": 0.25}"#).version
+        let v3 = try registry.importDirectory(try modelDir("c", weights: [3]), agent: "math", createdBy: .grpo, parent: v2.id, trainingStep: 40).version
+        _ = try registry.importDirectory(try modelDir("d", weights: [9]), agent: "code")
+        XCTAssertEqual(v2.parent, "v1", "parent defaults to the version served now")
+        XCTAssertEqual([v1.id, v2.id, v3.id], ["v1", "v2", "v3"])
+        XCTAssertEqual(try registry.lineage(agent: "math", id: "v3"), ["v3", "v2", "v1"])
+        XCTAssertEqual(try registry.version(agent: "math", id: "v3").createdBy, .grpo)
+        XCTAssertEqual(try registry.version(agent: "math", id: "v3").trainingStep, 40)
+        XCTAssertEqual(try registry.version(agent: "math", id: "v2").evalScores, #"{"pass@1": 0.25}"#)
+        XCTAssertEqual(try registry.versions(agent: "math").map(\.id), ["v1", "v2", "v3"])
+        XCTAssertEqual(try registry.versions().count, 4)
+
+        let again = try registry.importDirectory(root + "/b", agent: "math")
+        XCTAssertFalse(again.created)
+        XCTAssertEqual(again.version.id, "v2")
+        XCTAssertThrowsError(try registry.importDirectory(try modelDir("e", weights: [5]), agent: "math", parent: "v9")) { e in
+            XCTAssertEqual(e as? ModelRegistryError, .unknownParent(agent: "math", parent: "v9"))
+        }
+        XCTAssertThrowsError(try registry.version(agent: "math", id: "v9")) { e in
+            XCTAssertEqual(e as? ModelRegistryError, .unknownVersion(agent: "math", id: "v9"))
+        }
+        XCTAssertThrowsError(try registry.importDirectory(try modelDir("f", weights: [6]), agent: "math", evalScores: "[1]"))
+    }
+
+    func testServedHistoryGivesTheRollbackTargetAndSurvivesReopening() throws {
+        do {
+            let registry = try ModelRegistry(directory: root + "/store")
+            try registry.recordServed(agent: "math", version: "v1")
+            try registry.recordServed(agent: "math", version: "v2")
+            try registry.recordServed(agent: "code", version: "v7")
+            XCTAssertEqual(try registry.served(agent: "math").current, "v2")
+            XCTAssertEqual(try registry.served(agent: "math").previous, "v1")
+        }
+        let reopened = try ModelRegistry(directory: root + "/store")
+        XCTAssertEqual(try reopened.servedAll(), ["math": "v2", "code": "v7"])
+        try reopened.recordRolledBack(agent: "math")
+        XCTAssertEqual(try reopened.served(agent: "math").current, "v1")
+        XCTAssertNil(try reopened.served(agent: "math").previous)
+    }
+}
