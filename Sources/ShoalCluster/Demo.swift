@@ -11,15 +11,20 @@ public enum Demo {
         topology.coordinator.heartbeatMs = 250
         let tinyModel = tinyModelAgent(topologyFile: topologyFile)
         if let tinyModel { topology.agents.append(tinyModel) }
-        defer { if let tinyModel { try? FileManager.default.removeItem(atPath: tinyModel.agentFile) } }
+        // A fresh journal and model registry per tour, so one tour's swaps never leak into the next.
+        let state = NSTemporaryDirectory() + "shoal-demo-\(getpid())"
+        defer {
+            if let tinyModel { try? FileManager.default.removeItem(atPath: tinyModel.agentFile) }
+            try? FileManager.default.removeItem(atPath: state)
+        }
         say("━━ Shoal demo ━━")
         say("")
         say("1. Start a local cluster from \(topologyFile): a coordinator and its workers, each its own process.")
         let supervisor = Supervisor(topology: topology, quietStderr: true) { say("   " + $0) }
-        try supervisor.start(bindOverride: "tcp://127.0.0.1:*")
+        try supervisor.start(bindOverride: "tcp://127.0.0.1:*", stateDirectory: state)
         defer {
             say("")
-            say("7. Shut down: workers drain their in-flight requests, then the coordinator stops.")
+            say("8. Shut down: workers drain their in-flight requests, then the coordinator stops.")
             supervisor.shutdown()
         }
         let registered = supervisor.waitForWorkers(timeout: 30)
@@ -34,10 +39,10 @@ public enum Demo {
         }
 
         if tinyModel != nil {
-            let r = try client.call(skill: "tiny-qwen3", input: "The capital of France is", params: ["max_tokens": "8"])
+            let r = try client.call(skill: tinySkill, input: "The capital of France is", params: ["max_tokens": "8"])
             let lp = (r.metadata["logprobs"] ?? "").split(separator: ",").prefix(4).joined(separator: ", ")
-            say("   tiny-qwen3  \"The capital of France is\" → \(r.ok ? "\(r.metadata["completion_tokens"] ?? "?") tokens, logprobs [\(lp), …]" : "error \(r.code.name): \(r.message)")   [\(r.workerId)]")
-            say("               (Shoal's own engine serving a Qwen3 checkpoint from disk; this one is a tiny random-weight")
+            say("   \(tinySkill)  \"The capital of France is\" → \(r.ok ? "\(r.metadata["completion_tokens"] ?? "?") tokens, logprobs [\(lp), …]" : "error \(r.code.name): \(r.message)")   [\(r.workerId), model \(r.modelVersion)]")
+            say("               (Shoal's own engine serving a Llama checkpoint from disk; this one is a tiny random-weight")
             say("                test model, so its text is noise — trained specialists are not built yet)")
         }
         let answer = try client.call(skill: "calculator", input: "2 * (3 + 4)").output
@@ -59,7 +64,7 @@ public enum Demo {
                 if let id = step["accepted"] as? String { say("     accepted and journaled as \(id)"); return }
                 let ok = step["status"] as? String == "succeeded"
                 let reward = (step["reward"] as? Double).map { String(format: ", reward %.2f", $0) } ?? ""
-                say("     \(ok ? "✓" : "✗") \((step["id"] as? String ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)) \(ok ? "→ \(step["output"] ?? "")" : "\(step["status"] ?? ""): \(step["error"] ?? "")")   [\(step["worker_id"] ?? "")\(reward)]")
+                say("     \(ok ? "✓" : "✗") \((step["id"] as? String ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)) \(ok ? "→ \(clip("\(step["output"] ?? "")", 96))" : "\(step["status"] ?? ""): \(step["error"] ?? "")")   [\(step["worker_id"] ?? "")\(reward)]")
             }
             if t.ok, let result = try? JSONSerialization.jsonObject(with: Data(t.output.utf8)) as? [String: Any] {
                 say("     task \(result["status"] ?? "?"): \(result["output"] ?? "(no output)")")
@@ -107,6 +112,8 @@ public enum Demo {
                 if supervisor.waitForWorkers(supervisor.workers.count, timeout: 0.25) == supervisor.workers.count { break }
             }
         }
+        if tinyModel != nil { try liveSwap(client: client, endpoint: supervisor.endpoint, topologyFile: topologyFile, say: say) }
+
         let s = try client.status()
         say("")
         say("   shoal status:")
@@ -115,6 +122,48 @@ public enum Demo {
         }
         say("     requests \(s.requestsTotal) · replies \(s.repliesTotal) · errors \(s.errorsTotal) · requeued after the crash \(s.requeued)")
     }
+
+    /// 7. A rolling swap of the model agent's two workers under steady load, then a rollback.
+    static func liveSwap(client: Client, endpoint: String, topologyFile: String, say: @escaping (String) -> Void) throws {
+        say("")
+        say("7. Live model swap: register two versions of \(tinySkill) in the model registry, then swap its two")
+        say("   workers from one to the other, one at a time, under steady traffic. Every reply names its version.")
+        let a = fixtureModel(topologyFile, "llama"), b = fixtureModel(topologyFile, "llama3_rope")
+        let va = try client.importModel(agent: tinySkill, directory: a)
+        let vb = try client.importModel(agent: tinySkill, directory: b)
+        func describe(_ v: [String: Any]) -> String {
+            let version = v["version"] as? [String: Any] ?? [:]
+            return "\(version["id"] ?? "?") (sha256 \(String("\(version["sha256"] ?? "")".prefix(12)))…)"
+        }
+        say("   shoal models import --agent \(tinySkill) …/llama        → \(describe(va))")
+        say("   shoal models import --agent \(tinySkill) …/llama3_rope  → \(describe(vb))")
+        let first = try client.waitForSwap(agent: tinySkill, swapId: try client.startSwap(agent: tinySkill, model: "v1", strategy: "all"))
+        say("   serving v1 on every worker: \(first.state)")
+        say("   shoal swap --agent \(tinySkill) --model v2 --strategy rolling   (under 40 requests/s)")
+        let r = try SwapBench.underLoad(endpoint: endpoint, skill: tinySkill, agent: tinySkill, model: "v2", strategy: "rolling",
+                                        requestsPerSecond: 40, steadySeconds: 1.5) { say("   " + $0) }
+        say("   swap \(r.outcome) in \(String(format: "%.0f", r.swapSeconds * 1000)) ms · \(r.total) requests, \(r.failed) failed")
+        for (worker, versions) in r.versionsByWorker.sorted(by: { $0.key < $1.key }) {
+            say("     \(worker.padding(toLength: 14, withPad: " ", startingAt: 0)) replies came from \(versions.joined(separator: " → "))")
+        }
+        let back = try client.waitForSwap(agent: tinySkill, swapId: try client.startRollback(agent: tinySkill))
+        let reply = try client.call(skill: tinySkill, input: "Hello", params: ["max_tokens": "2"])
+        say("   shoal rollback --agent \(tinySkill) → \(back.state); the next reply comes from \(reply.modelVersion)")
+    }
+
+    static let tinySkill = "tiny-llama"
+
+    static func repoRoot(_ topologyFile: String) -> String {
+        let root = ((topologyFile as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        return root.isEmpty ? "." : root
+    }
+
+    static func fixtureModel(_ topologyFile: String, _ name: String) -> String {
+        URL(fileURLWithPath: (repoRoot(topologyFile) as NSString).appendingPathComponent("Tests/ShoalEngineTests/Fixtures/models/\(name)"))
+            .standardizedFileURL.path
+    }
+
+    static func clip(_ s: String, _ width: Int) -> String { s.count <= width ? s : String(s.prefix(width - 1)) + "…" }
 
     static func tasksFolder(_ topologyFile: String) -> String {
         ((topologyFile as NSString).deletingLastPathComponent as NSString).appendingPathComponent("tasks")
@@ -127,16 +176,17 @@ public enum Demo {
         return names.filter { $0.hasSuffix(".yaml") }.sorted().map { (dir as NSString).appendingPathComponent($0) }
     }
 
-    /// A demo-only agent serving the engine's tiny Qwen3 test checkpoint, when the repo has it.
+    /// A demo-only agent with two workers serving the engine's tiny Llama test checkpoints
+    /// (the live swap needs two versions of one architecture), when the repo has them.
     static func tinyModelAgent(topologyFile: String) -> Topology.Deployment? {
-        let root = ((topologyFile as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
-        let model = ((root.isEmpty ? "." : root) as NSString).appendingPathComponent("Tests/ShoalEngineTests/Fixtures/models/qwen3")
-        guard FileManager.default.fileExists(atPath: model + "/config.json") else { return nil }
+        let model = fixtureModel(topologyFile, "llama")
+        guard FileManager.default.fileExists(atPath: model + "/config.json"),
+              FileManager.default.fileExists(atPath: fixtureModel(topologyFile, "llama3_rope") + "/config.json") else { return nil }
         let path = NSTemporaryDirectory() + "shoal-demo-tiny-\(getpid()).yaml"
-        let yaml = "name: tiny-qwen3\nbackend: swift\nmodel: \(URL(fileURLWithPath: model).standardizedFileURL.path)\nconcurrency: 4\nsampling: {temperature: 0.8, seed: 7}\n"
+        let yaml = "name: \(tinySkill)\nbackend: swift\nmodel: \(model)\nconcurrency: 4\nsampling: {temperature: 0.8, seed: 7, max_tokens: 4}\n"
         guard (try? yaml.write(toFile: path, atomically: true, encoding: .utf8)) != nil,
               let agent = try? AgentSpec.parse(yaml: yaml, file: path) else { return nil }
-        return Topology.Deployment(agent: agent, agentFile: path, replicas: 1)
+        return Topology.Deployment(agent: agent, agentFile: path, replicas: 2)
     }
 
     static func quote(_ s: String, _ width: Int) -> String {

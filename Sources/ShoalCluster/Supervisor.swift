@@ -42,12 +42,15 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     /// Starts everything; returns once the coordinator listens (workers register on their own).
-    public func start(bindOverride: String? = nil) throws {
+    /// `stateDirectory` holds the coordinator's journal and model registry (default: the
+    /// coordinator's own, `.shoal/` in the working directory).
+    public func start(bindOverride: String? = nil, stateDirectory: String? = nil) throws {
         let c = topology.coordinator
         let bind = bindOverride ?? c.endpoint
         let args = ["coordinator", "--bind", bind, "--heartbeat-ms", "\(c.heartbeatMs)", "--liveness", "\(c.liveness)",
                     "--queue-limit", "\(c.queueLimit)", "--max-message-bytes", "\(c.maxMessageBytes)",
                     "--grace-ms", "\(c.unknownServiceGraceMs)", "--default-deadline-ms", "\(c.defaultDeadlineMs)"]
+            + (stateDirectory.map { ["--journal", ($0 as NSString).appendingPathComponent("journal.sqlite")] } ?? [])
             + Set(topology.agents.flatMap(\.agent.skills)).sorted().flatMap { ["--skill", $0] }
         let p = try ChildProcess(name: "coordinator", executable: executable, arguments: args, silenceStderr: quietStderr)
         guard let ep = p.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
