@@ -53,8 +53,11 @@ let package = Package(
         .target(name: "ShoalVerifiers"),
 
         // Training: backward pass, optimisers, LoRA, checkpoints, SFT, seeded synthetic task generators.
-        .target(name: "ShoalTraining", dependencies: ["ShoalEngine", "COpenBLAS"]),
+        .target(name: "ShoalTraining", dependencies: ["ShoalEngine", "ShoalVerifiers", "COpenBLAS"]),
 
+
+        // RL: GRPO core (advantages, objective, staleness, guardrails, experience export) and the learner step.
+        .target(name: "ShoalRL", dependencies: ["ShoalTraining", "ShoalVerifiers"]),
 
         // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
         .target(name: "ShoalCluster", dependencies: [
@@ -63,7 +66,7 @@ let package = Package(
 
         // The CLI: argument parsing only.
         .executableTarget(name: "shoal", dependencies: [
-            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval",
+            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -77,6 +80,7 @@ let package = Package(
         .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalVerifiers"]),
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
+        .testTarget(name: "ShoalRLTests", dependencies: ["ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalWire", "ZeroMQ"]),
     ]
 )

@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
 import ShoalEngine
+import ShoalTraining
 
-/// `shoal bench model`: CPU engine throughput vs PyTorch eager CPU, same run.
+/// `shoal bench model`: CPU engine throughput, and the training step time of the 8.5M
+/// model at batch 8 × 128, each next to PyTorch eager CPU in the same run.
 struct BenchModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "Prompt and decode tok/s of the CPU engine (8.5M and 124.7M random Llama models) vs PyTorch eager CPU.")
+        abstract: "Prompt and decode tok/s of the CPU engine (8.5M and 124.7M random Llama models) and the 8.5M training step vs PyTorch eager CPU.")
 
     @Option(name: .long, help: "Python with torch + transformers for the baseline (default: .venv/bin/python, then python3).")
     var python: String?
@@ -26,6 +28,12 @@ struct BenchModelCommand: ParsableCommand {
     @Option(name: .long, help: "Compute threads for both engines.")
     var threads: Int = 2
 
+    @Flag(name: .long, inversion: .prefixedNo, help: "Measure the training step (fwd+bwd+AdamW, 8.5M, batch 8×128).")
+    var training = true
+
+    @Option(name: .long, help: "Training steps timed (median reported).")
+    var trainingRepeats: Int = 5
+
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
 
@@ -40,12 +48,34 @@ struct BenchModelCommand: ParsableCommand {
         let report = try ModelBench.run(options) { message in
             if !json { FileHandle.standardError.write(Data("… \(message)\n".utf8)) }
         }
+        var trainingRow: TrainingStepBench.Row?
+        if training {
+            if !json { FileHandle.standardError.write(Data("… 8.5M: training step, Shoal and PyTorch\n".utf8)) }
+            let size = ModelBench.sizes[0]
+            trainingRow = try TrainingStepBench.run(name: size.name, config: size.config, repeats: trainingRepeats,
+                                                    threads: threads, python: options.python)
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(String(decoding: try encoder.encode(BenchModelOutput(report: report, training: trainingRow)), as: UTF8.self))
         } else {
             print(ModelBench.format(report))
+            if let trainingRow { print(TrainingStepBench.format(trainingRow)) }
         }
     }
+}
+
+/// The JSON of `shoal bench model`: the engine report's fields, plus `training`.
+private struct BenchModelOutput: Encodable {
+    let report: ModelBench.Report
+    let training: TrainingStepBench.Row?
+
+    func encode(to encoder: Encoder) throws {
+        try report.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encodeIfPresent(training, forKey: .training)
+    }
+
+    enum Key: String, CodingKey { case training }
 }

@@ -1,0 +1,39 @@
+import Foundation
+
+/// `trainer_state.json`: where a run stands, so that a resumed run takes exactly the steps
+/// the uninterrupted one would have taken (same batches, same learning rates).
+public struct TrainerState: Sendable, Equatable, Codable {
+    /// Optimiser updates done.
+    public var step: Int
+    /// Learning rate of the last update.
+    public var learningRate: Double
+    /// Seed of the data order (and of the initial weights).
+    public var seed: UInt64
+    /// Sequences consumed from the seeded stream of training sequences.
+    public var dataPosition: Int
+    public var schedule: LearningRateSchedule
+    /// Sequences per optimiser step and per micro-batch.
+    public var batchSize: Int
+    public var microBatchSize: Int
+    /// The specialist being trained (`math`, `code`, `tools`), when there is one.
+    public var agent: String?
+
+    public init(step: Int, learningRate: Double, seed: UInt64, dataPosition: Int, schedule: LearningRateSchedule,
+                batchSize: Int, microBatchSize: Int, agent: String? = nil) {
+        self.step = step
+        self.learningRate = learningRate
+        self.seed = seed
+        self.dataPosition = dataPosition
+        self.schedule = schedule
+        self.batchSize = batchSize
+        self.microBatchSize = microBatchSize
+        self.agent = agent
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case step, learningRate = "lr", seed, dataPosition = "data_position", schedule
+        case batchSize = "batch_size", microBatchSize = "micro_batch_size", agent
+    }
+
+    public static let fileName = "trainer_state.json"
+}

@@ -1,0 +1,108 @@
+import Foundation
+import ShoalEngine
+
+/// One `shoal train sft` run for a built-in specialist, start to finish: generator items of
+/// the train split → tokenized chat examples → `SFTTrainer` → checkpoints, a JSONL log and a
+/// loss plot in `outputDirectory`, and optionally the bare model files exported for serving.
+/// A run started with `resumeFrom` continues the checkpoint's run exactly.
+public struct SFTRun {
+    public var recipe: AgentRecipe
+    public var outputDirectory: String
+    public var seed: UInt64 = 1
+    /// Stop after this many optimiser steps in all (default: the recipe's).
+    public var steps: Int?
+    public var resumeFrom: String?
+    /// Write model files only (config, weights, tokenizer) here when training ends.
+    public var exportDirectory: String?
+    public var exportType: SafetensorsWriter.StoredType = .f32
+    public var checkpointEvery = 200
+    public var evalEvery = 100
+    /// Held-out items whose loss the eval hook reports.
+    public var evalItems = 32
+
+    public init(recipe: AgentRecipe, outputDirectory: String) {
+        self.recipe = recipe
+        self.outputDirectory = outputDirectory
+    }
+
+    public static let logFileName = "train_log.jsonl"
+    public static let plotFileName = "loss.svg"
+
+    public struct Summary: Sendable {
+        public var steps: Int
+        public var finalLoss: Double
+        public var finalEvalLoss: Double?
+        public var examples: Int
+        public var skippedTooLong: Int
+        public var seconds: Double
+        public var parameters: Int
+    }
+
+    /// `note` gets one-off messages (what is being set up, where files went); `onStep` every record.
+    public func run(note: (String) -> Void = { _ in }, onStep: (StepRecord) -> Void = { _ in }) throws -> Summary {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let tokenizer = ByteTokenizer()
+        let model: TrainableDecoder<Float>
+        let optimizer: AdamW<Float>
+        var state: TrainerState
+        let adamSettings = AdamW<Float>.Settings(weightDecay: recipe.weightDecay)
+        if let resumeFrom {
+            state = try TrainingCheckpoint.loadState(from: resumeFrom)
+            guard state.agent == nil || state.agent == recipe.family.rawValue else {
+                throw CheckpointError.configMismatch(path: resumeFrom + "/" + TrainerState.fileName,
+                                                     reason: "is a checkpoint of agent '\(state.agent ?? "")', not '\(recipe.family.rawValue)'")
+            }
+            let config = try TrainingCheckpoint.loadConfig(from: resumeFrom)
+            model = try TrainableDecoder<Float>(config: config)
+            try TrainingCheckpoint.loadModel(from: resumeFrom, into: model.parameters)
+            optimizer = AdamW(parameters: model.parameters, settings: adamSettings)
+            try TrainingCheckpoint.loadOptimizer(from: resumeFrom, into: optimizer)
+            note("resuming \(resumeFrom) at step \(state.step) of \(state.schedule.totalSteps)")
+        } else {
+            let total = steps ?? recipe.steps
+            model = try TrainableDecoder<Float>(config: recipe.config, seed: seed)
+            optimizer = AdamW(parameters: model.parameters, settings: adamSettings)
+            state = TrainerState(step: 0, learningRate: 0, seed: seed, dataPosition: 0,
+                                 schedule: LearningRateSchedule(peak: recipe.peakLearningRate, floor: recipe.floorLearningRate,
+                                                                warmupSteps: min(recipe.warmupSteps, total / 10 + 1), totalSteps: total),
+                                 batchSize: recipe.batchSize, microBatchSize: recipe.microBatchSize, agent: recipe.family.rawValue)
+        }
+        let target = steps ?? state.schedule.totalSteps
+        let generator = try TaskGenerators.named(recipe.family.rawValue)
+        let context = model.config.maxPositionEmbeddings
+        let data = SFTExamples(items: try generator.items(split: .train, count: recipe.trainItems, seed: state.seed),
+                               tokenizer: tokenizer, maxTokens: context, seed: state.seed)
+        let heldOut = SFTExamples(items: try generator.items(split: .heldout, count: evalItems, seed: state.seed),
+                                  tokenizer: tokenizer, maxTokens: context, seed: state.seed).examples
+        let parameterCount = model.parameters.map(\.count).reduce(0, +)
+        note("\(recipe.family.rawValue): \(parameterCount) parameters, \(data.examples.count) training examples"
+             + " (\(data.skippedTooLong) longer than \(context) tokens left out), batch \(state.batchSize), \(target) steps")
+
+        let trainer = try SFTTrainer(model: model, optimizer: optimizer, data: data, state: state)
+        let log = try TrainingLog(path: TrainingCheckpoint.path(outputDirectory, Self.logFileName))
+        var last: StepRecord?
+        var lastEval: Double?
+        func checkpoint() throws {
+            try TrainingCheckpoint.save(to: outputDirectory, model: model, tokenizer: tokenizer, optimizer: optimizer, state: trainer.state)
+            let records = (try? TrainingLog.read(path: log.path)) ?? []
+            try LossCurve.plot(records, title: "SFT \(recipe.family.rawValue): loss per completion token").write(
+                to: TrainingCheckpoint.path(outputDirectory, Self.plotFileName))
+        }
+        try trainer.train(until: target, evalEvery: evalEvery, evalExamples: heldOut) { record in
+            try log.append(record)
+            onStep(record)
+            last = record
+            if let e = record.evalLoss { lastEval = e }
+            if checkpointEvery > 0, record.step % checkpointEvery == 0, record.step < target { try checkpoint() }
+        }
+        try checkpoint()
+        note("checkpoint, log and loss plot in \(outputDirectory)")
+        if let exportDirectory {
+            try TrainingCheckpoint.save(to: exportDirectory, model: model, tokenizer: tokenizer, storedAs: exportType)
+            note("model files exported to \(exportDirectory)")
+        }
+        return Summary(steps: trainer.state.step, finalLoss: last?.loss ?? .nan, finalEvalLoss: lastEval, examples: data.examples.count,
+                       skippedTooLong: data.skippedTooLong, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
+                       parameters: parameterCount)
+    }
+}

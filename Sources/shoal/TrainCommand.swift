@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import ShoalEngine
+import ShoalTraining
+
+/// `shoal train`: training commands (`sft` now; `grpo` later).
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a built-in specialist.",
+        subcommands: [TrainSFTCommand.self])
+}
+
+/// `shoal train sft --agent math|code|tools`: supervised fine-tuning on the agent's task generator.
+struct TrainSFTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sft",
+        abstract: "Supervised fine-tuning of a built-in specialist on its seeded task generator.",
+        discussion: """
+        Writes a checkpoint (config.json, model.safetensors, tokenizer.json, optimizer.safetensors,
+        trainer_state.json), train_log.jsonl and loss.svg into --out; --export writes the model
+        files alone (what agents/<agent>/ ships). --resume continues a checkpoint's run exactly.
+        """)
+
+    @Option(help: "The specialist: math, code or tools.")
+    var agent: String
+
+    @Option(help: "Optimiser steps in all (default: the agent's recipe).")
+    var steps: Int?
+
+    @Option(help: "Directory for checkpoints, the JSONL log and the loss plot (default: .shoal/train/<agent>).")
+    var out: String?
+
+    @Option(help: "Continue the run saved in this checkpoint directory.")
+    var resume: String?
+
+    @Option(help: "Write the trained model files (no optimizer state) to this directory, e.g. agents/math.")
+    var export: String?
+
+    @Flag(help: "Store exported weights as bf16 (half the size) instead of f32.")
+    var exportBf16 = false
+
+    @Option(help: "Seed of the weights and the data order (a resumed run keeps its own).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Sequences per optimiser step (default: the recipe's).")
+    var batchSize: Int?
+
+    @Option(help: "Peak learning rate (default: the recipe's).")
+    var lr: Double?
+
+    @Option(help: "Training items drawn from the generator (default: the recipe's).")
+    var trainItems: Int?
+
+    @Option(help: "Save a checkpoint every N steps (0: only at the end).")
+    var checkpointEvery: Int = 200
+
+    @Option(help: "Held-out loss every N steps (0: never).")
+    var evalEvery: Int = 100
+
+    @Option(help: "Compute threads.")
+    var threads: Int = 2
+
+    @Flag(help: "Print each step as a JSON line instead of the progress line.")
+    var jsonLog = false
+
+    func run() throws {
+        var recipe = try AgentRecipe.named(agent)
+        for (name, value) in [("--steps", steps), ("--batch-size", batchSize), ("--train-items", trainItems), ("--threads", threads)] {
+            if let value, value < 1 { throw ValidationError("\(name) must be ≥ 1, got \(value)") }
+        }
+        if let lr, !(lr > 0) { throw ValidationError("--lr must be > 0, got \(lr)") }
+        if let batchSize {
+            recipe.batchSize = batchSize
+            recipe.microBatchSize = min(recipe.microBatchSize, batchSize)
+        }
+        if let lr { recipe.peakLearningRate = lr }
+        if let trainItems { recipe.trainItems = trainItems }
+        setComputeThreads(threads)
+
+        var run = SFTRun(recipe: recipe, outputDirectory: out ?? ".shoal/train/\(recipe.family.rawValue)")
+        run.seed = seed
+        run.steps = steps
+        run.resumeFrom = resume
+        run.exportDirectory = export
+        run.exportType = exportBf16 ? .bf16 : .f32
+        run.checkpointEvery = checkpointEvery
+        run.evalEvery = evalEvery
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let summary = try run.run(note: { FileHandle.standardError.write(Data("… \($0)\n".utf8)) }) { record in
+            // Written unbuffered, so a piped or redirected log shows each step as it ends.
+            let text = jsonLog ? String(decoding: (try? encoder.encode(record)) ?? Data(), as: UTF8.self) : record.line
+            FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        }
+        FileHandle.standardError.write(Data(String(format: "… done: %d steps in %.0f s, final loss %.4f%@\n", summary.steps, summary.seconds,
+                                                   summary.finalLoss, summary.finalEvalLoss.map { String(format: ", held-out loss %.4f", $0) } ?? "").utf8))
+    }
+}
