@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "ShoalWireTests", dependencies: ["ShoalWire", "ZeroMQ"]),
         .testTarget(name: "ShoalConfigTests", dependencies: ["ShoalConfig"]),
         .testTarget(name: "ShoalCoordinatorTests", dependencies: ["ShoalCoordinator", "ShoalWire", "ZeroMQ"]),
-        .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker"]),
+        .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker", "ShoalConfig", "ShoalEngine"]),
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalVerifiers"]),
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),

@@ -69,6 +69,11 @@ public struct ByteTokenizer: Tokenizer {
         where specialTokens.contains(token) {
             config[key] = token
         }
+        // Shoal's models are trained on ChatML turns; the template says so to transformers and to
+        // Shoal's worker, which renders plain-text requests as one user turn.
+        if specialTokens.contains(ChatML.messageStart) && specialTokens.contains(ChatML.messageEnd) {
+            config["chat_template"] = ChatML.jinjaTemplate
+        }
         try tokenizerJSON().write(to: directory.appendingPathComponent("tokenizer.json"))
         try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .prettyPrinted])
             .write(to: directory.appendingPathComponent("tokenizer_config.json"))

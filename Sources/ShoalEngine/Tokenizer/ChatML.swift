@@ -14,6 +14,8 @@ public struct ChatMessage: Sendable, Equatable, Codable {
 /// chat template: no default system prompt, no tool or reasoning sections.
 public enum ChatML {
     public static let messageStart = "<|im_start|>"
+    /// `render` as a Hugging Face `chat_template` (Jinja), for tokenizer_config.json.
+    public static let jinjaTemplate = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
     public static let messageEnd = "<|im_end|>"
 
     /// The conversation as text; `addGenerationPrompt` appends the opening of an assistant turn

@@ -37,7 +37,8 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         let versionFile = (dir as NSString).appendingPathComponent("VERSION")
         let version = (try? String(contentsOfFile: versionFile, encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "local"
-        serving = LoadedModel(generator: generator, version: version, maxBatch: agent.concurrency)
+        serving = LoadedModel(generator: generator, version: version, maxBatch: agent.concurrency,
+                              chatML: Self.usesChatML(directory: dir))
         serving.start()
     }
 
@@ -64,7 +65,12 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
                                     topP: Float(p["top_p"] ?? "") ?? Float(sampling.topP),
                                     seed: UInt64(p["seed"] ?? "") ?? sampling.seed ?? UInt64.random(in: 0...UInt64.max))
         params.stopTokenIds = generator.endOfSequenceTokenIds
-        let prompt = tokenizer.encode(request.input)
+        // A chat model gets plain text as one user turn, the way it was trained; text already in
+        // ChatML (a learner's exact training prompt) passes through unchanged.
+        let text = model.chatML && !request.input.hasPrefix(ChatML.messageStart)
+            ? ChatML.render([ChatMessage(role: "user", content: request.input)], addGenerationPrompt: true)
+            : request.input
+        let prompt = tokenizer.encode(text)
         guard !prompt.isEmpty else { throw SpecialistFailure("empty prompt") }
         let job = GenerationRequest(prompt: prompt, params: params)
         let completion: Completion = try await withCheckedThrowingContinuation { continuation in
@@ -108,7 +114,8 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         guard let first = smoke.first, first.logprobs.allSatisfy(\.isFinite) else {
             throw SpecialistFailure("\(directory): smoke generation gave non-finite log-probabilities (broken weights)")
         }
-        let model = LoadedModel(generator: generator, version: version, maxBatch: maxBatch)
+        let model = LoadedModel(generator: generator, version: version, maxBatch: maxBatch,
+                                chatML: Self.usesChatML(directory: directory))
         lock.withLock { staged = model }
     }
 
@@ -127,6 +134,16 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         return version
     }
 
+    /// Whether the model directory's `tokenizer_config.json` has a ChatML `chat_template`
+    /// (Shoal's built-in specialists do; other templates are not rendered, input goes in raw).
+    static func usesChatML(directory: String) -> Bool {
+        let path = (directory as NSString).appendingPathComponent("tokenizer_config.json")
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let template = object["chat_template"] as? String else { return false }
+        return template.contains(ChatML.messageStart)
+    }
+
     public func abort(version: String) {
         lock.withLock { if staged?.version == version { staged = nil } }
     }
@@ -139,6 +156,8 @@ final class LoadedModel: @unchecked Sendable {
     let generator: Generator
     let version: String
     let maxBatch: Int
+    /// Plain-text input is rendered as one ChatML user turn (see `ModelSpecialist.usesChatML`).
+    let chatML: Bool
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var users = 0
@@ -150,10 +169,11 @@ final class LoadedModel: @unchecked Sendable {
         let done: @Sendable (Result<Completion, Error>) -> Void
     }
 
-    init(generator: Generator, version: String, maxBatch: Int) {
+    init(generator: Generator, version: String, maxBatch: Int, chatML: Bool) {
         self.generator = generator
         self.version = version
         self.maxBatch = maxBatch
+        self.chatML = chatML
     }
 
     func start() {
