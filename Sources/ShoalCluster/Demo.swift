@@ -43,8 +43,9 @@ public enum Demo {
             let lp = (r.metadata["logprobs"] ?? "").split(separator: ",").prefix(4).joined(separator: ", ")
             say("   \(tinySkill)  \"The capital of France is\" → \(r.ok ? "\(r.metadata["completion_tokens"] ?? "?") tokens, logprobs [\(lp), …]" : "error \(r.code.name): \(r.message)")   [\(r.workerId), model \(r.modelVersion)]")
             say("               (Shoal's own engine serving a Llama checkpoint from disk; this one is a tiny random-weight")
-            say("                test model, so its text is noise — trained specialists are not built yet)")
+            say("                test model, so its text is noise; it is here for the live swap below)")
         }
+        try showBuiltInSpecialists(client: client, skills: Set(topology.agents.flatMap(\.agent.skills)), say: say)
         let answer = try client.call(skill: "calculator", input: "2 * (3 + 4)").output
 
         say("")
@@ -64,10 +65,10 @@ public enum Demo {
                 if let id = step["accepted"] as? String { say("     accepted and journaled as \(id)"); return }
                 let ok = step["status"] as? String == "succeeded"
                 let reward = (step["reward"] as? Double).map { String(format: ", reward %.2f", $0) } ?? ""
-                say("     \(ok ? "✓" : "✗") \((step["id"] as? String ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)) \(ok ? "→ \(clip("\(step["output"] ?? "")", 96))" : "\(step["status"] ?? ""): \(step["error"] ?? "")")   [\(step["worker_id"] ?? "")\(reward)]")
+                say("     \(ok ? "✓" : "✗") \((step["id"] as? String ?? "").padding(toLength: 16, withPad: " ", startingAt: 0)) \(ok ? "→ \(clip(oneLine("\(step["output"] ?? "")"), 96))" : "\(step["status"] ?? ""): \(step["error"] ?? "")")   [\(step["worker_id"] ?? "")\(reward)]")
             }
             if t.ok, let result = try? JSONSerialization.jsonObject(with: Data(t.output.utf8)) as? [String: Any] {
-                say("     task \(result["status"] ?? "?"): \(result["output"] ?? "(no output)")")
+                say("     task \(result["status"] ?? "?"): \(clip(oneLine("\(result["output"] ?? "(no output)")"), 110))")
             } else {
                 // Validation names every specialist no worker serves; nothing is dispatched or faked.
                 let missing = t.message.split(separator: "\n").compactMap { line -> String? in

@@ -10,7 +10,7 @@ final class ConfigTests: XCTestCase {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let topo = try Topology.load(root.appendingPathComponent("topology/local.yaml").path)
         XCTAssertEqual(topo.coordinator.endpoint, "tcp://127.0.0.1:5555")
-        XCTAssertEqual(topo.agents.map(\.agent.name), ["calculator", "retrieval"])
+        XCTAssertEqual(topo.agents.map(\.agent.name), ["calculator", "retrieval", "math", "tools", "code"])
         XCTAssertEqual(topo.agents[0].replicas, 2)
         XCTAssertEqual(topo.agents[0].agent.concurrency, 8)
         let echo = try AgentSpec.load(root.appendingPathComponent("agents/echo.yaml").path)
