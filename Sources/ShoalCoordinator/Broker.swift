@@ -146,17 +146,10 @@ public struct Broker {
         }
         let shoalId: UInt64? = isShoal ? header.requestID : nil
         counters.requests += 1
-        // One lookup (and one insert for a new name); `s` stays valid until a service is added.
-        let s: Dictionary<String, ServiceRecord>.Index
-        if let found = services.index(forKey: service) {
-            s = found
-        } else {
-            services[service] = ServiceRecord(name: service, nameFrame: request.service)
-            s = services.index(forKey: service)!
-        }
-        let queued = services.values[s].queue.count
+        if services[service] == nil { services[service] = ServiceRecord(name: service, nameFrame: request.service) }
+        let queued = services[service]!.queue.count
         if queued >= config.queueLimit {
-            services.values[s].failed += 1
+            services[service]!.failed += 1
             counters.errors += 1
             replyError(to: request, .overloaded, "service '\(service)' has \(queued) requests queued (limit \(config.queueLimit))", requestId: shoalId, &out)
             return
@@ -175,8 +168,8 @@ public struct Broker {
             splitPinned: pin != header.modelVersion || !avoid.isEmpty)
         pending[key] = pendingRequest
         if let d = pendingRequest.deadline { deadlines.push(d, key) }
-        services.values[s].queue.append(key)
-        if services.values[s].workers.isEmpty { scheduleGraceCheck(now + config.unknownServiceGraceMs) }
+        services[service]!.queue.append(key)
+        if services[service]!.workers.isEmpty { scheduleGraceCheck(now + config.unknownServiceGraceMs) }
         dispatch(service, now: now, &out)
     }
 
@@ -218,7 +211,7 @@ public struct Broker {
             ready(identity, version, serviceFrame, extra, now: now, &out)
             return
         }
-        guard let slot = workers.index(forKey: identity) else {
+        guard workers[identity] != nil else {
             // Unknown peer speaking as a worker: after a coordinator restart, this is how workers
             // learn to re-register (RFC 7: reply DISCONNECT). Its replies belong to a past life.
             if case .final = command { counters.duplicates += 1 }
@@ -227,17 +220,17 @@ public struct Broker {
             out.append(.send(Outbound.disconnect(to: identity, version)))
             return
         }
-        // Mutated in place through the one lookup above (`slot` stays valid until a worker is added
-        // or removed): a copy of the record would make its in-flight set copy on write.
-        workers.values[slot].lastHeardAt = now
-        workers.values[slot].expiresAt = now + config.workerExpiryMs
+        // Mutated in place: a copy of the record would make its in-flight set copy on write.
+        workers[identity]!.lastHeardAt = now
+        workers[identity]!.expiresAt = now + config.workerExpiryMs
+        let worker = workers[identity]!
         switch command {
         case .ready:
             break  // handled above
         case .heartbeat(let extra):
-            if extra.first == MDP.drainingMarker && !workers.values[slot].draining {
-                workers.values[slot].draining = true
-                out.append(.log(.info, "worker \(workers.values[slot].info.workerID) (\(workers.values[slot].service)) is draining: no new requests"))
+            if extra.first == MDP.drainingMarker && !worker.draining {
+                workers[identity]?.draining = true
+                out.append(.log(.info, "worker \(worker.info.workerID) (\(worker.service)) is draining: no new requests"))
             }
         case .disconnect:
             removeWorker(identity, reason: "sent DISCONNECT", now: now, &out)
@@ -248,20 +241,19 @@ public struct Broker {
                                                 body: body, final: false)))
             }
         case let .final(address, body):
-            guard let key = UInt64(frame: address), let at = pending.index(forKey: key), pending.values[at].worker == identity else {
+            guard let key = UInt64(frame: address), let r = pending[key], r.worker == identity else {
                 if address == ShoalBody.controlAddress, body.first == ShoalBody.controlContentType {
-                    let worker = workers.values[slot]
                     controlAnswer(from: worker, body, now: now, &out)
                     return
                 }
                 // A late reply from a worker we gave up on, or a reply to an answered request.
                 counters.duplicates += 1
-                out.append(.log(.debug, "dropped duplicate or late reply from \(workers.values[slot].info.workerID)"))
+                out.append(.log(.debug, "dropped duplicate or late reply from \(worker.info.workerID)"))
                 return
             }
-            let r = pending.remove(at: at).value
-            workers.values[slot].inFlight.remove(key)
-            workers.values[slot].completed += 1
+            pending[key] = nil
+            workers[identity]?.inFlight.remove(key)
+            workers[identity]?.completed += 1
             services[r.service]?.completed += 1
             counters.replies += 1
             out.append(.send(Outbound.reply(to: r.client, r.clientVersion, delimited: r.delimited,
@@ -364,27 +356,22 @@ public struct Broker {
     /// Sends queued requests of `service` to the least-loaded workers with free capacity.
     /// Requests pinned to a version no free worker serves stay queued; later ones may pass them.
     mutating func dispatch(_ service: String, now: Int64, _ out: inout [BrokerAction]) {
-        // One lookup; `s` stays valid because sending adds or removes no service. The record is
-        // read in place, never copied, so removing from its queue never copies the queue.
-        guard let s = services.index(forKey: service), !services.values[s].queue.isEmpty,
-              !services.values[s].workers.isEmpty else { return }
-        let candidates = services.values[s].workers
-        while let head = services.values[s].queue.first {
-            guard let at = pending.index(forKey: head) else { services.values[s].queue.remove(head); continue }
-            let pin = pending.values[at].pin, avoid = pending.values[at].avoid
-            if let worker = pickWorker(candidates, pin: pin, avoid: avoid) {
-                services.values[s].queue.remove(head)
-                send(at, to: worker, &out)
+        guard let record = services[service], !record.queue.isEmpty, !record.workers.isEmpty else { return }
+        let candidates = record.workers
+        while let head = services[service]!.queue.first {
+            guard let r = pending[head] else { services[service]!.queue.remove(head); continue }
+            if let identity = pickWorker(candidates, pin: r.pin, avoid: r.avoid) {
+                services[service]!.queue.remove(head)
+                send(head, to: identity, &out)
                 continue
             }
-            if pin.isEmpty && avoid.isEmpty { return }  // no free capacity at all
+            if r.pin.isEmpty && r.avoid.isEmpty { return }  // no free capacity at all
             // The head waits for a pinned version; look a little further for one that can go.
             var sent = false
-            for key in services.values[s].queue.prefix(64).dropFirst() {
-                guard let at = pending.index(forKey: key),
-                      let worker = pickWorker(candidates, pin: pending.values[at].pin, avoid: pending.values[at].avoid) else { continue }
-                services.values[s].queue.remove(key)
-                send(at, to: worker, &out)
+            for key in services[service]!.queue.prefix(64).dropFirst() {
+                guard let p = pending[key], let identity = pickWorker(candidates, pin: p.pin, avoid: p.avoid) else { continue }
+                services[service]!.queue.remove(key)
+                send(key, to: identity, &out)
                 sent = true
                 break
             }
@@ -392,34 +379,28 @@ public struct Broker {
         }
     }
 
-    /// The position in `workers` of the least-loaded free worker among `candidates`. Records are
-    /// read in place: copying one per candidate per request showed up in profiles.
-    func pickWorker(_ candidates: [Frame], pin: String, avoid: String = "") -> Dictionary<Frame, WorkerRecord>.Index? {
-        var best: Dictionary<Frame, WorkerRecord>.Index?
+    func pickWorker(_ candidates: [Frame], pin: String, avoid: String = "") -> Frame? {
+        var best: WorkerRecord?
         for id in candidates {
-            guard let w = workers.index(forKey: id), workers.values[w].hasFreeCapacity else { continue }
-            if !pin.isEmpty && workers.values[w].info.modelVersion != pin { continue }
-            if !avoid.isEmpty && workers.values[w].info.modelVersion == avoid { continue }
+            guard let w = workers[id], w.hasFreeCapacity else { continue }
+            if !pin.isEmpty && w.info.modelVersion != pin { continue }
+            if !avoid.isEmpty && w.info.modelVersion == avoid { continue }
             guard let b = best else { best = w; continue }
             // Least loaded by fraction of capacity; ties go to the worker idle longest.
-            let lw = workers.values[w].inFlight.count * workers.values[b].capacity
-            let lb = workers.values[b].inFlight.count * workers.values[w].capacity
-            if lw < lb || (lw == lb && workers.values[w].lastDispatchSeq < workers.values[b].lastDispatchSeq) { best = w }
+            let lw = w.inFlight.count * b.capacity, lb = b.inFlight.count * w.capacity
+            if lw < lb || (lw == lb && w.lastDispatchSeq < b.lastDispatchSeq) { best = w }
         }
-        return best
+        return best?.identity
     }
 
-    /// Sends pending request `at` to worker `worker` (positions from `pending.index` and `pickWorker`).
-    mutating func send(_ at: Dictionary<UInt64, PendingRequest>.Index, to worker: Dictionary<Frame, WorkerRecord>.Index,
-                       _ out: inout [BrokerAction]) {
-        let key = pending.keys[at], identity = workers.keys[worker]
-        pending.values[at].attempts += 1
-        pending.values[at].worker = identity
+    mutating func send(_ key: UInt64, to identity: Frame, _ out: inout [BrokerAction]) {
+        guard pending[key] != nil, let version = workers[identity]?.version else { return }
+        pending[key]!.attempts += 1
+        pending[key]!.worker = identity
         dispatchSeq += 1
-        workers.values[worker].lastDispatchSeq = dispatchSeq
-        workers.values[worker].inFlight.insert(key)
-        out.append(.send(Outbound.request(to: identity, workers.values[worker].version, address: key.frame,
-                                          body: pending.values[at].body)))
+        workers[identity]!.lastDispatchSeq = dispatchSeq
+        workers[identity]!.inFlight.insert(key)
+        out.append(.send(Outbound.request(to: identity, version, address: key.frame, body: pending[key]!.body)))
     }
 
     // MARK: failures

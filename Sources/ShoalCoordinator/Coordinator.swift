@@ -41,9 +41,6 @@ public final class Coordinator: @unchecked Sendable {
         // filling the coordinator's memory. Outbound: large, because a ROUTER drops past it.
         try socket.setSendHighWaterMark(100_000)
         try socket.setReceiveHighWaterMark(Int32(config.receiveHighWaterMark))
-        // Headers on every message: received as these arrays, not copies (no allocation, and the
-        // broker's comparisons with them stop at the shared buffer).
-        socket.sharedFrames = [MDP.clientV1, MDP.clientV2, MDP.workerV1, MDP.workerV2, ShoalBody.contentType]
         try socket.bind(bind)
         endpoint = try socket.lastEndpoint()
         wakeup = try Wakeup()

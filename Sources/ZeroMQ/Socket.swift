@@ -1,14 +1,13 @@
 import CZeroMQ
 
+/// One frame of a multipart message.
+public typealias Frame = [UInt8]
+
 /// A libzmq socket. Not thread-safe (libzmq sockets are not): one thread owns it.
 public final class Socket {
     let handle: UnsafeMutableRawPointer
     private let context: Context  // keeps the context alive while the socket is open
     private var closed = false
-    /// Frames `receive` hands back as these same arrays when the bytes match, instead of copying
-    /// them into new ones: protocol headers that arrive on every message cost no allocation, and
-    /// comparing a received frame with one of them stops at the shared buffer.
-    public var sharedFrames: [Frame] = []
 
     init(context: Context, type: SocketType) throws {
         guard let h = zmq_socket(context.handle, type.raw) else { throw ZMQError.last("zmq_socket") }
@@ -73,7 +72,7 @@ public final class Socket {
     /// Receives one whole multipart message. Returns nil only with `dontWait` when none is waiting.
     public func receive(dontWait: Bool = false) throws -> [Frame]? {
         var frames: [Frame] = []
-        frames.reserveCapacity(10)  // an MDP message with a Shoal body has 7–9 frames
+        frames.reserveCapacity(6)
         var msg = zmq_msg_t()
         zmq_msg_init(&msg)
         defer { zmq_msg_close(&msg) }
@@ -86,24 +85,13 @@ public final class Socket {
                 if err.isWouldBlock && frames.isEmpty && dontWait { return nil }
                 throw err
             }
-            frames.append(frame(UnsafeRawBufferPointer(start: zmq_msg_data(&msg), count: zmq_msg_size(&msg))))
+            let size = zmq_msg_size(&msg)
+            let data = zmq_msg_data(&msg)
+            frames.append(Frame(unsafeUninitializedCapacity: size) { buf, n in
+                if size > 0, let data { buf.baseAddress!.update(from: data.assumingMemoryBound(to: UInt8.self), count: size) }
+                n = size
+            })
             if zmq_msg_more(&msg) == 0 { return frames }
-        }
-    }
-
-    /// The received bytes as a frame: empty and one-byte frames and `sharedFrames` without allocating.
-    private func frame(_ bytes: UnsafeRawBufferPointer) -> Frame {
-        switch bytes.count {
-        case 0: return []
-        case 1: return .byte(bytes[0])
-        default:
-            for shared in sharedFrames where shared.count == bytes.count {
-                if shared.withUnsafeBytes({ $0.elementsEqual(bytes) }) { return shared }
-            }
-            return Frame(unsafeUninitializedCapacity: bytes.count) { buf, n in
-                UnsafeMutableRawBufferPointer(buf).copyMemory(from: bytes)
-                n = bytes.count
-            }
         }
     }
 
