@@ -56,8 +56,8 @@ let package = Package(
         .target(name: "ShoalTraining", dependencies: ["ShoalEngine", "ShoalVerifiers", "COpenBLAS"]),
 
 
-        // RL: GRPO core (advantages, objective, staleness, guardrails, experience export) and the learner step.
-        .target(name: "ShoalRL", dependencies: ["ShoalTraining", "ShoalVerifiers"]),
+        // RL: GRPO (advantages, objective, staleness, guardrails, experience export), the learner and its cluster loop.
+        .target(name: "ShoalRL", dependencies: ["ShoalTraining", "ShoalVerifiers", "ShoalClient"]),
 
         // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
         .target(name: "ShoalCluster", dependencies: [
@@ -66,7 +66,7 @@ let package = Package(
 
         // The CLI: argument parsing only.
         .executableTarget(name: "shoal", dependencies: [
-            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining",
+            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -81,6 +81,6 @@ let package = Package(
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRLTests", dependencies: ["ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
-        .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalWire", "ZeroMQ"]),
+        .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine"]),
     ]
 )

@@ -8,7 +8,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a built-in specialist.",
-        subcommands: [TrainSFTCommand.self])
+        subcommands: [TrainSFTCommand.self, TrainGRPOCommand.self])
 }
 
 /// `shoal train sft --agent math|code|tools`: supervised fine-tuning on the agent's task generator.

@@ -1,0 +1,119 @@
+import Foundation
+import ShoalEngine
+import ShoalTraining
+
+/// A learner for one built-in specialist, assembled from its model directory and its task
+/// generator: what `shoal learner` and `shoal train grpo` run. The CLI only parses options
+/// into this and calls `makeLoop`.
+public struct AgentLearner {
+    /// Where rollouts come from.
+    public enum Rollouts {
+        /// The agent's workers through the coordinator at `endpoint`, on `skill`.
+        case cluster(endpoint: String, skill: String)
+        /// The learner's own weights, in this process.
+        case inProcess
+    }
+
+    /// Where new versions go.
+    public enum Publication {
+        /// Saved under `<out>/versions/` only.
+        case directory
+        /// Saved, registered with the coordinator at `endpoint` and swapped in (rolling).
+        case coordinator(endpoint: String)
+    }
+
+    public var agent: String
+    public var modelDirectory: String
+    /// The agent YAML's `reward:` weights.
+    public var reward: [String: Double] = [:]
+    public var settings: LearnerLoopSettings
+    /// Distinct train-split prompts the steps cycle through.
+    public var trainPool = 4000
+    /// Held-out tasks for greedy pass@1, and the smaller set for pass@k.
+    public var heldOutItems = 100
+    public var passAtKItems = 16
+    public var passAtKSamples = 32
+    /// Seed of the task draws (train pool and held-out set).
+    public var dataSeed: UInt64 = 1
+    /// Only tasks of these difficulty levels, for training and held-out alike: RL needs a
+    /// split where the starting model solves some samples but not all (a group whose samples
+    /// all fail, or all succeed, carries no signal).
+    public var difficulties: ClosedRange<Int>?
+    /// Prefix of the names of published versions; the default has the run's start time in it.
+    public var versionPrefix: String
+
+    public init(agent: String, modelDirectory: String, settings: LearnerLoopSettings) {
+        self.agent = agent
+        self.modelDirectory = modelDirectory
+        self.settings = settings
+        let stamp = DateFormatter()
+        stamp.dateFormat = "yyyyMMdd-HHmmss"
+        stamp.timeZone = TimeZone(identifier: "UTC")
+        versionPrefix = "grpo-\(stamp.string(from: Date()))-v"
+    }
+
+    /// `count` items of `split` within `difficulties`: drawn in rounds of growing size until
+    /// enough pass the filter (the generator's draws are deterministic per seed and count).
+    func items(_ generator: any TaskGenerator, _ split: Split, _ count: Int, seed: UInt64) throws -> [TaskItem] {
+        guard let levels = difficulties else { return try generator.items(split: split, count: count, seed: seed) }
+        var drawn = count
+        while true {
+            let all = try generator.items(split: split, count: drawn, seed: seed)
+            let kept = all.filter { levels.contains($0.difficulty) }
+            if kept.count >= count { return Array(kept.prefix(count)) }
+            guard drawn < 64 * max(count, 1), !kept.isEmpty || drawn < 16 * max(count, 1) else {
+                throw RolloutError.invalidSetting(name: "difficulty", reason: "\(levels) leaves \(kept.count) \(split.rawValue) tasks of \(drawn) drawn; \(count) are needed")
+            }
+            drawn *= 2
+        }
+    }
+
+    public func makeLoop(rollouts: Rollouts, publication: Publication, log: @escaping (String) -> Void) throws -> LearnerLoop<Float> {
+        let verifier = try AgentVerifier(agent: agent, reward: reward)
+        let generator = try TaskGenerators.named(agent)
+        let train = try items(generator, .train, trainPool, seed: dataSeed)
+        let heldOut = try items(generator, .heldout, max(heldOutItems, passAtKItems), seed: dataSeed &+ 1)
+        let serving = try Generator.load(directory: modelDirectory)
+        guard let tokenizer = serving.tokenizer else {
+            throw RolloutError.invalidSetting(name: "model", reason: "\(modelDirectory) has no tokenizer.json")
+        }
+        let stops = serving.endOfSequenceTokenIds
+        let policy = try TrainableDecoder<Float>(directory: modelDirectory)
+        let reference = settings.grpo.klCoefficient > 0 ? try policy.frozenCopy() : nil
+        let learner = try GRPOLearner(policy: policy, reference: reference, settings: settings.grpo)
+
+        let source: any RolloutSource
+        let naming: VersionNaming
+        switch rollouts {
+        case let .cluster(endpoint, skill):
+            let cluster = try ClusterRolloutSource(endpoint: endpoint, skill: skill, tokenizer: tokenizer)
+            let served = try cluster.servedVersion()
+            log("rollouts from '\(skill)' workers at \(endpoint), serving version \(served)")
+            if case .coordinator = publication {
+                // The publisher swaps the starting weights in under this name before step 1.
+                naming = VersionNaming(prefix: versionPrefix, baseName: versionPrefix + "0")
+            } else {
+                // Nothing is swapped: the workers must already serve --model; what they call it is version 0.
+                naming = VersionNaming(prefix: versionPrefix, baseName: served)
+            }
+            source = cluster
+        case .inProcess:
+            let local = VersionNaming(prefix: versionPrefix, baseName: versionPrefix + "0")
+            naming = local
+            source = InProcessRolloutSource(tokenizer: tokenizer, stopTokenIds: stops) {
+                (try learner.policy.servingModel(), local.name(of: learner.version))
+            }
+        }
+        let publisher: any VersionPublisher
+        switch publication {
+        case .directory: publisher = DirectoryVersionPublisher()
+        case .coordinator(let endpoint): publisher = try CoordinatorVersionPublisher(endpoint: endpoint, agent: agent)
+        }
+        let evaluation = HeldOutEvaluation(items: Array(heldOut.prefix(heldOutItems)), passAtKItems: Array(heldOut.prefix(passAtKItems)),
+                                           samplesPerItem: passAtKSamples, maxTokens: settings.grpo.maxTokens,
+                                           tokenizer: tokenizer, stopTokenIds: stops, scorer: verifier)
+        return try LearnerLoop(learner: learner, source: source, scorer: verifier, trainItems: train, heldOut: evaluation,
+                               naming: naming, publisher: publisher, settings: settings, tokenizer: tokenizer,
+                               tokenizerDirectory: modelDirectory, log: log)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+/// A model version the learner wrote: its number, its name (what workers will report), and
+/// the Hugging Face directory holding it (config.json, model.safetensors, tokenizer.json, VERSION).
+public struct PublishedVersion: Sendable, Equatable {
+    public var version: Int
+    public var name: String
+    public var directory: String
+    public var step: Int
+    /// The version it was trained from (the registry's `parent`).
+    public var parent: String?
+
+    public init(version: Int, name: String, directory: String, step: Int, parent: String?) {
+        self.version = version
+        self.name = name
+        self.directory = directory
+        self.step = step
+        self.parent = parent
+    }
+}
+
+/// Where a new version goes once it is written: register the directory as a version of the
+/// agent and ask for a rolling swap; or, after a failed held-out check, swap back.
+public protocol VersionPublisher: AnyObject {
+    /// Before the first step: make the agent's workers serve the run's starting weights, so the
+    /// first rollouts come from the policy the learner holds (a registry may still have them on
+    /// another run's last version). Returns a line for the log.
+    func serve(base: PublishedVersion) throws -> String
+    /// Returns a line for the log saying what happened.
+    func publish(_ version: PublishedVersion) throws -> String
+    /// Serve `version` again (the rollback guard rejected a later one).
+    func rollback(to version: PublishedVersion) throws -> String
+}
+
+/// Keeps versions as directories only (`<out>/versions/<name>/`) and tells no one: for runs
+/// whose rollouts come from this process, and for clusters without a model registry.
+/// `shoal swap --agent A --model DIR` can still swap any of them in by hand.
+public final class DirectoryVersionPublisher: VersionPublisher {
+    public private(set) var published: [PublishedVersion] = []
+    public private(set) var rollbacks: [PublishedVersion] = []
+
+    public init() {}
+
+    public func serve(base: PublishedVersion) throws -> String {
+        "starting from \(base.name) (\(base.directory))"
+    }
+
+    public func publish(_ version: PublishedVersion) throws -> String {
+        published.append(version)
+        return "version \(version.name) saved to \(version.directory)"
+    }
+
+    public func rollback(to version: PublishedVersion) throws -> String {
+        rollbacks.append(version)
+        return "rolled the learner back to \(version.name) (\(version.directory))"
+    }
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import ShoalEngine
+import ShoalRL
+
+/// The options of a GRPO run, shared by `shoal learner` and `shoal train grpo`.
+struct GRPORunOptions: ParsableArguments {
+    @Option(help: "Learner steps.") var steps = 50
+    @Option(help: "G: samples per prompt (16–32 lowers the advantage variance).") var groupSize = 8
+    @Option(help: "Prompts per learner step.") var promptsPerStep = 4
+    @Option(help: "Sampling temperature of the rollouts.") var temperature = 1.0
+    @Option(help: "Completion budget per sample (default: 128).") var maxTokens = 128
+    @Option(help: "Peak learning rate (AdamW, warm-up then cosine).") var lr = 1e-4
+    @Option(help: "β of the k3 KL penalty to the frozen starting model (0: none).") var kl = 0.04
+    @Option(help: "ε of the clipped surrogate.") var clip = 0.2
+    @Option(help: "Optimiser steps per batch (μ; > 1 goes off-policy, the clip matters then).") var iterations = 1
+    @Option(help: "Drop samples more than this many versions behind the learner.") var maxStaleness = 1
+    @Option(help: "K: publish a new version every K steps.") var publishEvery = 1
+    @Option(help: "Held-out pass@1 (and the rollback guard) every N steps; 0: only before and after.") var evalEvery = 10
+    @Option(help: "Roll back when held-out pass@1 drops more than this (a fraction); negative: no guard.") var rollbackMargin = 0.05
+    @Option(help: "Held-out tasks for greedy pass@1.") var evalItems = 100
+    @Option(help: "Held-out tasks for pass@k.") var passkItems = 16
+    @Option(help: "Samples per task for pass@k (k = 1, 2, 4 … up to this, at most 32).") var passkSamples = 32
+    @Option(help: "Only tasks of these difficulty levels, e.g. 1 or 1-2 (math has 1–5): pick the split where the starting model solves some samples but not all.") var difficulty: String?
+    @Option(help: "Seed of the rollout sampling and the task draws.") var seed: UInt64 = 1
+    @Option(help: "Compute threads of the learner's matrix products.") var threads = 2
+    @Option(help: "Directory for metrics.jsonl, experience.jsonl, reward.svg, pass_at_k.svg, summary.json, versions/ (default: .shoal/grpo/<agent>).") var out: String?
+
+    func learner(agent: String, modelDirectory: String, reward: [String: Double]) throws -> AgentLearner {
+        var g = GRPOSettings()
+        g.steps = steps
+        g.groupSize = groupSize
+        g.promptsPerStep = promptsPerStep
+        g.temperature = temperature
+        g.maxTokens = maxTokens
+        g.learningRate = lr
+        g.klCoefficient = kl
+        g.clip = clip
+        g.iterationsPerBatch = iterations
+        g.maxStaleness = maxStaleness
+        g.publishEvery = publishEvery
+        try g.validate()
+        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+        guard (1...32).contains(passkSamples) else { throw ValidationError("--passk-samples must be in 1...32, got \(passkSamples)") }
+        guard evalItems >= 1, passkItems >= 0 else { throw ValidationError("--eval-items must be ≥ 1 and --passk-items ≥ 0") }
+        var settings = LearnerLoopSettings(agent: agent, grpo: g, outDirectory: out ?? ".shoal/grpo/\(agent)")
+        settings.seed = seed
+        settings.evalEvery = evalEvery
+        settings.rollbackMargin = rollbackMargin < 0 ? nil : rollbackMargin
+        var run = AgentLearner(agent: agent, modelDirectory: modelDirectory, settings: settings)
+        run.reward = reward
+        run.heldOutItems = evalItems
+        run.passAtKItems = passkItems
+        run.passAtKSamples = passkSamples
+        run.dataSeed = seed
+        if let difficulty {
+            let bounds = difficulty.split(separator: "-").map { Int($0) }
+            guard let low = bounds.first ?? nil, let high = bounds.last ?? nil, bounds.count <= 2, low >= 1, low <= high else {
+                throw ValidationError("--difficulty must be a level or a range like 1-2, got '\(difficulty)'")
+            }
+            run.difficulties = low...high
+        }
+        setComputeThreads(threads)
+        return run
+    }
+}
+
+/// `shoal learner --agent A --coordinator ENDPOINT --model DIR`: GRPO for one specialist
+/// against a running cluster. Rollouts come from the agent's workers; every K steps the new
+/// weights are registered with the coordinator and swapped in (rolling).
+struct LearnerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "learner",
+        abstract: "Run GRPO for one specialist against a running cluster.",
+        discussion: """
+        --model is the directory the agent's workers serve (the learner starts from the same
+        weights and tokenizer). Use --no-swap to keep new versions as directories only.
+        """)
+
+    @Option(help: "The specialist: math, code or tools (its verifier and task generator).") var agent: String
+    @Option(help: "The model directory the agent's workers serve now.") var model: String
+    @Option(help: "The skill to sample (default: the agent's name).") var skill: String?
+    @OptionGroup var endpoint: CoordinatorEndpoint
+    @Flag(help: "Do not register and swap in new versions; save them under --out only.") var noSwap = false
+    @OptionGroup var options: GRPORunOptions
+
+    func run() throws {
+        let run = try options.learner(agent: agent, modelDirectory: model, reward: [:])
+        let loop = try run.makeLoop(rollouts: .cluster(endpoint: endpoint.coordinator, skill: skill ?? agent),
+                                    publication: noSwap ? .directory : .coordinator(endpoint: endpoint.coordinator), log: say)
+        let summary = try loop.run()
+        say(GRPOReport.lines(summary, out: run.settings.outDirectory))
+    }
+}
+
+/// The closing lines of a GRPO run.
+enum GRPOReport {
+    static func lines(_ s: LearnerRunSummary, out: String) -> String {
+        var lines = [
+            String(format: "%@: %d steps in %.1f s (rollouts %.1f s, updates %.1f s, held-out evals %.1f s)",
+                   s.agent, s.steps, s.seconds, s.rolloutSeconds, s.updateSeconds, s.evalSeconds),
+            String(format: "held-out pass@1 (greedy): %.3f before, %.3f after", s.passAtOneBefore, s.passAtOneAfter),
+            "held-out pass@k before: " + s.passAtKBefore.points.map { String(format: "@%d %.3f", $0.k, $0.passAtK) }.joined(separator: " "),
+            "held-out pass@k after:  " + s.passAtKAfter.points.map { String(format: "@%d %.3f", $0.k, $0.passAtK) }.joined(separator: " "),
+            "versions published: \(s.publishedVersions.count), rollbacks: \(s.rollbacks)",
+        ]
+        if let stopped = s.stoppedEarly { lines.append("stopped early: \(stopped)") }
+        lines.append("wrote \(out)/metrics.jsonl, experience.jsonl, reward.svg, pass_at_k.svg, summary.json, versions/")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import ShoalCluster
+import ShoalConfig
+import ShoalRL
+
+/// `shoal train grpo --agent A`: GRPO for a built-in specialist with everything it needs
+/// started here: a coordinator and the agent's workers (a local topology, as `shoal up` runs
+/// it), then the learner against them, then a clean shutdown.
+struct TrainGRPOCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grpo",
+        abstract: "GRPO on a built-in specialist, with rollouts from local workers and live swaps of each new version.",
+        discussion: """
+        Starts from the model the agent file serves (agents/<agent>.yaml, e.g. agents/math/),
+        with the agent file's reward weights. --in-process samples in the learner's own process
+        instead (no cluster, no swaps).
+        """)
+
+    @Option(help: "The specialist: math, code or tools.") var agent: String
+    @Option(help: "The agent file (default: agents/<agent>.yaml).") var agentFile: String?
+    @Option(help: "Worker replicas serving rollouts.") var replicas = 1
+    @Flag(help: "Sample in this process from the learner's weights; start no cluster.") var inProcess = false
+    @OptionGroup var options: GRPORunOptions
+
+    func run() throws {
+        let file = agentFile ?? "agents/\(agent).yaml"
+        let spec = try AgentSpec.load(file)
+        guard spec.backend == .swift else {
+            throw CommandFailure("\(file): GRPO needs a `swift`-backend agent (its workers report token log-probs), this one is \(spec.backend.rawValue)")
+        }
+        guard replicas >= 1 else { throw ValidationError("--replicas must be ≥ 1, got \(replicas)") }
+        let base = (file as NSString).deletingLastPathComponent
+        let modelDirectory = spec.model.hasPrefix("/") ? spec.model : ((base as NSString).appendingPathComponent(spec.model) as NSString).standardizingPath
+        let run = try options.learner(agent: agent, modelDirectory: modelDirectory, reward: spec.reward)
+        if inProcess {
+            let summary = try run.makeLoop(rollouts: .inProcess, publication: .directory, log: say).run()
+            say(GRPOReport.lines(summary, out: run.settings.outDirectory))
+            return
+        }
+
+        // A topology of this one agent; the coordinator on a free port.
+        let topologyFile = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-grpo-\(UUID().uuidString.prefix(8)).yaml")
+        let agentPath = (file as NSString).isAbsolutePath ? file : FileManager.default.currentDirectoryPath + "/" + file
+        try "agents:\n  - file: \(agentPath)\n    replicas: \(replicas)\n".write(to: topologyFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: topologyFile) }
+        let supervisor = Supervisor(topology: try Topology.load(topologyFile.path),
+                                    executable: ProcessInfo.processInfo.environment["SHOAL_BIN"] ?? currentExecutable(), log: say)
+        try supervisor.start(bindOverride: "tcp://127.0.0.1:*")
+        defer { supervisor.shutdown() }
+        guard supervisor.waitForWorkers(replicas, timeout: 60) >= replicas else {
+            throw CommandFailure("the \(replicas) '\(spec.name)' worker(s) did not register within 60 s (see their stderr above)")
+        }
+        let skill = spec.skills.first ?? spec.name
+        let loop = try run.makeLoop(rollouts: .cluster(endpoint: supervisor.endpoint, skill: skill),
+                                    publication: .coordinator(endpoint: supervisor.endpoint), log: say)
+        let summary = try loop.run()
+        say(GRPOReport.lines(summary, out: run.settings.outDirectory))
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import ShoalClient
+import ShoalEngine
+import ShoalRL
+import ShoalTraining
+import XCTest
+
+/// The learner against a real cluster: a coordinator and a `swift`-backend worker as
+/// processes, serving the engine's tiny random-weight Qwen3 fixture.
+final class LearnerTests: XCTestCase {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("ShoalEngineTests/Fixtures/models/qwen3").path
+
+    /// A copy of the fixture whose VERSION file names it, so replies carry that name.
+    private func model(in h: ClusterHarness, version: String) throws -> String {
+        let dir = h.directory.appendingPathComponent("model").path
+        try FileManager.default.copyItem(atPath: Self.fixture, toPath: dir)
+        try (version + "\n").write(toFile: dir + "/VERSION", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    private func agentFile(in h: ClusterHarness, model: String) throws -> String {
+        let path = h.directory.appendingPathComponent("tiny.yaml").path
+        try """
+            name: tiny
+            backend: swift
+            model: \(model)
+            concurrency: 8
+            sampling: {temperature: 0, max_tokens: 4}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testRolloutsFromAWorkerCarryTokenIdsTheModelsOwnLogProbsAndTheModelVersion() throws {
+        let h = try ClusterHarness()
+        let model = try model(in: h, version: "run-v2")
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try agentFile(in: h, model: model), endpoint: ep, id: "tiny-1")
+        try h.waitForWorkers(ep, count: 1)
+
+        let generator = try Generator.load(directory: model)
+        let tokenizer = try XCTUnwrap(generator.tokenizer)
+        let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer, maxInFlight: 4)
+        XCTAssertEqual(try source.servedVersion(), "run-v2")
+        let prompts = [RolloutPrompt(groupID: "a", text: "Hello world"), RolloutPrompt(groupID: "b", text: "The cat sat")]
+        let samples = try source.sample(prompts, sampling: RolloutSampling(groupSize: 3, temperature: 1, maxTokens: 6, seed: 11))
+
+        XCTAssertEqual(samples.map(\.count), [3, 3])
+        let reference = try TrainableDecoder<Double>(directory: model)
+        let naming = VersionNaming(prefix: "run-v", baseName: "local")
+        for (i, group) in samples.enumerated() {
+            XCTAssertGreaterThan(Set(group.map(\.completionTokens)).count, 1, "each sample of a group has its own seed")
+            for s in group {
+                XCTAssertEqual(s.promptTokens, tokenizer.encode(prompts[i].text))
+                XCTAssertFalse(s.completionTokens.isEmpty)
+                XCTAssertLessThanOrEqual(s.completionTokens.count, 6)
+                XCTAssertEqual(s.logProbs.count, s.completionTokens.count)
+                XCTAssertEqual(s.modelVersion, "run-v2")
+                XCTAssertEqual(try naming.version(named: s.modelVersion), 2)
+                // The worker's log-probs are the model's own, recomputed here by the trainable decoder.
+                let own = try reference.tokenLogProbabilities([s.promptTokens + s.completionTokens])[0][s.promptTokens.count...]
+                for (t, (a, b)) in zip(own, s.logProbs).enumerated() {
+                    XCTAssertEqual(a, b, accuracy: 1e-3, "prompt \(i) token \(t)")
+                }
+            }
+        }
+
+        // Same seeds, same samples: a step's rollouts are reproducible.
+        let again = try source.sample(prompts, sampling: RolloutSampling(groupSize: 3, temperature: 1, maxTokens: 6, seed: 11))
+        XCTAssertEqual(again.map { $0.map(\.completionTokens) }, samples.map { $0.map(\.completionTokens) })
+    }
+
+    /// Reward for this test: the fraction of letters in the completion (any signal will do).
+    struct Letters: RolloutScorer {
+        func score(_ items: [TaskItem], outputs: [String]) throws -> [ScoredOutput] {
+            outputs.map { o in
+                let f = o.isEmpty ? 0 : Double(o.filter(\.isLetter).count) / Double(o.count)
+                return ScoredOutput(reward: RewardBreakdown(total: f, components: ["correctness": f]), solved: f > 0.99)
+            }
+        }
+    }
+
+    func testLearnerLoopOnAClusterPublishesVersionsThatTheWorkersSwapIn() throws {
+        let h = try ClusterHarness()
+        let model = try model(in: h, version: "base")
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try agentFile(in: h, model: model), endpoint: ep, id: "tiny-1")
+        try h.waitForWorkers(ep, count: 1)
+
+        let tokenizer = try XCTUnwrap(try Generator.load(directory: model).tokenizer)
+        let policy = try TrainableDecoder<Float>(directory: model)
+        var grpo = GRPOSettings()
+        grpo.steps = 3
+        grpo.groupSize = 4
+        grpo.promptsPerStep = 2
+        grpo.maxTokens = 4
+        grpo.learningRate = 1e-3
+        grpo.klCoefficient = 0
+        grpo.maxStaleness = 3
+        let learner = try GRPOLearner(policy: policy, reference: nil, settings: grpo)
+        let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer)
+        let naming = VersionNaming(prefix: "learner-test-v", baseName: try source.servedVersion())
+        let items = (0..<4).map { TaskItem(id: "t\($0)", family: .math, difficulty: 1, prompt: "Write \($0)", target: "") }
+        let heldOut = HeldOutEvaluation(items: items, passAtKItems: [], maxTokens: 4, tokenizer: tokenizer, stopTokenIds: [], scorer: Letters())
+        var settings = LearnerLoopSettings(agent: "tiny", grpo: grpo, outDirectory: h.directory.appendingPathComponent("run").path)
+        settings.evalEvery = 0
+        let publisher = try CoordinatorVersionPublisher(endpoint: ep, agent: "tiny")
+        var lines: [String] = []
+        let loop = try LearnerLoop(learner: learner, source: source, scorer: Letters(), trainItems: items, heldOut: heldOut,
+                                   naming: naming, publisher: publisher, settings: settings, tokenizer: tokenizer,
+                                   tokenizerDirectory: model, log: { lines.append($0) })
+        let summary = try loop.run()
+
+        XCTAssertEqual(summary.steps, 3)
+        XCTAssertEqual(summary.publishedVersions, ["learner-test-v1", "learner-test-v2", "learner-test-v3"])
+        XCTAssertTrue(lines.contains { $0.contains("learner-test-v1 registered") && $0.contains("swap") }, lines.joined(separator: "\n"))
+        // The registry holds every published version, made by GRPO, each with its parent.
+        let client = try Client(endpoint: ep)
+        let versions = (try client.models(agent: "tiny")["versions"] as? [[String: Any]]) ?? []
+        let grpo1 = versions.first { $0["id"] as? String == "learner-test-v1" }
+        XCTAssertEqual(grpo1?["created_by"] as? String, "grpo")
+        XCTAssertEqual(grpo1?["training_step"] as? Int, 1)
+        // The worker ends up serving a version this learner published, and says so on its replies.
+        var served = ""
+        XCTAssertTrue(eventually(timeout: 30) {
+            served = (try? client.call(skill: "tiny", input: "Hello", params: ["max_tokens": "1"]).modelVersion) ?? ""
+            return served.hasPrefix("learner-test-v")
+        }, "worker still serves '\(served)'")
+        XCTAssertGreaterThan(try naming.version(named: served), 0)
+        // Experience rows name the version that sampled them.
+        let experience = try ExperienceLog.read(from: h.directory.appendingPathComponent("run/experience.jsonl"))
+        XCTAssertFalse(experience.isEmpty)
+        XCTAssertTrue(experience.allSatisfy { (0...3).contains($0.modelVersion) })
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import ShoalEngine
+import ShoalTraining
+import ShoalVerifiers
+import XCTest
+@testable import ShoalRL
+
+/// The learner loop end to end in one process: the in-process rollout source samples from the
+/// learner's own weights with the engine's generator (the same sampler a worker runs).
+final class ClusterLoopTests: XCTestCase {
+    /// A seeded task a random byte-level model can start on: answer with digits only. The
+    /// reward is the fraction of the completion's characters that are digits (1/26 of bytes at
+    /// random), solved when they all are.
+    struct DigitsOnly: RolloutScorer {
+        func score(_ items: [TaskItem], outputs: [String]) throws -> [ScoredOutput] {
+            outputs.map { output in
+                let digits = output.filter { $0.isASCII && $0.isNumber }.count
+                let fraction = output.isEmpty ? 0 : Double(digits) / Double(output.count)
+                return ScoredOutput(reward: RewardBreakdown(total: fraction, components: ["correctness": fraction]),
+                                    solved: !output.isEmpty && digits == output.count)
+            }
+        }
+    }
+
+    private func items(_ prefix: String, _ count: Int) -> [TaskItem] {
+        (0..<count).map { TaskItem(id: "\(prefix)-\($0)", family: .math, difficulty: 1, prompt: "Say a number \($0)", target: "\($0)") }
+    }
+
+    /// Solves every held-out task at the first evaluation and none after: a version that
+    /// lost all its held-out accuracy, as the rollback guard must catch.
+    final class HeldOutCollapses: RolloutScorer {
+        var heldOutEvaluations = 0
+        func score(_ items: [TaskItem], outputs: [String]) throws -> [ScoredOutput] {
+            let scored = try DigitsOnly().score(items, outputs: outputs)
+            guard items.first?.id.hasPrefix("heldout") == true else { return scored }
+            heldOutEvaluations += 1
+            return scored.map { ScoredOutput(reward: $0.reward, solved: heldOutEvaluations == 1) }
+        }
+    }
+
+    private func loop(steps: Int, out: URL, scorer: any RolloutScorer = DigitsOnly(), publishEvery: Int = 2, evalEvery: Int = 4,
+                      rollbackMargin: Double? = nil, passAtKItems: Int = 2) throws -> (LearnerLoop<Float>, DirectoryVersionPublisher) {
+        let tokenizer = ByteTokenizer()
+        let config = AgentRecipe.byteLevelConfig(context: 96, hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64)
+        let policy = try TrainableDecoder<Float>(config: config, seed: 3)
+        var grpo = GRPOSettings()
+        grpo.groupSize = 8
+        grpo.promptsPerStep = 4
+        grpo.maxTokens = 4
+        grpo.learningRate = 0.02
+        grpo.klCoefficient = 0.01
+        grpo.steps = steps
+        grpo.publishEvery = publishEvery
+        let learner = try GRPOLearner(policy: policy, reference: try policy.frozenCopy(), settings: grpo)
+        let naming = VersionNaming(prefix: "test-v", baseName: "base")
+        let stops = Set([tokenizer.eosTokenId].compactMap { $0 })
+        let source = InProcessRolloutSource(tokenizer: tokenizer, stopTokenIds: stops) {
+            (try learner.policy.servingModel(), naming.name(of: learner.version))
+        }
+        let heldOut = HeldOutEvaluation(items: items("heldout", 4), passAtKItems: items("heldout", passAtKItems), samplesPerItem: 4, maxTokens: 4,
+                                        tokenizer: tokenizer, stopTokenIds: stops, scorer: scorer)
+        var settings = LearnerLoopSettings(agent: "digits", grpo: grpo, outDirectory: out.path)
+        settings.evalEvery = evalEvery
+        settings.rollbackMargin = rollbackMargin
+        let publisher = DirectoryVersionPublisher()
+        let loop = try LearnerLoop(learner: learner, source: source, scorer: scorer, trainItems: items("train", 16),
+                                   heldOut: heldOut, naming: naming, publisher: publisher, settings: settings,
+                                   tokenizer: tokenizer, tokenizerDirectory: nil, log: { _ in })
+        return (loop, publisher)
+    }
+
+    func testGRPOStepsWithInProcessRolloutsRaiseRewardOnASeededTask() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-loop-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let steps = 16
+        let (loop, publisher) = try loop(steps: steps, out: out)
+        let summary = try loop.run()
+
+        let metrics = try GRPOMetricsLog.read(from: out.appendingPathComponent("metrics.jsonl"))
+        XCTAssertEqual(metrics.count, steps)
+        XCTAssertNil(summary.stoppedEarly)
+        let early = metrics.prefix(4).map(\.rewardMean).reduce(0, +) / 4
+        let late = metrics.suffix(4).map(\.rewardMean).reduce(0, +) / 4
+        XCTAssertGreaterThan(late, early + 0.2, "mean reward of the last 4 steps \(late) vs the first 4 \(early)")
+        XCTAssertTrue(metrics.allSatisfy { $0.completionLengthMean > 0 && $0.groups == 4 })
+
+        // A version every 2 steps, each a model directory a worker can load, named as replies will name it.
+        XCTAssertEqual(publisher.published.map(\.name), (1...steps / 2).map { "test-v\($0)" })
+        let last = try XCTUnwrap(publisher.published.last)
+        XCTAssertEqual(try String(contentsOfFile: last.directory + "/VERSION", encoding: .utf8), "test-v\(steps / 2)\n")
+        let reloaded = try Generator.load(directory: last.directory)
+        XCTAssertNotNil(reloaded.tokenizer)
+
+        // Experience: every sample of every step, tagged with the version that sampled it.
+        let experience = try ExperienceLog.read(from: out.appendingPathComponent("experience.jsonl"))
+        XCTAssertEqual(experience.count, steps * 4 * 8)
+        XCTAssertEqual(Set(experience.map(\.modelVersion)), Set(0..<(steps / 2)))
+        XCTAssertTrue(experience.allSatisfy { $0.completionIDs.count == $0.completionLogprobs.count && !$0.completionIDs.isEmpty })
+
+        XCTAssertEqual(summary.passAtKBefore.points.map(\.k), [1, 2, 4])
+        XCTAssertEqual(summary.heldOut.map(\.step), [0, 4, 8, 12, 16])
+        for file in ["reward.svg", "pass_at_k.svg", "summary.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
+        }
+    }
+
+    func testRollbackGuardReturnsToTheLastAcceptedVersionWhenHeldOutAccuracyDrops() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-rollback-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: out) }
+        // Versions at steps 1, 2, 3; held-out checks at step 2 only (never on the last step).
+        let (loop, publisher) = try loop(steps: 3, out: out, scorer: HeldOutCollapses(), publishEvery: 1, evalEvery: 2,
+                                         rollbackMargin: 0.05, passAtKItems: 0)
+        let baseWeights = loop.learner.policy.namedTensors()
+        let summary = try loop.run()
+
+        XCTAssertEqual(summary.rollbacks, 1)
+        XCTAssertEqual(summary.heldOut.map(\.decision), ["baseline", "rollback", "final"])
+        XCTAssertEqual(summary.heldOut.map(\.passAtOne), [1, 0, 0])
+        // Back to the starting version (the only one the guard accepted), not to v1, which was
+        // published but never checked.
+        XCTAssertEqual(publisher.rollbacks.map(\.name), ["base"])
+        XCTAssertEqual(publisher.published.map(\.name), ["test-v1", "test-v2", "test-v3"])
+        XCTAssertEqual(publisher.published.map(\.parent), ["base", "test-v1", "test-v2"])
+        // Step 3 trained from the restored weights: v3 differs from the start by one step only,
+        // so it is closer to the starting weights than v2 was.
+        func distance(_ a: [SafetensorsWriter.Tensor], _ b: [SafetensorsWriter.Tensor]) -> Double {
+            var sum = 0.0
+            for (x, y) in zip(a, b) {
+                for (u, v) in zip(x.values, y.values) { sum += Double(u - v) * Double(u - v) }
+            }
+            return sum
+        }
+        let v2 = try TrainableDecoder<Float>(directory: publisher.published[1].directory).namedTensors()
+        let v3 = try TrainableDecoder<Float>(directory: publisher.published[2].directory).namedTensors()
+        XCTAssertLessThan(distance(v3, baseWeights), distance(v2, baseWeights))
+    }
+
+    func testInProcessSamplesCarryTheModelsOwnLogProbsAndDistinctSeeds() throws {
+        let tokenizer = ByteTokenizer()
+        let config = AgentRecipe.byteLevelConfig(context: 64, hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64)
+        let policy = try TrainableDecoder<Double>(config: config, seed: 5)
+        let source = InProcessRolloutSource(tokenizer: tokenizer, stopTokenIds: []) { (try policy.servingModel(), "v-test") }
+        let samples = try source.sample([RolloutPrompt(groupID: "g", text: "Hello")],
+                                        sampling: RolloutSampling(groupSize: 4, maxTokens: 6, seed: 9))
+        XCTAssertEqual(samples.count, 1)
+        XCTAssertEqual(samples[0].count, 4)
+        XCTAssertGreaterThan(Set(samples[0].map(\.completionTokens)).count, 1, "each sample has its own seed")
+        for s in samples[0] {
+            XCTAssertEqual(s.modelVersion, "v-test")
+            let scored = try policy.tokenLogProbabilities([s.promptTokens + s.completionTokens])[0][s.promptTokens.count...]
+            for (a, b) in zip(scored, s.logProbs) { XCTAssertEqual(a, b, accuracy: 1e-3) }
+        }
+    }
+
+    func testVersionNamesMapToLearnerVersionsAndUnknownOnesAreRefused() throws {
+        let naming = VersionNaming(prefix: "grpo-run1-v", baseName: "local")
+        XCTAssertEqual(try naming.version(named: "local"), 0)
+        XCTAssertEqual(try naming.version(named: "grpo-run1-v7"), 7)
+        XCTAssertEqual(naming.name(of: 7), "grpo-run1-v7")
+        XCTAssertEqual(naming.name(of: 0), "local")
+        XCTAssertThrowsError(try naming.version(named: "grpo-run2-v3")) { error in
+            XCTAssertTrue("\(error)".contains("grpo-run2-v3"), "\(error)")
+        }
+    }
+
+    func testMathAgentVerifierRewardsBoxedRightAnswersAndRefusesFormatHeavyWeights() throws {
+        let verifier = try AgentVerifier(agent: "math")
+        let item = TaskItem(id: "m", family: .math, difficulty: 1, prompt: "2 + 3?", target: "2 + 3 = 5\nThe answer is \\boxed{5}.", answer: "5")
+        let scored = try verifier.score([item, item, item], outputs: ["so \\boxed{5}", "\\boxed{6}", "the answer is 5"])
+        XCTAssertEqual(scored.map(\.solved), [true, false, true])
+        XCTAssertEqual(scored[0].reward.total, 1.1, accuracy: 1e-12)
+        XCTAssertEqual(scored[1].reward.total, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(scored[2].reward.total, 1.0, accuracy: 1e-12)
+        XCTAssertEqual(scored[0].reward.components["format"], 1)
+
+        XCTAssertThrowsError(try AgentVerifier(agent: "math", reward: ["format": 0.5])) { error in
+            XCTAssertTrue("\(error)".contains("format"), "\(error)")
+        }
+        XCTAssertThrowsError(try AgentVerifier(agent: "poetry")) { error in
+            XCTAssertTrue("\(error)".contains("poetry"), "\(error)")
+        }
+    }
+}
