@@ -70,16 +70,21 @@ public final class Worker: @unchecked Sendable {
         }
         logger.info("worker \(options.workerId) serving \(options.skills.joined(separator: ", ")) via \(options.coordinator) (capacity \(options.capacity), model \(specialist.modelId)@\(specialist.modelVersion))")
         var draining = false
+        var drainingSince: Int64 = 0
+        // Requests the coordinator dispatched before it saw the draining heartbeat are still on
+        // their way: stop only after a quiet spell with nothing in flight, or they would be lost.
+        let settleMs = min(options.heartbeatIntervalMs, 250)
         var poller = Poller()
         var bell = 0
         var polledGenerations: [Int] = []
         while true {
             if stopFlag.isSet && !draining {
                 draining = true
+                drainingSince = monotonicMs()
                 logger.info("draining: \(inFlight) request(s) in flight")
                 for s in sessions { sendHeartbeat(s, draining: true, now: monotonicMs()) }
             }
-            if draining && inFlight == 0 { break }
+            if draining && inFlight == 0 && monotonicMs() - drainingSince >= settleMs { break }
 
             // Rebuilt only when a session reconnected onto a new socket.
             let generations = sessions.map(\.generation)
@@ -89,7 +94,7 @@ public final class Worker: @unchecked Sendable {
                 bell = poller.add(fileDescriptor: wakeup.fileDescriptor)
                 polledGenerations = generations
             }
-            let ready = try poller.poll(timeoutMs: Int(options.heartbeatIntervalMs / 2))
+            let ready = try poller.poll(timeoutMs: Int(draining ? min(options.heartbeatIntervalMs / 2, settleMs) : options.heartbeatIntervalMs / 2))
             let now = monotonicMs()
             if ready.contains(bell) { wakeup.drain() }
             for i in ready where i < sessions.count {

@@ -106,8 +106,10 @@ final class FailureTests: XCTestCase {
         try h.waitForWorkers(ep, count: 1)
         let client = try Client(endpoint: ep)
         var ids: Set<UInt64> = []
-        for i in 0..<4 { ids.insert(try client.send(skill: "echo", input: "job \(i)", params: ["delay_ms": "600"])) }
-        Thread.sleep(forTimeInterval: 0.2)
+        for i in 0..<4 { ids.insert(try client.send(skill: "echo", input: "job \(i)", params: ["delay_ms": "1000"])) }
+        // SIGTERM only once all four are in the worker's hands (a fixed sleep is too short on a loaded machine).
+        let observer = try Client(endpoint: ep)
+        XCTAssertTrue(eventually { (try? observer.status())?.workers.first?.inFlight == 4 }, "the worker never had 4 requests in flight")
         w.signal(SIGTERM)
         var answered: Set<UInt64> = []
         while answered.count < 4, let (r, final) = try client.receive(timeoutMs: 5000) {
