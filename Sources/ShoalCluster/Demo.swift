@@ -13,8 +13,13 @@ public enum Demo {
         if let tinyModel { topology.agents.append(tinyModel) }
         // A fresh journal and model registry per tour, so one tour's swaps never leak into the next.
         let state = NSTemporaryDirectory() + "shoal-demo-\(getpid())"
+        let digitsModel = (state as NSString).appendingPathComponent("digits-model")
+        try? FileManager.default.createDirectory(atPath: digitsModel, withIntermediateDirectories: true)
+        let digits = digitsAgent(directory: digitsModel)
+        if let digits { topology.agents.append(digits) }
         defer {
             if let tinyModel { try? FileManager.default.removeItem(atPath: tinyModel.agentFile) }
+            if let digits { try? FileManager.default.removeItem(atPath: digits.agentFile) }
             try? FileManager.default.removeItem(atPath: state)
         }
         say("━━ Shoal demo ━━")
@@ -24,7 +29,7 @@ public enum Demo {
         try supervisor.start(bindOverride: "tcp://127.0.0.1:*", stateDirectory: state)
         defer {
             say("")
-            say("8. Shut down: workers drain their in-flight requests, then the coordinator stops.")
+            say("9. Shut down: workers drain their in-flight requests, then the coordinator stops.")
             supervisor.shutdown()
         }
         let registered = supervisor.waitForWorkers(timeout: 30)
@@ -114,6 +119,7 @@ public enum Demo {
             }
         }
         if tinyModel != nil { try liveSwap(client: client, endpoint: supervisor.endpoint, topologyFile: topologyFile, say: say) }
+        if digits != nil { try showGRPO(endpoint: supervisor.endpoint, modelDirectory: digitsModel, state: state, say: say) }
 
         let s = try client.status()
         say("")
