@@ -7,11 +7,13 @@ usage: bench_torch_train.py --config JSON --batch 8 --sequence 128 --repeats 5 -
 """
 import argparse
 import json
-import statistics
-import time
+import os
+import sys
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "engine"))
+from bench_torch import llama_from_shape, median_time  # noqa: E402  (the inference baseline's helpers)
 
 
 def main():
@@ -25,11 +27,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     c = json.loads(args.config)
-    config = LlamaConfig(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
-                         intermediate_size=c["intermediate_size"], num_hidden_layers=c["num_hidden_layers"],
-                         num_attention_heads=c["num_attention_heads"], num_key_value_heads=c["num_key_value_heads"],
-                         max_position_embeddings=4096, tie_word_embeddings=False)
-    model = LlamaForCausalLM(config).float().train()
+    model = llama_from_shape(c).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
     gen = torch.Generator().manual_seed(0)
     ids = torch.randint(0, c["vocab_size"], (args.batch, args.sequence), generator=gen)
@@ -41,12 +39,7 @@ def main():
         optimizer.step()
 
     step()  # warm-up: allocations, optimizer state
-    times = []
-    for _ in range(args.repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    median = statistics.median(times)
+    median = median_time(step, args.repeats)
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
                       "step_ms": median * 1000, "tok_s": args.batch * args.sequence / median}))
 

@@ -22,6 +22,15 @@ def median_time(fn, repeats):
     return statistics.median(times)
 
 
+def llama_from_shape(c):
+    """A random-weight LlamaForCausalLM of the shape `shoal bench model` passes as --config."""
+    config = LlamaConfig(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
+                         intermediate_size=c["intermediate_size"], num_hidden_layers=c["num_hidden_layers"],
+                         num_attention_heads=c["num_attention_heads"], num_key_value_heads=c["num_key_value_heads"],
+                         max_position_embeddings=4096, tie_word_embeddings=False)
+    return LlamaForCausalLM(config).float()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True)
@@ -34,11 +43,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     c = json.loads(args.config)
-    config = LlamaConfig(vocab_size=c["vocab_size"], hidden_size=c["hidden_size"],
-                         intermediate_size=c["intermediate_size"], num_hidden_layers=c["num_hidden_layers"],
-                         num_attention_heads=c["num_attention_heads"], num_key_value_heads=c["num_key_value_heads"],
-                         max_position_embeddings=4096, tie_word_embeddings=False)
-    model = LlamaForCausalLM(config).float().eval()
+    model = llama_from_shape(c).eval()
     gen = torch.Generator().manual_seed(0)
     result = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     with torch.inference_mode():
