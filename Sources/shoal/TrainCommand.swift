@@ -34,6 +34,9 @@ struct TrainSFTCommand: ParsableCommand {
     @Option(help: "Continue the run saved in this checkpoint directory.")
     var resume: String?
 
+    @Option(help: "Start a new run from this model directory's weights (fresh optimiser and schedule), e.g. a finished run's --out.")
+    var initFrom: String?
+
     @Option(help: "Write the trained model files (no optimizer state) to this directory, e.g. agents/math.")
     var export: String?
 
@@ -51,6 +54,9 @@ struct TrainSFTCommand: ParsableCommand {
 
     @Option(help: "Training items drawn from the generator (default: the recipe's).")
     var trainItems: Int?
+
+    @Option(help: "Loss weight of prompt tokens relative to completion tokens, 0 for completion only (default: the recipe's).")
+    var promptLossWeight: Double?
 
     @Option(help: "Save a checkpoint every N steps (0: only at the end).")
     var checkpointEvery: Int = 200
@@ -70,18 +76,24 @@ struct TrainSFTCommand: ParsableCommand {
             if let value, value < 1 { throw ValidationError("\(name) must be ≥ 1, got \(value)") }
         }
         if let lr, !(lr > 0) { throw ValidationError("--lr must be > 0, got \(lr)") }
+        if let promptLossWeight, !(promptLossWeight >= 0 && promptLossWeight.isFinite) {
+            throw ValidationError("--prompt-loss-weight must be a finite number ≥ 0, got \(promptLossWeight)")
+        }
         if let batchSize {
             recipe.batchSize = batchSize
             recipe.microBatchSize = min(recipe.microBatchSize, batchSize)
         }
         if let lr { recipe.peakLearningRate = lr }
         if let trainItems { recipe.trainItems = trainItems }
+        if let promptLossWeight { recipe.promptLossWeight = promptLossWeight }
         setComputeThreads(threads)
 
         var run = SFTRun(recipe: recipe, outputDirectory: out ?? ".shoal/train/\(recipe.family.rawValue)")
         run.seed = seed
         run.steps = steps
+        if resume != nil && initFrom != nil { throw ValidationError("give --resume (continue a run) or --init-from (start a new one from its weights), not both") }
         run.resumeFrom = resume
+        run.initFrom = initFrom
         run.exportDirectory = export
         run.exportType = exportBf16 ? .bf16 : .f32
         run.checkpointEvery = checkpointEvery

@@ -47,6 +47,23 @@ final class SFTTests: XCTestCase {
         XCTAssertEqual(batch.flatMap(\.weights).reduce(0, +), 1, accuracy: 1e-12)
     }
 
+    func testPromptTokensWeighInAtTheirShareAndTheBatchLossStaysAMean() {
+        let examples = [SFTExamples.Example(prompt: [1, 2, 3], completion: [4, 5]),
+                        SFTExamples.Example(prompt: [6], completion: [7, 8, 9])]
+        // 5 completion tokens, 2 predicted prompt tokens (a sequence's first token has no prediction):
+        // N = 5 + 0.5 · 2 = 6; a completion token weighs 1/6, a prompt token 0.5/6.
+        let batch = SFTExamples.sequences(examples, promptWeight: 0.5)
+        XCTAssertEqual(batch[0].weights[0], 0)
+        for (w, expected) in zip(batch[0].weights.dropFirst(), [0.5 / 6, 0.5 / 6, 1.0 / 6, 1.0 / 6]) { XCTAssertEqual(w, expected, accuracy: 1e-15) }
+        for (w, expected) in zip(batch[1].weights, [0, 1.0 / 6, 1.0 / 6, 1.0 / 6]) { XCTAssertEqual(w, expected, accuracy: 1e-15) }
+        XCTAssertEqual(batch.flatMap(\.weights).reduce(0, +), 1, accuracy: 1e-12)
+        // The data stream applies its own weight; 0 is the completion-only loss.
+        var data = SFTExamples(examples: examples, seed: 1)
+        XCTAssertEqual(data.batch(from: 0, count: 2).flatMap(\.weights).filter { $0 > 0 }.count, 5)
+        data.promptWeight = 1
+        XCTAssertEqual(data.batch(from: 0, count: 2).flatMap(\.weights).filter { $0 > 0 }.count, 7)
+    }
+
     func testDataOrderIsSeededAndAddressedByPosition() {
         let examples = (0..<10).map { SFTExamples.Example(prompt: [$0], completion: [$0]) }
         let data = SFTExamples(examples: examples, seed: 1)

@@ -17,9 +17,11 @@ public struct TrainerState: Sendable, Equatable, Codable {
     public var microBatchSize: Int
     /// The specialist being trained (`math`, `code`, `tools`), when there is one.
     public var agent: String?
+    /// Loss weight of prompt tokens (absent in checkpoints written before it existed: 0).
+    public var promptLossWeight: Double?
 
     public init(step: Int, learningRate: Double, seed: UInt64, dataPosition: Int, schedule: LearningRateSchedule,
-                batchSize: Int, microBatchSize: Int, agent: String? = nil) {
+                batchSize: Int, microBatchSize: Int, agent: String? = nil, promptLossWeight: Double? = nil) {
         self.step = step
         self.learningRate = learningRate
         self.seed = seed
@@ -28,11 +30,12 @@ public struct TrainerState: Sendable, Equatable, Codable {
         self.batchSize = batchSize
         self.microBatchSize = microBatchSize
         self.agent = agent
+        self.promptLossWeight = promptLossWeight
     }
 
     enum CodingKeys: String, CodingKey {
         case step, learningRate = "lr", seed, dataPosition = "data_position", schedule
-        case batchSize = "batch_size", microBatchSize = "micro_batch_size", agent
+        case batchSize = "batch_size", microBatchSize = "micro_batch_size", agent, promptLossWeight = "prompt_loss_weight"
     }
 
     public static let fileName = "trainer_state.json"

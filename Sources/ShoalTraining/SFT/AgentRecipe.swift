@@ -17,6 +17,8 @@ public struct AgentRecipe: Sendable, Equatable {
     public var floorLearningRate: Double
     public var warmupSteps: Int
     public var weightDecay: Double
+    /// Loss weight of prompt tokens relative to completion tokens (`SFTExamples.promptWeight`).
+    public var promptLossWeight: Double = 0
     /// Generation budget when the specialist answers (eval, serving).
     public var maxNewTokens: Int
 

@@ -14,6 +14,10 @@ public struct SFTExamples: Sendable {
     public let seed: UInt64
     /// Items left out because prompt + completion exceed the model's context.
     public let skippedTooLong: Int
+    /// Weight of a prompt token's loss relative to a completion token's (0: completion only).
+    /// Predicting the prompt's repeated names and numbers is what teaches a model trained
+    /// from scratch to copy; serving only ever samples completions.
+    public var promptWeight: Double = 0
 
     public init(items: [TaskItem], tokenizer: ByteTokenizer, maxTokens: Int, seed: UInt64) {
         var kept: [Example] = []
@@ -58,17 +62,26 @@ public struct SFTExamples: Sendable {
         return out
     }
 
-    /// The SFT batch at `position`: loss on completion tokens only, each weighted 1/N with N
-    /// the completion tokens of the whole batch, so the loss is the batch's mean per
-    /// completion token however the batch is split into micro-batches.
+    /// The SFT batch at `position`: each completion token weighted 1/N and each predicted
+    /// prompt token `promptWeight`/N, with N = completion tokens + `promptWeight` × predicted
+    /// prompt tokens of the whole batch. The loss is then the batch's weighted mean per token
+    /// (with `promptWeight` 0: per completion token) however the batch is split into micro-batches.
     public func batch(from position: Int, count: Int) -> [TrainingSequence] {
-        SFTExamples.sequences(examples(from: position, count: count))
+        SFTExamples.sequences(examples(from: position, count: count), promptWeight: promptWeight)
     }
 
-    public static func sequences(_ batch: [Example]) -> [TrainingSequence] {
+    public static func sequences(_ batch: [Example], promptWeight: Double = 0) -> [TrainingSequence] {
         let completionTokens = batch.map(\.completion.count).reduce(0, +)
         guard completionTokens > 0 else { return [] }
-        let weight = 1 / Double(completionTokens)
-        return batch.map { TrainingSequence(prompt: $0.prompt, completion: $0.completion, completionWeight: weight) }
+        // The first token of a sequence has no prediction, so it carries no weight.
+        let predictedPromptTokens = batch.map { max(0, $0.prompt.count - 1) }.reduce(0, +)
+        let weight = 1 / (Double(completionTokens) + promptWeight * Double(predictedPromptTokens))
+        return batch.map {
+            var sequence = TrainingSequence(prompt: $0.prompt, completion: $0.completion, completionWeight: weight)
+            if promptWeight > 0 {
+                for t in 1..<min($0.prompt.count, sequence.weights.count) { sequence.weights[t] = promptWeight * weight }
+            }
+            return sequence
+        }
     }
 }

@@ -12,6 +12,9 @@ public struct SFTRun {
     /// Stop after this many optimiser steps in all (default: the recipe's).
     public var steps: Int?
     public var resumeFrom: String?
+    /// Start a new run (fresh optimiser, schedule and data order) from the weights and shape of
+    /// this model directory instead of random weights: a second stage of training.
+    public var initFrom: String?
     /// Write model files only (config, weights, tokenizer) here when training ends.
     public var exportDirectory: String?
     public var exportType: SafetensorsWriter.StoredType = .f32
@@ -60,23 +63,32 @@ public struct SFTRun {
             note("resuming \(resumeFrom) at step \(state.step) of \(state.schedule.totalSteps)")
         } else {
             let total = steps ?? recipe.steps
-            model = try TrainableDecoder<Float>(config: recipe.config, seed: seed)
+            if let initFrom {
+                model = try TrainableDecoder<Float>(config: try TrainingCheckpoint.loadConfig(from: initFrom), seed: seed)
+                try TrainingCheckpoint.loadModel(from: initFrom, into: model.parameters)
+                note("starting from the weights in \(initFrom)")
+            } else {
+                model = try TrainableDecoder<Float>(config: recipe.config, seed: seed)
+            }
             optimizer = AdamW(parameters: model.parameters, settings: adamSettings)
             state = TrainerState(step: 0, learningRate: 0, seed: seed, dataPosition: 0,
                                  schedule: LearningRateSchedule(peak: recipe.peakLearningRate, floor: recipe.floorLearningRate,
                                                                 warmupSteps: min(recipe.warmupSteps, total / 10 + 1), totalSteps: total),
-                                 batchSize: recipe.batchSize, microBatchSize: recipe.microBatchSize, agent: recipe.family.rawValue)
+                                 batchSize: recipe.batchSize, microBatchSize: recipe.microBatchSize, agent: recipe.family.rawValue,
+                                 promptLossWeight: recipe.promptLossWeight)
         }
         let target = steps ?? state.schedule.totalSteps
         let generator = try TaskGenerators.named(recipe.family.rawValue)
         let context = model.config.maxPositionEmbeddings
-        let data = SFTExamples(items: try generator.items(split: .train, count: recipe.trainItems, seed: state.seed),
+        var data = SFTExamples(items: try generator.items(split: .train, count: recipe.trainItems, seed: state.seed),
                                tokenizer: tokenizer, maxTokens: context, seed: state.seed)
+        data.promptWeight = state.promptLossWeight ?? 0
         let heldOut = SFTExamples(items: try generator.items(split: .heldout, count: evalItems, seed: state.seed),
                                   tokenizer: tokenizer, maxTokens: context, seed: state.seed).examples
         let parameterCount = model.parameters.map(\.count).reduce(0, +)
         note("\(recipe.family.rawValue): \(parameterCount) parameters, \(data.examples.count) training examples"
-             + " (\(data.skippedTooLong) longer than \(context) tokens left out), batch \(state.batchSize), \(target) steps")
+             + " (\(data.skippedTooLong) longer than \(context) tokens left out), batch \(state.batchSize), \(target) steps"
+             + (data.promptWeight > 0 ? ", prompt tokens at loss weight \(data.promptWeight)" : ""))
 
         let trainer = try SFTTrainer(model: model, optimizer: optimizer, data: data, state: state)
         let log = try TrainingLog(path: TrainingCheckpoint.path(outputDirectory, Self.logFileName))

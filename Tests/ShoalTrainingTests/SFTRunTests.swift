@@ -1,0 +1,60 @@
+import Foundation
+import ShoalEngine
+import XCTest
+@testable import ShoalTraining
+
+/// `shoal train sft` end to end on a tiny shape: a second stage starting from a finished
+/// run's weights, and the prompt-loss weight recorded for resumes.
+final class SFTRunTests: XCTestCase {
+    private func recipe() -> AgentRecipe {
+        var recipe = AgentRecipe.named(.math)
+        recipe.config = AgentRecipe.byteLevelConfig(context: 288, hidden: 16, layers: 1, heads: 2, kvHeads: 1, intermediate: 32)
+        recipe.trainItems = 32
+        recipe.batchSize = 4
+        recipe.microBatchSize = 4
+        recipe.warmupSteps = 1
+        recipe.promptLossWeight = 0.5
+        return recipe
+    }
+
+    private func run(_ recipe: AgentRecipe, out: URL, steps: Int, initFrom: String? = nil) throws -> SFTRun.Summary {
+        var run = SFTRun(recipe: recipe, outputDirectory: out.path)
+        run.steps = steps
+        run.initFrom = initFrom
+        run.checkpointEvery = 0
+        run.evalEvery = 0
+        return try run.run()
+    }
+
+    func testASecondStageStartsFromTheFirstStagesWeightsWithAFreshSchedule() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sft-stages-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let first = root.appendingPathComponent("first"), second = root.appendingPathComponent("second")
+        _ = try run(recipe(), out: first, steps: 3)
+        let state = try TrainingCheckpoint.loadState(from: first.path)
+        XCTAssertEqual(state.promptLossWeight, 0.5)
+
+        // A learning rate too small to move anything: the second stage's weights are the first's.
+        var still = recipe()
+        still.peakLearningRate = 1e-30
+        still.floorLearningRate = 1e-30
+        let summary = try run(still, out: second, steps: 1, initFrom: first.path)
+        XCTAssertEqual(summary.steps, 1)
+        XCTAssertEqual(try TrainingCheckpoint.loadState(from: second.path).step, 1, "a fresh run, not a resumed one")
+        let a = try TrainableDecoder<Float>(directory: first.path).namedTensors()
+        let b = try TrainableDecoder<Float>(directory: second.path).namedTensors()
+        XCTAssertEqual(a.map(\.name), b.map(\.name))
+        for (x, y) in zip(a, b) {
+            XCTAssertEqual(x.values.count, y.values.count)
+            let drift = zip(x.values, y.values).map { abs(Double($0) - Double($1)) }.max() ?? 0
+            XCTAssertLessThan(drift, 1e-6, x.name)
+        }
+        // Random weights would be far from the first stage's.
+        let fresh = try TrainableDecoder<Float>(config: recipe().config, seed: 1).namedTensors()
+        XCTAssertGreaterThan(zip(a[0].values, fresh[0].values).map { abs(Double($0) - Double($1)) }.max() ?? 0, 1e-3)
+
+        XCTAssertThrowsError(try run(recipe(), out: root.appendingPathComponent("third"), steps: 1, initFrom: root.appendingPathComponent("nowhere").path)) { error in
+            XCTAssertTrue("\(error)".contains("nowhere"), "\(error)")
+        }
+    }
+}
