@@ -16,8 +16,8 @@ final class ChatPromptTests: XCTestCase {
         try ByteTokenizer().save(to: dir)
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("tokenizer_config.json"))) as? [String: Any]
         XCTAssertEqual(config?["chat_template"] as? String, ChatML.jinjaTemplate)
-        XCTAssertTrue(ModelSpecialist.usesChatML(directory: dir.path))
-        XCTAssertFalse(ModelSpecialist.usesChatML(directory: root.appendingPathComponent("Tests/ShoalEngineTests/Fixtures/models/llama").path),
+        XCTAssertTrue(ChatML.isTemplate(ofModelDirectory: dir.path))
+        XCTAssertFalse(ChatML.isTemplate(ofModelDirectory: root.appendingPathComponent("Tests/ShoalEngineTests/Fixtures/models/llama").path),
                        "a model without a chat template gets its input raw")
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One turn of a conversation.
 public struct ChatMessage: Sendable, Equatable, Codable {
     public var role: String
@@ -27,5 +29,24 @@ public enum ChatML {
         }
         if addGenerationPrompt { text += "\(messageStart)assistant\n" }
         return text
+    }
+
+    /// Whether a model directory's `tokenizer_config.json` has a ChatML `chat_template`
+    /// (Shoal's built-in specialists do). Workers serving such a model render plain input as
+    /// one user turn (`servingPrompt`); other templates are not rendered, input goes in raw.
+    public static func isTemplate(ofModelDirectory directory: String) -> Bool {
+        let path = (directory as NSString).appendingPathComponent("tokenizer_config.json")
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let template = object["chat_template"] as? String else { return false }
+        return template.contains(messageStart)
+    }
+
+    /// The text a worker feeds the model for `input`: with a ChatML model, plain input becomes
+    /// one user turn with the assistant turn opened; text already in ChatML (a learner's exact
+    /// training prompt) passes through unchanged, as does everything for other models.
+    public static func servingPrompt(_ input: String, chatML: Bool) -> String {
+        chatML && !input.hasPrefix(messageStart)
+            ? render([ChatMessage(role: "user", content: input)], addGenerationPrompt: true) : input
     }
 }

@@ -38,7 +38,7 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         let version = (try? String(contentsOfFile: versionFile, encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "local"
         serving = LoadedModel(generator: generator, version: version, maxBatch: agent.concurrency,
-                              chatML: Self.usesChatML(directory: dir))
+                              chatML: ChatML.isTemplate(ofModelDirectory: dir))
         serving.start()
     }
 
@@ -65,11 +65,7 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
                                     topP: Float(p["top_p"] ?? "") ?? Float(sampling.topP),
                                     seed: UInt64(p["seed"] ?? "") ?? sampling.seed ?? UInt64.random(in: 0...UInt64.max))
         params.stopTokenIds = generator.endOfSequenceTokenIds
-        // A chat model gets plain text as one user turn, the way it was trained; text already in
-        // ChatML (a learner's exact training prompt) passes through unchanged.
-        let text = model.chatML && !request.input.hasPrefix(ChatML.messageStart)
-            ? ChatML.render([ChatMessage(role: "user", content: request.input)], addGenerationPrompt: true)
-            : request.input
+        let text = ChatML.servingPrompt(request.input, chatML: model.chatML)
         let prompt = tokenizer.encode(text)
         guard !prompt.isEmpty else { throw SpecialistFailure("empty prompt") }
         let job = GenerationRequest(prompt: prompt, params: params)
@@ -115,7 +111,7 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
             throw SpecialistFailure("\(directory): smoke generation gave non-finite log-probabilities (broken weights)")
         }
         let model = LoadedModel(generator: generator, version: version, maxBatch: maxBatch,
-                                chatML: Self.usesChatML(directory: directory))
+                                chatML: ChatML.isTemplate(ofModelDirectory: directory))
         lock.withLock { staged = model }
     }
 
@@ -134,15 +130,6 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         return version
     }
 
-    /// Whether the model directory's `tokenizer_config.json` has a ChatML `chat_template`
-    /// (Shoal's built-in specialists do; other templates are not rendered, input goes in raw).
-    static func usesChatML(directory: String) -> Bool {
-        let path = (directory as NSString).appendingPathComponent("tokenizer_config.json")
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let template = object["chat_template"] as? String else { return false }
-        return template.contains(ChatML.messageStart)
-    }
 
     public func abort(version: String) {
         lock.withLock { if staged?.version == version { staged = nil } }
