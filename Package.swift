@@ -57,7 +57,7 @@ let package = Package(
 
 
         // RL: GRPO (advantages, objective, staleness, guardrails, experience export), the learner and its cluster loop.
-        .target(name: "ShoalRL", dependencies: ["ShoalTraining", "ShoalVerifiers", "ShoalClient"]),
+        .target(name: "ShoalRL", dependencies: ["ShoalTraining", "ShoalVerifiers", "ShoalClient", "ShoalConfig", .product(name: "Yams", package: "Yams")]),
 
         // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
         .target(name: "ShoalCluster", dependencies: [
@@ -81,6 +81,6 @@ let package = Package(
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRLTests", dependencies: ["ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
-        .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine"]),
+        .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine"]),
     ]
 )

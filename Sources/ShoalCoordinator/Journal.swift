@@ -107,6 +107,22 @@ public final class Journal {
         }
     }
 
+    /// Specs of the most recent finished tasks (newest first), read from the journal file at
+    /// `path` without writing to it: a learner reads a live coordinator's journal this way
+    /// (SQLite WAL lets it read beside the coordinator's writes).
+    public static func finishedSpecs(path: String, limit: Int = 10_000) throws -> [(id: String, spec: String)] {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw JournalError.missing(path: path)
+        }
+        var config = Configuration()
+        config.readonly = true
+        let db = try DatabaseQueue(path: path, configuration: config)
+        return try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, spec FROM task WHERE status != 'running' ORDER BY created_at DESC LIMIT ?",
+                             arguments: [limit]).map { (id: $0["id"], spec: $0["spec"]) }
+        }
+    }
+
     /// The stored result of a finished task.
     public func result(id: String) throws -> String? {
         try db.read { db in try String.fetchOne(db, sql: "SELECT result FROM task WHERE id = ? AND result IS NOT NULL", arguments: [id]) }
@@ -131,6 +147,18 @@ public final class Journal {
             try db.execute(sql: "DELETE FROM step WHERE task_id IN (SELECT id FROM task WHERE status != 'running' AND updated_at < ?)", arguments: [cutoff.timeIntervalSince1970])
             try db.execute(sql: "DELETE FROM task WHERE status != 'running' AND updated_at < ?", arguments: [cutoff.timeIntervalSince1970])
             return db.changesCount
+        }
+    }
+}
+
+/// The journal file could not be read.
+public enum JournalError: Error, CustomStringConvertible, Equatable {
+    case missing(path: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path):
+            return "no task journal at \(path); it is where the coordinator keeps tasks (`shoal coordinator --journal`, default .shoal/journal.sqlite)"
         }
     }
 }

@@ -23,8 +23,15 @@ public struct TaskRunner {
         var workerId = ""
         var modelVersion = ""
         var latencyUs: UInt64 = 0
-        var verdict: (status: String, reward: Double, detail: String)?
+        var verdict: (status: String, reward: Double, components: [String: Double], detail: String)?
+        /// With the step param `record_tokens: "true"` (a learner's rollouts): the input sent
+        /// and the worker's token ids, log-probs and finish reason, for a step without `map`.
+        var recorded: [String: String]?
     }
+
+    /// The step param that asks for `recorded` (workers ignore it).
+    public static let recordTokensParam = "record_tokens"
+
 
     struct Run {
         let spec: TaskSpec
@@ -176,13 +183,19 @@ public struct TaskRunner {
         state.latencyUs += h.latencyUs
         if h.code == .ok {
             state.outputs[item] = result?.output ?? ""
+            if let step = run.spec.steps.first(where: { $0.id == stepId }), step.map == nil,
+               step.params[Self.recordTokensParam] == "true", let metadata = result?.metadata {
+                var recorded = ["input": sentInputs["\(taskId)\u{0}\(stepId)\u{0}\(item)"] ?? ""]
+                for key in ["token_ids", "logprobs", "finish_reason"] { recorded[key] = metadata[key] }
+                state.recorded = recorded
+            }
             if state.outputs.count == state.expected {
                 state.status = "succeeded"
                 let step = run.spec.steps.first { $0.id == stepId }!
                 if let settings = step.verifier {
                     let output = state.expected == 1 ? (state.outputs[0] ?? "") : Self.json((0..<state.expected).compactMap { state.outputs[$0] })
                     let v = StepVerifier.verify(settings: settings, output: output)
-                    state.verdict = (v.status.rawValue, v.reward, v.detail)
+                    state.verdict = (v.status.rawValue, v.reward, v.components, v.detail)
                 }
             }
         } else {
@@ -323,7 +336,13 @@ public struct TaskRunner {
                                 "model_version": s.modelVersion, "latency_us": s.latencyUs]
         d["output"] = ordered.count == 1 ? ordered[0] : Self.json(ordered)
         if !s.error.isEmpty { d["error"] = s.error }
-        if let v = s.verdict { d["reward"] = v.reward; d["verdict"] = v.status; d["verdict_detail"] = v.detail }
+        if let v = s.verdict {
+            d["reward"] = v.reward
+            d["verdict"] = v.status
+            d["verdict_detail"] = v.detail
+            d["verdict_components"] = v.components
+        }
+        if let recorded = s.recorded { d["recorded"] = recorded }
         return d
     }
 

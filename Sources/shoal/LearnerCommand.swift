@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import ShoalConfig
+import ShoalCoordinator
 import ShoalEngine
 import ShoalRL
 
@@ -24,6 +26,9 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "Only tasks of these difficulty levels, e.g. 1 or 1-2 (math has 1–5): pick the split where the starting model solves some samples but not all.") var difficulty: String?
     @Option(help: "Seed of the rollout sampling and the task draws.") var seed: UInt64 = 1
     @Option(help: "Compute threads of the learner's matrix products.") var threads = 2
+    @Option(help: "Sequences per forward/backward pass of an update (bounds the learner's memory; default: the whole batch).") var microBatch: Int?
+    @Flag(help: "Step-wise RL: re-run journaled multi-step tasks with a verified step on the agent's skill (G runs per task) and train on those steps.") var fromTasks = false
+    @Option(help: "With --from-tasks: the coordinator's task journal to read the tasks from.") var journal = ".shoal/journal.sqlite"
     @Option(help: "Directory for metrics.jsonl, experience.jsonl, reward.svg, pass_at_k.svg, summary.json, versions/ (default: .shoal/grpo/<agent>).") var out: String?
 
     func learner(agent: String, modelDirectory: String, reward: [String: Double]) throws -> AgentLearner {
@@ -39,6 +44,7 @@ struct GRPORunOptions: ParsableArguments {
         g.iterationsPerBatch = iterations
         g.maxStaleness = maxStaleness
         g.publishEvery = publishEvery
+        g.microBatch = microBatch
         try g.validate()
         guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         guard (1...32).contains(passkSamples) else { throw ValidationError("--passk-samples must be in 1...32, got \(passkSamples)") }
@@ -60,6 +66,7 @@ struct GRPORunOptions: ParsableArguments {
             }
             run.difficulties = low...high
         }
+        if fromTasks { run.fromTasks = try Journal.finishedSpecs(path: journal).map { (id: $0.id, text: $0.spec) } }
         setComputeThreads(threads)
         return run
     }
@@ -80,12 +87,14 @@ struct LearnerCommand: ParsableCommand {
     @Option(help: "The specialist: math, code or tools (its verifier and task generator).") var agent: String
     @Option(help: "The model directory the agent's workers serve now.") var model: String
     @Option(help: "The skill to sample (default: the agent's name).") var skill: String?
+    @Option(help: "An agent file whose `reward:` weights score the rollouts (default: the standard weights).") var agentFile: String?
     @OptionGroup var endpoint: CoordinatorEndpoint
     @Flag(help: "Do not register and swap in new versions; save them under --out only.") var noSwap = false
     @OptionGroup var options: GRPORunOptions
 
     func run() throws {
-        let run = try options.learner(agent: agent, modelDirectory: model, reward: [:])
+        let reward = try agentFile.map { try AgentSpec.load($0).reward } ?? [:]
+        let run = try options.learner(agent: agent, modelDirectory: model, reward: reward)
         let loop = try run.makeLoop(rollouts: .cluster(endpoint: endpoint.coordinator, skill: skill ?? agent),
                                     publication: noSwap ? .directory : .coordinator(endpoint: endpoint.coordinator), log: say)
         let summary = try loop.run()

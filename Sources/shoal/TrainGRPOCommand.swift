@@ -21,6 +21,7 @@ struct TrainGRPOCommand: ParsableCommand {
     @Option(help: "The agent file (default: agents/<agent>.yaml).") var agentFile: String?
     @Option(help: "Worker replicas serving rollouts.") var replicas = 1
     @Flag(help: "Sample in this process from the learner's weights; start no cluster.") var inProcess = false
+    @Option(help: "With --from-tasks: the topology whose other agents run the tasks' other steps (the agent itself runs --replicas).") var topology = "topology/local.yaml"
     @OptionGroup var options: GRPORunOptions
 
     func run() throws {
@@ -34,6 +35,7 @@ struct TrainGRPOCommand: ParsableCommand {
         let modelDirectory = spec.model.hasPrefix("/") ? spec.model : ((base as NSString).appendingPathComponent(spec.model) as NSString).standardizingPath
         let run = try options.learner(agent: agent, modelDirectory: modelDirectory, reward: spec.reward)
         if inProcess {
+            guard run.fromTasks == nil else { throw ValidationError("--from-tasks runs tasks through a cluster; drop --in-process") }
             let summary = try run.makeLoop(rollouts: .inProcess, publication: .directory, log: say).run()
             say(GRPOReport.lines(summary, out: run.settings.outDirectory))
             return
@@ -42,14 +44,23 @@ struct TrainGRPOCommand: ParsableCommand {
         // A topology of this one agent; the coordinator on a free port.
         let topologyFile = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-grpo-\(UUID().uuidString.prefix(8)).yaml")
         let agentPath = (file as NSString).isAbsolutePath ? file : FileManager.default.currentDirectoryPath + "/" + file
-        try "agents:\n  - file: \(agentPath)\n    replicas: \(replicas)\n".write(to: topologyFile, atomically: true, encoding: .utf8)
+        var agents = [(file: agentPath, replicas: replicas)]
+        if run.fromTasks != nil {
+            // The tasks' other steps need their own agents: those of --topology, besides this one.
+            for d in try Topology.load(topology).agents where d.agent.name != spec.name {
+                agents.append((d.agentFile.hasPrefix("/") ? d.agentFile : FileManager.default.currentDirectoryPath + "/" + d.agentFile, d.replicas))
+            }
+        }
+        try ("agents:\n" + agents.map { "  - file: \($0.file)\n    replicas: \($0.replicas)\n" }.joined())
+            .write(to: topologyFile, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: topologyFile) }
         let supervisor = Supervisor(topology: try Topology.load(topologyFile.path),
                                     executable: ProcessInfo.processInfo.environment["SHOAL_BIN"] ?? currentExecutable(), log: say)
         try supervisor.start(bindOverride: "tcp://127.0.0.1:*")
         defer { supervisor.shutdown() }
-        guard supervisor.waitForWorkers(replicas, timeout: 60) >= replicas else {
-            throw CommandFailure("the \(replicas) '\(spec.name)' worker(s) did not register within 60 s (see their stderr above)")
+        let workers = agents.map(\.replicas).reduce(0, +)
+        guard supervisor.waitForWorkers(workers, timeout: 120) >= workers else {
+            throw CommandFailure("the \(workers) worker(s) did not all register within 120 s (see their stderr above)")
         }
         let skill = spec.skills.first ?? spec.name
         let loop = try run.makeLoop(rollouts: .cluster(endpoint: supervisor.endpoint, skill: skill),

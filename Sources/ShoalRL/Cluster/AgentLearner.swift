@@ -41,6 +41,10 @@ public struct AgentLearner {
     public var difficulties: ClosedRange<Int>?
     /// Prefix of the names of published versions; the default has the run's start time in it.
     public var versionPrefix: String
+    /// Step-wise RL (`--from-tasks`): task specs (id, YAML or JSON text) whose verified steps
+    /// on the agent's skill are the prompts, re-run through the coordinator's `shoal.task`
+    /// (`TaskRolloutSource`). Needs cluster rollouts. Held-out evaluation stays the generator's.
+    public var fromTasks: [(id: String, text: String)]?
 
     public init(agent: String, modelDirectory: String, settings: LearnerLoopSettings) {
         self.agent = agent
@@ -112,8 +116,19 @@ public struct AgentLearner {
         let evaluation = HeldOutEvaluation(items: Array(heldOut.prefix(heldOutItems)), passAtKItems: Array(heldOut.prefix(passAtKItems)),
                                            samplesPerItem: passAtKSamples, maxTokens: settings.grpo.maxTokens,
                                            tokenizer: tokenizer, stopTokenIds: stops, scorer: verifier)
-        return try LearnerLoop(learner: learner, source: source, scorer: verifier, trainItems: train, heldOut: evaluation,
-                               naming: naming, publisher: publisher, settings: settings, tokenizer: tokenizer,
-                               tokenizerDirectory: modelDirectory, log: log)
+        let loop = try LearnerLoop(learner: learner, source: source, scorer: verifier, trainItems: train, heldOut: evaluation,
+                                   naming: naming, publisher: publisher, settings: settings, tokenizer: tokenizer,
+                                   tokenizerDirectory: modelDirectory, log: log)
+        if let fromTasks {
+            guard case let .cluster(endpoint, skill) = rollouts else {
+                throw RolloutError.invalidSetting(name: "from_tasks", reason: "runs tasks through a coordinator; it cannot sample in-process")
+            }
+            let tasks = try TaskRolloutSource(endpoint: endpoint, skill: skill, specs: fromTasks, tokenizer: tokenizer,
+                                              chatML: ChatML.isTemplate(ofModelDirectory: modelDirectory), rewardModule: verifier.module)
+            log("step-wise RL from \(tasks.tasks.count) journaled task(s) with a verified '\(skill)' step: "
+                + tasks.tasks.prefix(5).map(\.id).joined(separator: ", ") + (tasks.tasks.count > 5 ? ", …" : ""))
+            loop.tasks = tasks
+        }
+        return loop
     }
 }

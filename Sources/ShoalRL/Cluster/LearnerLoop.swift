@@ -76,6 +76,9 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     let tokenizerDirectory: String?
     let tokenizer: any Tokenizer
     let log: (String) -> Void
+    /// Step-wise RL from multi-step tasks: when set, each step's rollouts are runs of these
+    /// tasks (`TaskRolloutSource`) instead of samples of `trainItems` from `source`.
+    public var tasks: TaskRolloutSource?
 
     public init(learner: GRPOLearner<TrainableDecoder<Scalar>>, source: any RolloutSource, scorer: any RolloutScorer,
                 trainItems: [TaskItem], heldOut: HeldOutEvaluation, naming: VersionNaming, publisher: any VersionPublisher,
@@ -105,6 +108,11 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     /// The rollouts of step `step` (0-based): prompts, samples, scores, versions.
     public func gatherRollouts(step: Int) throws -> [Rollout] {
         let g = settings.grpo
+        if let tasks {
+            let sampling = RolloutSampling(groupSize: g.groupSize, temperature: g.temperature, maxTokens: g.maxTokens,
+                                           seed: settings.seed &+ UInt64(step) &* 0x1_0000_0001)
+            return try tasks.rollouts(step: step, promptsPerStep: g.promptsPerStep, sampling: sampling, naming: naming)
+        }
         let items = (0..<g.promptsPerStep).map { trainItems[(step * g.promptsPerStep + $0) % trainItems.count] }
         let prompts = items.enumerated().map { i, item in
             RolloutPrompt(groupID: "s\(step)-p\(i)-\(item.id)", text: SFTFormat.prompt(for: item))

@@ -1,0 +1,237 @@
+import Foundation
+import ShoalClient
+import ShoalConfig
+import ShoalEngine
+import ShoalVerifiers
+import Yams
+
+/// Step-wise GRPO rollouts from multi-step tasks (`--from-tasks`).
+///
+/// The learner's prompts are journaled tasks that have a verified step on the agent's skill.
+/// A group is G runs of one such task through the coordinator's `shoal.task` service, each a
+/// copy of the spec under a fresh id whose agent steps sample with their own seed at the
+/// rollout temperature and record their tokens (`record_tokens`). Every step runs as it would
+/// for a user: routed by the coordinator, verified by the step's verifier, later steps fed
+/// with the sampled output, the run journaled.
+///
+/// Each run r gives the verdicts v_{r,1..T} of the task's T verified steps (a verified step
+/// that failed or was skipped counts as `wrong`) and an outcome verdict V_r: `correct` when
+/// the task succeeded (every step ran) and every verified step was correct, else `wrong`.
+/// Step t's reward is `RewardModule.stepRewards` (the formula of `StepCredit`):
+///
+///     ρ_{r,t} = r(v_{r,t}) + λ · r(V_r) · s_t,   λ = outcome_share, s_t = γ^(T−1−t) / Σ_j γ^(T−1−j)
+///
+/// The agent's verified steps become rollouts grouped per (task, step) across the G runs, so
+/// the learner's group advantage over ρ is exactly `StepCredit`'s A_{r,t}. Reward components
+/// logged: `step` (own reward r(v)) and `outcome` (r(V)).
+///
+/// Not thread-safe: it owns a client socket.
+public final class TaskRolloutSource {
+    /// One journaled task the learner can re-run: its spec as a JSON object and the ids of its
+    /// steps on the agent's skill that have a verifier.
+    public struct Task: Sendable {
+        public var id: String
+        /// The spec as JSON text (YAML specs are converted).
+        public var specJSON: String
+        public var agentSteps: [String]
+        /// Ids of every step with a verifier, in spec order (the T of the formula).
+        public var verifiedSteps: [String]
+    }
+
+    public let skill: String
+    public let tasks: [Task]
+    public let rewardModule: RewardModule
+    private let client: Client
+    private let tokenizer: any Tokenizer
+    /// Whether the workers render plain input as a ChatML user turn (`ChatML.servingPrompt`).
+    private let chatML: Bool
+    /// Distinguishes this learner's task ids from earlier runs' (resubmitting an id returns its stored result).
+    private let runTag: String
+    public var maxInFlight = 64
+    public var timeoutMs = 600_000
+
+    /// `specs` are task specs as submitted (YAML or JSON text), e.g. from the coordinator's
+    /// journal; those without a verified step on `skill`, and a learner's own rollout runs, are
+    /// left out. Throws when none is left.
+    public init(endpoint: String, skill: String, specs: [(id: String, text: String)], tokenizer: any Tokenizer, chatML: Bool,
+                rewardModule: RewardModule = RewardModule()) throws {
+        self.skill = skill
+        self.tasks = try Self.select(specs, skill: skill)
+        self.rewardModule = rewardModule
+        self.tokenizer = tokenizer
+        self.chatML = chatML
+        client = try Client(endpoint: endpoint)
+        runTag = String(UUID().uuidString.prefix(8)).lowercased()
+    }
+
+    /// The tasks among `specs` that train `skill`: parseable, with a verifier on a step of that
+    /// skill, not a learner's rollout run, and distinct in content (ids aside).
+    static func select(_ specs: [(id: String, text: String)], skill: String) throws -> [Task] {
+        var seen = Set<String>()
+        var tasks: [Task] = []
+        var unparsed = 0
+        for (id, text) in specs {
+            guard let spec = try? TaskSpec.parse(yaml: text, file: "task \(id)"),
+                  var object = (try? Yams.load(yaml: text)) as? [String: Any] else {
+                unparsed += 1
+                continue
+            }
+            let agentSteps = spec.steps.filter { $0.skill == skill && $0.verifier != nil }
+            guard !agentSteps.isEmpty, !agentSteps.contains(where: { $0.params[recordTokens] != nil }) else { continue }
+            object["id"] = nil
+            guard let key = json(object), seen.insert(key).inserted else { continue }
+            object["id"] = spec.id
+            guard let specJSON = json(object) else { continue }
+            tasks.append(Task(id: spec.id, specJSON: specJSON, agentSteps: agentSteps.map(\.id),
+                              verifiedSteps: spec.steps.filter { $0.verifier != nil }.map(\.id)))
+        }
+        guard !tasks.isEmpty else {
+            throw RolloutError.invalidSetting(
+                name: "from_tasks", reason: "found no task with a verified '\(skill)' step among \(specs.count) journaled task(s)"
+                    + (unparsed > 0 ? " (\(unparsed) did not parse)" : "")
+                    + "; submit some first (shoal submit --task FILE) with a `verifier:` on a `skill: \(skill)` step")
+        }
+        return tasks
+    }
+
+    /// The TaskRunner's step param for recorded tokens (see TaskRunner.recordTokensParam).
+    static let recordTokens = "record_tokens"
+
+    /// The spec of run `sample` of `task` in learner step `step`: a fresh id, and the agent's
+    /// verified steps sampling with their own seed and recording their tokens.
+    func runSpec(_ task: Task, step: Int, prompt: Int, sample: Int, sampling: RolloutSampling) throws -> (id: String, json: String) {
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(task.specJSON.utf8))) as? [String: Any],
+              var steps = object["steps"] as? [[String: Any]] else {
+            throw RolloutError.invalidSetting(name: "task", reason: "\(task.id): the spec is not a JSON object with steps")
+        }
+        for i in steps.indices where task.agentSteps.contains(steps[i]["id"] as? String ?? "") {
+            var params = steps[i]["params"] as? [String: Any] ?? [:]
+            params["temperature"] = String(sampling.temperature)
+            params["top_p"] = String(sampling.topP)
+            params["top_k"] = String(sampling.topK)
+            params["max_tokens"] = String(sampling.maxTokens)
+            params["seed"] = String(sampling.seed(prompt: prompt, sample: sample))
+            params[Self.recordTokens] = "true"
+            steps[i]["params"] = params
+        }
+        let id = "\(task.id)-grpo-\(runTag)-s\(step)-p\(prompt)-g\(sample)"
+        object["id"] = id
+        object["steps"] = steps
+        guard let text = Self.json(object) else {
+            throw RolloutError.invalidSetting(name: "task", reason: "\(task.id): the spec does not serialise as JSON")
+        }
+        return (id, text)
+    }
+
+    /// The rollouts of learner step `step`: `promptsPerStep` tasks (cycling through `tasks`),
+    /// G runs each, every agent step of every run scored as described above.
+    public func rollouts(step: Int, promptsPerStep: Int, sampling: RolloutSampling, naming: VersionNaming) throws -> [Rollout] {
+        let chosen = (0..<promptsPerStep).map { tasks[(step * promptsPerStep + $0) % tasks.count] }
+        var jobs: [(prompt: Int, sample: Int, id: String, json: String)] = []
+        for (p, task) in chosen.enumerated() {
+            for g in 0..<sampling.groupSize {
+                let run = try runSpec(task, step: step, prompt: p, sample: g, sampling: sampling)
+                jobs.append((p, g, run.id, run.json))
+            }
+        }
+        let results = try submit(jobs.map(\.json))
+        var rollouts: [Rollout] = []
+        for (j, job) in jobs.enumerated() {
+            let task = chosen[job.prompt]
+            rollouts += try Self.rollouts(ofRun: results[j], task: task, runID: job.id, groupPrefix: "s\(step)-p\(job.prompt)-\(task.id)",
+                                          module: rewardModule, naming: naming) { self.promptTokens($0) }
+        }
+        return rollouts
+    }
+
+    /// The prompt tokens a worker saw for `input`, rendered the way the worker renders it.
+    func promptTokens(_ input: String) -> (text: String, tokens: [Int]) {
+        let text = ChatML.servingPrompt(input, chatML: chatML)
+        return (text, tokenizer.encode(text))
+    }
+
+    /// Submits every run, pipelined, and returns their result objects in order.
+    func submit(_ specs: [String]) throws -> [[String: Any]] {
+        var slotOf: [UInt64: Int] = [:]
+        var results = [[String: Any]?](repeating: nil, count: specs.count)
+        var next = 0, done = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        func elapsedMs() -> Int { Int((DispatchTime.now().uptimeNanoseconds - start) / 1_000_000) }
+        while done < specs.count {
+            while next < specs.count && slotOf.count < maxInFlight {
+                slotOf[try client.send(skill: "shoal.task", input: specs[next])] = next
+                next += 1
+            }
+            let left = timeoutMs - elapsedMs()
+            guard left > 0, let (outcome, final) = try client.receive(timeoutMs: left) else {
+                throw RolloutError.timedOut(skill: "shoal.task", missing: specs.count - done, of: specs.count, waitedMs: timeoutMs,
+                                            endpoint: client.endpoint)
+            }
+            // Partial replies stream a task's steps as they finish; only the final one is the result.
+            guard final, let slot = slotOf.removeValue(forKey: outcome.requestId) else { continue }
+            guard outcome.ok else { throw RolloutError.workerFailed(skill: "shoal.task", code: "\(outcome.code)", message: outcome.message) }
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(outcome.output.utf8))) as? [String: Any] else {
+                throw RolloutError.malformedReply(skill: "shoal.task", field: "output", reason: "not a JSON task result")
+            }
+            results[slot] = object
+            done += 1
+        }
+        return results.map { $0 ?? [:] }
+    }
+
+    /// The rollouts of one finished run: one per agent step that produced recorded tokens.
+    static func rollouts(ofRun result: [String: Any], task: Task, runID: String, groupPrefix: String, module: RewardModule,
+                         naming: VersionNaming, promptTokens: (String) throws -> (text: String, tokens: [Int])) throws -> [Rollout] {
+        let steps = Dictionary((result["steps"] as? [[String: Any]] ?? []).compactMap { s in (s["id"] as? String).map { ($0, s) } },
+                               uniquingKeysWith: { a, _ in a })
+        let verdicts = task.verifiedSteps.map { id in verdict(of: steps[id]) }
+        let solved = (result["status"] as? String) == "succeeded" && verdicts.allSatisfy { $0.status == .correct }
+        let outcome = Verdict(status: solved ? .correct : .wrong, components: [RewardComponent.correctness: solved ? 1 : 0],
+                              detail: "task \(runID)")
+        let rho = module.stepRewards(steps: verdicts, outcome: outcome)
+        let outcomeReward = module.reward(for: outcome)
+        var out: [Rollout] = []
+        for id in task.agentSteps {
+            guard let t = task.verifiedSteps.firstIndex(of: id), let step = steps[id],
+                  let recorded = step["recorded"] as? [String: String] else { continue }
+            func list<T>(_ field: String, _ convert: (Substring) -> T?) throws -> [T] {
+                let raw = recorded[field] ?? ""
+                var values: [T] = []
+                for piece in raw.split(separator: ",") {
+                    guard let value = convert(piece) else { values = []; break }
+                    values.append(value)
+                }
+                guard !values.isEmpty else {
+                    throw RolloutError.malformedReply(skill: "shoal.task", field: "\(id).recorded.\(field)",
+                                                      reason: "'\(raw.prefix(40))' is not a non-empty comma-separated list of numbers")
+                }
+                return values
+            }
+            let tokens = try list("token_ids") { Int($0) }
+            let logProbs = try list("logprobs") { Double($0) }
+            guard tokens.count == logProbs.count else {
+                throw RolloutError.malformedReply(skill: "shoal.task", field: "\(id).recorded.logprobs",
+                                                  reason: "\(logProbs.count) entries for \(tokens.count) token ids")
+            }
+            let prompt = try promptTokens(recorded["input"] ?? "")
+            out.append(Rollout(groupID: "\(groupPrefix)/\(id)", prompt: prompt.text, completion: step["output"] as? String ?? "",
+                               promptTokens: prompt.tokens, completionTokens: tokens, samplingLogProbs: logProbs,
+                               modelVersion: try naming.version(named: step["model_version"] as? String ?? ""),
+                               reward: RewardBreakdown(total: rho[t], components: ["step": module.reward(for: verdicts[t]), "outcome": outcomeReward])))
+        }
+        return out
+    }
+
+    /// A step's verdict from its result JSON; a verified step that did not run is `wrong`.
+    static func verdict(of step: [String: Any]?) -> Verdict {
+        guard let step, let raw = step["verdict"] as? String, let status = VerdictStatus(rawValue: raw) else {
+            return Verdict(status: .wrong, detail: (step?["error"] as? String) ?? "the step did not run")
+        }
+        let components = (step["verdict_components"] as? [String: Any] ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        return Verdict(status: status, components: components, detail: step["verdict_detail"] as? String ?? "")
+    }
+
+    static func json(_ object: Any) -> String? {
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+    }
+}

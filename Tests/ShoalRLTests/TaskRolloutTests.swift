@@ -1,0 +1,104 @@
+import ShoalVerifiers
+import XCTest
+@testable import ShoalRL
+
+/// Step-wise rewards of task runs (`TaskRolloutSource`), on hand-made task results.
+final class TaskRolloutTests: XCTestCase {
+    static let spec = """
+        id: convert
+        inputs: {request: "Convert 10 EUR to USD"}
+        steps:
+          - {id: call, skill: tools, input: "{{inputs.request}}", verifier: {kind: tools, functions: "[]"}}
+          - {id: check, skill: calculator, input: "{{steps.call.json.arguments.amount}} * 1.08", verifier: {kind: math, answer: "10.8"}}
+        """
+
+    private func task() throws -> TaskRolloutSource.Task {
+        try XCTUnwrap(TaskRolloutSource.select([(id: "convert", text: Self.spec)], skill: "tools").first)
+    }
+
+    private func step(_ id: String, verdict: String?, components: [String: Double] = [:], recorded: Bool = true) -> [String: Any] {
+        var s: [String: Any] = ["id": id, "status": verdict == nil ? "skipped" : "succeeded", "output": "out-\(id)", "model_version": "v-3"]
+        if let verdict {
+            s["verdict"] = verdict
+            s["verdict_components"] = components
+        }
+        if recorded { s["recorded"] = ["input": "request text", "token_ids": "5,6,7", "logprobs": "-0.5,-0.25,-1.0", "finish_reason": "stop"] }
+        return s
+    }
+
+    private func rewards(_ result: [String: Any], _ task: TaskRolloutSource.Task) throws -> [Rollout] {
+        try TaskRolloutSource.rollouts(ofRun: result, task: task, runID: "run", groupPrefix: "s0-p0-convert", module: RewardModule(),
+                                       naming: VersionNaming(prefix: "v-", baseName: "base")) { ("<p>" + $0, [1, 2]) }
+    }
+
+    func testEachAgentStepEarnsItsOwnRewardPlusAShareOfTheTaskOutcome() throws {
+        let task = try task()
+        XCTAssertEqual(task.agentSteps, ["call"])
+        XCTAssertEqual(task.verifiedSteps, ["call", "check"])
+        // Standard weights: r(v) = 1·correctness + 0.1·format; λ = 0.5; T = 2 verified steps, equal shares 1/2.
+        // Solved task: ρ = 1.1 + 0.5 · 1 · 1/2.
+        let solved = try rewards(["status": "succeeded", "steps": [step("call", verdict: "correct", components: ["correctness": 1, "format": 1]),
+                                                                   step("check", verdict: "correct", components: ["correctness": 1])]], task)
+        XCTAssertEqual(solved.count, 1)
+        XCTAssertEqual(solved[0].reward.total, 1.35, accuracy: 1e-12)
+        XCTAssertEqual(solved[0].reward.components, ["step": 1.1, "outcome": 1])
+        XCTAssertEqual(solved[0].groupID, "s0-p0-convert/call")
+        XCTAssertEqual(solved[0].completionTokens, [5, 6, 7])
+        XCTAssertEqual(solved[0].samplingLogProbs, [-0.5, -0.25, -1.0])
+        XCTAssertEqual(solved[0].promptTokens, [1, 2])
+        XCTAssertEqual(solved[0].prompt, "<p>request text")
+        XCTAssertEqual(solved[0].modelVersion, 3)
+        // The call was right but a later verified step was wrong: own reward only.
+        let later = try rewards(["status": "succeeded", "steps": [step("call", verdict: "correct", components: ["correctness": 1, "format": 1]),
+                                                                  step("check", verdict: "wrong", components: ["correctness": 0])]], task)
+        XCTAssertEqual(later[0].reward.total, 1.1, accuracy: 1e-12)
+        // A wrong, parseable call, and the check never ran: a verified step that did not run counts as wrong.
+        let failed = try rewards(["status": "partial", "steps": [step("call", verdict: "wrong", components: ["correctness": 0, "format": 1]),
+                                                                 step("check", verdict: nil, recorded: false)]], task)
+        XCTAssertEqual(failed[0].reward.total, 0.1, accuracy: 1e-12)
+        XCTAssertEqual(failed[0].reward.components["outcome"], 0)
+        // Same as StepCredit's formula for the group, so the learner's group advantage is StepCredit's.
+        let credit = try StepCredit().credit([
+            .init(steps: [Verdict(status: .correct, components: ["correctness": 1, "format": 1], detail: ""),
+                          Verdict(status: .correct, components: ["correctness": 1], detail: "")],
+                  outcome: Verdict(status: .correct, components: ["correctness": 1], detail: "")),
+        ])
+        XCTAssertEqual(credit.stepRewards[0][0], solved[0].reward.total, accuracy: 1e-12)
+        // A run whose agent step recorded nothing gives no rollout.
+        XCTAssertTrue(try rewards(["status": "partial", "steps": [step("call", verdict: nil, recorded: false)]], task).isEmpty)
+    }
+
+    func testBadRecordedTokensAndUnknownVersionsAreRefusedByName() throws {
+        let task = try task()
+        var bad = step("call", verdict: "wrong")
+        bad["recorded"] = ["input": "x", "token_ids": "5,six", "logprobs": "-1,-1"]
+        XCTAssertThrowsError(try rewards(["status": "partial", "steps": [bad]], task)) { error in
+            XCTAssertTrue("\(error)".contains("call.recorded.token_ids"), "\(error)")
+        }
+        bad["recorded"] = ["input": "x", "token_ids": "5,6", "logprobs": "-1"]
+        XCTAssertThrowsError(try rewards(["status": "partial", "steps": [bad]], task)) { error in
+            XCTAssertTrue("\(error)".contains("1 entries for 2 token ids"), "\(error)")
+        }
+        var stranger = step("call", verdict: "wrong")
+        stranger["model_version"] = "someone-else-v9"
+        XCTAssertThrowsError(try rewards(["status": "partial", "steps": [stranger]], task)) { error in
+            XCTAssertTrue("\(error)".contains("someone-else-v9"), "\(error)")
+        }
+    }
+
+    func testTaskSelectionKeepsDistinctTasksWithAVerifiedAgentStepAndSaysWhyWhenThereAreNone() throws {
+        let copy = Self.spec.replacingOccurrences(of: "id: convert", with: "id: convert-again")
+        let other = Self.spec.replacingOccurrences(of: "Convert 10 EUR", with: "Convert 20 GBP").replacingOccurrences(of: "id: convert", with: "id: gbp")
+        // A learner's own run: its agent step records tokens; it is not a task to learn from.
+        let run = Self.spec.replacingOccurrences(of: "functions: \"[]\"}}", with: "functions: \"[]\"}, params: {record_tokens: \"true\"}}")
+        XCTAssertNotEqual(run, Self.spec)
+        let tasks = try TaskRolloutSource.select([(id: "convert", text: Self.spec), (id: "convert-again", text: copy),
+                                                  (id: "gbp", text: other), (id: "run", text: run), (id: "junk", text: "steps: [")], skill: "tools")
+        XCTAssertEqual(tasks.map(\.id), ["convert", "gbp"])
+
+        XCTAssertThrowsError(try TaskRolloutSource.select([(id: "convert", text: Self.spec), (id: "junk", text: "steps: [")], skill: "math")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("verified 'math' step") && text.contains("2 journaled task(s)") && text.contains("1 did not parse"), text)
+        }
+    }
+}
