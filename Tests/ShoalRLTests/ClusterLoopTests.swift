@@ -38,8 +38,26 @@ final class ClusterLoopTests: XCTestCase {
         }
     }
 
+    /// Keeps versions as directories and remembers which one "the workers" serve: what the
+    /// coordinator does for a real cluster (publish → swap in, rollback → swap back).
+    final class ServingPublisher: VersionPublisher {
+        let directory = DirectoryVersionPublisher()
+        var serving = ""
+        /// Off: published versions are never swapped in.
+        var swaps = true
+        func serve(base: PublishedVersion) throws -> String { serving = base.name; return try directory.serve(base: base) }
+        func publish(_ version: PublishedVersion) throws -> String {
+            if swaps { serving = version.name }
+            return try directory.publish(version)
+        }
+        func rollback(to version: PublishedVersion) throws -> String { serving = version.name; return try directory.rollback(to: version) }
+    }
+
+    /// With `serving`, rollouts are tagged with the version it serves (as worker replies are);
+    /// otherwise with the learner's own version.
     private func loop(steps: Int, out: URL, scorer: any RolloutScorer = DigitsOnly(), publishEvery: Int = 2, evalEvery: Int = 4,
-                      rollbackMargin: Double? = nil, passAtKItems: Int = 2) throws -> (LearnerLoop<Float>, DirectoryVersionPublisher) {
+                      rollbackMargin: Double? = nil, passAtKItems: Int = 2,
+                      serving: ServingPublisher? = nil) throws -> (LearnerLoop<Float>, DirectoryVersionPublisher) {
         let tokenizer = ByteTokenizer()
         let config = AgentRecipe.byteLevelConfig(context: 96, hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64)
         let policy = try TrainableDecoder<Float>(config: config, seed: 3)
@@ -55,16 +73,16 @@ final class ClusterLoopTests: XCTestCase {
         let naming = VersionNaming(prefix: "test-v", baseName: "base")
         let stops = Set([tokenizer.eosTokenId].compactMap { $0 })
         let source = InProcessRolloutSource(tokenizer: tokenizer, stopTokenIds: stops) {
-            (try learner.policy.servingModel(), naming.name(of: learner.version))
+            (try learner.policy.servingModel(), serving?.serving ?? naming.name(of: learner.version))
         }
         let heldOut = HeldOutEvaluation(items: items("heldout", 4), passAtKItems: items("heldout", passAtKItems), samplesPerItem: 4, maxTokens: 4,
                                         tokenizer: tokenizer, stopTokenIds: stops, scorer: scorer)
         var settings = LearnerLoopSettings(agent: "digits", grpo: grpo, outDirectory: out.path)
         settings.evalEvery = evalEvery
         settings.rollbackMargin = rollbackMargin
-        let publisher = DirectoryVersionPublisher()
+        let publisher = serving?.directory ?? DirectoryVersionPublisher()
         let loop = try LearnerLoop(learner: learner, source: source, scorer: scorer, trainItems: items("train", 16),
-                                   heldOut: heldOut, naming: naming, publisher: publisher, settings: settings,
+                                   heldOut: heldOut, naming: naming, publisher: serving ?? publisher, settings: settings,
                                    tokenizer: tokenizer, tokenizerDirectory: nil, log: { _ in })
         return (loop, publisher)
     }
@@ -133,6 +151,41 @@ final class ClusterLoopTests: XCTestCase {
         let v2 = try TrainableDecoder<Float>(directory: publisher.published[1].directory).namedTensors()
         let v3 = try TrainableDecoder<Float>(directory: publisher.published[2].directory).namedTensors()
         XCTAssertLessThan(distance(v3, baseWeights), distance(v2, baseWeights))
+    }
+
+    func testAfterARollbackTheWorkersRestoredVersionIsNotStale() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-restored-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: out) }
+        // Versions every step, held-out checks at steps 2 and 4 (both roll back to the start);
+        // after each rollback "the workers" serve the starting version again, two versions
+        // behind the learner's counter, but with exactly the weights the policy holds.
+        let serving = ServingPublisher()
+        let (loop, publisher) = try loop(steps: 6, out: out, scorer: HeldOutCollapses(), publishEvery: 1, evalEvery: 2,
+                                         rollbackMargin: 0.05, passAtKItems: 0, serving: serving)
+        let summary = try loop.run()
+
+        XCTAssertNil(summary.stoppedEarly)
+        XCTAssertEqual(summary.steps, 6)
+        XCTAssertEqual(summary.rollbacks, 2)
+        XCTAssertEqual(publisher.rollbacks.map(\.name), ["base", "base"])
+        let metrics = try GRPOMetricsLog.read(from: out.appendingPathComponent("metrics.jsonl"))
+        XCTAssertEqual(metrics.map(\.step), Array(1...6))
+        XCTAssertTrue(metrics.allSatisfy { $0.droppedStale == 0 }, "\(metrics.map(\.droppedStale))")
+        XCTAssertEqual(serving.serving, "test-v6")
+    }
+
+    func testARunWhoseSamplesAreAllStaleStopsWithAReason() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-stale-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: out) }
+        // "The workers" never swap: they keep serving the base while the learner publishes a
+        // version every step, so from step 3 every sample is two versions behind.
+        let serving = ServingPublisher()
+        serving.swaps = false
+        let (loop, _) = try loop(steps: 8, out: out, publishEvery: 1, evalEvery: 0, serving: serving)
+        let summary = try loop.run()
+        XCTAssertEqual(summary.steps, 2)
+        let reason = try XCTUnwrap(summary.stoppedEarly)
+        XCTAssertTrue(reason.contains("3 steps in a row") && reason.contains("stale"), reason)
     }
 
     func testInProcessSamplesCarryTheModelsOwnLogProbsAndDistinctSeeds() throws {

@@ -79,6 +79,12 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     /// Step-wise RL from multi-step tasks: when set, each step's rollouts are runs of these
     /// tasks (`TaskRolloutSource`) instead of samples of `trainItems` from `source`.
     public var tasks: TaskRolloutSource?
+    /// After a rollback the workers serve an earlier version whose weights the policy now
+    /// holds again: samples tagged with it count as the learner's version at the rollback
+    /// (served version → learner version), not as stale.
+    var sameWeights: [Int: Int] = [:]
+    /// Steps in a row whose samples were all dropped as stale before the run stops.
+    public var maxFruitlessSteps = 3
 
     public init(learner: GRPOLearner<TrainableDecoder<Scalar>>, source: any RolloutSource, scorer: any RolloutScorer,
                 trainItems: [TaskItem], heldOut: HeldOutEvaluation, naming: VersionNaming, publisher: any VersionPublisher,
@@ -107,6 +113,14 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
 
     /// The rollouts of step `step` (0-based): prompts, samples, scores, versions.
     public func gatherRollouts(step: Int) throws -> [Rollout] {
+        try sampledRollouts(step: step).map { rollout in
+            var r = rollout
+            r.modelVersion = sameWeights[r.modelVersion] ?? r.modelVersion
+            return r
+        }
+    }
+
+    private func sampledRollouts(step: Int) throws -> [Rollout] {
         let g = settings.grpo
         if let tasks {
             let sampling = RolloutSampling(groupSize: g.groupSize, temperature: g.temperature, maxTokens: g.maxTokens,
@@ -162,6 +176,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         var rollbacks = 0
         var stoppedEarly: String?
         let total = settings.grpo.steps
+        var fruitless = 0
         for step in 0..<total {
             let rolloutStart = clock.now
             let rollouts = try gatherRollouts(step: step)
@@ -177,6 +192,19 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
                 break
             }
             updateTime += clock.now - updateStart
+            if result.batch.rollouts.isEmpty {
+                fruitless += 1
+                log("step skipped: all \(rollouts.count) samples were stale (served by versions "
+                    + Set(rollouts.map(\.modelVersion)).sorted().map { naming.name(of: $0) }.joined(separator: ", ")
+                    + "; learner at \(naming.name(of: learner.version)), max staleness \(settings.grpo.maxStaleness))")
+                if fruitless >= maxFruitlessSteps {
+                    stoppedEarly = "\(fruitless) steps in a row had only stale samples: the workers are not serving this learner's versions (another learner or a manual swap?)"
+                    log(stoppedEarly ?? "")
+                    break
+                }
+                continue
+            }
+            fruitless = 0
             let m = result.metrics
             metrics.append(m)
             try GRPOMetricsLog.append(m, to: metricsURL)
@@ -202,6 +230,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
                     case .rollback(_, _, let drop):
                         rollbacks += 1
                         try learner.policy.loadBaseParameters(from: SafetensorsCheckpoint(directory: accepted.directory))
+                        sameWeights[accepted.version] = learner.version
                         heldOutPoints.append(.init(step: m.step, passAtOne: pass, version: saved.name, decision: "rollback"))
                         log("held-out pass@1 \(fixed(pass)) at step \(m.step) fell \(fixed(drop)) below \(accepted.name) "
                             + "(margin \(fixed(guardrail?.margin ?? 0))): " + (try publisher.rollback(to: accepted)))
