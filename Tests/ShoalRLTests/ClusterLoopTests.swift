@@ -57,7 +57,7 @@ final class ClusterLoopTests: XCTestCase {
     /// otherwise with the learner's own version.
     private func loop(steps: Int, out: URL, scorer: any RolloutScorer = DigitsOnly(), publishEvery: Int = 2, evalEvery: Int = 4,
                       rollbackMargin: Double? = nil, passAtKItems: Int = 2,
-                      serving: ServingPublisher? = nil) throws -> (LearnerLoop<Float>, DirectoryVersionPublisher) {
+                      serving: ServingPublisher? = nil, train: [TaskItem]? = nil) throws -> (LearnerLoop<Float>, DirectoryVersionPublisher) {
         let tokenizer = ByteTokenizer()
         let config = AgentRecipe.byteLevelConfig(context: 96, hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64)
         let policy = try TrainableDecoder<Float>(config: config, seed: 3)
@@ -81,7 +81,7 @@ final class ClusterLoopTests: XCTestCase {
         settings.evalEvery = evalEvery
         settings.rollbackMargin = rollbackMargin
         let publisher = serving?.directory ?? DirectoryVersionPublisher()
-        let loop = try LearnerLoop(learner: learner, source: source, scorer: scorer, trainItems: items("train", 16),
+        let loop = try LearnerLoop(learner: learner, source: source, scorer: scorer, trainItems: train ?? items("train", 16),
                                    heldOut: heldOut, naming: naming, publisher: serving ?? publisher, settings: settings,
                                    tokenizer: tokenizer, tokenizerDirectory: nil, log: { _ in })
         return (loop, publisher)
@@ -172,6 +172,27 @@ final class ClusterLoopTests: XCTestCase {
         XCTAssertEqual(metrics.map(\.step), Array(1...6))
         XCTAssertTrue(metrics.allSatisfy { $0.droppedStale == 0 }, "\(metrics.map(\.droppedStale))")
         XCTAssertEqual(serving.serving, "test-v6")
+    }
+
+    func testSamplesLongerThanTheContextAreLeftOutNotFatal() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-long-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: out) }
+        // Prompts two tokens short of the 96-token context, with 4-token completions: a sample
+        // can end one token past the context, which the policy cannot score.
+        let tokenizer = ByteTokenizer()
+        var text = "Say"
+        func length(_ t: String) -> Int {
+            tokenizer.encode(SFTFormat.prompt(for: TaskItem(id: "x", family: .math, difficulty: 1, prompt: t, target: "")), addSpecialTokens: false).count
+        }
+        while length(text + "!") <= 94 { text += "!" }
+        XCTAssertEqual(length(text), 94)
+        let long = (0..<4).map { TaskItem(id: "long-\($0)", family: .math, difficulty: 1, prompt: text, target: "") }
+        let (loop, _) = try loop(steps: 2, out: out, publishEvery: 1, evalEvery: 0, passAtKItems: 0, train: long)
+        let rollouts = try loop.gatherRollouts(step: 0)
+        XCTAssertTrue(rollouts.allSatisfy { $0.promptTokens.count + $0.completionTokens.count <= 96 })
+        XCTAssertLessThan(rollouts.count, 4 * 8, "some samples ran past the context")
+        let summary = try loop.run()
+        XCTAssertNil(summary.stoppedEarly)
     }
 
     func testARunWhoseSamplesAreAllStaleStopsWithAReason() throws {

@@ -113,7 +113,15 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
 
     /// The rollouts of step `step` (0-based): prompts, samples, scores, versions.
     public func gatherRollouts(step: Int) throws -> [Rollout] {
-        try sampledRollouts(step: step).map { rollout in
+        let sampled = try sampledRollouts(step: step)
+        // A worker may generate up to one token past the context (the last one needs no
+        // position of its own); the learner cannot score such a sequence, so it is left out.
+        let limit = learner.policy.config.maxPositionEmbeddings
+        let fitting = sampled.filter { $0.promptTokens.count + $0.completionTokens.count <= limit }
+        if fitting.count < sampled.count {
+            log("left out \(sampled.count - fitting.count) sample(s) longer than the model's context (\(limit) tokens with the prompt)")
+        }
+        return fitting.map { rollout in
             var r = rollout
             r.modelVersion = sameWeights[r.modelVersion] ?? r.modelVersion
             return r
