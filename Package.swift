@@ -61,7 +61,7 @@ let package = Package(
 
         // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
         .target(name: "ShoalCluster", dependencies: [
-            "ShoalClient", "ShoalConfig", "ShoalWire", "ShoalVerifiers", "ShoalTraining", "ShoalRL", "ZeroMQ", "CShoalSys", .product(name: "Logging", package: "swift-log"),
+            "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalTraining", "ShoalRL", "ZeroMQ", "CShoalSys", .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The CLI: argument parsing only.

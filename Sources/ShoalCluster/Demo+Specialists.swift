@@ -30,8 +30,9 @@ extension Demo {
                 say("          → \(clip(oneLine(outputs[i]), 80))   [\(verdicts[i].status.rawValue); \(workers[i])]")
             }
         }
-        say("   These tiny models learned each output format but rarely the values: held-out accuracy is at the")
-        say("   level of a trivial baseline (`shoal eval --agent A --split heldout`; figures in the README).")
+        say("   Held-out accuracy (`shoal eval --agent A --split heldout`; figures in the README): math 0.34 and")
+        say("   code 0.28, well above their trivial baselines (0.035, 0.000); tools 0.01 — it names the right")
+        say("   function but does not yet copy argument values from the request.")
     }
 
     static func oneLine(_ s: String) -> String {

@@ -29,7 +29,7 @@ public enum Demo {
         try supervisor.start(bindOverride: "tcp://127.0.0.1:*", stateDirectory: state)
         defer {
             say("")
-            say("9. Shut down: workers drain their in-flight requests, then the coordinator stops.")
+            say("10. Shut down: workers drain their in-flight requests, then the coordinator stops.")
             supervisor.shutdown()
         }
         let registered = supervisor.waitForWorkers(timeout: 30)
@@ -120,6 +120,11 @@ public enum Demo {
         }
         if tinyModel != nil { try liveSwap(client: client, endpoint: supervisor.endpoint, topologyFile: topologyFile, say: say) }
         if digits != nil { try showGRPO(endpoint: supervisor.endpoint, modelDirectory: digitsModel, state: state, say: say) }
+        if let tools = topology.agents.first(where: { $0.agent.name == "tools" && $0.agent.backend == .swift }) {
+            let base = (tools.agentFile as NSString).deletingLastPathComponent
+            let model = tools.agent.model.hasPrefix("/") ? tools.agent.model : (base as NSString).appendingPathComponent(tools.agent.model)
+            try showStepCredit(endpoint: supervisor.endpoint, state: state, toolsModel: model, say: say)
+        }
 
         let s = try client.status()
         say("")
