@@ -24,14 +24,10 @@ public struct TaskRunner {
         var modelVersion = ""
         var latencyUs: UInt64 = 0
         var verdict: (status: String, reward: Double, components: [String: Double], detail: String)?
-        /// With the step param `record_tokens: "true"` (a learner's rollouts): the input sent
+        /// With the step param `record_tokens: "true"` (`TaskSpec.Step.recordTokensParam`): the input sent
         /// and the worker's token ids, log-probs and finish reason, for a step without `map`.
         var recorded: [String: String]?
     }
-
-    /// The step param that asks for `recorded` (workers ignore it).
-    public static let recordTokensParam = "record_tokens"
-
 
     struct Run {
         let spec: TaskSpec
@@ -184,7 +180,7 @@ public struct TaskRunner {
         if h.code == .ok {
             state.outputs[item] = result?.output ?? ""
             if let step = run.spec.steps.first(where: { $0.id == stepId }), step.map == nil,
-               step.params[Self.recordTokensParam] == "true", let metadata = result?.metadata {
+               step.params[TaskSpec.Step.recordTokensParam] == "true", let metadata = result?.metadata {
                 var recorded = ["input": sentInputs["\(taskId)\u{0}\(stepId)\u{0}\(item)"] ?? ""]
                 for key in ["token_ids", "logprobs", "finish_reason"] { recorded[key] = metadata[key] }
                 state.recorded = recorded

@@ -35,6 +35,9 @@ public struct TaskSpec: Sendable, Equatable {
         public var modelVersion: String?
         /// Passed to the specialist with the sub-task (sampling overrides and the like).
         public var params: [String: String]
+        /// The param (`"true"`) asking the coordinator to keep the input it sent and the
+        /// worker's token ids and log-probs in the step's result (a learner's rollouts).
+        public static let recordTokensParam = "record_tokens"
         /// Where the step stands in the file (`steps[N]`), for messages.
         public var position: Int
         /// Every step this one waits for: listed in `depends_on` or read by its templates.

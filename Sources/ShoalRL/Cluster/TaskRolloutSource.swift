@@ -77,7 +77,7 @@ public final class TaskRolloutSource {
                 continue
             }
             let agentSteps = spec.steps.filter { $0.skill == skill && $0.verifier != nil }
-            guard !agentSteps.isEmpty, !agentSteps.contains(where: { $0.params[recordTokens] != nil }) else { continue }
+            guard !agentSteps.isEmpty, !agentSteps.contains(where: { $0.params[TaskSpec.Step.recordTokensParam] != nil }) else { continue }
             object["id"] = nil
             guard let key = json(object), seen.insert(key).inserted else { continue }
             object["id"] = spec.id
@@ -94,9 +94,6 @@ public final class TaskRolloutSource {
         return tasks
     }
 
-    /// The TaskRunner's step param for recorded tokens (see TaskRunner.recordTokensParam).
-    static let recordTokens = "record_tokens"
-
     /// The spec of run `sample` of `task` in learner step `step`: a fresh id, and the agent's
     /// verified steps sampling with their own seed and recording their tokens.
     func runSpec(_ task: Task, step: Int, prompt: Int, sample: Int, sampling: RolloutSampling) throws -> (id: String, json: String) {
@@ -111,7 +108,7 @@ public final class TaskRolloutSource {
             params["top_k"] = String(sampling.topK)
             params["max_tokens"] = String(sampling.maxTokens)
             params["seed"] = String(sampling.seed(prompt: prompt, sample: sample))
-            params[Self.recordTokens] = "true"
+            params[TaskSpec.Step.recordTokensParam] = "true"
             steps[i]["params"] = params
         }
         let id = "\(task.id)-grpo-\(runTag)-s\(step)-p\(prompt)-g\(sample)"
