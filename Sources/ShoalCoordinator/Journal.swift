@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ShoalConfig
 
 /// The coordinator's durable record of multi-step tasks (SQLite, WAL). A task is written
 /// when accepted, before the client hears anything; each step's outcome as it completes; the
@@ -109,17 +110,19 @@ public final class Journal {
 
     /// Specs of the most recent finished tasks (newest first), read from the journal file at
     /// `path` without writing to it: a learner reads a live coordinator's journal this way
-    /// (SQLite WAL lets it read beside the coordinator's writes).
+    /// (SQLite WAL lets it read beside the coordinator's writes). A learner's own rollout runs
+    /// (steps with `record_tokens`) are left out, so they never crowd out the user's tasks.
+    /// Opened read-write but only read: a read-only open of a WAL database fails once a clean
+    /// shutdown has removed its -wal/-shm files.
     public static func finishedSpecs(path: String, limit: Int = 10_000) throws -> [(id: String, spec: String)] {
         guard FileManager.default.fileExists(atPath: path) else {
             throw JournalError.missing(path: path)
         }
-        var config = Configuration()
-        config.readonly = true
-        let db = try DatabaseQueue(path: path, configuration: config)
+        let db = try DatabaseQueue(path: path)
         return try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, spec FROM task WHERE status != 'running' ORDER BY created_at DESC LIMIT ?",
-                             arguments: [limit]).map { (id: $0["id"], spec: $0["spec"]) }
+            try Row.fetchAll(db, sql: """
+                SELECT id, spec FROM task WHERE status != 'running' AND instr(spec, ?) = 0 ORDER BY created_at DESC LIMIT ?
+                """, arguments: [TaskSpec.Step.recordTokensParam, limit]).map { (id: $0["id"], spec: $0["spec"]) }
         }
     }
 

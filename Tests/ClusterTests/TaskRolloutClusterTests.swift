@@ -2,7 +2,7 @@ import Foundation
 import ShoalClient
 import ShoalCoordinator
 import ShoalEngine
-import ShoalRL
+@testable import ShoalRL
 import ShoalTraining
 import XCTest
 
@@ -18,7 +18,7 @@ final class TaskRolloutClusterTests: XCTestCase {
         let tinyAgent = h.directory.appendingPathComponent("tiny.yaml").path
         try "name: tiny\nbackend: swift\nmodel: \(model)\nconcurrency: 8\nsampling: {temperature: 0, max_tokens: 4}\n"
             .write(toFile: tinyAgent, atomically: true, encoding: .utf8)
-        let (_, ep) = try h.coordinator()
+        let (coordinator, ep) = try h.coordinator()
         _ = try h.worker(agent: tinyAgent, endpoint: ep, id: "tiny-1")
         _ = try h.worker(agent: try h.agent(name: "calc", model: "calculator", concurrency: 4), endpoint: ep, id: "calc-1")
         try h.waitForWorkers(ep, count: 2)
@@ -71,10 +71,29 @@ final class TaskRolloutClusterTests: XCTestCase {
         XCTAssertGreaterThan(Set(group.map(\.completionTokens)).count, 1, "each run samples with its own seed")
 
         // The runs are journaled like any task, and are not mistaken for tasks to learn from.
-        let after = try Journal.finishedSpecs(path: journal)
-        XCTAssertEqual(after.count, 8)
-        XCTAssertEqual(try TaskRolloutSource(endpoint: ep, skill: "tiny", specs: after.map { (id: $0.id, text: $0.spec) },
-                                             tokenizer: tokenizer, chatML: chatML).tasks.map(\.id).sorted(), ["seven", "three"])
+        XCTAssertEqual(try Journal(path: journal).recent(limit: 50).count, 8)
+        XCTAssertEqual(Set(try Journal.finishedSpecs(path: journal).map(\.id)), ["seven", "three"])
+        // The learner's runs stay out of selection even when given to it.
+        let runSpec = try source.runSpec(source.tasks[0], step: 0, prompt: 0, sample: 0, sampling: sampling)
+        XCTAssertEqual(try TaskRolloutSource.select(specs + [(id: runSpec.id, text: runSpec.json)], skill: "tiny").count, 2)
+
+        // A run the coordinator refuses (a step on a skill nobody serves) gives no rollouts, and says why.
+        let orphan = """
+            id: orphan
+            steps:
+              - {id: say, skill: tiny, input: "Write 7", verifier: {kind: math, answer: "7"}}
+              - {id: add, skill: nowhere, input: "{{steps.say.output}} + 1"}
+            """
+        let refusing = try TaskRolloutSource(endpoint: ep, skill: "tiny", specs: [(id: "orphan", text: orphan)], tokenizer: tokenizer, chatML: chatML)
+        XCTAssertTrue(try refusing.rollouts(step: 0, promptsPerStep: 1, sampling: RolloutSampling(groupSize: 2, maxTokens: 4, seed: 1),
+                                            naming: naming).isEmpty)
+        XCTAssertEqual(refusing.refused.count, 2)
+        XCTAssertTrue(refusing.refused.first?.contains("nowhere") == true, "\(refusing.refused)")
+
+        // A journal whose coordinator has stopped (its -wal/-shm files removed) still reads.
+        coordinator.signal(SIGTERM)
+        _ = coordinator.wait(timeout: 10)
+        XCTAssertEqual(Set(try Journal.finishedSpecs(path: journal).map(\.id)), ["seven", "three"])
     }
 
     func testAMissingJournalIsNamed() {

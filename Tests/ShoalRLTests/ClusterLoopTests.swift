@@ -186,13 +186,17 @@ final class ClusterLoopTests: XCTestCase {
         }
         while length(text + "!") <= 94 { text += "!" }
         XCTAssertEqual(length(text), 94)
-        let long = (0..<4).map { TaskItem(id: "long-\($0)", family: .math, difficulty: 1, prompt: text, target: "") }
-        let (loop, _) = try loop(steps: 2, out: out, publishEvery: 1, evalEvery: 0, passAtKItems: 0, train: long)
+        // Each step: two long prompts (their 4-token samples run past the context) and two short ones.
+        let mixed = (0..<4).map { TaskItem(id: "mixed-\($0)", family: .math, difficulty: 1, prompt: $0 % 2 == 0 ? text : "Say \($0)", target: "") }
+        let (loop, _) = try loop(steps: 2, out: out, publishEvery: 1, evalEvery: 0, passAtKItems: 0, train: mixed)
         let rollouts = try loop.gatherRollouts(step: 0)
         XCTAssertTrue(rollouts.allSatisfy { $0.promptTokens.count + $0.completionTokens.count <= 96 })
-        XCTAssertLessThan(rollouts.count, 4 * 8, "some samples ran past the context")
+        XCTAssertGreaterThanOrEqual(rollouts.count, 2 * 8, "every sample of the short prompts is kept")
+        XCTAssertLessThan(rollouts.count, 4 * 8, "samples that ran past the context are left out")
         let summary = try loop.run()
         XCTAssertNil(summary.stoppedEarly)
+        XCTAssertEqual(summary.steps, 2)
+        XCTAssertEqual(try GRPOMetricsLog.read(from: out.appendingPathComponent("metrics.jsonl")).count, 2)
     }
 
     func testARunWhoseSamplesAreAllStaleStopsWithAReason() throws {

@@ -202,11 +202,17 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
             updateTime += clock.now - updateStart
             if result.batch.rollouts.isEmpty {
                 fruitless += 1
-                log("step skipped: all \(rollouts.count) samples were stale (served by versions "
-                    + Set(rollouts.map(\.modelVersion)).sorted().map { naming.name(of: $0) }.joined(separator: ", ")
-                    + "; learner at \(naming.name(of: learner.version)), max staleness \(settings.grpo.maxStaleness))")
+                if rollouts.isEmpty {
+                    log("step skipped: no usable samples came back" + (tasks.map { t in t.refused.isEmpty ? "" : " (refused: " + t.refused.prefix(3).joined(separator: "; ") + ")" } ?? ""))
+                } else {
+                    log("step skipped: all \(rollouts.count) samples were stale (served by versions "
+                        + Set(rollouts.map(\.modelVersion)).sorted().map { naming.name(of: $0) }.joined(separator: ", ")
+                        + "; learner at \(naming.name(of: learner.version)), max staleness \(settings.grpo.maxStaleness))")
+                }
                 if fruitless >= maxFruitlessSteps {
-                    stoppedEarly = "\(fruitless) steps in a row had only stale samples: the workers are not serving this learner's versions (another learner or a manual swap?)"
+                    stoppedEarly = rollouts.isEmpty
+                        ? "\(fruitless) steps in a row brought no usable samples (see the lines above)"
+                        : "\(fruitless) steps in a row had only stale samples: the workers are not serving this learner's versions (another learner or a manual swap?)"
                     log(stoppedEarly ?? "")
                     break
                 }

@@ -71,12 +71,15 @@ public final class TaskRolloutSource {
         var tasks: [Task] = []
         var unparsed = 0
         for (id, text) in specs {
+            // Every scalar as the text it was written as (`.basic`): a typed load would turn
+            // `NO` into false or `10.50` into 10.5, and the re-run would not be the journaled task.
             guard let spec = try? TaskSpec.parse(yaml: text, file: "task \(id)"),
-                  var object = (try? Yams.load(yaml: text)) as? [String: Any] else {
+                  var object = (try? Yams.load(yaml: text, .basic)) as? [String: Any] else {
                 unparsed += 1
                 continue
             }
-            let agentSteps = spec.steps.filter { $0.skill == skill && $0.verifier != nil }
+            // Fan-out steps record no tokens (one step, many samples), so they cannot be trained on.
+            let agentSteps = spec.steps.filter { $0.skill == skill && $0.verifier != nil && $0.map == nil }
             guard !agentSteps.isEmpty, !agentSteps.contains(where: { $0.params[TaskSpec.Step.recordTokensParam] != nil }) else { continue }
             object["id"] = nil
             guard let key = json(object), seen.insert(key).inserted else { continue }
@@ -110,11 +113,13 @@ public final class TaskRolloutSource {
             params["seed"] = String(sampling.seed(prompt: prompt, sample: sample))
             params[TaskSpec.Step.recordTokensParam] = "true"
             steps[i]["params"] = params
+            // A version pinned in the journaled task is gone once the learner swaps: sample the current one.
+            steps[i]["model_version"] = nil
         }
         let id = "\(task.id)-grpo-\(runTag)-s\(step)-p\(prompt)-g\(sample)"
         object["id"] = id
         object["steps"] = steps
-        guard let text = Self.json(object) else {
+        guard JSONSerialization.isValidJSONObject(object), let text = Self.json(object) else {
             throw RolloutError.invalidSetting(name: "task", reason: "\(task.id): the spec does not serialise as JSON")
         }
         return (id, text)
@@ -134,8 +139,10 @@ public final class TaskRolloutSource {
         let results = try submit(jobs.map(\.json))
         var rollouts: [Rollout] = []
         for (j, job) in jobs.enumerated() {
+            // A run the coordinator refused (e.g. a skill no longer served) gives no rollouts.
+            guard let result = results[j] else { continue }
             let task = chosen[job.prompt]
-            rollouts += try Self.rollouts(ofRun: results[j], task: task, runID: job.id, groupPrefix: "s\(step)-p\(job.prompt)-\(task.id)",
+            rollouts += try Self.rollouts(ofRun: result, task: task, runID: job.id, groupPrefix: "s\(step)-p\(job.prompt)-\(task.id)",
                                           module: rewardModule, naming: naming) { self.promptTokens($0) }
         }
         return rollouts
@@ -147,8 +154,13 @@ public final class TaskRolloutSource {
         return (text, tokenizer.encode(text))
     }
 
-    /// Submits every run, pipelined, and returns their result objects in order.
-    func submit(_ specs: [String]) throws -> [[String: Any]] {
+    /// Why runs were refused in the last `rollouts` call (one line each), for the learner's log.
+    public private(set) var refused: [String] = []
+
+    /// Submits every run, pipelined, and returns their result objects in order (nil for a run
+    /// the coordinator refused; `refused` says why).
+    func submit(_ specs: [String]) throws -> [[String: Any]?] {
+        refused = []
         var slotOf: [UInt64: Int] = [:]
         var results = [[String: Any]?](repeating: nil, count: specs.count)
         var next = 0, done = 0
@@ -166,14 +178,18 @@ public final class TaskRolloutSource {
             }
             // Partial replies stream a task's steps as they finish; only the final one is the result.
             guard final, let slot = slotOf.removeValue(forKey: outcome.requestId) else { continue }
-            guard outcome.ok else { throw RolloutError.workerFailed(skill: "shoal.task", code: "\(outcome.code)", message: outcome.message) }
+            guard outcome.ok else {
+                refused.append("\(outcome.code): \(outcome.message)")
+                done += 1
+                continue
+            }
             guard let object = (try? JSONSerialization.jsonObject(with: Data(outcome.output.utf8))) as? [String: Any] else {
                 throw RolloutError.malformedReply(skill: "shoal.task", field: "output", reason: "not a JSON task result")
             }
             results[slot] = object
             done += 1
         }
-        return results.map { $0 ?? [:] }
+        return results
     }
 
     /// The rollouts of one finished run: one per agent step that produced recorded tokens.
@@ -198,22 +214,26 @@ public final class TaskRolloutSource {
                     guard let value = convert(piece) else { values = []; break }
                     values.append(value)
                 }
-                guard !values.isEmpty else {
+                guard !values.isEmpty, values.count == raw.split(separator: ",", omittingEmptySubsequences: false).count else {
                     throw RolloutError.malformedReply(skill: "shoal.task", field: "\(id).recorded.\(field)",
-                                                      reason: "'\(raw.prefix(40))' is not a non-empty comma-separated list of numbers")
+                                                      reason: "'\(raw.prefix(40))' is not a non-empty comma-separated list of numbers (log-probs finite, ≤ 0)")
                 }
                 return values
             }
             let tokens = try list("token_ids") { Int($0) }
-            let logProbs = try list("logprobs") { Double($0) }
+            let logProbs = try list("logprobs") { piece in Double(piece).flatMap { $0.isFinite && $0 <= 1e-6 ? $0 : nil } }
             guard tokens.count == logProbs.count else {
                 throw RolloutError.malformedReply(skill: "shoal.task", field: "\(id).recorded.logprobs",
                                                   reason: "\(logProbs.count) entries for \(tokens.count) token ids")
             }
+            let version = step["model_version"] as? String ?? ""
+            guard !version.isEmpty else {
+                throw RolloutError.malformedReply(skill: "shoal.task", field: "\(id).model_version", reason: "empty; the learner needs the version that sampled")
+            }
             let prompt = try promptTokens(recorded["input"] ?? "")
             out.append(Rollout(groupID: "\(groupPrefix)/\(id)", prompt: prompt.text, completion: step["output"] as? String ?? "",
                                promptTokens: prompt.tokens, completionTokens: tokens, samplingLogProbs: logProbs,
-                               modelVersion: try naming.version(named: step["model_version"] as? String ?? ""),
+                               modelVersion: try naming.version(named: version),
                                reward: RewardBreakdown(total: rho[t], components: ["step": module.reward(for: verdicts[t]), "outcome": outcomeReward])))
         }
         return out

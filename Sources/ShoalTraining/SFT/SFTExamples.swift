@@ -78,7 +78,7 @@ public struct SFTExamples: Sendable {
         let weight = 1 / (Double(completionTokens) + promptWeight * Double(predictedPromptTokens))
         return batch.map {
             var sequence = TrainingSequence(prompt: $0.prompt, completion: $0.completion, completionWeight: weight)
-            if promptWeight > 0 {
+            if promptWeight > 0 && $0.prompt.count > 1 {
                 for t in 1..<min($0.prompt.count, sequence.weights.count) { sequence.weights[t] = promptWeight * weight }
             }
             return sequence
