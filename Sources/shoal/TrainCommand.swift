@@ -92,6 +92,9 @@ struct TrainSFTCommand: ParsableCommand {
         run.seed = seed
         run.steps = steps
         if resume != nil && initFrom != nil { throw ValidationError("give --resume (continue a run) or --init-from (start a new one from its weights), not both") }
+        if resume != nil && promptLossWeight != nil {
+            throw ValidationError("--resume continues with the checkpoint's own prompt loss weight; drop --prompt-loss-weight (or start a new run with --init-from)")
+        }
         run.resumeFrom = resume
         run.initFrom = initFrom
         run.exportDirectory = export
