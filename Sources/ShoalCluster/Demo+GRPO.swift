@@ -22,19 +22,6 @@ extension Demo {
         return Topology.Deployment(agent: agent, agentFile: path, replicas: 2)
     }
 
-    /// Reward = the share of the answer's characters that are digits: a task a random model can
-    /// start on, so a few GRPO steps visibly raise it.
-    struct DigitsOnly: RolloutScorer {
-        func score(_ items: [TaskItem], outputs: [String]) throws -> [ScoredOutput] {
-            outputs.map { output in
-                let digits = output.filter { $0.isASCII && $0.isNumber }.count
-                let share = output.isEmpty ? 0 : Double(digits) / Double(output.count)
-                return ScoredOutput(reward: RewardBreakdown(total: share, components: ["correctness": share]),
-                                    solved: !output.isEmpty && digits == output.count)
-            }
-        }
-    }
-
     /// 8. GRPO through the cluster: rollouts sampled by the live workers, rewards, updates, and
     /// every few steps a new version registered and rolled into the workers while they serve.
     static func showGRPO(endpoint: String, modelDirectory: String, state: String, say: @escaping (String) -> Void) throws {
@@ -58,12 +45,12 @@ extension Demo {
         let stops = Set([tokenizer.eosTokenId].compactMap { $0 })
         let items = (0..<16).map { TaskItem(id: "say-\($0)", family: .math, difficulty: 1, prompt: "Say a number \($0)", target: "\($0)") }
         let heldOut = HeldOutEvaluation(items: Array(items.prefix(4)), passAtKItems: [], samplesPerItem: 4, maxTokens: 4,
-                                        tokenizer: tokenizer, stopTokenIds: stops, scorer: DigitsOnly())
+                                        tokenizer: tokenizer, stopTokenIds: stops, scorer: DigitShareScorer())
         var settings = LearnerLoopSettings(agent: digitsSkill, grpo: grpo, outDirectory: (state as NSString).appendingPathComponent("grpo"))
         settings.evalEvery = 0
         settings.rollbackMargin = nil
         let loop = try LearnerLoop(learner: learner, source: try ClusterRolloutSource(endpoint: endpoint, skill: digitsSkill, tokenizer: tokenizer),
-                                   scorer: DigitsOnly(), trainItems: items, heldOut: heldOut, naming: naming,
+                                   scorer: DigitShareScorer(), trainItems: items, heldOut: heldOut, naming: naming,
                                    publisher: try CoordinatorVersionPublisher(endpoint: endpoint, agent: digitsSkill),
                                    settings: settings, tokenizer: tokenizer, tokenizerDirectory: modelDirectory) { say("   " + $0) }
         let summary = try loop.run()

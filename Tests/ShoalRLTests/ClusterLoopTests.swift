@@ -8,20 +8,6 @@ import XCTest
 /// The learner loop end to end in one process: the in-process rollout source samples from the
 /// learner's own weights with the engine's generator (the same sampler a worker runs).
 final class ClusterLoopTests: XCTestCase {
-    /// A seeded task a random byte-level model can start on: answer with digits only. The
-    /// reward is the fraction of the completion's characters that are digits (1/26 of bytes at
-    /// random), solved when they all are.
-    struct DigitsOnly: RolloutScorer {
-        func score(_ items: [TaskItem], outputs: [String]) throws -> [ScoredOutput] {
-            outputs.map { output in
-                let digits = output.filter { $0.isASCII && $0.isNumber }.count
-                let fraction = output.isEmpty ? 0 : Double(digits) / Double(output.count)
-                return ScoredOutput(reward: RewardBreakdown(total: fraction, components: ["correctness": fraction]),
-                                    solved: !output.isEmpty && digits == output.count)
-            }
-        }
-    }
-
     private func items(_ prefix: String, _ count: Int) -> [TaskItem] {
         (0..<count).map { TaskItem(id: "\(prefix)-\($0)", family: .math, difficulty: 1, prompt: "Say a number \($0)", target: "\($0)") }
     }
@@ -31,7 +17,7 @@ final class ClusterLoopTests: XCTestCase {
     final class HeldOutCollapses: RolloutScorer {
         var heldOutEvaluations = 0
         func score(_ items: [TaskItem], outputs: [String]) throws -> [ScoredOutput] {
-            let scored = try DigitsOnly().score(items, outputs: outputs)
+            let scored = try DigitShareScorer().score(items, outputs: outputs)
             guard items.first?.id.hasPrefix("heldout") == true else { return scored }
             heldOutEvaluations += 1
             return scored.map { ScoredOutput(reward: $0.reward, solved: heldOutEvaluations == 1) }
@@ -55,7 +41,7 @@ final class ClusterLoopTests: XCTestCase {
 
     /// With `serving`, rollouts are tagged with the version it serves (as worker replies are);
     /// otherwise with the learner's own version.
-    private func loop(steps: Int, out: URL, scorer: any RolloutScorer = DigitsOnly(), publishEvery: Int = 2, evalEvery: Int = 4,
+    private func loop(steps: Int, out: URL, scorer: any RolloutScorer = DigitShareScorer(), publishEvery: Int = 2, evalEvery: Int = 4,
                       rollbackMargin: Double? = nil, passAtKItems: Int = 2,
                       serving: ServingPublisher? = nil, train: [TaskItem]? = nil) throws -> (LearnerLoop<Float>, DirectoryVersionPublisher) {
         let tokenizer = ByteTokenizer()
