@@ -58,6 +58,10 @@ struct TrainSFTCommand: ParsableCommand {
     @Option(help: "Loss weight of prompt tokens relative to completion tokens, 0 for completion only (default: the recipe's).")
     var promptLossWeight: Double?
 
+    @Option(help: ArgumentHelp("Tools only: distractor schemas per training prompt, N or LO-HI (default 1-3, what held-out evaluation shows). Fewer make shorter prompts: a curriculum.",
+                               valueName: "range"))
+    var toolDistractors: String?
+
     @Option(help: "Save a checkpoint every N steps (0: only at the end).")
     var checkpointEvery: Int = 200
 
@@ -86,6 +90,12 @@ struct TrainSFTCommand: ParsableCommand {
         if let lr { recipe.peakLearningRate = lr }
         if let trainItems { recipe.trainItems = trainItems }
         if let promptLossWeight { recipe.promptLossWeight = promptLossWeight }
+        if let toolDistractors {
+            recipe.toolDistractors = try Self.parseRange(toolDistractors, option: "--tool-distractors")
+            do { _ = try AgentRecipe.trainingGenerator(family: recipe.family, toolDistractors: recipe.toolDistractors) } catch {
+                throw ValidationError("--tool-distractors: \(error)")
+            }
+        }
         setComputeThreads(threads)
 
         var run = SFTRun(recipe: recipe, outputDirectory: out ?? ".shoal/train/\(recipe.family.rawValue)")
@@ -94,6 +104,9 @@ struct TrainSFTCommand: ParsableCommand {
         if resume != nil && initFrom != nil { throw ValidationError("give --resume (continue a run) or --init-from (start a new one from its weights), not both") }
         if resume != nil && promptLossWeight != nil {
             throw ValidationError("--resume continues with the checkpoint's own prompt loss weight; drop --prompt-loss-weight (or start a new run with --init-from)")
+        }
+        if resume != nil && toolDistractors != nil {
+            throw ValidationError("--resume continues with the checkpoint's own tool distractors; drop --tool-distractors (or start a new run with --init-from)")
         }
         run.resumeFrom = resume
         run.initFrom = initFrom
@@ -110,5 +123,14 @@ struct TrainSFTCommand: ParsableCommand {
         }
         FileHandle.standardError.write(Data(String(format: "… done: %d steps in %.0f s, final loss %.4f%@\n", summary.steps, summary.seconds,
                                                    summary.finalLoss, summary.finalEvalLoss.map { String(format: ", held-out loss %.4f", $0) } ?? "").utf8))
+    }
+
+    /// "N" or "LO-HI", non-negative, LO ≤ HI.
+    static func parseRange(_ text: String, option: String) throws -> ClosedRange<Int> {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard (1...2).contains(parts.count), let low = parts.first ?? nil, let high = parts.last ?? nil, low >= 0, low <= high else {
+            throw ValidationError("\(option) takes N or LO-HI with 0 ≤ LO ≤ HI, got '\(text)'")
+        }
+        return low...high
     }
 }

@@ -57,4 +57,39 @@ final class SFTRunTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("nowhere"), "\(error)")
         }
     }
+
+    func testToolDistractorsAreUsedForTrainingAndKeptForResumes() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sft-distractors-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var tools = AgentRecipe.named(.tools)
+        tools.config = AgentRecipe.byteLevelConfig(context: 896, hidden: 16, layers: 1, heads: 2, kvHeads: 1, intermediate: 32)
+        tools.trainItems = 16
+        tools.batchSize = 2
+        tools.microBatchSize = 2
+        tools.warmupSteps = 1
+        tools.toolDistractors = 0...0
+        var notes: [String] = []
+        var first = SFTRun(recipe: tools, outputDirectory: root.path)
+        first.steps = 1
+        first.evalEvery = 0
+        _ = try first.run(note: { notes.append($0) })
+        XCTAssertTrue(notes.contains { $0.contains("0-0 distractor schemas per prompt") }, "\(notes)")
+        XCTAssertEqual(try TrainingCheckpoint.loadState(from: root.path).toolDistractors, 0...0)
+
+        // A resume reads the range from the checkpoint, whatever the recipe says.
+        var resumed = SFTRun(recipe: AgentRecipe.named(.tools), outputDirectory: root.path)
+        resumed.resumeFrom = root.path
+        resumed.steps = 2
+        resumed.evalEvery = 0
+        notes = []
+        _ = try resumed.run(note: { notes.append($0) })
+        XCTAssertTrue(notes.contains { $0.contains("0-0 distractor schemas per prompt") }, "\(notes)")
+        XCTAssertEqual(try TrainingCheckpoint.loadState(from: root.path).toolDistractors, 0...0)
+
+        var math = recipe()
+        math.toolDistractors = 0...1
+        XCTAssertThrowsError(try run(math, out: root.appendingPathComponent("math"), steps: 1)) { error in
+            XCTAssertTrue("\(error)".contains("tools generator only"), "\(error)")
+        }
+    }
 }

@@ -57,6 +57,37 @@ final class TaskGeneratorTests: XCTestCase {
         XCTAssertTrue(Set(train).isDisjoint(with: heldout))
     }
 
+    func testToolDistractorRangeSetsHowManySchemasAPromptShows() throws {
+        for range in [0...0, 0...1, 2...6] {
+            let items = try ToolTasks(distractors: range).items(split: .train, count: 300, seed: 3)
+            XCTAssertEqual(Set(items.map(\.difficulty)), Set(range), "\(range)")
+            for item in items {
+                let shown = try XCTUnwrap(try JSONValue.parse(XCTUnwrap(item.functions)).arrayValue)
+                XCTAssertEqual(shown.count, item.difficulty + 1, item.id)
+                XCTAssertTrue(item.prompt.contains(item.target.components(separatedBy: "\"")[3]), "the right tool is shown: \(item.id)")
+            }
+        }
+        // A request's split does not depend on how many schemas surround it, so a curriculum
+        // trained on short prompts never sees a held-out request.
+        func request(_ item: TaskItem) -> String { item.prompt.components(separatedBy: "\nRequest: ").last ?? "" }
+        let short = try ToolTasks(distractors: 0...1).items(split: .train, count: 2_000, seed: 7).map(request)
+        let heldout = try ToolTasks().items(split: .heldout, count: 500, seed: 8).map(request)
+        XCTAssertTrue(Set(short).isDisjoint(with: heldout))
+        // The default range draws exactly what the shipped models were trained and scored on.
+        XCTAssertEqual(try ToolTasks(distractors: 1...3).items(split: .heldout, count: 50, seed: 1), try ToolTasks().items(split: .heldout, count: 50, seed: 1))
+    }
+
+    func testOutOfRangeToolDistractorsAreRefusedByName() {
+        XCTAssertThrowsError(try ToolTasks(distractors: 0...7)) { error in
+            XCTAssertEqual(error as? TaskGeneratorError, .badDistractors(0...7, max: 6))
+            XCTAssertTrue("\(error)".contains("0-7") && "\(error)".contains("0 to 6"), "\(error)")
+        }
+        XCTAssertThrowsError(try AgentRecipe.trainingGenerator(family: .math, toolDistractors: 0...1)) { error in
+            XCTAssertTrue("\(error)".contains("tools generator only, not math"), "\(error)")
+        }
+        XCTAssertNoThrow(try AgentRecipe.trainingGenerator(family: .code, toolDistractors: nil))
+    }
+
     func testEveryDifficultyLevelIsPresent() throws {
         let expected: [String: Set<Int>] = ["math": Set(1...5), "code": Set(1...3), "tools": Set(1...3)]
         for (name, generator) in generators {

@@ -19,9 +19,12 @@ public struct TrainerState: Sendable, Equatable, Codable {
     public var agent: String?
     /// Loss weight of prompt tokens (absent in checkpoints written before it existed: 0).
     public var promptLossWeight: Double?
+    /// Tools only: distractor schemas per training prompt, when not the generator's default.
+    public var toolDistractors: ClosedRange<Int>?
 
     public init(step: Int, learningRate: Double, seed: UInt64, dataPosition: Int, schedule: LearningRateSchedule,
-                batchSize: Int, microBatchSize: Int, agent: String? = nil, promptLossWeight: Double? = nil) {
+                batchSize: Int, microBatchSize: Int, agent: String? = nil, promptLossWeight: Double? = nil,
+                toolDistractors: ClosedRange<Int>? = nil) {
         self.step = step
         self.learningRate = learningRate
         self.seed = seed
@@ -31,11 +34,13 @@ public struct TrainerState: Sendable, Equatable, Codable {
         self.microBatchSize = microBatchSize
         self.agent = agent
         self.promptLossWeight = promptLossWeight
+        self.toolDistractors = toolDistractors
     }
 
     enum CodingKeys: String, CodingKey {
         case step, learningRate = "lr", seed, dataPosition = "data_position", schedule
         case batchSize = "batch_size", microBatchSize = "micro_batch_size", agent, promptLossWeight = "prompt_loss_weight"
+        case toolDistractors = "tool_distractors"
     }
 
     public static let fileName = "trainer_state.json"

@@ -19,6 +19,9 @@ public struct AgentRecipe: Sendable, Equatable {
     public var weightDecay: Double
     /// Loss weight of prompt tokens relative to completion tokens (`SFTExamples.promptWeight`).
     public var promptLossWeight: Double = 0
+    /// Tools only: distractor schemas per training prompt (nil: the generator's default,
+    /// which held-out evaluation always uses).
+    public var toolDistractors: ClosedRange<Int>? = nil
     /// Generation budget when the specialist answers (eval, serving).
     public var maxNewTokens: Int
 
@@ -55,6 +58,13 @@ public struct AgentRecipe: Sendable, Equatable {
                                batchSize: 8, microBatchSize: 8, peakLearningRate: 3e-3, floorLearningRate: 1e-4,
                                warmupSteps: 50, weightDecay: 0.01, promptLossWeight: 1, maxNewTokens: 192)
         }
+    }
+
+    /// The generator training items come from: the family's, with `toolDistractors` applied.
+    public static func trainingGenerator(family: TaskFamily, toolDistractors: ClosedRange<Int>?) throws(TaskGeneratorError) -> any TaskGenerator {
+        guard let toolDistractors else { return try TaskGenerators.named(family.rawValue) }
+        guard family == .tools else { throw .distractorsWithoutTools(family: family) }
+        return try ToolTasks(distractors: toolDistractors)
     }
 
     /// Looks a recipe up by the agent name the CLI takes.

@@ -75,20 +75,22 @@ public struct SFTRun {
                                  schedule: LearningRateSchedule(peak: recipe.peakLearningRate, floor: recipe.floorLearningRate,
                                                                 warmupSteps: min(recipe.warmupSteps, total / 10 + 1), totalSteps: total),
                                  batchSize: recipe.batchSize, microBatchSize: recipe.microBatchSize, agent: recipe.family.rawValue,
-                                 promptLossWeight: recipe.promptLossWeight)
+                                 promptLossWeight: recipe.promptLossWeight, toolDistractors: recipe.toolDistractors)
         }
         let target = steps ?? state.schedule.totalSteps
-        let generator = try TaskGenerators.named(recipe.family.rawValue)
+        let generator = try AgentRecipe.trainingGenerator(family: recipe.family, toolDistractors: state.toolDistractors)
         let context = model.config.maxPositionEmbeddings
         var data = SFTExamples(items: try generator.items(split: .train, count: recipe.trainItems, seed: state.seed),
                                tokenizer: tokenizer, maxTokens: context, seed: state.seed)
         data.promptWeight = state.promptLossWeight ?? 0
-        let heldOut = SFTExamples(items: try generator.items(split: .heldout, count: evalItems, seed: state.seed),
+        // Held-out loss is always on the distribution `shoal eval` scores.
+        let heldOut = SFTExamples(items: try TaskGenerators.named(recipe.family.rawValue).items(split: .heldout, count: evalItems, seed: state.seed),
                                   tokenizer: tokenizer, maxTokens: context, seed: state.seed).examples
         let parameterCount = model.parameters.map(\.count).reduce(0, +)
         note("\(recipe.family.rawValue): \(parameterCount) parameters, \(data.examples.count) training examples"
              + " (\(data.skippedTooLong) longer than \(context) tokens left out), batch \(state.batchSize), \(target) steps"
-             + (data.promptWeight > 0 ? ", prompt tokens at loss weight \(data.promptWeight)" : ""))
+             + (data.promptWeight > 0 ? ", prompt tokens at loss weight \(data.promptWeight)" : "")
+             + (state.toolDistractors.map { ", \($0.lowerBound)-\($0.upperBound) distractor schemas per prompt" } ?? ""))
 
         let trainer = try SFTTrainer(model: model, optimizer: optimizer, data: data, state: state)
         let log = try TrainingLog(path: TrainingCheckpoint.path(outputDirectory, Self.logFileName))

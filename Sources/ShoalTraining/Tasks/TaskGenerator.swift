@@ -29,6 +29,8 @@ struct TaskDraft {
 public enum TaskGeneratorError: Error, CustomStringConvertible, Equatable {
     case unknownGenerator(name: String, known: [String])
     case exhausted(family: TaskFamily, split: Split, wanted: Int, found: Int, draws: Int)
+    case badDistractors(ClosedRange<Int>, max: Int)
+    case distractorsWithoutTools(family: TaskFamily)
 
     public var description: String {
         switch self {
@@ -36,6 +38,10 @@ public enum TaskGeneratorError: Error, CustomStringConvertible, Equatable {
             return "unknown task generator '\(name)'; known generators: \(known.joined(separator: ", "))"
         case .exhausted(let family, let split, let wanted, let found, let draws):
             return "\(family.rawValue) generator found only \(found) distinct \(split.rawValue) items of the \(wanted) asked for in \(draws) draws"
+        case .badDistractors(let range, let max):
+            return "tool distractors \(range.lowerBound)-\(range.upperBound) out of range: a prompt can show 0 to \(max) schemas beside the right one"
+        case .distractorsWithoutTools(let family):
+            return "tool distractors apply to the tools generator only, not \(family.rawValue)"
         }
     }
 }
