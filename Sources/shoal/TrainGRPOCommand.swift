@@ -14,7 +14,8 @@ struct TrainGRPOCommand: ParsableCommand {
         discussion: """
         Starts from the model the agent file serves (agents/<agent>.yaml, e.g. agents/math/),
         with the agent file's reward weights. --in-process samples in the learner's own process
-        instead (no cluster, no swaps).
+        instead (no cluster, no swaps). The run's own coordinator keeps its journal and model
+        registry in <out>/cluster/.
         """)
 
     @Option(help: "The specialist: math, code or tools.") var agent: String
@@ -56,7 +57,10 @@ struct TrainGRPOCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: topologyFile) }
         let supervisor = Supervisor(topology: try Topology.load(topologyFile.path),
                                     executable: ProcessInfo.processInfo.environment["SHOAL_BIN"] ?? currentExecutable(), log: say)
-        try supervisor.start(bindOverride: "tcp://127.0.0.1:*")
+        // The run's coordinator keeps its journal and model registry under --out, apart from a
+        // `shoal up` cluster's `.shoal/` in the same directory (whose journal --from-tasks reads).
+        try supervisor.start(bindOverride: "tcp://127.0.0.1:*",
+                             stateDirectory: (run.settings.outDirectory as NSString).appendingPathComponent("cluster"))
         defer { supervisor.shutdown() }
         let workers = agents.map(\.replicas).reduce(0, +)
         guard supervisor.waitForWorkers(workers, timeout: 120) >= workers else {
