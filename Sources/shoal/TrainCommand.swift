@@ -34,7 +34,7 @@ struct TrainSFTCommand: ParsableCommand {
     @Option(help: "Continue the run saved in this checkpoint directory.")
     var resume: String?
 
-    @Option(help: "Start a new run from this model directory's weights (fresh optimiser and schedule), e.g. a finished run's --out.")
+    @Option(help: "Start a new run from this model directory's weights (fresh optimiser and schedule), e.g. a finished run's --out or another specialist (a shorter context grows to the recipe's).")
     var initFrom: String?
 
     @Option(help: "Write the trained model files (no optimizer state) to this directory, e.g. agents/math.")

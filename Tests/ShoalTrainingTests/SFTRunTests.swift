@@ -92,4 +92,44 @@ final class SFTRunTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("tools generator only"), "\(error)")
         }
     }
+
+    func testASecondStageFromAShorterContextModelTakesTheRecipesContext() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sft-context-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let math = root.appendingPathComponent("math"), tools = root.appendingPathComponent("tools")
+        _ = try run(recipe(), out: math, steps: 1)
+        var second = AgentRecipe.named(.tools)
+        second.config = AgentRecipe.byteLevelConfig(context: 896, hidden: 16, layers: 1, heads: 2, kvHeads: 1, intermediate: 32)
+        second.trainItems = 8
+        second.batchSize = 2
+        second.microBatchSize = 2
+        second.peakLearningRate = 1e-30
+        second.floorLearningRate = 1e-30
+        var notes: [String] = []
+        var stage = SFTRun(recipe: second, outputDirectory: tools.path)
+        stage.steps = 1
+        stage.initFrom = math.path
+        stage.evalEvery = 0
+        let summary = try stage.run(note: { notes.append($0) })
+        XCTAssertEqual(summary.skippedTooLong, 0, "tools prompts fit the grown context")
+        XCTAssertTrue(notes.contains("context 288 → 896 tokens (the tools recipe's)"), "\(notes)")
+        XCTAssertEqual(try TrainingCheckpoint.loadConfig(from: tools.path).maxPositionEmbeddings, 896)
+        let a = try TrainableDecoder<Float>(directory: math.path).namedTensors()
+        let b = try TrainableDecoder<Float>(directory: tools.path).namedTensors()
+        for (x, y) in zip(a, b) {
+            XCTAssertLessThan(zip(x.values, y.values).map { abs(Double($0) - Double($1)) }.max() ?? 0, 1e-6, x.name)
+        }
+
+        // A model of another vocabulary cannot start a byte-level specialist.
+        var foreign = recipe().config
+        foreign.vocabSize = 300
+        let other = root.appendingPathComponent("foreign")
+        try TrainingCheckpoint.save(to: other.path, model: TrainableDecoder<Float>(config: foreign, seed: 1), tokenizer: ByteTokenizer())
+        var refused = SFTRun(recipe: recipe(), outputDirectory: root.appendingPathComponent("refused").path)
+        refused.steps = 1
+        refused.initFrom = other.path
+        XCTAssertThrowsError(try refused.run()) { error in
+            XCTAssertTrue("\(error)".contains("vocabulary of 300 ids") && "\(error)".contains("261"), "\(error)")
+        }
+    }
 }

@@ -64,7 +64,19 @@ public struct SFTRun {
         } else {
             let total = steps ?? recipe.steps
             if let initFrom {
-                model = try TrainableDecoder<Float>(config: try TrainingCheckpoint.loadConfig(from: initFrom), seed: seed)
+                var config = try TrainingCheckpoint.loadConfig(from: initFrom)
+                guard config.vocabSize == tokenizer.vocabularySize else {
+                    throw SFTError.invalidSetting("--init-from \(initFrom): vocabulary of \(config.vocabSize) ids, but the built-in specialists"
+                                                  + " train with the byte-level tokenizer's \(tokenizer.vocabularySize)")
+                }
+                // Rotary positions carry no weights: a model trained on shorter sequences (another
+                // specialist) takes this recipe's longer context as it is.
+                let context = max(config.maxPositionEmbeddings, recipe.config.maxPositionEmbeddings)
+                if context > config.maxPositionEmbeddings {
+                    note("context \(config.maxPositionEmbeddings) → \(context) tokens (the \(recipe.family.rawValue) recipe's)")
+                    config.maxPositionEmbeddings = context
+                }
+                model = try TrainableDecoder<Float>(config: config, seed: seed)
                 try TrainingCheckpoint.loadModel(from: initFrom, into: model.parameters)
                 note("starting from the weights in \(initFrom)")
             } else {
