@@ -28,10 +28,10 @@ struct TrainSFTCommand: ParsableCommand {
     @Option(help: "Optimiser steps in all (default: the agent's recipe).")
     var steps: Int?
 
-    @Option(help: "Directory for checkpoints, the JSONL log and the loss plot (default: .shoal/train/<agent>).")
+    @Option(help: "Directory for checkpoints, the JSONL log and the loss plot (default: .shoal/train/<agent>; with --resume, the directory resumed).")
     var out: String?
 
-    @Option(help: "Continue the run saved in this checkpoint directory.")
+    @Option(help: "Continue the run saved in this checkpoint directory, with its own seed, learning rate, batch size and data (--steps may extend it).")
     var resume: String?
 
     @Option(help: "Start a new run from this model directory's weights (fresh optimiser and schedule), e.g. a finished run's --out or another specialist (a shorter context grows to the recipe's).")
@@ -98,16 +98,21 @@ struct TrainSFTCommand: ParsableCommand {
         }
         setComputeThreads(threads)
 
-        var run = SFTRun(recipe: recipe, outputDirectory: out ?? ".shoal/train/\(recipe.family.rawValue)")
+        if resume != nil && initFrom != nil { throw ValidationError("give --resume (continue a run) or --init-from (start a new one from its weights), not both") }
+        if resume != nil {
+            // A resume continues the checkpoint's run exactly: its recorded settings win.
+            let given = [("--lr", lr != nil), ("--batch-size", batchSize != nil), ("--train-items", trainItems != nil),
+                         ("--prompt-loss-weight", promptLossWeight != nil), ("--tool-distractors", toolDistractors != nil)]
+                .filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("--resume continues with the checkpoint's own settings; drop \(given.joined(separator: ", "))"
+                                      + " (or start a new run from its weights with --init-from)")
+            }
+        }
+        // A resumed run writes on into the directory it continues, unless told otherwise.
+        var run = SFTRun(recipe: recipe, outputDirectory: out ?? resume ?? ".shoal/train/\(recipe.family.rawValue)")
         run.seed = seed
         run.steps = steps
-        if resume != nil && initFrom != nil { throw ValidationError("give --resume (continue a run) or --init-from (start a new one from its weights), not both") }
-        if resume != nil && promptLossWeight != nil {
-            throw ValidationError("--resume continues with the checkpoint's own prompt loss weight; drop --prompt-loss-weight (or start a new run with --init-from)")
-        }
-        if resume != nil && toolDistractors != nil {
-            throw ValidationError("--resume continues with the checkpoint's own tool distractors; drop --tool-distractors (or start a new run with --init-from)")
-        }
         run.resumeFrom = resume
         run.initFrom = initFrom
         run.exportDirectory = export
@@ -121,8 +126,9 @@ struct TrainSFTCommand: ParsableCommand {
             let text = jsonLog ? String(decoding: (try? encoder.encode(record)) ?? Data(), as: UTF8.self) : record.line
             FileHandle.standardOutput.write(Data((text + "\n").utf8))
         }
-        FileHandle.standardError.write(Data(String(format: "… done: %d steps in %.0f s, final loss %.4f%@\n", summary.steps, summary.seconds,
-                                                   summary.finalLoss, summary.finalEvalLoss.map { String(format: ", held-out loss %.4f", $0) } ?? "").utf8))
+        let losses = [summary.finalLoss.map { String(format: ", final loss %.4f", $0) },
+                      summary.finalEvalLoss.map { String(format: ", held-out loss %.4f", $0) }].compactMap { $0 }.joined()
+        FileHandle.standardError.write(Data(String(format: "… done: %d steps in %.0f s%@\n", summary.steps, summary.seconds, losses).utf8))
     }
 
     /// "N" or "LO-HI", non-negative, LO ≤ HI.

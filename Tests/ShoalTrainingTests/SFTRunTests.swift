@@ -93,6 +93,32 @@ final class SFTRunTests: XCTestCase {
         }
     }
 
+    func testAResumeDrawsTheRunsOwnTrainItemsAndSaysWhenThereIsNothingLeftToTrain() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sft-resume-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: root) }
+        var first = recipe()
+        first.trainItems = 12
+        let started = try run(first, out: root, steps: 2)
+        XCTAssertEqual(try TrainingCheckpoint.loadState(from: root.path).trainItems, 12)
+
+        // The resuming recipe says 32 items; the checkpoint's 12 win, so the data is the run's own.
+        var resumed = SFTRun(recipe: recipe(), outputDirectory: root.path)
+        resumed.resumeFrom = root.path
+        resumed.steps = 3
+        resumed.evalEvery = 0
+        let continued = try resumed.run()
+        XCTAssertEqual(continued.examples, started.examples)
+        XCTAssertEqual(continued.steps, 3)
+        XCTAssertNotNil(continued.finalLoss)
+
+        // Resumed at its last step: nothing runs, and no loss is made up for the summary.
+        var notes: [String] = []
+        let idle = try resumed.run(note: { notes.append($0) })
+        XCTAssertEqual(idle.steps, 3)
+        XCTAssertNil(idle.finalLoss)
+        XCTAssertTrue(notes.contains("already at step 3 of 3: nothing to train"), "\(notes)")
+    }
+
     func testASecondStageFromAShorterContextModelTakesTheRecipesContext() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("sft-context-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: root) }

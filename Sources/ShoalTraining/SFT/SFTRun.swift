@@ -33,7 +33,8 @@ public struct SFTRun {
 
     public struct Summary: Sendable {
         public var steps: Int
-        public var finalLoss: Double
+        /// Loss of the last step this run took (nil when it took none).
+        public var finalLoss: Double?
         public var finalEvalLoss: Double?
         public var examples: Int
         public var skippedTooLong: Int
@@ -87,12 +88,14 @@ public struct SFTRun {
                                  schedule: LearningRateSchedule(peak: recipe.peakLearningRate, floor: recipe.floorLearningRate,
                                                                 warmupSteps: min(recipe.warmupSteps, total / 10 + 1), totalSteps: total),
                                  batchSize: recipe.batchSize, microBatchSize: recipe.microBatchSize, agent: recipe.family.rawValue,
-                                 promptLossWeight: recipe.promptLossWeight, toolDistractors: recipe.toolDistractors)
+                                 promptLossWeight: recipe.promptLossWeight, toolDistractors: recipe.toolDistractors,
+                                 trainItems: recipe.trainItems)
         }
         let target = steps ?? state.schedule.totalSteps
+        if state.step >= target { note("already at step \(state.step) of \(target): nothing to train") }
         let generator = try AgentRecipe.trainingGenerator(family: recipe.family, toolDistractors: state.toolDistractors)
         let context = model.config.maxPositionEmbeddings
-        var data = SFTExamples(items: try generator.items(split: .train, count: recipe.trainItems, seed: state.seed),
+        var data = SFTExamples(items: try generator.items(split: .train, count: state.trainItems ?? recipe.trainItems, seed: state.seed),
                                tokenizer: tokenizer, maxTokens: context, seed: state.seed)
         data.promptWeight = state.promptLossWeight ?? 0
         // Held-out loss is always on the distribution `shoal eval` scores.
@@ -127,7 +130,7 @@ public struct SFTRun {
             try TrainingCheckpoint.save(to: exportDirectory, model: model, tokenizer: tokenizer, storedAs: exportType)
             note("model files exported to \(exportDirectory)")
         }
-        return Summary(steps: trainer.state.step, finalLoss: last?.loss ?? .nan, finalEvalLoss: lastEval, examples: data.examples.count,
+        return Summary(steps: trainer.state.step, finalLoss: last?.loss, finalEvalLoss: lastEval, examples: data.examples.count,
                        skippedTooLong: data.skippedTooLong, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
                        parameters: parameterCount)
     }
