@@ -11,11 +11,13 @@ public final class ChildProcess: @unchecked Sendable {
     private var partial = ""
     public let name: String
 
+    /// `directory`: the child's working directory (default: this process's).
     public init(name: String, executable: String, arguments: [String], environment: [String: String]? = nil,
-                captureStdout: Bool = true, silenceStderr: Bool = false, captureStderr: Bool = false) throws {
+                directory: URL? = nil, captureStdout: Bool = true, silenceStderr: Bool = false, captureStderr: Bool = false) throws {
         self.name = name
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
         var env = environment ?? ProcessInfo.processInfo.environment
         env["SHOAL_SUPERVISED"] = "1"  // the child asks the kernel to SIGTERM it if we die
         process.environment = env

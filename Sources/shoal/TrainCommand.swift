@@ -31,7 +31,7 @@ struct TrainSFTCommand: ParsableCommand {
     @Option(help: "Directory for checkpoints, the JSONL log and the loss plot (default: .shoal/train/<agent>; with --resume, the directory resumed).")
     var out: String?
 
-    @Option(help: "Continue the run saved in this checkpoint directory, with its own seed, learning rate, batch size and data (--steps may extend it).")
+    @Option(help: "Continue the run saved in this checkpoint directory, with its own seed, learning rate, batch size and data (--steps past its total keeps the schedule's final learning rate).")
     var resume: String?
 
     @Option(help: "Start a new run from this model directory's weights (fresh optimiser and schedule), e.g. a finished run's --out or another specialist (a shorter context grows to the recipe's).")
@@ -43,8 +43,8 @@ struct TrainSFTCommand: ParsableCommand {
     @Flag(help: "Store exported weights as bf16 (half the size) instead of f32.")
     var exportBf16 = false
 
-    @Option(help: "Seed of the weights and the data order (a resumed run keeps its own).")
-    var seed: UInt64 = 1
+    @Option(help: "Seed of the weights and the data order (default: 1; a resumed run keeps its own).")
+    var seed: UInt64?
 
     @Option(help: "Sequences per optimiser step (default: the recipe's).")
     var batchSize: Int?
@@ -88,7 +88,6 @@ struct TrainSFTCommand: ParsableCommand {
             recipe.microBatchSize = min(recipe.microBatchSize, batchSize)
         }
         if let lr { recipe.peakLearningRate = lr }
-        if let trainItems { recipe.trainItems = trainItems }
         if let promptLossWeight { recipe.promptLossWeight = promptLossWeight }
         if let toolDistractors {
             recipe.toolDistractors = try Self.parseRange(toolDistractors, option: "--tool-distractors")
@@ -101,7 +100,8 @@ struct TrainSFTCommand: ParsableCommand {
         if resume != nil && initFrom != nil { throw ValidationError("give --resume (continue a run) or --init-from (start a new one from its weights), not both") }
         if resume != nil {
             // A resume continues the checkpoint's run exactly: its recorded settings win.
-            let given = [("--lr", lr != nil), ("--batch-size", batchSize != nil), ("--train-items", trainItems != nil),
+            // (--train-items only stands in for a checkpoint that does not record its count.)
+            let given = [("--seed", seed != nil), ("--lr", lr != nil), ("--batch-size", batchSize != nil),
                          ("--prompt-loss-weight", promptLossWeight != nil), ("--tool-distractors", toolDistractors != nil)]
                 .filter(\.1).map(\.0)
             if !given.isEmpty {
@@ -111,8 +111,9 @@ struct TrainSFTCommand: ParsableCommand {
         }
         // A resumed run writes on into the directory it continues, unless told otherwise.
         var run = SFTRun(recipe: recipe, outputDirectory: out ?? resume ?? ".shoal/train/\(recipe.family.rawValue)")
-        run.seed = seed
+        run.seed = seed ?? 1
         run.steps = steps
+        run.trainItems = trainItems
         run.resumeFrom = resume
         run.initFrom = initFrom
         run.exportDirectory = export

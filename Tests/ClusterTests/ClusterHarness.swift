@@ -64,8 +64,9 @@ final class ClusterHarness {
         return p
     }
 
-    func run(_ args: [String], timeout: TimeInterval = 60) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = try ChildProcess(name: "cli", executable: Self.binary, arguments: args, captureStderr: true)
+    /// Runs one `shoal` command to its end, in `workingDirectory` when given.
+    func run(_ args: [String], in workingDirectory: URL? = nil, timeout: TimeInterval = 60) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = try ChildProcess(name: "cli", executable: Self.binary, arguments: args, directory: workingDirectory, captureStderr: true)
         processes.append(p)
         XCTAssertTrue(p.wait(timeout: timeout), "shoal \(args.joined(separator: " ")) did not finish")
         Thread.sleep(forTimeInterval: 0.05)  // let the reader threads collect the last bytes

@@ -6,9 +6,9 @@ import XCTest
 final class TrainCommandTests: XCTestCase {
     func testAResumeRefusesSettingsThatWouldChangeTheRunNamingEachOne() throws {
         let h = try ClusterHarness()
-        let r = try h.run(["train", "sft", "--agent", "tools", "--resume", h.directory.path, "--lr", "1e-3", "--train-items", "50"])
+        let r = try h.run(["train", "sft", "--agent", "tools", "--resume", h.directory.path, "--lr", "1e-3", "--seed", "2", "--steps", "50"])
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("--resume continues with the checkpoint's own settings; drop --lr, --train-items"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--resume continues with the checkpoint's own settings; drop --seed, --lr"), r.stderr)
     }
 
     func testAResumeWritesOnIntoTheDirectoryItContinues() throws {
@@ -25,10 +25,12 @@ final class TrainCommandTests: XCTestCase {
         first.evalEvery = 0
         _ = try first.run()
 
-        let r = try h.run(["train", "sft", "--agent", "tools", "--resume", dir, "--threads", "1", "--eval-every", "0"])
+        // Started in a directory of its own, so a wrong default could not touch a real .shoal/.
+        let r = try h.run(["train", "sft", "--agent", "tools", "--resume", dir, "--threads", "1", "--eval-every", "0"], in: h.directory)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("already at step 1 of 1: nothing to train"), r.stderr)
         XCTAssertTrue(r.stderr.contains("checkpoint, log and loss plot in \(dir)\n"), r.stderr)
         XCTAssertTrue(r.stderr.contains("done: 1 steps in") && !r.stderr.contains("nan"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.directory.appendingPathComponent(".shoal").path))
     }
 }

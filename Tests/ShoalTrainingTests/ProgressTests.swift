@@ -37,6 +37,28 @@ final class ProgressTests: XCTestCase {
         XCTAssertEqual(Set(first.keys), ["step", "total_steps", "loss", "lr", "grad_norm", "tokens", "tokens_per_s", "elapsed_s", "eta_s"])
     }
 
+    func testDroppingRecordsAfterAStepKeepsTheEarlierOnesAndATornLastLineGoes() throws {
+        let path = NSTemporaryDirectory() + "shoal-log-\(UUID().uuidString)/train.jsonl"
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        try TrainingLog.dropRecords(after: 1, path: path)  // no log yet: nothing to do
+        do {
+            let log = try TrainingLog(path: path)
+            for step in 1...5 {
+                var r = record
+                r.step = step
+                try log.append(r)
+            }
+        }
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"step\": 6, \"lo".utf8))  // killed mid-write
+        try handle.close()
+        try TrainingLog.dropRecords(after: 3, path: path)
+        XCTAssertEqual(try TrainingLog.read(path: path).map(\.step), [1, 2, 3])
+        try TrainingLog.dropRecords(after: 3, path: path)
+        XCTAssertEqual(try TrainingLog.read(path: path).map(\.step), [1, 2, 3])
+    }
+
     func testUnreadableLogLineIsNamed() throws {
         let path = NSTemporaryDirectory() + "shoal-badlog-\(UUID().uuidString).jsonl"
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -96,14 +96,16 @@ final class SFTRunTests: XCTestCase {
     func testAResumeDrawsTheRunsOwnTrainItemsAndSaysWhenThereIsNothingLeftToTrain() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("sft-resume-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: root) }
+        let run = root.appendingPathComponent("run"), snapshot = root.appendingPathComponent("step2")
         var first = recipe()
         first.trainItems = 12
-        let started = try run(first, out: root, steps: 2)
-        XCTAssertEqual(try TrainingCheckpoint.loadState(from: root.path).trainItems, 12)
+        let started = try self.run(first, out: run, steps: 2)
+        XCTAssertEqual(try TrainingCheckpoint.loadState(from: run.path).trainItems, 12)
+        try FileManager.default.copyItem(at: run, to: snapshot)
 
         // The resuming recipe says 32 items; the checkpoint's 12 win, so the data is the run's own.
-        var resumed = SFTRun(recipe: recipe(), outputDirectory: root.path)
-        resumed.resumeFrom = root.path
+        var resumed = SFTRun(recipe: recipe(), outputDirectory: run.path)
+        resumed.resumeFrom = run.path
         resumed.steps = 3
         resumed.evalEvery = 0
         let continued = try resumed.run()
@@ -117,6 +119,36 @@ final class SFTRunTests: XCTestCase {
         XCTAssertEqual(idle.steps, 3)
         XCTAssertNil(idle.finalLoss)
         XCTAssertTrue(notes.contains("already at step 3 of 3: nothing to train"), "\(notes)")
+
+        // Fewer steps than the checkpoint reached, or another item count, are refused by name.
+        var backwards = resumed
+        backwards.steps = 2
+        XCTAssertThrowsError(try backwards.run()) { XCTAssertTrue("\($0)".contains("--steps 2 is below the step 3"), "\($0)") }
+        var otherItems = resumed
+        otherItems.trainItems = 20
+        XCTAssertThrowsError(try otherItems.run()) { XCTAssertTrue("\($0)".contains("records the run's own 12"), "\($0)") }
+
+        // A run stopped after logging step 3 but before its checkpoint: the step-2 checkpoint
+        // comes back under the step-3 log. The resume logs step 3 again, once.
+        for name in ["model.safetensors", "optimizer.safetensors", TrainerState.fileName] {
+            try FileManager.default.removeItem(at: run.appendingPathComponent(name))
+            try FileManager.default.copyItem(at: snapshot.appendingPathComponent(name), to: run.appendingPathComponent(name))
+        }
+        _ = try resumed.run()
+        XCTAssertEqual(try TrainingLog.read(path: run.appendingPathComponent(SFTRun.logFileName).path).map(\.step), [1, 2, 3])
+
+        // A checkpoint from before train items were recorded takes --train-items, or the recipe's.
+        var state = try TrainingCheckpoint.loadState(from: snapshot.path)
+        state.trainItems = nil
+        try JSONEncoder().encode(state).write(to: snapshot.appendingPathComponent(TrainerState.fileName))
+        var old = SFTRun(recipe: recipe(), outputDirectory: snapshot.path)
+        old.resumeFrom = snapshot.path
+        old.trainItems = 12
+        old.evalEvery = 0
+        notes = []
+        XCTAssertEqual(try old.run(note: { notes.append($0) }).examples, started.examples)
+        XCTAssertTrue(notes.contains { $0.contains("predates recorded train items: drawing 12") }, "\(notes)")
+        XCTAssertEqual(try TrainingCheckpoint.loadState(from: snapshot.path).trainItems, 12, "recorded from now on")
     }
 
     func testASecondStageFromAShorterContextModelTakesTheRecipesContext() throws {

@@ -39,6 +39,22 @@ public final class TrainingLog {
         }
     }
 
+    /// Rewrites a log without the records of steps after `step` (a resume from the checkpoint
+    /// of that step logs them again). Keeps the file as it is when there is nothing to drop or
+    /// no file; a torn last line (the run was killed mid-write) goes too.
+    public static func dropRecords(after step: Int, path: String) throws(ProgressError) {
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        let decoder = JSONDecoder()
+        let lines = data.split(separator: 0x0A)
+        let kept = lines.filter { (try? decoder.decode(StepRecord.self, from: Data($0)))?.step ?? .max <= step }
+        guard kept.count < lines.count else { return }
+        var text = Data()
+        for line in kept { text.append(contentsOf: line); text.append(0x0A) }
+        do { try text.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw .notWritable(path: path, reason: "\(error)")
+        }
+    }
+
     /// Every record of a log file, in order (for plots and for resuming a log).
     public static func read(path: String) throws(ProgressError) -> [StepRecord] {
         guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path, line: 0, reason: "cannot read the file") }

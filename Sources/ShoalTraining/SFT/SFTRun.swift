@@ -11,6 +11,10 @@ public struct SFTRun {
     public var seed: UInt64 = 1
     /// Stop after this many optimiser steps in all (default: the recipe's).
     public var steps: Int?
+    /// Items drawn from the generator's train split (default: the recipe's). A resume uses the
+    /// count its checkpoint records; this only stands in for checkpoints written before
+    /// `train_items` was recorded.
+    public var trainItems: Int?
     public var resumeFrom: String?
     /// Start a new run (fresh optimiser, schedule and data order) from the weights and shape of
     /// this model directory instead of random weights: a second stage of training.
@@ -61,7 +65,21 @@ public struct SFTRun {
             try TrainingCheckpoint.loadModel(from: resumeFrom, into: model.parameters)
             optimizer = AdamW(parameters: model.parameters, settings: adamSettings)
             try TrainingCheckpoint.loadOptimizer(from: resumeFrom, into: optimizer)
-            note("resuming \(resumeFrom) at step \(state.step) of \(state.schedule.totalSteps)")
+            if let steps, steps < state.step {
+                throw SFTError.invalidSetting("--steps \(steps) is below the step \(state.step) that \(resumeFrom) has reached")
+            }
+            if let recorded = state.trainItems {
+                if let trainItems, trainItems != recorded {
+                    throw SFTError.invalidSetting("--train-items \(trainItems): \(resumeFrom) records the run's own \(recorded); drop --train-items")
+                }
+            } else {
+                state.trainItems = trainItems ?? recipe.trainItems
+                note("\(resumeFrom) predates recorded train items: drawing \(state.trainItems ?? 0)"
+                     + (trainItems == nil ? " (the recipe's; give --train-items if the run drew another count)" : ""))
+            }
+            note("resuming \(resumeFrom) at step \(state.step) of \(steps ?? state.schedule.totalSteps)")
+            // Steps the crashed or stopped run logged after this checkpoint are done again.
+            try TrainingLog.dropRecords(after: state.step, path: TrainingCheckpoint.path(outputDirectory, Self.logFileName))
         } else {
             let total = steps ?? recipe.steps
             if let initFrom {
@@ -89,7 +107,7 @@ public struct SFTRun {
                                                                 warmupSteps: min(recipe.warmupSteps, total / 10 + 1), totalSteps: total),
                                  batchSize: recipe.batchSize, microBatchSize: recipe.microBatchSize, agent: recipe.family.rawValue,
                                  promptLossWeight: recipe.promptLossWeight, toolDistractors: recipe.toolDistractors,
-                                 trainItems: recipe.trainItems)
+                                 trainItems: trainItems ?? recipe.trainItems)
         }
         let target = steps ?? state.schedule.totalSteps
         if state.step >= target { note("already at step \(state.step) of \(target): nothing to train") }
