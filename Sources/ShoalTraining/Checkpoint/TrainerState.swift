@@ -22,7 +22,7 @@ public struct TrainerState: Sendable, Equatable, Codable {
     /// Tools only: distractor schemas per training prompt, when not the generator's default.
     public var toolDistractors: ClosedRange<Int>?
     /// Items drawn from the generator's train split (absent in checkpoints written before it
-    /// existed: the recipe's).
+    /// existed; a resume of one then draws `SFTRun.trainItems` or the recipe's count).
     public var trainItems: Int?
 
     public init(step: Int, learningRate: Double, seed: UInt64, dataPosition: Int, schedule: LearningRateSchedule,

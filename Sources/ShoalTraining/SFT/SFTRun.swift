@@ -73,8 +73,9 @@ public struct SFTRun {
                     throw SFTError.invalidSetting("--train-items \(trainItems): \(resumeFrom) records the run's own \(recorded); drop --train-items")
                 }
             } else {
-                state.trainItems = trainItems ?? recipe.trainItems
-                note("\(resumeFrom) predates recorded train items: drawing \(state.trainItems ?? 0)"
+                let drawn = trainItems ?? recipe.trainItems
+                state.trainItems = drawn
+                note("\(resumeFrom) predates recorded train items: drawing \(drawn)"
                      + (trainItems == nil ? " (the recipe's; give --train-items if the run drew another count)" : ""))
             }
             note("resuming \(resumeFrom) at step \(state.step) of \(steps ?? state.schedule.totalSteps)")
