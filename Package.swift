@@ -23,6 +23,11 @@ let package = Package(
         .systemLibrary(name: "CShoalSys"),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
+        // GGUF quantized-block kernels (dequantize, 8-bit-activation dot products, a spinning thread
+        // pool): C with AVX2 chosen at run time and a portable fallback. Optimised in debug builds
+        // too, so `make test` runs real models at usable speed.
+        .target(name: "CShoalQuant", cSettings: [.unsafeFlags(["-O3"])]),
+
         // Messaging.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "ShoalWire", dependencies: [
@@ -44,7 +49,7 @@ let package = Package(
         .target(name: "ShoalClient", dependencies: ["ShoalWire"]),
 
         // Models: tensors, ops, decoders, tokenizers, safetensors, generation. Knows nothing of ZeroMQ.
-        .target(name: "ShoalEngine", dependencies: ["COpenBLAS"]),
+        .target(name: "ShoalEngine", dependencies: ["COpenBLAS", "CShoalQuant"]),
 
         // Retrieval: a persisted document index (MiniLM dense via BLAS, BM25, hybrid RRF) and its benchmark.
         .target(name: "ShoalRetrieval", dependencies: ["ShoalEngine", "ShoalVerifiers", "COpenBLAS"]),

@@ -15,7 +15,7 @@ extension Demo {
         say("   step sampled at temperature 1 with its tokens recorded. Its reward is its own verdict's plus half")
         say("   the task outcome's (correct only if every verified step was right and every step ran):")
         let specs = try Journal.finishedSpecs(path: (state as NSString).appendingPathComponent("journal.sqlite")).map { (id: $0.id, text: $0.spec) }
-        guard let tokenizer = try Generator.load(directory: toolsModel).tokenizer else { return }
+        guard let tokenizer = try Generator.load(path: toolsModel).tokenizer else { return }
         let source = try TaskRolloutSource(endpoint: endpoint, skill: "tools", specs: specs, tokenizer: tokenizer,
                                            chatML: ChatML.isTemplate(ofModelDirectory: toolsModel))
         let task = source.tasks[0]

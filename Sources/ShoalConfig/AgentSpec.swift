@@ -29,8 +29,12 @@ public struct AgentSpec: Sendable, Equatable {
     public var description: String = ""
     public var skills: [String]
     public var backend: Backend
-    /// What the backend serves: a built-in name, a model directory, or a served model name.
+    /// What the backend serves: a built-in name, a model directory or `.gguf` file, a model the
+    /// project's set-up installs (`shipped:smollm2`, `shipped:gemma3`), or a served model name.
     public var model: String
+    /// The chat template family the swift backend renders input with (`chatml`, `gemma`, `raw`);
+    /// nil: the one the model carries.
+    public var chatTemplate: String?
     /// Base URL of the OpenAI-compatible server (openai backend only).
     public var endpoint: String?
     /// Requests one worker serves at once (its capacity).
@@ -42,7 +46,8 @@ public struct AgentSpec: Sendable, Equatable {
     /// The file it came from, for messages and for resolving relative model paths.
     public var sourceFile: String
 
-    static let keys = ["name", "description", "skills", "backend", "model", "endpoint", "concurrency", "sampling", "verifier", "reward"]
+    static let keys = ["name", "description", "skills", "backend", "model", "chat_template", "endpoint", "concurrency", "sampling", "verifier", "reward"]
+    static let chatTemplates = ["chatml", "gemma", "raw"]
     static let rewardKeys = ["correct", "format", "partial_credit", "format_error", "timeout", "crashed",
                              "resource_exceeded", "outcome_share", "step_discount"]
     static let samplingKeys = ["temperature", "top_p", "top_k", "max_tokens", "seed"]
@@ -71,6 +76,13 @@ public struct AgentSpec: Sendable, Equatable {
         let model = try r.requiredString("model")
         if backend == .builtin && !builtins.contains(model) {
             throw r.fail("model", "no built-in specialist \"\(model)\" (built-ins: \(builtins.joined(separator: ", ")))")
+        }
+        let chatTemplate = try r.string("chat_template")
+        if let chatTemplate {
+            guard backend == .swift else { throw r.fail("chat_template", "applies to the swift backend only") }
+            guard chatTemplates.contains(chatTemplate) else {
+                throw r.fail("chat_template", "must be one of \(chatTemplates.joined(separator: ", ")), got \"\(chatTemplate)\"")
+            }
         }
         let endpoint = try r.string("endpoint")
         if backend == .openai {
@@ -133,6 +145,7 @@ public struct AgentSpec: Sendable, Equatable {
                          model: model, endpoint: endpoint, concurrency: concurrency, sampling: sampling,
                          verifier: verifier, sourceFile: file)
         spec.reward = reward
+        spec.chatTemplate = chatTemplate
         return spec
     }
 }

@@ -43,6 +43,7 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
     case notADirectory(String)
     case noWeights(String)
     case noConfig(String)
+    case severalGGUF(String, [String])
     case failedToLoad(directory: String, reason: String)
     case unknownVersion(agent: String, id: String)
     case unknownParent(agent: String, parent: String)
@@ -52,9 +53,10 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .notADirectory(let d): "\(d): no such model directory"
-        case .noWeights(let d): "\(d): no *.safetensors file; a model version needs its weights"
+        case .notADirectory(let d): "\(d): no such model directory or .gguf file"
+        case .noWeights(let d): "\(d): no *.safetensors or *.gguf file; a model version needs its weights"
         case .noConfig(let d): "\(d): no config.json; a model version needs its config"
+        case let .severalGGUF(d, names): "\(d): holds \(names.count) .gguf files (\(names.joined(separator: ", "))); a model version is one: import the file"
         case let .failedToLoad(d, why): "\(d): the model does not load: \(why)"
         case let .unknownVersion(a, id): "agent '\(a)' has no registered version '\(id)' (see `shoal models --agent \(a)`)"
         case let .unknownParent(a, p): "parent '\(p)' is not a registered version of agent '\(a)'"
@@ -115,7 +117,9 @@ public final class ModelRegistry: @unchecked Sendable {
     // MARK: versions
 
     /// Registers the model in `source` as a version of `agent`: hashes its files, copies them into
-    /// the store, records the version. `validate` (e.g. "the model loads") runs first; a throw
+    /// the store, records the version. `source` is a Hugging Face directory (config.json and
+    /// safetensors), a directory holding one `.gguf` file, or a `.gguf` file itself (stored as a
+    /// directory of that one file, which workers load like any model directory). `validate` (e.g. "the model loads") runs first; a throw
     /// registers nothing. Importing the same files again returns the existing version.
     @discardableResult
     public func importDirectory(_ source: String, agent: String, createdBy: ModelVersion.Origin = .import, id: String? = nil,
@@ -126,19 +130,31 @@ public final class ModelRegistry: @unchecked Sendable {
         guard (try? JSONSerialization.jsonObject(with: Data(evalScores.utf8))) is [String: Any] else {
             throw ModelRegistryError.invalidEvalScores(evalScores)
         }
-        let dir = (source as NSString).standardizingPath
+        var dir = (source as NSString).standardizingPath
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else { throw ModelRegistryError.notADirectory(dir) }
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { name in
-            var sub: ObjCBool = false
-            // VERSION is a label for workers started outside the registry, not part of the model.
-            return !name.hasPrefix(".") && name != "VERSION"
-                && FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(name), isDirectory: &sub) && !sub.boolValue
-        }.sorted()
-        guard names.contains(where: { $0.hasSuffix(".safetensors") }) else { throw ModelRegistryError.noWeights(dir) }
-        guard names.contains("config.json") else { throw ModelRegistryError.noConfig(dir) }
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw ModelRegistryError.notADirectory(dir) }
+        let names: [String]
+        if isDir.boolValue {
+            names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { name in
+                var sub: ObjCBool = false
+                // VERSION is a label for workers started outside the registry, not part of the model.
+                return !name.hasPrefix(".") && name != "VERSION"
+                    && FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(name), isDirectory: &sub) && !sub.boolValue
+            }.sorted()
+            let ggufs = names.filter { $0.hasSuffix(".gguf") }
+            guard ggufs.count <= 1 else { throw ModelRegistryError.severalGGUF(dir, ggufs) }
+            if ggufs.isEmpty {
+                guard names.contains(where: { $0.hasSuffix(".safetensors") }) else { throw ModelRegistryError.noWeights(dir) }
+                guard names.contains("config.json") else { throw ModelRegistryError.noConfig(dir) }
+            }
+        } else {
+            guard dir.hasSuffix(".gguf") else { throw ModelRegistryError.notADirectory(dir) }
+            names = [(dir as NSString).lastPathComponent]
+            dir = (dir as NSString).deletingLastPathComponent
+        }
         if let validate {
-            do { try validate(dir) } catch { throw ModelRegistryError.failedToLoad(directory: dir, reason: "\(error)") }
+            let model = names.count == 1 && names[0].hasSuffix(".gguf") ? (dir as NSString).appendingPathComponent(names[0]) : dir
+            do { try validate(model) } catch { throw ModelRegistryError.failedToLoad(directory: model, reason: "\(error)") }
         }
         var files: [ModelVersion.File] = []
         for name in names {

@@ -7,7 +7,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print Shoal and its baseline from the same run, as ratios.",
-        subcommands: [BenchRoutingCommand.self, BenchTasksCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self, BenchRetrievalCommand.self, BenchSwapCommand.self])
+        subcommands: [BenchRoutingCommand.self, BenchTasksCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self, BenchRetrievalCommand.self, BenchSwapCommand.self, BenchGGUFCommand.self])
 }
 
 struct BenchRoutingCommand: ParsableCommand {

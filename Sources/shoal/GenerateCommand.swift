@@ -2,17 +2,21 @@ import ArgumentParser
 import Foundation
 import ShoalEngine
 
-/// `shoal generate`: run a model directory on one prompt.
+/// `shoal generate`: run a model on one prompt.
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Generate a continuation with a Llama/Qwen2/Qwen3 model directory (config.json, *.safetensors, tokenizer.json).")
+        abstract: "Generate with a model: a GGUF file (llama, qwen2, qwen3, gemma3), shipped:smollm2|gemma3, or a Llama/Qwen2/Qwen3 directory (config.json, *.safetensors, tokenizer.json).",
+        discussion: "A chat model's prompt is rendered as one user turn with its chat template (--chat-template raw sends it as is).")
 
-    @Option(name: .long, help: "Model directory, laid out as on the Hugging Face hub.")
+    @Option(name: .long, help: "A .gguf file, shipped:NAME, or a model directory laid out as on the Hugging Face hub.")
     var model: String
 
-    @Option(name: .long, help: "Prompt text (encoded with the directory's tokenizer.json).")
+    @Option(name: .long, help: "Prompt text.")
     var prompt: String
+
+    @Option(name: .long, help: "Chat template: auto (the model's own), chatml, gemma, or raw (no template).")
+    var chatTemplate: String = "auto"
 
     @Option(name: .long, help: "Maximum number of new tokens.")
     var maxTokens: Int = 64
@@ -36,10 +40,12 @@ struct GenerateCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let generator = try Generator.load(directory: model)
+        let template: Generator.TemplateChoice = chatTemplate == "auto" ? .fromModel : .override(try ChatTemplate.named(chatTemplate))
+        let generator = try Generator.load(path: try ShippedModel.resolve(model, relativeTo: FileManager.default.currentDirectoryPath), template: template)
         let params = SamplingParams(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
                                     seed: seed, stopStrings: stop)
-        guard let completion = try generator.generate(texts: [prompt], params: params).first else { return }
+        let text = generator.chatTemplate?.servingPrompt(prompt) ?? prompt
+        guard let completion = try generator.generate(texts: [text], params: params).first else { return }
         if json {
             let output = GenerateOutput(text: completion.text ?? "", token_ids: completion.tokenIds,
                                         logprobs: completion.logprobs, finish_reason: completion.finishReason.rawValue)

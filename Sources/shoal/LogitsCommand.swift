@@ -6,13 +6,16 @@ import ShoalEngine
 struct LogitsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logits",
-        abstract: "Print the next-token logits of a model directory after a prompt.")
+        abstract: "Print the next-token logits of a model (a .gguf file, shipped:NAME or a model directory) after a raw prompt.")
 
-    @Option(name: .long, help: "Model directory, laid out as on the Hugging Face hub.")
+    @Option(name: .long, help: "A .gguf file, shipped:NAME, or a model directory laid out as on the Hugging Face hub.")
     var model: String
 
-    @Option(name: .long, help: "Prompt text (encoded with the directory's tokenizer.json).")
+    @Option(name: .long, help: "Prompt text, encoded as is (no chat template).")
     var prompt: String
+
+    @Flag(name: .long, help: "GGUF: multiply on weights dequantized exactly with fp32 activations (the reference path) instead of 8-bit activations.")
+    var exact = false
 
     @Option(name: .long, help: "Without --json: how many of the most likely tokens to list.")
     var top: Int = 10
@@ -21,7 +24,8 @@ struct LogitsCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let generator = try Generator.load(directory: model)
+        let generator = try Generator.load(path: try ShippedModel.resolve(model, relativeTo: FileManager.default.currentDirectoryPath),
+                                           template: .override(nil), exact: exact)
         guard let tokenizer = generator.tokenizer else { throw GenerationError.noTokenizer }
         let tokenIds = tokenizer.encode(prompt)
         let last = try generator.model.lastLogits(tokenIds: tokenIds)

@@ -38,7 +38,7 @@ final class LearnerTests: XCTestCase {
         _ = try h.worker(agent: try agentFile(in: h, model: model), endpoint: ep, id: "tiny-1")
         try h.waitForWorkers(ep, count: 1)
 
-        let generator = try Generator.load(directory: model)
+        let generator = try Generator.load(path: model)
         let tokenizer = try XCTUnwrap(generator.tokenizer)
         let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer, maxInFlight: 4)
         XCTAssertEqual(try source.servedVersion(), "run-v2")
@@ -87,7 +87,7 @@ final class LearnerTests: XCTestCase {
         _ = try h.worker(agent: try agentFile(in: h, model: model), endpoint: ep, id: "tiny-1")
         try h.waitForWorkers(ep, count: 1)
 
-        let tokenizer = try XCTUnwrap(try Generator.load(directory: model).tokenizer)
+        let tokenizer = try XCTUnwrap(try Generator.load(path: model).tokenizer)
         let policy = try TrainableDecoder<Float>(directory: model)
         var grpo = GRPOSettings()
         grpo.steps = 3

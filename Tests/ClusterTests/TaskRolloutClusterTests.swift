@@ -40,7 +40,7 @@ final class TaskRolloutClusterTests: XCTestCase {
         let specs = try Journal.finishedSpecs(path: journal).map { (id: $0.id, text: $0.spec) }
         XCTAssertEqual(Set(specs.map(\.id)), ["seven", "three"])
 
-        let tokenizer = try XCTUnwrap(try Generator.load(directory: model).tokenizer)
+        let tokenizer = try XCTUnwrap(try Generator.load(path: model).tokenizer)
         let chatML = ChatML.isTemplate(ofModelDirectory: model)
         let source = try TaskRolloutSource(endpoint: ep, skill: "tiny", specs: specs, tokenizer: tokenizer, chatML: chatML)
         let naming = VersionNaming(prefix: "test-v", baseName: "base")

@@ -10,12 +10,20 @@ final class ConfigTests: XCTestCase {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let topo = try Topology.load(root.appendingPathComponent("topology/local.yaml").path)
         XCTAssertEqual(topo.coordinator.endpoint, "tcp://127.0.0.1:5555")
-        XCTAssertEqual(topo.agents.map(\.agent.name), ["calculator", "retrieval", "math", "tools", "code"])
+        XCTAssertEqual(topo.agents.map(\.agent.name), ["calculator", "retrieval", "math", "tools", "code", "assistant", "gemma"])
+        XCTAssertEqual(topo.agents.first { $0.agent.name == "assistant" }?.agent.model, "shipped:smollm2")
         XCTAssertEqual(topo.agents[0].replicas, 2)
         XCTAssertEqual(topo.agents[0].agent.concurrency, 8)
         let echo = try AgentSpec.load(root.appendingPathComponent("agents/echo.yaml").path)
         XCTAssertEqual(echo.backend, .builtin)
         XCTAssertEqual(echo.skills, ["echo"])
+    }
+
+    func testChatTemplateIsAKnownFamilyOnTheSwiftBackendOnly() {
+        let base = "name: a\nbackend: swift\nmodel: shipped:gemma3\n"
+        XCTAssertEqual(error(base + "chat_template: gemma"), "parsed")
+        XCTAssertTrue(error(base + "chat_template: jinja").contains("chat_template: must be one of chatml, gemma, raw, got \"jinja\""), error(base + "chat_template: jinja"))
+        XCTAssertTrue(error("name: a\nbackend: builtin\nmodel: echo\nchat_template: raw").contains("applies to the swift backend only"))
     }
 
     func testAValidAgentParsesWithSamplingAndVerifier() throws {
@@ -41,7 +49,7 @@ final class ConfigTests: XCTestCase {
     func testEveryBadValueIsAnErrorNamingTheFileTheKeyAndTheReason() {
         let base = "name: m\nbackend: builtin\nmodel: calculator\n"
         XCTAssertEqual(error(base + "concurency: 2\n"),
-                       "agents/x.yaml: concurency: unknown key (known keys: name, description, skills, backend, model, endpoint, concurrency, sampling, verifier, reward)")
+                       "agents/x.yaml: concurency: unknown key (known keys: name, description, skills, backend, model, chat_template, endpoint, concurrency, sampling, verifier, reward)")
         XCTAssertEqual(error(base + "concurrency: 0\n"), "agents/x.yaml: concurrency: must be ≥ 1, got 0")
         XCTAssertEqual(error(base + "concurrency: lots\n"), "agents/x.yaml: concurrency: must be an integer, got \"lots\"")
         XCTAssertEqual(error("backend: builtin\nmodel: calculator\n"), "agents/x.yaml: name: is required")

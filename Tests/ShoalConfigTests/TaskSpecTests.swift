@@ -103,7 +103,7 @@ final class TaskSpecTests: XCTestCase {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("topology/tasks")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }.sorted()
-        XCTAssertEqual(files, ["fact-compute-code.yaml", "fact-compute.yaml", "tool-then-check.yaml", "trip-budget.yaml"])
+        XCTAssertEqual(files, ["ask-assistant.yaml", "fact-compute-code.yaml", "fact-compute.yaml", "tool-then-check.yaml", "trip-budget.yaml"])
         var skills: Set<String> = []
         for f in files {
             let spec = try TaskSpec.load(dir.appendingPathComponent(f).path)
@@ -111,7 +111,7 @@ final class TaskSpecTests: XCTestCase {
             XCTAssertNotNil(spec.topologicalOrder(), f)
             skills.formUnion(spec.steps.map(\.skill))
         }
-        XCTAssertEqual(skills, ["calculator", "code", "retrieval", "tools"], "the examples use different specialists")
+        XCTAssertEqual(skills, ["assistant", "calculator", "code", "retrieval", "tools"], "the examples use different specialists")
     }
 
     func testTemplatesParseTextAndReferences() throws {

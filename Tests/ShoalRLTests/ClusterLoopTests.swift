@@ -92,7 +92,7 @@ final class ClusterLoopTests: XCTestCase {
         XCTAssertEqual(publisher.published.map(\.name), (1...steps / 2).map { "test-v\($0)" })
         let last = try XCTUnwrap(publisher.published.last)
         XCTAssertEqual(try String(contentsOfFile: last.directory + "/VERSION", encoding: .utf8), "test-v\(steps / 2)\n")
-        let reloaded = try Generator.load(directory: last.directory)
+        let reloaded = try Generator.load(path: last.directory)
         XCTAssertNotNil(reloaded.tokenizer)
 
         // Experience: every sample of every step, tagged with the version that sampled it.

@@ -79,7 +79,7 @@ final class CheckpointTests: XCTestCase {
         let trainer = try makeTrainer()
         for _ in 0..<2 { _ = try trainer.step() }
         try TrainingCheckpoint.save(to: directory, model: trainer.model, tokenizer: ByteTokenizer())
-        let generator = try Generator.load(directory: directory)
+        let generator = try Generator.load(path: directory)
         XCTAssertNotNil(generator.tokenizer)
         let tokens = ByteTokenizer().encode("<|im_start|>2+2=42<|eos|>")
         let served = try generator.model.tokenLogProbabilities([tokens])[0]

@@ -94,24 +94,34 @@ public enum ModelBench {
     static func measure(_ model: DecoderModel, _ options: Options) -> Throughput {
         let vocab = model.config.vocabSize
         var rng = SplitMix64(seed: 42)
-        func randomTokens(_ n: Int) -> [Int] { (0..<n).map { _ in Int(rng.next() % UInt64(vocab)) } }
+        return measure(model, promptTokens: options.promptTokens, decodePromptTokens: options.decodePromptTokens,
+                       decodeTokens: options.decodeTokens, repeats: options.repeats) { n in
+            (0..<n).map { _ in Int(rng.next() % UInt64(vocab)) }
+        }
+    }
 
-        let prompt = randomTokens(options.promptTokens)
+    /// Prefill of `promptTokens` tokens, then greedy decoding of `decodeTokens` tokens at batch 1
+    /// and 8 after `decodePromptTokens`-token prompts (end-of-sequence is no stop): tokens per
+    /// second, the median of `repeats` runs after a warm-up. `tokens(n)` makes each prompt.
+    static func measure(_ model: DecoderModel, promptTokens: Int, decodePromptTokens: Int, decodeTokens: Int, repeats: Int,
+                        tokens: (Int) -> [Int]) -> Throughput {
+        let vocab = model.config.vocabSize
+        let prompt = tokens(promptTokens)
         func prefill() {
             let cache = KVCache(config: model.config, slots: 1, capacity: prompt.count)
             _ = model.forward(runs: [(slot: 0, tokens: prompt)], cache: cache, allPositions: false)
         }
-        prefill()  // warm-up: page in weights, start OpenBLAS threads
-        let promptSeconds = medianSeconds(options.repeats, prefill)
+        prefill()  // warm-up: page in weights, start the compute threads
+        let promptSeconds = medianSeconds(repeats, prefill)
 
         func decodeRate(batch: Int) -> Double {
-            let prompts = (0..<batch).map { _ in randomTokens(options.decodePromptTokens) }
+            let prompts = (0..<batch).map { _ in tokens(decodePromptTokens) }
             var seconds: [Double] = []
-            for _ in 0..<options.repeats {
-                let cache = KVCache(config: model.config, slots: batch, capacity: options.decodePromptTokens + options.decodeTokens + 1)
+            for _ in 0..<repeats {
+                let cache = KVCache(config: model.config, slots: batch, capacity: decodePromptTokens + decodeTokens + 1)
                 var logits = model.forward(runs: prompts.enumerated().map { (slot: $0.offset, tokens: $0.element) }, cache: cache, allPositions: false)
                 let start = DispatchTime.now().uptimeNanoseconds
-                for _ in 0..<options.decodeTokens {
+                for _ in 0..<decodeTokens {
                     let next = (0..<batch).map { b in
                         let row = logits[(b * vocab)..<((b + 1) * vocab)]
                         return row.indices.max { row[$0] < row[$1] }! - b * vocab
@@ -120,13 +130,13 @@ public enum ModelBench {
                 }
                 seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
-            return Double(batch * options.decodeTokens) / median(seconds)
+            return Double(batch * decodeTokens) / median(seconds)
         }
         return Throughput(prompt_tok_s: Double(prompt.count) / promptSeconds,
                           decode_b1_tok_s: decodeRate(batch: 1), decode_b8_tok_s: decodeRate(batch: 8))
     }
 
-    private static func medianSeconds(_ repeats: Int, _ body: () -> Void) -> Double {
+    static func medianSeconds(_ repeats: Int, _ body: () -> Void) -> Double {
         median((0..<max(1, repeats)).map { _ in
             let start = DispatchTime.now().uptimeNanoseconds
             body()
@@ -134,7 +144,7 @@ public enum ModelBench {
         })
     }
 
-    private static func median(_ values: [Double]) -> Double {
+    static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         return sorted[sorted.count / 2]
     }

@@ -12,22 +12,57 @@ public struct Generator: Sendable {
     /// list more than one (Qwen: `<|im_end|>` and `<|endoftext|>`).
     public let generationEOSTokenIds: [Int]
 
-    public init(model: DecoderModel, tokenizer: (any Tokenizer)? = nil, generationEOSTokenIds: [Int] = []) {
+    /// How a chat model wants a conversation laid out; nil: prompts go in raw (a base model,
+    /// or a model whose template was declined with `raw`).
+    public let chatTemplate: ChatTemplate?
+
+    public init(model: DecoderModel, tokenizer: (any Tokenizer)? = nil, generationEOSTokenIds: [Int] = [],
+                chatTemplate: ChatTemplate? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.generationEOSTokenIds = generationEOSTokenIds
+        self.chatTemplate = chatTemplate
     }
 
-    /// Loads the model in `directory` and, when the directory has a `tokenizer.json`,
-    /// its tokenizer.
-    public static func load(directory: String) throws -> Generator {
-        let model = try DecoderModel.load(directory: directory)
-        let tokenizerPath = (directory as NSString).appendingPathComponent("tokenizer.json")
+    /// How `load` treats the model's chat template.
+    public enum TemplateChoice: Sendable, Equatable {
+        /// Recognise the model's own template; one of an unknown family is an error.
+        case fromModel
+        /// Use this family instead (nil: raw prompts), whatever the model carries.
+        case override(ChatTemplate?)
+    }
+
+    /// Loads a model and its tokenizer from `path`: a `.gguf` file (llama.cpp's format: weights,
+    /// tokenizer and chat template in one file, computed on in its quantized form), a directory
+    /// holding one, or a Hugging Face directory (`config.json`, safetensors and, if present,
+    /// `tokenizer.json`). `exact` multiplies a GGUF model on the dequantize-then-fp32 reference path.
+    public static func load(path: String, template: TemplateChoice = .fromModel, exact: Bool = false) throws -> Generator {
+        if let gguf = try GGUFLocation.file(at: path) {
+            let file = try GGUFFile(path: gguf)
+            let model = try DecoderModel.load(gguf: file, exact: exact)
+            let tokenizer = try GGUFTokenizerLoader.load(from: file)
+            guard tokenizer.vocabularySize <= model.config.vocabSize else {
+                throw GGUFError.sizeMismatch(path: gguf, tensor: "token_embd.weight", reason: "\(model.config.vocabSize) rows for a tokenizer of \(tokenizer.vocabularySize) tokens")
+            }
+            let chatTemplate: ChatTemplate?
+            switch template {
+            case .override(let chosen): chatTemplate = chosen
+            case .fromModel: chatTemplate = try file.optionalString("tokenizer.chat_template").map { try ChatTemplate.recognise(jinja: $0, source: gguf) }
+            }
+            return Generator(model: model, tokenizer: tokenizer, chatTemplate: chatTemplate)
+        }
+        let model = try DecoderModel.load(directory: path)
+        let tokenizerPath = (path as NSString).appendingPathComponent("tokenizer.json")
         let tokenizer = FileManager.default.fileExists(atPath: tokenizerPath)
-            ? try TokenizerLoader.load(directory: URL(fileURLWithPath: directory))
+            ? try TokenizerLoader.load(directory: URL(fileURLWithPath: path))
             : nil
+        let chatTemplate: ChatTemplate?
+        switch template {
+        case .override(let chosen): chatTemplate = chosen
+        case .fromModel: chatTemplate = ChatML.isTemplate(ofModelDirectory: path) ? .chatML(defaultSystemPrompt: nil) : nil
+        }
         return Generator(model: model, tokenizer: tokenizer,
-                         generationEOSTokenIds: try readGenerationEOS(directory: directory))
+                         generationEOSTokenIds: try readGenerationEOS(directory: path), chatTemplate: chatTemplate)
     }
 
     /// Stop tokens a chat/base model ends its turn with: `eos_token_id` of config.json

@@ -1,10 +1,23 @@
 import Foundation
 
 /// The hyper-parameters of a Llama-family decoder, read from a Hugging Face
-/// `config.json`. Plain values, so the bench and tests can also build one directly.
+/// `config.json` or a GGUF file's metadata. Plain values, so the bench and tests can also
+/// build one directly.
 public struct DecoderConfig: Sendable, Equatable {
     public enum Architecture: String, Sendable, CaseIterable {
-        case llama, qwen2, qwen3
+        case llama, qwen2, qwen3, gemma3
+    }
+
+    /// Which dimensions RoPE rotates together. Hugging Face checkpoints pair `i` with
+    /// `i + headDim/2`; llama.cpp's converter permutes Llama's q/k rows so that its files pair
+    /// neighbours `(2i, 2i+1)` instead (same attention scores, other row order).
+    public enum RopeStyle: String, Sendable {
+        case halves, adjacentPairs
+    }
+
+    /// The MLP's gate activation: SwiGLU (Llama, Qwen) or GELU-tanh (Gemma).
+    public enum Activation: String, Sendable {
+        case silu, geluTanh
     }
 
     public var architecture: Architecture
@@ -29,6 +42,25 @@ public struct DecoderConfig: Sendable, Equatable {
     public var maxPositionEmbeddings: Int
     public var bosTokenId: Int?
     public var eosTokenIds: [Int]
+    public var ropeStyle: RopeStyle = .halves
+    public var activation: Activation = .silu
+    /// Embeddings are multiplied by this (Gemma: √hidden).
+    public var embeddingScale: Float = 1
+    /// Extra RMSNorms on the attention and MLP outputs before each residual add (Gemma 3).
+    public var sandwichNorms = false
+    /// Attention scores are `q·k × attentionScale`; nil: 1/√headDim.
+    public var attentionScale: Float?
+    /// Local layers attend to the last `slidingWindow` positions only (their own included).
+    public var slidingWindow: Int?
+    /// With a sliding window, every `slidingWindowPattern`-th layer is global (Gemma 3: 6).
+    public var slidingWindowPattern = 1
+    /// RoPE of the local (sliding-window) layers, when it differs from `rope` (Gemma 3: base 10,000).
+    public var localRope: RopeConfig?
+
+    /// Whether layer `layer` attends within the sliding window only.
+    public func isLocalLayer(_ layer: Int) -> Bool {
+        slidingWindow != nil && (layer + 1) % slidingWindowPattern != 0
+    }
 
     public init(architecture: Architecture, vocabSize: Int, hiddenSize: Int, intermediateSize: Int,
                 layerCount: Int, headCount: Int, kvHeadCount: Int, headDim: Int? = nil,
@@ -48,7 +80,7 @@ public struct DecoderConfig: Sendable, Equatable {
         self.qkvBias = architecture == .qwen2
         self.outputBias = false
         self.mlpBias = false
-        self.qkNorm = architecture == .qwen3
+        self.qkNorm = architecture == .qwen3 || architecture == .gemma3
         self.maxPositionEmbeddings = maxPositionEmbeddings
         self.bosTokenId = nil
         self.eosTokenIds = []
@@ -79,7 +111,8 @@ public struct DecoderConfig: Sendable, Equatable {
 
     init(_ c: ConfigFields) throws {
         let modelType = try c.string("model_type")
-        guard let architecture = Architecture(rawValue: modelType) else {
+        // Gemma 3 is read from GGUF files only so far (its config.json layout is not mapped yet).
+        guard let architecture = Architecture(rawValue: modelType), architecture != .gemma3 else {
             throw ModelConfigError.unsupportedArchitecture(path: c.path, modelType: modelType)
         }
         let activation = c.has("hidden_act") ? try c.string("hidden_act") : "silu"
@@ -116,7 +149,7 @@ public struct DecoderConfig: Sendable, Equatable {
         case .qwen2:
             qkvBias = true
             outputBias = false
-        case .llama, .qwen3:
+        case .llama, .qwen3, .gemma3:
             qkvBias = attentionBias
             outputBias = attentionBias
         }
@@ -133,6 +166,7 @@ public struct DecoderConfig: Sendable, Equatable {
         if outputBias { layer += hiddenSize }
         if mlpBias { layer += 2 * intermediateSize + hiddenSize }
         if qkNorm { layer += 2 * headDim }
+        if sandwichNorms { layer += 2 * hiddenSize }
         let embeddings = vocabSize * hiddenSize * (tieWordEmbeddings ? 1 : 2)
         return embeddings + layerCount * layer + hiddenSize
     }

@@ -5,6 +5,9 @@ extension DecoderModel {
     /// `model.safetensors`, tensor names as transformers uses them) that
     /// `transformers.AutoModelForCausalLM.from_pretrained` and `DecoderModel.load` read.
     public func save(directory: String, storedAs type: SafetensorsWriter.StoredType = .f32) throws {
+        guard config.architecture != .gemma3 else {
+            throw SafetensorsError.notWritable(path: directory, reason: "saving gemma3 models as safetensors is not supported yet (`shoal quantize` writes GGUF)")
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -21,7 +24,9 @@ extension DecoderModel {
         }
     }
 
-    /// The weights under their Hugging Face names, fused matrices split back apart.
+    /// The weights under their Hugging Face names (Llama, Qwen2, Qwen3), fused matrices split
+    /// back apart, quantized ones expanded to fp32 and a GGUF Llama's q/k rows put back in
+    /// Hugging Face's RoPE order.
     public func namedTensors() -> [SafetensorsWriter.Tensor] {
         let c = config
         let h = c.hiddenSize, q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, inter = c.intermediateSize
@@ -30,16 +35,30 @@ extension DecoderModel {
             let count = shape.reduce(1, *)
             tensors.append(.init(name: name, shape: shape, values: Array(UnsafeBufferPointer(start: buffer.pointer + offset, count: count))))
         }
-        add("model.embed_tokens.weight", [c.vocabSize, h], weights.embedding)
+        /// Rows of a q or k projection, from llama.cpp's neighbour pairs to Hugging Face's halves.
+        func addRotary(_ name: String, heads: Int, _ buffer: FloatBuffer, offset: Int) {
+            guard c.ropeStyle == .adjacentPairs else { return add(name, [heads * c.headDim, h], buffer, offset: offset) }
+            var values = [Float](repeating: 0, count: heads * c.headDim * h)
+            let half = c.headDim / 2
+            for head in 0..<heads {
+                for i in 0..<c.headDim {
+                    let source = head * c.headDim + (i < half ? 2 * i : 2 * (i - half) + 1)
+                    for j in 0..<h { values[(head * c.headDim + i) * h + j] = buffer.pointer[offset + source * h + j] }
+                }
+            }
+            tensors.append(.init(name: name, shape: [heads * c.headDim, h], values: values))
+        }
+        add("model.embed_tokens.weight", [c.vocabSize, h], weights.embedding.floats())
         add("model.norm.weight", [h], weights.finalNorm)
-        if let head = weights.lmHead { add("lm_head.weight", [c.vocabSize, h], head) }
+        if let head = weights.lmHead { add("lm_head.weight", [c.vocabSize, h], head.floats()) }
         for (i, w) in weights.layers.enumerated() {
             let p = "model.layers.\(i)."
-            add(p + "input_layernorm.weight", [h], w.inputNorm)
-            add(p + "post_attention_layernorm.weight", [h], w.postAttentionNorm)
-            add(p + "self_attn.q_proj.weight", [q, h], w.qkv)
-            add(p + "self_attn.k_proj.weight", [kv, h], w.qkv, offset: q * h)
-            add(p + "self_attn.v_proj.weight", [kv, h], w.qkv, offset: (q + kv) * h)
+            let qkv = w.qkv.floats()
+            add(p + "input_layernorm.weight", [h], w.attentionNorm)
+            add(p + "post_attention_layernorm.weight", [h], w.mlpNorm)
+            addRotary(p + "self_attn.q_proj.weight", heads: c.headCount, qkv, offset: 0)
+            addRotary(p + "self_attn.k_proj.weight", heads: c.kvHeadCount, qkv, offset: q * h)
+            add(p + "self_attn.v_proj.weight", [kv, h], qkv, offset: (q + kv) * h)
             if let b = w.qkvBias {
                 add(p + "self_attn.q_proj.bias", [q], b)
                 add(p + "self_attn.k_proj.bias", [kv], b, offset: q)
@@ -47,15 +66,16 @@ extension DecoderModel {
             }
             if let n = w.qNorm { add(p + "self_attn.q_norm.weight", [c.headDim], n) }
             if let n = w.kNorm { add(p + "self_attn.k_norm.weight", [c.headDim], n) }
-            add(p + "self_attn.o_proj.weight", [h, q], w.output)
+            add(p + "self_attn.o_proj.weight", [h, q], w.output.floats())
             if let b = w.outputBias { add(p + "self_attn.o_proj.bias", [h], b) }
-            add(p + "mlp.gate_proj.weight", [inter, h], w.gateUp)
-            add(p + "mlp.up_proj.weight", [inter, h], w.gateUp, offset: inter * h)
+            let gateUp = w.gateUp.floats()
+            add(p + "mlp.gate_proj.weight", [inter, h], gateUp)
+            add(p + "mlp.up_proj.weight", [inter, h], gateUp, offset: inter * h)
             if let b = w.gateUpBias {
                 add(p + "mlp.gate_proj.bias", [inter], b)
                 add(p + "mlp.up_proj.bias", [inter], b, offset: inter)
             }
-            add(p + "mlp.down_proj.weight", [h, inter], w.down)
+            add(p + "mlp.down_proj.weight", [h, inter], w.down.floats())
             if let b = w.downBias { add(p + "mlp.down_proj.bias", [h], b) }
         }
         return tensors
@@ -71,6 +91,7 @@ extension DecoderConfig {
         case .llama: architectureClass = "LlamaForCausalLM"
         case .qwen2: architectureClass = "Qwen2ForCausalLM"
         case .qwen3: architectureClass = "Qwen3ForCausalLM"
+        case .gemma3: architectureClass = "Gemma3ForCausalLM"
         }
         var json: [String: Any] = [
             "architectures": [architectureClass],
@@ -95,7 +116,7 @@ extension DecoderConfig {
             json["mlp_bias"] = mlpBias
         case .qwen3:
             json["attention_bias"] = qkvBias
-        case .qwen2:
+        case .qwen2, .gemma3:
             break
         }
         switch rope.scaling {

@@ -1,23 +1,30 @@
 import Foundation
 
-/// A Llama-family causal decoder (Llama, Qwen2, Qwen3) in fp32, read top to bottom:
+/// A Llama-family causal decoder (Llama, Qwen2, Qwen3, Gemma 3), read top to bottom:
 ///
 ///     x = embed(tokens)
 ///     per layer:  x += o_proj(attention(rope(q), rope(k), v))    on rmsnorm(x)
 ///                 x += down(silu(gate(h)) * up(h))                h = rmsnorm(x)
 ///     logits = lm_head(rmsnorm(x))
 ///
-/// Qwen2 adds q/k/v biases; Qwen3 adds a per-head RMSNorm on q and k before RoPE.
-/// Immutable after loading, so one model serves concurrent generation calls.
+/// Qwen2 adds q/k/v biases; Qwen3 adds a per-head RMSNorm on q and k before RoPE. Gemma 3
+/// adds those q/k norms too, scales the embeddings by √hidden, puts a second RMSNorm on the
+/// attention and MLP outputs, gates with GELU-tanh, and lets five of every six layers attend
+/// within a sliding window (with their own RoPE base). Weights are fp32 (safetensors) or
+/// ggml blocks (GGUF), multiplied by `WeightMatrix`. Immutable after loading, so one model
+/// serves concurrent generation calls.
 public final class DecoderModel: Sendable {
     public let config: DecoderConfig
     let weights: DecoderWeights
     let inverseFrequencies: [Float]
+    /// For sliding-window layers (the same as `inverseFrequencies` unless `config.localRope`).
+    let localInverseFrequencies: [Float]
 
     init(config: DecoderConfig, weights: DecoderWeights) {
         self.config = config
         self.weights = weights
         inverseFrequencies = config.rope.inverseFrequencies(headDim: config.headDim)
+        localInverseFrequencies = (config.localRope ?? config.rope).inverseFrequencies(headDim: config.headDim)
     }
 
     /// Loads `config.json` and the safetensors weights (single file or sharded) from
@@ -93,12 +100,16 @@ public final class DecoderModel: Sendable {
         let gateUp = FloatBuffer(count: n * 2 * inter)
         let activated = FloatBuffer(count: n * inter)
         let scores = FloatBuffer(count: longest)
+        let attentionScale = c.attentionScale ?? 1 / Float(hd).squareRoot()
 
-        embeddingForward(x.pointer, weights.embedding.pointer, tokens: tokens, dim: h)
+        for (r, token) in tokens.enumerated() { weights.embedding.copyRow(token, to: x.pointer + r * h) }
+        if c.embeddingScale != 1 { scale(x.pointer, c.embeddingScale, n * h) }
         for (l, w) in weights.layers.enumerated() {
+            let local = c.isLocalLayer(l)
+            let invFreq = local ? localInverseFrequencies : inverseFrequencies
             // Attention block.
-            rmsnormForward(normed.pointer, x.pointer, w.inputNorm.pointer, rows: n, dim: h, eps: c.rmsNormEps)
-            linearForward(qkv.pointer, normed.pointer, w.qkv.pointer, w.qkvBias?.pointer, rows: n, inFeatures: h, outFeatures: qkvDim)
+            rmsnormForward(normed.pointer, x.pointer, w.attentionNorm.pointer, rows: n, dim: h, eps: c.rmsNormEps)
+            w.qkv.forward(qkv.pointer, normed.pointer, bias: w.qkvBias?.pointer, rows: n)
             if let qNorm = w.qNorm, let kNorm = w.kNorm {
                 for r in 0..<n {
                     let row = qkv.pointer + r * qkvDim
@@ -106,8 +117,8 @@ public final class DecoderModel: Sendable {
                     rmsnormForward(row + qDim, row + qDim, kNorm.pointer, rows: c.kvHeadCount, dim: hd, eps: c.rmsNormEps)
                 }
             }
-            ropeForward(qkv.pointer, rows: n, rowStride: qkvDim, heads: c.headCount, headDim: hd, positions: positions, invFreq: inverseFrequencies)
-            ropeForward(qkv.pointer + qDim, rows: n, rowStride: qkvDim, heads: c.kvHeadCount, headDim: hd, positions: positions, invFreq: inverseFrequencies)
+            ropeForward(qkv.pointer, rows: n, rowStride: qkvDim, heads: c.headCount, headDim: hd, positions: positions, invFreq: invFreq, style: c.ropeStyle)
+            ropeForward(qkv.pointer + qDim, rows: n, rowStride: qkvDim, heads: c.kvHeadCount, headDim: hd, positions: positions, invFreq: invFreq, style: c.ropeStyle)
             // Every row's key/value goes into the cache before any row attends, so a
             // prompt's rows see each other causally within the same pass.
             for r in 0..<n {
@@ -119,19 +130,29 @@ public final class DecoderModel: Sendable {
                 }
             }
             for r in 0..<n {
+                let first = local ? max(0, positions[r] + 1 - c.slidingWindow!) : 0
                 attentionRowForward(attended.pointer + r * qDim, q: qkv.pointer + r * qkvDim,
                                     keys: cache.keys(slot: slots[r], layer: l), values: cache.values(slot: slots[r], layer: l),
-                                    kvHeadStride: cache.headStride(slot: slots[r]), length: positions[r] + 1,
-                                    heads: c.headCount, kvHeads: c.kvHeadCount, headDim: hd, scores: scores.pointer)
+                                    kvHeadStride: cache.headStride(slot: slots[r]), positions: first..<(positions[r] + 1),
+                                    heads: c.headCount, kvHeads: c.kvHeadCount, headDim: hd, scale: attentionScale, scores: scores.pointer)
             }
-            linearForward(projected.pointer, attended.pointer, w.output.pointer, w.outputBias?.pointer, rows: n, inFeatures: qDim, outFeatures: h)
+            w.output.forward(projected.pointer, attended.pointer, bias: w.outputBias?.pointer, rows: n)
+            if let norm = w.attentionOutputNorm {
+                rmsnormForward(projected.pointer, projected.pointer, norm.pointer, rows: n, dim: h, eps: c.rmsNormEps)
+            }
             residualForward(x.pointer, projected.pointer, count: n * h)
 
             // MLP block.
-            rmsnormForward(normed.pointer, x.pointer, w.postAttentionNorm.pointer, rows: n, dim: h, eps: c.rmsNormEps)
-            linearForward(gateUp.pointer, normed.pointer, w.gateUp.pointer, w.gateUpBias?.pointer, rows: n, inFeatures: h, outFeatures: 2 * inter)
-            swigluForward(activated.pointer, gateUp.pointer, rows: n, width: inter)
-            linearForward(projected.pointer, activated.pointer, w.down.pointer, w.downBias?.pointer, rows: n, inFeatures: inter, outFeatures: h)
+            rmsnormForward(normed.pointer, x.pointer, w.mlpNorm.pointer, rows: n, dim: h, eps: c.rmsNormEps)
+            w.gateUp.forward(gateUp.pointer, normed.pointer, bias: w.gateUpBias?.pointer, rows: n)
+            switch c.activation {
+            case .silu: swigluForward(activated.pointer, gateUp.pointer, rows: n, width: inter)
+            case .geluTanh: gegluTanhForward(activated.pointer, gateUp.pointer, rows: n, width: inter)
+            }
+            w.down.forward(projected.pointer, activated.pointer, bias: w.downBias?.pointer, rows: n)
+            if let norm = w.mlpOutputNorm {
+                rmsnormForward(projected.pointer, projected.pointer, norm.pointer, rows: n, dim: h, eps: c.rmsNormEps)
+            }
             residualForward(x.pointer, projected.pointer, count: n * h)
         }
 
@@ -144,8 +165,16 @@ public final class DecoderModel: Sendable {
         let head = weights.lmHead ?? weights.embedding
         var logits = [Float](repeating: 0, count: m * c.vocabSize)
         logits.withUnsafeMutableBufferPointer { out in
-            linearForward(out.baseAddress!, selected.pointer, head.pointer, nil, rows: m, inFeatures: h, outFeatures: c.vocabSize)
+            head.forward(out.baseAddress!, selected.pointer, bias: nil, rows: m)
         }
         return logits
+    }
+}
+
+extension DecoderModel {
+    /// Weight bytes one decoded token reads: every layer's matrices and the output head.
+    public var weightBytesPerToken: Int {
+        let layers = weights.layers.reduce(0) { $0 + $1.qkv.byteCount + $1.output.byteCount + $1.gateUp.byteCount + $1.down.byteCount }
+        return layers + (weights.lmHead ?? weights.embedding).byteCount
     }
 }

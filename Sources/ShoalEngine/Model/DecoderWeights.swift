@@ -1,34 +1,45 @@
 /// The parameters of one decoder layer. q/k/v are fused into one `[q+k+v, hidden]`
 /// matrix and gate/up into one `[2*intermediate, hidden]` matrix, so each is one
-/// matrix product per step.
+/// matrix product per step. Norm weights are as the forward pass multiplies by them (a
+/// Gemma checkpoint's `1 + w` already added).
 struct DecoderLayerWeights: Sendable {
-    var inputNorm: FloatBuffer
-    var qkv: FloatBuffer
+    /// Before attention (`input_layernorm`).
+    var attentionNorm: FloatBuffer
+    var qkv: WeightMatrix
     var qkvBias: FloatBuffer?
     var qNorm: FloatBuffer?
     var kNorm: FloatBuffer?
-    var output: FloatBuffer
+    var output: WeightMatrix
     var outputBias: FloatBuffer?
-    var postAttentionNorm: FloatBuffer
-    var gateUp: FloatBuffer
+    /// On the attention output before the residual add (Gemma 3's `post_attention_layernorm`).
+    var attentionOutputNorm: FloatBuffer?
+    /// Before the MLP (Llama's `post_attention_layernorm`, Gemma's `pre_feedforward_layernorm`).
+    var mlpNorm: FloatBuffer
+    var gateUp: WeightMatrix
     var gateUpBias: FloatBuffer?
-    var down: FloatBuffer
+    var down: WeightMatrix
     var downBias: FloatBuffer?
+    /// On the MLP output before the residual add (Gemma 3's `post_feedforward_layernorm`).
+    var mlpOutputNorm: FloatBuffer?
 }
 
-/// All parameters of a decoder, in fp32, laid out for the forward pass.
+/// All parameters of a decoder, laid out for the forward pass: fp32 from safetensors, or
+/// ggml blocks from a GGUF file.
 struct DecoderWeights: Sendable {
-    var embedding: FloatBuffer
+    var embedding: WeightMatrix
     var layers: [DecoderLayerWeights]
     var finalNorm: FloatBuffer
     /// `nil` when the output projection is tied to the embedding.
-    var lmHead: FloatBuffer?
+    var lmHead: WeightMatrix?
 
     /// Reads the Hugging Face tensor names, checking each shape against `config`.
     static func load(from checkpoint: SafetensorsCheckpoint, config c: DecoderConfig) throws -> DecoderWeights {
         let h = c.hiddenSize, q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, inter = c.intermediateSize
         func tensor(_ name: String, _ shape: [Int]) throws -> [Float] { try checkpoint.floats(name, shape: shape) }
         func buffer(_ name: String, _ shape: [Int]) throws -> FloatBuffer { FloatBuffer(try tensor(name, shape)) }
+        func matrix(_ values: [Float], _ rows: Int, _ columns: Int) -> WeightMatrix {
+            WeightMatrix(dense: FloatBuffer(values), rows: rows, columns: columns)
+        }
 
         var layers: [DecoderLayerWeights] = []
         for i in 0..<c.layerCount {
@@ -44,24 +55,24 @@ struct DecoderWeights: Sendable {
                 ? FloatBuffer(try tensor(p + "mlp.gate_proj.bias", [inter]) + tensor(p + "mlp.up_proj.bias", [inter]))
                 : nil
             layers.append(DecoderLayerWeights(
-                inputNorm: try buffer(p + "input_layernorm.weight", [h]),
-                qkv: FloatBuffer(qkv),
+                attentionNorm: try buffer(p + "input_layernorm.weight", [h]),
+                qkv: matrix(qkv, q + 2 * kv, h),
                 qkvBias: qkvBias,
                 qNorm: c.qkNorm ? try buffer(p + "self_attn.q_norm.weight", [c.headDim]) : nil,
                 kNorm: c.qkNorm ? try buffer(p + "self_attn.k_norm.weight", [c.headDim]) : nil,
-                output: try buffer(p + "self_attn.o_proj.weight", [h, q]),
+                output: matrix(try tensor(p + "self_attn.o_proj.weight", [h, q]), h, q),
                 outputBias: c.outputBias ? try buffer(p + "self_attn.o_proj.bias", [h]) : nil,
-                postAttentionNorm: try buffer(p + "post_attention_layernorm.weight", [h]),
-                gateUp: FloatBuffer(gateUp),
+                mlpNorm: try buffer(p + "post_attention_layernorm.weight", [h]),
+                gateUp: matrix(gateUp, 2 * inter, h),
                 gateUpBias: gateUpBias,
-                down: try buffer(p + "mlp.down_proj.weight", [h, inter]),
+                down: matrix(try tensor(p + "mlp.down_proj.weight", [h, inter]), h, inter),
                 downBias: c.mlpBias ? try buffer(p + "mlp.down_proj.bias", [h]) : nil))
         }
         return DecoderWeights(
-            embedding: try buffer("model.embed_tokens.weight", [c.vocabSize, h]),
+            embedding: matrix(try tensor("model.embed_tokens.weight", [c.vocabSize, h]), c.vocabSize, h),
             layers: layers,
             finalNorm: try buffer("model.norm.weight", [h]),
-            lmHead: c.tieWordEmbeddings ? nil : try buffer("lm_head.weight", [c.vocabSize, h]))
+            lmHead: c.tieWordEmbeddings ? nil : matrix(try tensor("lm_head.weight", [c.vocabSize, h]), c.vocabSize, h))
     }
 
     /// Random weights (uniform with std 0.02, norms at 1) for benchmarks and tests
@@ -75,16 +86,19 @@ struct DecoderWeights: Sendable {
             return b
         }
         func ones(_ count: Int) -> FloatBuffer { FloatBuffer([Float](repeating: 1, count: count)) }
+        func matrix(_ rows: Int, _ columns: Int) -> WeightMatrix { WeightMatrix(dense: random(rows * columns), rows: rows, columns: columns) }
         let h = c.hiddenSize, q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim, inter = c.intermediateSize
         let layers = (0..<c.layerCount).map { _ in
             DecoderLayerWeights(
-                inputNorm: ones(h), qkv: random((q + 2 * kv) * h), qkvBias: c.qkvBias ? random(q + 2 * kv) : nil,
+                attentionNorm: ones(h), qkv: matrix(q + 2 * kv, h), qkvBias: c.qkvBias ? random(q + 2 * kv) : nil,
                 qNorm: c.qkNorm ? ones(c.headDim) : nil, kNorm: c.qkNorm ? ones(c.headDim) : nil,
-                output: random(h * q), outputBias: c.outputBias ? random(h) : nil,
-                postAttentionNorm: ones(h), gateUp: random(2 * inter * h), gateUpBias: c.mlpBias ? random(2 * inter) : nil,
-                down: random(h * inter), downBias: c.mlpBias ? random(h) : nil)
+                output: matrix(h, q), outputBias: c.outputBias ? random(h) : nil,
+                attentionOutputNorm: c.sandwichNorms ? ones(h) : nil,
+                mlpNorm: ones(h), gateUp: matrix(2 * inter, h), gateUpBias: c.mlpBias ? random(2 * inter) : nil,
+                down: matrix(h, inter), downBias: c.mlpBias ? random(h) : nil,
+                mlpOutputNorm: c.sandwichNorms ? ones(h) : nil)
         }
-        return DecoderWeights(embedding: random(c.vocabSize * h), layers: layers, finalNorm: ones(h),
-                              lmHead: c.tieWordEmbeddings ? nil : random(c.vocabSize * h))
+        return DecoderWeights(embedding: matrix(c.vocabSize, h), layers: layers, finalNorm: ones(h),
+                              lmHead: c.tieWordEmbeddings ? nil : matrix(c.vocabSize, h))
     }
 }

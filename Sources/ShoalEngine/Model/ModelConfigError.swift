@@ -19,7 +19,7 @@ public enum ModelConfigError: Error, CustomStringConvertible, Equatable {
         case .invalidField(let path, let field, let reason):
             return "\(path): `\(field)` \(reason)"
         case .unsupportedArchitecture(let path, let modelType):
-            return "\(path): unsupported `model_type` \"\(modelType)\" (supported: \(DecoderConfig.Architecture.allCases.map(\.rawValue).joined(separator: ", ")))"
+            return "\(path): unsupported `model_type` \"\(modelType)\" (supported in config.json: llama, qwen2, qwen3; gemma3 from GGUF files)"
         case .unsupportedValue(let path, let field, let value, let supported):
             return "\(path): unsupported `\(field)` \"\(value)\" (supported: \(supported))"
         }

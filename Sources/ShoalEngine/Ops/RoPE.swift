@@ -1,14 +1,15 @@
 import Foundation
 
-/// Rotary position embedding in the "rotate half" layout transformers uses for Llama
-/// and Qwen: pair `i` is `(x[i], x[i + headDim/2])`, rotated by `position * invFreq[i]`.
-/// Applied in place to `rows` rows of `heads` heads each; row `r` starts at
-/// `x + r * rowStride` and sits at `positions[r]`.
+/// Rotary position embedding, applied in place to `rows` rows of `heads` heads each; row `r`
+/// starts at `x + r * rowStride` and sits at `positions[r]`. Pair `i` is rotated by
+/// `position * invFreq[i]`; which two values form pair `i` is the style: `(x[i], x[i + headDim/2])`
+/// in the "rotate half" layout transformers uses, `(x[2i], x[2i+1])` in llama.cpp's Llama files.
 func ropeForward(_ x: UnsafeMutablePointer<Float>, rows: Int, rowStride: Int, heads: Int, headDim: Int,
-                 positions: [Int], invFreq: [Float]) {
+                 positions: [Int], invFreq: [Float], style: DecoderConfig.RopeStyle = .halves) {
     let half = headDim / 2
     var cosines = [Float](repeating: 0, count: half)
     var sines = [Float](repeating: 0, count: half)
+    let (firstStep, secondOffset) = style == .halves ? (1, half) : (2, 1)
     for r in 0..<rows {
         let position = Float(positions[r])
         for i in 0..<half {
@@ -20,9 +21,10 @@ func ropeForward(_ x: UnsafeMutablePointer<Float>, rows: Int, rowStride: Int, he
         for h in 0..<heads {
             let v = x + r * rowStride + h * headDim
             for i in 0..<half {
-                let a = v[i], b = v[i + half]
-                v[i] = a * cosines[i] - b * sines[i]
-                v[i + half] = b * cosines[i] + a * sines[i]
+                let j = i * firstStep
+                let a = v[j], b = v[j + secondOffset]
+                v[j] = a * cosines[i] - b * sines[i]
+                v[j + secondOffset] = b * cosines[i] + a * sines[i]
             }
         }
     }

@@ -41,3 +41,8 @@ func addScaled(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ al
 func residualForward(_ x: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, count: Int) {
     addScaled(x, y, 1, count)
 }
+
+/// x *= alpha
+func scale(_ x: UnsafeMutablePointer<Float>, _ alpha: Float, _ n: Int) {
+    for i in 0..<n { x[i] *= alpha }
+}

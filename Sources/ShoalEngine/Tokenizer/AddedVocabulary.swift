@@ -13,38 +13,56 @@ struct AddedToken: Sendable, Equatable {
     var special = false
 }
 
-/// Finds added tokens in text the way Hugging Face's AddedVocabulary does: leftmost-longest,
-/// non-overlapping, then `single_word`, `lstrip` and `rstrip` applied to each match.
+/// Finds added tokens in text. Where matches overlap, Hugging Face's AddedVocabulary and llama.cpp
+/// (GGUF models) choose differently; `order` says which convention to follow.
 struct AddedVocabulary: Sendable {
     enum Segment: Equatable {
         case text(Range<Int>)
         case token(id: Int, Range<Int>)
     }
 
-    let tokens: [AddedToken]
-    private let contents: [[Unicode.Scalar]]
-    /// Token indices by first scalar, longest first, so the first hit is the longest match.
-    private let candidatesByFirstScalar: [Unicode.Scalar: [Int]]
+    enum MatchOrder: Sendable {
+        /// Hugging Face: left to right, the longest token at each position, non-overlapping, then
+        /// `single_word`, `lstrip` and `rstrip` applied to each match.
+        case leftmostLongest
+        /// llama.cpp's `tokenizer_st_partition`: the longest token first, wherever it occurs, cut out
+        /// of the text left to right; then the next longest in what is left (equal lengths: earlier
+        /// in `tokens` first). GGUF files carry no `single_word`, `lstrip` or `rstrip`, so this order
+        /// takes tokens without them.
+        case longestFirst
+    }
 
-    init(_ tokens: [AddedToken]) {
+    let tokens: [AddedToken]
+    let order: MatchOrder
+    private let contents: [[Unicode.Scalar]]
+    private let trie: TokenTrie
+
+    init(_ tokens: [AddedToken], order: MatchOrder = .leftmostLongest) {
+        precondition(order == .leftmostLongest || !tokens.contains { $0.singleWord || $0.lstrip || $0.rstrip },
+                     "longestFirst matching takes tokens without single_word, lstrip or rstrip")
         self.tokens = tokens
+        self.order = order
         let contents = tokens.map { Array($0.content.unicodeScalars) }
         self.contents = contents
-        var candidates: [Unicode.Scalar: [Int]] = [:]
-        for (index, content) in contents.enumerated() {
-            guard let first = content.first else { continue }
-            candidates[first, default: []].append(index)
+        var trie = TokenTrie()
+        for (index, content) in contents.enumerated() where !content.isEmpty {
+            trie.insert(content, index: index)
         }
-        self.candidatesByFirstScalar = candidates.mapValues { indices in
-            indices.sorted { contents[$0].count > contents[$1].count }
-        }
+        self.trie = trie
     }
 
     var isEmpty: Bool { tokens.isEmpty }
 
     /// Segments covering all of `text`, in order.
     func segments(of text: [Unicode.Scalar]) -> [Segment] {
-        if candidatesByFirstScalar.isEmpty { return text.isEmpty ? [] : [.text(0..<text.count)] }
+        if trie.isEmpty { return text.isEmpty ? [] : [.text(0..<text.count)] }
+        switch order {
+        case .leftmostLongest: return leftmostLongestSegments(of: text)
+        case .longestFirst: return longestFirstSegments(of: text)
+        }
+    }
+
+    private func leftmostLongestSegments(of text: [Unicode.Scalar]) -> [Segment] {
         var segments: [Segment] = []
         var consumed = 0
         var i = 0
@@ -81,13 +99,83 @@ struct AddedVocabulary: Sendable {
     }
 
     private func longestMatch(in text: [Unicode.Scalar], at i: Int) -> Int? {
-        guard let candidates = candidatesByFirstScalar[text[i]] else { return nil }
-        for index in candidates {
-            let content = contents[index]
-            if i + content.count <= text.count, text[i..<(i + content.count)].elementsEqual(content) {
-                return index
+        var longest: Int?
+        trie.forEachMatch(in: text, at: i) { _, index in longest = index }
+        return longest
+    }
+
+    private func longestFirstSegments(of text: [Unicode.Scalar]) -> [Segment] {
+        var matches: [(start: Int, end: Int, index: Int)] = []
+        for start in text.indices {
+            trie.forEachMatch(in: text, at: start) { end, index in matches.append((start, end, index)) }
+        }
+        matches.sort { a, b in
+            let lengthA = a.end - a.start, lengthB = b.end - b.start
+            if lengthA != lengthB { return lengthA > lengthB }
+            return a.index != b.index ? a.index < b.index : a.start < b.start
+        }
+        // A match is cut out when none of its text went to a match taken before it.
+        var taken = [Bool](repeating: false, count: text.count)
+        var accepted: [(start: Int, end: Int, index: Int)] = []
+        for match in matches where !taken[match.start..<match.end].contains(true) {
+            for k in match.start..<match.end { taken[k] = true }
+            accepted.append(match)
+        }
+        accepted.sort { $0.start < $1.start }
+
+        var segments: [Segment] = []
+        var consumed = 0
+        for match in accepted {
+            if consumed < match.start { segments.append(.text(consumed..<match.start)) }
+            segments.append(.token(id: tokens[match.index].id, match.start..<match.end))
+            consumed = match.end
+        }
+        if consumed < text.count { segments.append(.text(consumed..<text.count)) }
+        return segments
+    }
+}
+
+/// Added-token spellings in a trie over scalars, so one walk from a position finds every token
+/// that starts there, however many share a first character (Gemma 3 has 6,000 `<unused…>`).
+private struct TokenTrie: Sendable {
+    /// Child node keyed by parent node and scalar (`key(_:_:)`); node 0 is the root.
+    private var children: [UInt64: Int32] = [:]
+    /// Index into `tokens` of the token spelled by the path to each node, or -1.
+    private var terminals: [Int32] = [-1]
+
+    var isEmpty: Bool { children.isEmpty }
+
+    @inline(__always)
+    private static func key(_ node: Int32, _ scalar: Unicode.Scalar) -> UInt64 {
+        UInt64(UInt32(bitPattern: node)) << 32 | UInt64(scalar.value)
+    }
+
+    /// Adds a spelling; of two tokens spelled alike, the first added is the one matched.
+    mutating func insert(_ content: [Unicode.Scalar], index: Int) {
+        var node: Int32 = 0
+        for scalar in content {
+            let key = Self.key(node, scalar)
+            if let child = children[key] {
+                node = child
+            } else {
+                let child = Int32(terminals.count)
+                terminals.append(-1)
+                children[key] = child
+                node = child
             }
         }
-        return nil
+        if terminals[Int(node)] < 0 { terminals[Int(node)] = Int32(index) }
+    }
+
+    /// Calls `body(end, index)` for each token spelled by `text[start..<end]`, shortest first.
+    func forEachMatch(in text: [Unicode.Scalar], at start: Int, _ body: (Int, Int) -> Void) {
+        var node: Int32 = 0
+        var i = start
+        while i < text.count, let child = children[Self.key(node, text[i])] {
+            node = child
+            i += 1
+            let terminal = terminals[Int(node)]
+            if terminal >= 0 { body(i, Int(terminal)) }
+        }
     }
 }

@@ -18,13 +18,8 @@ struct BPEModel: Sendable {
     private let cache = WordCache()
 
     init(vocabulary: [String: Int], merges: [(String, String)], ignoreMerges: Bool, unknownToken: String?) throws {
-        var byteIds = [Int32](repeating: -1, count: 256)
-        for byte in 0..<256 {
-            if let id = vocabulary[String(ByteLevelAlphabet.characters[byte])] { byteIds[byte] = Int32(id) }
-        }
-        self.byteIds = byteIds
-        var table: [UInt64: Merge] = [:]
-        table.reserveCapacity(merges.count)
+        var resolved: [ResolvedMerge] = []
+        resolved.reserveCapacity(merges.count)
         for (rank, (left, right)) in merges.enumerated() {
             guard let leftId = vocabulary[left], let rightId = vocabulary[right] else {
                 throw TokenizerError.invalidField(
@@ -36,22 +31,43 @@ struct BPEModel: Sendable {
                     file: "tokenizer.json", field: "model.merges[\(rank)]",
                     reason: "makes \"\(left + right)\", which is not in model.vocab")
             }
-            let key = Self.pairKey(Int32(leftId), Int32(rightId))
-            // A repeated pair takes its last rank: Hugging Face collects merges into a map in order.
-            table[key] = Merge(rank: Int32(rank), result: Int32(resultId))
+            resolved.append(ResolvedMerge(left: Int32(leftId), right: Int32(rightId), result: Int32(resultId)))
         }
-        self.merges = table
-        self.wholeWordIds = ignoreMerges ? vocabulary : nil
+        var unknownId: Int?
         if let unknownToken {
             guard let id = vocabulary[unknownToken] else {
                 throw TokenizerError.invalidField(
                     file: "tokenizer.json", field: "model.unk_token",
                     reason: "is \"\(unknownToken)\", which is not in model.vocab")
             }
-            self.unknownId = id
-        } else {
-            self.unknownId = nil
+            unknownId = id
         }
+        self.init(vocabulary: vocabulary, merges: resolved, ignoreMerges: ignoreMerges, unknownId: unknownId)
+    }
+
+    /// One merge with its sides and result as vocabulary ids.
+    struct ResolvedMerge: Sendable {
+        var left: Int32
+        var right: Int32
+        var result: Int32
+    }
+
+    /// Merges already checked against the vocabulary, in rank order (the first is applied first).
+    init(vocabulary: [String: Int], merges: [ResolvedMerge], ignoreMerges: Bool, unknownId: Int?) {
+        var byteIds = [Int32](repeating: -1, count: 256)
+        for byte in 0..<256 {
+            if let id = vocabulary[String(ByteLevelAlphabet.characters[byte])] { byteIds[byte] = Int32(id) }
+        }
+        self.byteIds = byteIds
+        var table: [UInt64: Merge] = [:]
+        table.reserveCapacity(merges.count)
+        for (rank, merge) in merges.enumerated() {
+            // A repeated pair takes its last rank: Hugging Face collects merges into a map in order.
+            table[Self.pairKey(merge.left, merge.right)] = Merge(rank: Int32(rank), result: merge.result)
+        }
+        self.merges = table
+        self.wholeWordIds = ignoreMerges ? vocabulary : nil
+        self.unknownId = unknownId
     }
 
     @inline(__always)

@@ -77,7 +77,7 @@ public struct AgentLearner {
         let generator = try TaskGenerators.named(agent)
         let train = try items(generator, .train, trainPool, seed: dataSeed)
         let heldOut = try items(generator, .heldout, max(heldOutItems, passAtKItems), seed: dataSeed &+ 1)
-        let serving = try Generator.load(directory: modelDirectory)
+        let serving = try Generator.load(path: modelDirectory)
         guard let tokenizer = serving.tokenizer else {
             throw RolloutError.invalidSetting(name: "model", reason: "\(modelDirectory) has no tokenizer.json")
         }

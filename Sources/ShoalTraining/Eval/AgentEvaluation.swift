@@ -73,7 +73,7 @@ public struct AgentEvaluation: Sendable {
     /// Generates an answer for every item with the model in `modelDirectory` and checks it.
     public func run(modelDirectory: String, progress: (Int, Int) -> Void = { _, _ in }) throws -> (result: Result, answers: [Answer]) {
         let start = DispatchTime.now().uptimeNanoseconds
-        let generator = try Generator.load(directory: modelDirectory)
+        let generator = try Generator.load(path: modelDirectory)
         guard let tokenizer = generator.tokenizer else { throw GenerationError.noTokenizer }
         let items = try items()
         var params = SamplingParams(maxTokens: AgentRecipe.named(family).maxNewTokens, temperature: 0)

@@ -2,8 +2,8 @@ import Foundation
 import ShoalConfig
 import ShoalEngine
 
-/// The `swift` backend: a model directory (config.json + safetensors + tokenizer.json) run by
-/// Shoal's own engine. Requests that arrive while a batch is generating wait and then go
+/// The `swift` backend: a model run by Shoal's own engine — a GGUF file (quantized, with its
+/// tokenizer and chat template) or a directory (config.json + safetensors + tokenizer.json). Requests that arrive while a batch is generating wait and then go
 /// together as the next batch (up to the agent's concurrency), on one dedicated thread per
 /// loaded model, so matrix work never blocks Swift's cooperative thread pool.
 ///
@@ -20,25 +20,32 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
     public let modelId: String
     let sampling: AgentSpec.Sampling
     let maxBatch: Int
+    let template: Generator.TemplateChoice
     private let lock = NSLock()
     private var serving: LoadedModel
     private var staged: LoadedModel?
 
     public init(agent: AgentSpec) throws {
         let base = (agent.sourceFile as NSString).deletingLastPathComponent
-        let dir = agent.model.hasPrefix("/") ? agent.model : ((base as NSString).appendingPathComponent(agent.model) as NSString).standardizingPath
-        let generator = try Generator.load(directory: dir)
+        let path: String
+        do { path = try ShippedModel.resolve(agent.model, relativeTo: base) } catch {
+            throw SpecialistFailure("\(agent.sourceFile): model: \(error)")
+        }
+        template = try agent.chatTemplate.map { .override(try ChatTemplate.named($0)) } ?? .fromModel
+        let generator: Generator
+        do { generator = try Generator.load(path: path, template: template) } catch {
+            throw SpecialistFailure("\(agent.sourceFile): model: \(error)")
+        }
         guard generator.tokenizer != nil else {
-            throw SpecialistFailure("\(agent.sourceFile): model: \(dir) has no tokenizer.json; the swift backend needs one")
+            throw SpecialistFailure("\(agent.sourceFile): model: \(path) has no tokenizer.json; the swift backend needs one")
         }
         sampling = agent.sampling
         maxBatch = agent.concurrency
-        modelId = (dir as NSString).lastPathComponent
-        let versionFile = (dir as NSString).appendingPathComponent("VERSION")
+        modelId = (path as NSString).lastPathComponent
+        let versionFile = (path as NSString).appendingPathComponent("VERSION")
         let version = (try? String(contentsOfFile: versionFile, encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "local"
-        serving = LoadedModel(generator: generator, version: version, maxBatch: agent.concurrency,
-                              chatML: ChatML.isTemplate(ofModelDirectory: dir))
+        serving = LoadedModel(generator: generator, version: version, maxBatch: agent.concurrency)
         serving.start()
     }
 
@@ -65,7 +72,7 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
                                     topP: Float(p["top_p"] ?? "") ?? Float(sampling.topP),
                                     seed: UInt64(p["seed"] ?? "") ?? sampling.seed ?? UInt64.random(in: 0...UInt64.max))
         params.stopTokenIds = generator.endOfSequenceTokenIds
-        let text = ChatML.servingPrompt(request.input, chatML: model.chatML)
+        let text = generator.chatTemplate?.servingPrompt(request.input) ?? request.input
         let prompt = tokenizer.encode(text)
         guard !prompt.isEmpty else { throw SpecialistFailure("empty prompt") }
         let job = GenerationRequest(prompt: prompt, params: params)
@@ -88,7 +95,7 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
 
     public func prepare(version: String, directory: String) throws {
         let generator: Generator
-        do { generator = try Generator.load(directory: directory) } catch {
+        do { generator = try Generator.load(path: directory, template: template) } catch {
             throw SpecialistFailure("\(directory): the model does not load: \(error)")
         }
         guard let tokenizer = generator.tokenizer else {
@@ -110,8 +117,7 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         guard let first = smoke.first, first.logprobs.allSatisfy(\.isFinite) else {
             throw SpecialistFailure("\(directory): smoke generation gave non-finite log-probabilities (broken weights)")
         }
-        let model = LoadedModel(generator: generator, version: version, maxBatch: maxBatch,
-                                chatML: ChatML.isTemplate(ofModelDirectory: directory))
+        let model = LoadedModel(generator: generator, version: version, maxBatch: maxBatch)
         lock.withLock { staged = model }
     }
 
@@ -143,8 +149,6 @@ final class LoadedModel: @unchecked Sendable {
     let generator: Generator
     let version: String
     let maxBatch: Int
-    /// Plain-text input is rendered as one ChatML user turn (see `ModelSpecialist.usesChatML`).
-    let chatML: Bool
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var users = 0
@@ -156,11 +160,10 @@ final class LoadedModel: @unchecked Sendable {
         let done: @Sendable (Result<Completion, Error>) -> Void
     }
 
-    init(generator: Generator, version: String, maxBatch: Int, chatML: Bool) {
+    init(generator: Generator, version: String, maxBatch: Int) {
         self.generator = generator
         self.version = version
         self.maxBatch = maxBatch
-        self.chatML = chatML
     }
 
     func start() {

@@ -108,7 +108,7 @@ final class GenerationTests: XCTestCase {
     }
 
     func testTextGenerationEncodesPromptAndDecodesContinuation() throws {
-        let generator = try Generator.load(directory: EngineFixtures.directory("qwen3"))
+        let generator = try Generator.load(path: EngineFixtures.directory("qwen3"))
         let reference = try EngineFixtures.reference("qwen3")
         let tokenizer = try XCTUnwrap(generator.tokenizer)
         XCTAssertEqual(tokenizer.encode(reference.prompt_texts[1]), reference.prompts[1].token_ids)
@@ -122,7 +122,7 @@ final class GenerationTests: XCTestCase {
     }
 
     func testStopStringCutsTextBeforeIt() throws {
-        let generator = try Generator.load(directory: EngineFixtures.directory("llama"))
+        let generator = try Generator.load(path: EngineFixtures.directory("llama"))
         let prompt = try EngineFixtures.reference("llama").prompts[2]
         let full = try generator.generate(prompts: [prompt.token_ids], params: SamplingParams(maxTokens: 32))[0]
         let text = try XCTUnwrap(full.text)
@@ -177,10 +177,10 @@ final class GenerationTests: XCTestCase {
     func testEndOfSequenceIdsComeFromConfigTokenizerAndGenerationConfig() throws {
         let copy = try EngineFixtures.copyOfModel("llama", self)
         try Data(#"{"eos_token_id": [5, 7]}"#.utf8).write(to: copy.appendingPathComponent("generation_config.json"))
-        let generator = try Generator.load(directory: copy.path)
+        let generator = try Generator.load(path: copy.path)
         XCTAssertEqual(generator.endOfSequenceTokenIds, [0, 5, 7])
         try Data("not json".utf8).write(to: copy.appendingPathComponent("generation_config.json"))
-        XCTAssertThrowsError(try Generator.load(directory: copy.path)) { XCTAssertTrue("\($0)".contains("generation_config.json")) }
+        XCTAssertThrowsError(try Generator.load(path: copy.path)) { XCTAssertTrue("\($0)".contains("generation_config.json")) }
     }
 
     /// Requests with different parameters share one batch, and each comes out as it
