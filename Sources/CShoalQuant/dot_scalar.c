@@ -58,7 +58,7 @@ static inline void dec_q5_1(const void *p, uint8_t u[32], float *dw, float *bias
 }
 
 #define DEFINE_ROW32(name, blk_t, decode)                                                       \
-    static void name(const void *wrow, int64_t nb, const act_view *av, int R, float *out,        \
+    static void name##_one(const void *wrow, int64_t nb, const act_view *av, int R, float *out,  \
                      int64_t os) {                                                              \
         float acc[SHOAL_MAX_R] = {0};                                                           \
         const blk_t *b = wrow;                                                                  \
@@ -81,7 +81,7 @@ DEFINE_ROW32(row_q5_0, blk_q5_0, dec_q5_0)
 DEFINE_ROW32(row_q5_1, blk_q5_1, dec_q5_1)
 
 // Q8_0 weights are signed; no offset.
-static void row_q8_0(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
+static void row_q8_0_one(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
     float acc[SHOAL_MAX_R] = {0};
     const blk_q8_0 *b = wrow;
     for (int64_t i = 0; i < nb; i++) {
@@ -102,7 +102,7 @@ static void row_q8_0(const void *wrow, int64_t nb, const act_view *av, int R, fl
 // where sumi = sum over sub-blocks of scale * dot(u, y) (with any fixed offset
 // folded in through bsums) and summ = sum of min * bsum.
 
-static void row_q2_k(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
+static void row_q2_k_one(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
     float acc[SHOAL_MAX_R] = {0};
     const blk_q2_k *b = wrow;
     for (int64_t i = 0; i < nb; i++, b++) {
@@ -123,7 +123,7 @@ static void row_q2_k(const void *wrow, int64_t nb, const act_view *av, int R, fl
 }
 
 // Q3_K: u = q + 4 in 0..7; the -4 offset is folded in via bsums.
-static void row_q3_k(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
+static void row_q3_k_one(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
     float acc[SHOAL_MAX_R] = {0};
     const blk_q3_k *b = wrow;
     for (int64_t i = 0; i < nb; i++, b++) {
@@ -146,7 +146,7 @@ static void row_q3_k(const void *wrow, int64_t nb, const act_view *av, int R, fl
     for (int r = 0; r < R; r++) out[r * os] = acc[r];
 }
 
-static void row_q4_k(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
+static void row_q4_k_one(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
     float acc[SHOAL_MAX_R] = {0};
     const blk_q4_k *b = wrow;
     for (int64_t i = 0; i < nb; i++, b++) {
@@ -167,7 +167,7 @@ static void row_q4_k(const void *wrow, int64_t nb, const act_view *av, int R, fl
     for (int r = 0; r < R; r++) out[r * os] = acc[r];
 }
 
-static void row_q5_k(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
+static void row_q5_k_one(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
     float acc[SHOAL_MAX_R] = {0};
     const blk_q5_k *b = wrow;
     for (int64_t i = 0; i < nb; i++, b++) {
@@ -191,7 +191,7 @@ static void row_q5_k(const void *wrow, int64_t nb, const act_view *av, int R, fl
 }
 
 // Q6_K: u = q + 32 in 0..63; the -32 offset is folded in via bsums.
-static void row_q6_k(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
+static void row_q6_k_one(const void *wrow, int64_t nb, const act_view *av, int R, float *out, int64_t os) {
     float acc[SHOAL_MAX_R] = {0};
     const blk_q6_k *b = wrow;
     for (int64_t i = 0; i < nb; i++, b++) {
@@ -218,7 +218,7 @@ static void row_q6_k(const void *wrow, int64_t nb, const act_view *av, int R, fl
 // Float weights against fp32 activations (nb = k elements).
 
 #define DEFINE_ROWF(name, elem_t, conv)                                                         \
-    static void name(const void *wrow, int64_t k, const act_view *av, int R, float *out,        \
+    static void name##_one(const void *wrow, int64_t k, const act_view *av, int R, float *out,   \
                      int64_t os) {                                                              \
         float acc[SHOAL_MAX_R] = {0};                                                           \
         const elem_t *w = wrow;                                                                 \
@@ -233,6 +233,26 @@ static inline float f32_id(float v) { return v; }
 DEFINE_ROWF(row_f32, float, f32_id)
 DEFINE_ROWF(row_f16, uint16_t, shoal_f16_to_f32)
 DEFINE_ROWF(row_bf16, uint16_t, shoal_bf16_to_f32)
+
+// The kernel entry points: the single-row functions above over nw rows.
+#define MULTI_ROW(name)                                                                                   \
+    static void name(const void *w, size_t row_bytes, int64_t nw, int64_t nb, const act_view *av, int R, \
+                     float *out, int64_t os) {                                                           \
+        for (int64_t o = 0; o < nw; o++) name##_one((const uint8_t *)w + (size_t)o * row_bytes, nb, av, R, out + o, os); \
+    }
+MULTI_ROW(row_q4_0)
+MULTI_ROW(row_q4_1)
+MULTI_ROW(row_q5_0)
+MULTI_ROW(row_q5_1)
+MULTI_ROW(row_q8_0)
+MULTI_ROW(row_q2_k)
+MULTI_ROW(row_q3_k)
+MULTI_ROW(row_q4_k)
+MULTI_ROW(row_q5_k)
+MULTI_ROW(row_q6_k)
+MULTI_ROW(row_f32)
+MULTI_ROW(row_f16)
+MULTI_ROW(row_bf16)
 
 shoal_row_kernel shoal_scalar_kernel(int type) {
     switch (type) {

@@ -194,9 +194,12 @@ void shoal_quantize_q8k_avx2(const float *x, act_q8k *q, int64_t n);
 #endif
 
 // ---------------------------------------------------------------------------
-// Thread pool (pool.c). shoal_pool_run runs fn(arg, i, n) for i in 0..n-1,
-// with i == 0 on the calling thread, and returns when all have finished.
-// Returns 0 if the pool was busy (another caller holds it) and nothing ran.
+// Thread pool (pool.c). shoal_pool_run calls fn(arg, 0, n) on the calling
+// thread and fn(arg, i, n) on up to n - 1 pool workers that join in time, so
+// fn must share its work dynamically (e.g. an atomic counter) and, on the
+// calling thread, return only when every work item has been claimed. Returns
+// when all participants are done, or 0 without running anything if another
+// thread is using the pool.
 typedef void (*shoal_task_fn)(void *arg, int index, int count);
 int shoal_pool_run(int n, shoal_task_fn fn, void *arg);
 

@@ -1,5 +1,8 @@
 // Matrix products with quantized weights: type metadata, kernel selection,
 // activation quantization, tiling and the split of output rows across threads.
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE  // clock_gettime, pthread extras even under a strict -std=c11
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -295,19 +298,14 @@ typedef struct {
     float *out;
     int64_t out_stride;
     int64_t n_out;
+    float *rows;  // one dequantized weight row per participant
     _Atomic int64_t next;
-    _Atomic int failed;
 } ref_job;
 
 static void ref_task(void *arg, int index, int count) {
-    (void)index;
     (void)count;
     ref_job *j = arg;
-    float *row = malloc((size_t)j->k * sizeof(float));
-    if (!row) {
-        atomic_store(&j->failed, 1);
-        return;
-    }
+    float *row = j->rows + (size_t)index * (size_t)j->k;
     for (;;) {
         const int64_t o = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
         if (o >= j->n_out) break;
@@ -326,7 +324,6 @@ static void ref_task(void *arg, int index, int count) {
             j->out[(int64_t)r * j->out_stride + o] = (float)((s0 + s1) + (s2 + s3));
         }
     }
-    free(row);
 }
 
 int shoal_matmul_f32ref(int type, const void *w, int64_t n_out, int64_t k, const float *x, int nrows,
@@ -334,6 +331,8 @@ int shoal_matmul_f32ref(int type, const void *w, int64_t n_out, int64_t k, const
     const int64_t row_bytes = shoal_quant_row_bytes(type, k);
     if (act_kind(type) < 0 || row_bytes < 0 || n_out < 0 || nrows < 0) return -1;
     if (n_out == 0 || nrows == 0) return 0;
+    if (n_threads < 1) n_threads = 1;
+    if (n_threads > 64) n_threads = 64;
     ref_job j;
     j.type = type;
     j.w = w;
@@ -344,8 +343,10 @@ int shoal_matmul_f32ref(int type, const void *w, int64_t n_out, int64_t k, const
     j.out = out;
     j.out_stride = out_stride;
     j.n_out = n_out;
+    j.rows = malloc((size_t)n_threads * (size_t)(k > 0 ? k : 1) * sizeof(float));
+    if (!j.rows) return -1;
     atomic_init(&j.next, 0);
-    atomic_init(&j.failed, 0);
-    if (n_threads <= 1 || !shoal_pool_run(n_threads, ref_task, &j)) ref_task(&j, 0, 1);
-    return atomic_load(&j.failed) ? -1 : 0;
+    if (n_threads == 1 || !shoal_pool_run(n_threads, ref_task, &j)) ref_task(&j, 0, 1);
+    free(j.rows);
+    return 0;
 }

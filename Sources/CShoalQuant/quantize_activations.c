@@ -10,8 +10,6 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 
-#include <math.h>
-
 #include "internal.h"
 
 #if SHOAL_X86
@@ -24,14 +22,24 @@ static inline void q8_scales(float amax, float *d, float *id) {
     *id = amax > 0.0f ? 127.0f / amax : 0.0f;
 }
 
-// Round half to even, as cvtps2dq does under the default MXCSR.
-static inline int round_even(float v) { return (int)nearbyintf(v); }
+// Round half to even, as cvtps2dq does under the default rounding mode:
+// adding 1.5 * 2^23 leaves no fraction bits, so the FPU's own round-to-nearest-
+// even does the work (exact for |v| < 2^22; here |v| <= 127.5). Avoids libm.
+static inline int round_even(float v) {
+    const float magic = 12582912.0f;
+    return (int)((v + magic) - magic);
+}
+
+static inline float max_abs(float m, float v) {
+    const float a = v < 0.0f ? -v : v;
+    return a > m ? a : m;
+}
 
 void shoal_quantize_q8_scalar(const float *x, int8_t *q, int64_t qgs, int64_t qbs, float *dv, float *sv, int64_t ld,
                               int64_t n) {
     for (int64_t b = 0; b < n / 32; b++, x += 32) {
         float amax = 0.0f;
-        for (int l = 0; l < 32; l++) amax = fmaxf(amax, fabsf(x[l]));
+        for (int l = 0; l < 32; l++) amax = max_abs(amax, x[l]);
         float d, id;
         q8_scales(amax, &d, &id);
         int sum = 0;
@@ -48,7 +56,7 @@ void shoal_quantize_q8_scalar(const float *x, int8_t *q, int64_t qgs, int64_t qb
 void shoal_quantize_q8k_scalar(const float *x, act_q8k *out, int64_t n) {
     for (int64_t b = 0; b < n / 256; b++, x += 256, out++) {
         float amax = 0.0f;
-        for (int l = 0; l < 256; l++) amax = fmaxf(amax, fabsf(x[l]));
+        for (int l = 0; l < 256; l++) amax = max_abs(amax, x[l]);
         float d, id;
         q8_scales(amax, &d, &id);
         for (int g = 0; g < 16; g++) {

@@ -60,8 +60,9 @@ def log(*a):
 
 
 def resolve(path):
+    """As given when it exists from the current directory, else relative to the repo root."""
     p = Path(path)
-    return p if p.is_absolute() else REPO / p
+    return p if p.is_absolute() or p.exists() else REPO / p
 
 
 def deterministic_prompt(llm, n_tokens):
@@ -135,7 +136,7 @@ def measure(fn, repeats):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF file (relative paths: from the repo root)")
+    ap.add_argument("--model", default=DEFAULT_MODEL, help="GGUF file (relative: from the current directory, else the repo root)")
     ap.add_argument("--threads", type=int, default=2, help="n_threads and n_threads_batch")
     ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--decode-prompt-tokens", type=int, default=16,

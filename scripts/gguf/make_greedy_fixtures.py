@@ -13,8 +13,16 @@ For each model (SmolLM2-135M-Instruct Q4_1, Gemma 3 270M Q4_K_M) and each of fiv
   - top2_margins[i] = logit[argmax] - logit[second best] at step i, to recognise near-ties;
   - greedy_text: the 32 generated ids detokenized together (special tokens rendered as text).
 Context: n_ctx 512, n_batch = n_ubatch = 512, flash attention on (what llama.cpp's default "auto"
-resolves to on CPU), --threads threads (2). --check-variants reruns every prompt with flash
-attention off and with 1 thread and reports on stderr any step where the greedy ids differ.
+resolves to on CPU), --threads threads (2).
+llama.cpp's attention rounds to F16 (the F16 KV cache, and inside the flash-attention kernel), which
+moves the last-position logits by up to ~0.5-1.3 against an all-F32 attention, so llama.cpp's own
+configurations disagree with each other after a few greedy steps, even where the top-2 margin was
+0.2-0.4 logits. Each prompt therefore also carries two more greedy runs of the same 32 steps:
+  flash_attn_off_greedy_token_ids  flash attention off, F16 KV cache (llama-cpp-python's default);
+  f32_attention_greedy_token_ids   flash attention off, F32 KV cache: no F16 rounding in attention
+                                   at all, the closest llama.cpp gets to an engine attending in F32;
+with *_agree_steps = how many leading steps each shares with greedy_token_ids.
+--check-variants also reruns every prompt with 1 thread and reports differences on stderr.
 
 Needs: `make bench-venv` (.venv-bench with llama-cpp-python built from source for this CPU) and
 `make venv` (the GGUF files).
@@ -52,15 +60,17 @@ def log(*a):
 
 
 def resolve(path):
+    """As given when it exists from the current directory, else relative to the repo root."""
     p = Path(path)
-    return p if p.is_absolute() else REPO / p
+    return p if p.is_absolute() or p.exists() else REPO / p
 
 
 class Model:
-    def __init__(self, path, threads, flash_attn):
+    def __init__(self, path, threads, flash_attn, kv_f32=False):
+        kv = llama_cpp.GGML_TYPE_F32 if kv_f32 else llama_cpp.GGML_TYPE_F16
         self.llm = llama_cpp.Llama(model_path=str(path), n_ctx=N_CTX, n_batch=N_BATCH, n_ubatch=N_BATCH,
                                    n_threads=threads, n_threads_batch=threads, flash_attn=flash_attn,
-                                   verbose=False)
+                                   type_k=kv, type_v=kv, verbose=False)
         self.ctx = self.llm._ctx.ctx
         self.vocab = llama_cpp.llama_model_get_vocab(self.llm._model.model)
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.vocab)
@@ -115,8 +125,8 @@ class Model:
         return bool(llama_cpp.llama_vocab_is_eog(self.vocab, tok))
 
 
-def run_model(path, threads, flash_attn, n_steps):
-    m = Model(path, threads, flash_attn)
+def run_model(path, threads, flash_attn, n_steps, kv_f32=False):
+    m = Model(path, threads, flash_attn, kv_f32)
     try:
         out = []
         for text in PROMPTS:
@@ -131,41 +141,50 @@ def run_model(path, threads, flash_attn, n_steps):
         m.close()
 
 
+def agree_steps(a, b):
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smollm2", default=DEFAULT_SMOLLM2, help="GGUF (relative paths: from the repo root)")
-    ap.add_argument("--gemma3", default=DEFAULT_GEMMA3, help="GGUF (relative paths: from the repo root)")
+    ap.add_argument("--smollm2", default=DEFAULT_SMOLLM2, help="GGUF (relative: from the current directory, else the repo root)")
+    ap.add_argument("--gemma3", default=DEFAULT_GEMMA3, help="GGUF (relative: from the current directory, else the repo root)")
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=32)
     ap.add_argument("--check-variants", action="store_true",
-                    help="also run with flash attention off and with 1 thread; report differences on stderr")
+                    help="also run with 1 thread and report differences on stderr")
     args = ap.parse_args()
 
     log(f"llama-cpp-python {llama_cpp.__version__}: {llama_cpp.llama_print_system_info().decode().strip()}")
     fixture = {"llama_cpp_python_version": llama_cpp.__version__, "threads": args.threads,
-               "n_ctx": N_CTX, "n_batch": N_BATCH, "n_ubatch": N_BATCH, "flash_attn": True,
+               "n_ctx": N_CTX, "n_batch": N_BATCH, "n_ubatch": N_BATCH, "flash_attn": True, "kv_cache_type": "f16",
                "steps": args.steps, "stops_at_eog": False, "models": {}}
     for key, arg in (("smollm2", args.smollm2), ("gemma3", args.gemma3)):
         path = resolve(arg)
         if not path.is_file():
             sys.exit(f"no such model file: {path} (run `make venv`)")
         add_bos, prompts = run_model(path, args.threads, True, args.steps)
+        variants = {"flash_attn_off": run_model(path, args.threads, False, args.steps)[1],
+                    "f32_attention": run_model(path, args.threads, False, args.steps, kv_f32=True)[1]}
         fixture["models"][key] = {"file": path.name, "add_bos": add_bos, "prompts": prompts}
-        for p in prompts:
+        for i, p in enumerate(prompts):
             log(f"[{key}] {p['text']!r} -> {p['greedy_text']!r}  (min margin {min(p['top2_margins']):.4f})")
+            for name, runs in variants.items():
+                q = runs[i]
+                n = agree_steps(p["greedy_token_ids"], q["greedy_token_ids"])
+                p[f"{name}_greedy_token_ids"] = q["greedy_token_ids"]
+                p[f"{name}_agree_steps"] = n
+                if n < args.steps:
+                    log(f"    {name} agrees for {n} steps (margin at step {n}: "
+                        f"{p['top2_margins'][n]:.4f}), then: {q['greedy_text']!r}")
         if args.check_variants:
-            for label, threads, fa in (("flash_attn=off", args.threads, False), ("threads=1", 1, True)):
-                _, other = run_model(path, threads, fa, args.steps)
-                for a, b in zip(prompts, other):
-                    diff = next((i for i, (x, y) in enumerate(zip(a["greedy_token_ids"], b["greedy_token_ids"]))
-                                 if x != y), None)
-                    if diff is None:
-                        log(f"  [{key}] {label}: identical for {a['text']!r}")
-                    else:
-                        log(f"  [{key}] {label}: DIFFERS from step {diff} for {a['text']!r} "
-                            f"(margin there {a['top2_margins'][diff]:.4f}): {b['greedy_text']!r}")
+            _, other = run_model(path, 1, True, args.steps)
+            for a, b in zip(prompts, other):
+                n = agree_steps(a["greedy_token_ids"], b["greedy_token_ids"])
+                log(f"  [{key}] threads=1: " + ("identical" if n == args.steps else f"DIFFERS from step {n}")
+                    + f" for {a['text']!r}")
 
     out = resolve(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -56,19 +56,23 @@ int shoal_qmatmul_supported(int type);
 // (shoal_quant_row_bytes(type, k) bytes each); may point into a read-only mmap.
 // x: nrows rows of k fp32 values, contiguous (row r at x + r * k).
 // Quantized weights are multiplied the llama.cpp way: each x row is quantized
-// once to 8-bit blocks (Q8_0/Q8_1-like for 32-blocks, Q8_K for K-quants) and
-// dotted with integer arithmetic; F32/F16/BF16 weights use fp32 x directly.
+// once to 8-bit blocks (32-element blocks with scale and sum for Q4_0..Q8_0,
+// Q8_K-style 256-element blocks with bsums for K-quants) and dotted with
+// integer arithmetic; F32/F16/BF16 weights use fp32 x directly (FMA).
+// Results do not depend on n_threads (each output is computed by one thread).
 // n_threads <= 1 runs on the calling thread only; larger values use the
-// library's persistent thread pool (the caller participates). Safe to call
+// library's persistent thread pool (the caller participates; idle workers spin
+// SHOAL_QUANT_SPIN_US microseconds, default 200, then sleep). Safe to call
 // from several threads at once: if the pool is busy, the call runs on the
-// calling thread alone. Returns 0, or -1 for unsupported type / bad k.
+// calling thread alone. Returns 0, or -1 for unsupported type, k not a
+// multiple of the block size, or out of memory.
 int shoal_qmatmul(int type, const void *w, int64_t n_out, int64_t k,
                   const float *x, int nrows, float *out, int64_t out_stride,
                   int n_threads);
 
 // Reference mode: same contract as shoal_qmatmul, but each weight row is
-// dequantized exactly (as shoal_dequantize_row) and dotted with the fp32 x in
-// double precision, rounded to float once. Slow; for parity tests.
+// dequantized exactly (as shoal_dequantize_row) and dotted with the unquantized
+// fp32 x in double precision, rounded to float once. Slow; for parity tests.
 int shoal_matmul_f32ref(int type, const void *w, int64_t n_out, int64_t k,
                         const float *x, int nrows, float *out, int64_t out_stride,
                         int n_threads);
@@ -83,8 +87,8 @@ int shoal_cpu_features(void);
 const char *shoal_cpu_features_name(void);
 
 // Testing hook: forces the kernel set (SHOAL_CPU_SCALAR, or SHOAL_CPU_AVX2 if
-// the CPU has it). Returns the set now active. Not for use while other
-// threads are inside shoal_qmatmul.
+// the CPU has it) for later calls; calls already running keep theirs.
+// Returns the set now active.
 int shoal_set_cpu_features(int features);
 
 #ifdef __cplusplus

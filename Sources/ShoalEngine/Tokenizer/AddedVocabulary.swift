@@ -100,26 +100,36 @@ struct AddedVocabulary: Sendable {
 
     private func longestMatch(in text: [Unicode.Scalar], at i: Int) -> Int? {
         var longest: Int?
-        trie.forEachMatch(in: text, at: i) { _, index in longest = index }
+        trie.forEachMatch(in: text, at: i, before: text.count) { _, index in longest = index }
         return longest
     }
 
+    /// llama.cpp's order without listing every match (a run of 1,000 spaces holds nearly 30,000 of
+    /// Gemma's space tokens): each position offers its longest match that can still fit, and a heap
+    /// hands the offers out longest first. One that runs into a match already cut gives way to its
+    /// position's longest match ending before that cut; the longer ones there would be refused too.
     private func longestFirstSegments(of text: [Unicode.Scalar]) -> [Segment] {
-        var matches: [(start: Int, end: Int, index: Int)] = []
-        for start in text.indices {
-            trie.forEachMatch(in: text, at: start) { end, index in matches.append((start, end, index)) }
+        var candidates = MinHeap<LongestFirstCandidate>()
+        func offerLongestMatch(at start: Int, before limit: Int) {
+            var longest: (end: Int, index: Int)?
+            trie.forEachMatch(in: text, at: start, before: limit) { end, index in longest = (end, index) }
+            if let longest {
+                candidates.push(LongestFirstCandidate(start: start, end: longest.end, index: longest.index))
+            }
         }
-        matches.sort { a, b in
-            let lengthA = a.end - a.start, lengthB = b.end - b.start
-            if lengthA != lengthB { return lengthA > lengthB }
-            return a.index != b.index ? a.index < b.index : a.start < b.start
-        }
-        // A match is cut out when none of its text went to a match taken before it.
+        for start in text.indices { offerLongestMatch(at: start, before: text.count) }
+
         var taken = [Bool](repeating: false, count: text.count)
-        var accepted: [(start: Int, end: Int, index: Int)] = []
-        for match in matches where !taken[match.start..<match.end].contains(true) {
-            for k in match.start..<match.end { taken[k] = true }
-            accepted.append(match)
+        var accepted: [LongestFirstCandidate] = []
+        while let candidate = candidates.pop() {
+            var free = candidate.start
+            while free < candidate.end, !taken[free] { free += 1 }
+            if free == candidate.end {
+                for k in candidate.start..<candidate.end { taken[k] = true }
+                accepted.append(candidate)
+            } else if free > candidate.start {
+                offerLongestMatch(at: candidate.start, before: free)
+            }
         }
         accepted.sort { $0.start < $1.start }
 
@@ -132,6 +142,19 @@ struct AddedVocabulary: Sendable {
         }
         if consumed < text.count { segments.append(.text(consumed..<text.count)) }
         return segments
+    }
+}
+
+/// A match in llama.cpp's order: longer first, then earlier in `tokens`, then leftmost.
+private struct LongestFirstCandidate: Comparable {
+    var start: Int
+    var end: Int
+    var index: Int
+
+    static func < (a: Self, b: Self) -> Bool {
+        let lengthA = a.end - a.start, lengthB = b.end - b.start
+        if lengthA != lengthB { return lengthA > lengthB }
+        return a.index != b.index ? a.index < b.index : a.start < b.start
     }
 }
 
@@ -167,11 +190,12 @@ private struct TokenTrie: Sendable {
         if terminals[Int(node)] < 0 { terminals[Int(node)] = Int32(index) }
     }
 
-    /// Calls `body(end, index)` for each token spelled by `text[start..<end]`, shortest first.
-    func forEachMatch(in text: [Unicode.Scalar], at start: Int, _ body: (Int, Int) -> Void) {
+    /// Calls `body(end, index)` for each token spelled by `text[start..<end]` with `end <= limit`,
+    /// shortest first.
+    func forEachMatch(in text: [Unicode.Scalar], at start: Int, before limit: Int, _ body: (Int, Int) -> Void) {
         var node: Int32 = 0
         var i = start
-        while i < text.count, let child = children[Self.key(node, text[i])] {
+        while i < limit, let child = children[Self.key(node, text[i])] {
             node = child
             i += 1
             let terminal = terminals[Int(node)]

@@ -147,23 +147,26 @@ struct BPEModel: Sendable {
     }
 }
 
-/// A binary min-heap of merge candidates ordered by (rank, position).
-struct MergeQueue {
-    struct Candidate {
-        var rank: Int32
-        var position: Int32
-        var result: Int32
+/// A merge waiting in the queue: lower ranks first, then the leftmost position.
+struct MergeCandidate: Comparable {
+    var rank: Int32
+    var position: Int32
+    var result: Int32
 
-        @inline(__always)
-        static func < (a: Candidate, b: Candidate) -> Bool {
-            a.rank != b.rank ? a.rank < b.rank : a.position < b.position
-        }
+    @inline(__always)
+    static func < (a: MergeCandidate, b: MergeCandidate) -> Bool {
+        a.rank != b.rank ? a.rank < b.rank : a.position < b.position
     }
+}
 
-    private var heap: [Candidate] = []
+typealias MergeQueue = MinHeap<MergeCandidate>
 
-    mutating func push(_ candidate: Candidate) {
-        heap.append(candidate)
+/// A binary min-heap: `pop` returns the smallest element.
+struct MinHeap<Element: Comparable> {
+    private var heap: [Element] = []
+
+    mutating func push(_ element: Element) {
+        heap.append(element)
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
@@ -173,7 +176,7 @@ struct MergeQueue {
         }
     }
 
-    mutating func pop() -> Candidate? {
+    mutating func pop() -> Element? {
         guard let top = heap.first else { return nil }
         let last = heap.removeLast()
         if !heap.isEmpty {

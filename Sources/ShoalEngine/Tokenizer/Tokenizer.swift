@@ -1,7 +1,9 @@
 /// Turns text into token ids and back, the way the model it belongs to was trained.
 ///
-/// Implementations: `BPETokenizer` (Hugging Face `tokenizer.json`, byte-level BPE) and
-/// `ByteTokenizer` (Shoal's own tiny models). Load the right one with `TokenizerLoader`.
+/// Implementations: `BPETokenizer` (byte-level BPE from a Hugging Face `tokenizer.json` or a GGUF
+/// file), `SentencePieceBPETokenizer` (GGUF SentencePiece BPE, as Gemma's) and `ByteTokenizer`
+/// (Shoal's own tiny models). Load the right one with `TokenizerLoader` (a model directory) or
+/// `GGUFTokenizerLoader` (a GGUF file).
 public protocol Tokenizer: Sendable {
     /// Token ids for `text`. Special tokens written in the text (`<|im_end|>`) are recognised.
     /// `addSpecialTokens` adds what the tokenizer's post-processor adds around a sequence

@@ -49,7 +49,8 @@ struct GGUFVocabulary {
         }
         // llama.cpp treats these spellings as end-of-generation tokens and makes them control tokens
         // whatever the file says, so that they are matched whole in text.
-        for (id, token) in tokens.enumerated() where Self.endOfGenerationSpellings.contains(token) {
+        for (id, token) in tokens.enumerated()
+        where token.utf8.first == UInt8(ascii: "<") && Self.endOfGenerationSpellings.contains(token) {
             types[id] = .control
         }
         // llama.cpp names an empty token this way rather than leave a spelling that matches nothing.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Token ids by UTF-8 spelling, looked up straight from a span of bytes, so the merge loop asks
 /// "is this pair a token?" without building a String. Open addressing over one flat copy of
 /// every spelling: building it for Gemma 3's 262,144 tokens takes milliseconds.
@@ -55,7 +57,7 @@ struct PieceTable: Sendable {
 
     /// The id of the token spelled exactly `piece`, or -1.
     func id(of piece: UnsafeBufferPointer<UInt8>) -> Int32 {
-        if piece.count > longestPiece { return -1 }
+        guard let pieceStart = piece.baseAddress, piece.count <= longestPiece else { return -1 }
         return bytes.withUnsafeBufferPointer { all in
             var slot = Self.hash(piece) & mask
             while true {
@@ -63,8 +65,7 @@ struct PieceTable: Sendable {
                 if entry == 0 { return -1 }
                 let id = Int(entry) - 1
                 let start = Int(offsets[id]), end = Int(offsets[id + 1])
-                if end - start == piece.count,
-                   piece.elementsEqual(UnsafeBufferPointer(rebasing: all[start..<end])) {
+                if end - start == piece.count, memcmp(pieceStart, all.baseAddress! + start, piece.count) == 0 {
                     return Int32(id)
                 }
                 slot = (slot + 1) & mask

@@ -70,7 +70,8 @@ public struct SentencePieceBPETokenizer: Tokenizer {
             case .normal:
                 Self.appendReplacingSpaceMarkers(token, to: &decodedBytes)
             case .undefined, .unknown, .control, .userDefined, .unused:
-                // As llama.cpp renders them: the spelling itself, `▁` included.
+                // The spelling as it is, `▁` included, as llama.cpp renders control and user-defined
+                // tokens (it leaves unused and undefined ones out; neither shipped model has any).
                 decodedBytes.append(contentsOf: token.utf8)
             }
             decodedOffsets.append(Int32(decodedBytes.count))
@@ -226,15 +227,17 @@ public struct SentencePieceBPETokenizer: Tokenizer {
     }
 
     private static func appendReplacingSpaceMarkers(_ token: String, to bytes: inout [UInt8]) {
-        let utf8 = Array(token.utf8)
-        var i = 0
-        while i < utf8.count {
-            if i + 2 < utf8.count, utf8[i] == 0xE2, utf8[i + 1] == 0x96, utf8[i + 2] == 0x81 {
-                bytes.append(UInt8(ascii: " "))
-                i += 3
-            } else {
-                bytes.append(utf8[i])
-                i += 1
+        var token = token
+        token.withUTF8 { utf8 in
+            var i = 0
+            while i < utf8.count {
+                if i + 2 < utf8.count, utf8[i] == 0xE2, utf8[i + 1] == 0x96, utf8[i + 2] == 0x81 {
+                    bytes.append(UInt8(ascii: " "))
+                    i += 3
+                } else {
+                    bytes.append(utf8[i])
+                    i += 1
+                }
             }
         }
     }
