@@ -10,7 +10,7 @@ struct Shoal: ParsableCommand {
         subcommands: [
             UpCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, TasksCommand.self, TaskCommand.self,
             StatusCommand.self, ModelsCommand.self, SwapCommand.self, RollbackCommand.self,
-            GenerateCommand.self, LogitsCommand.self, VerifyCommand.self, EvalCommand.self, TrainCommand.self, LearnerCommand.self, IndexCommand.self, BenchCommand.self, DemoCommand.self,
+            GenerateCommand.self, LogitsCommand.self, QuantizeCommand.self, VerifyCommand.self, EvalCommand.self, TrainCommand.self, LearnerCommand.self, IndexCommand.self, BenchCommand.self, DemoCommand.self,
         ])
 
     static func bootstrapLogging() {
