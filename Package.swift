@@ -30,10 +30,12 @@ let package = Package(
 
         // Messaging.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // Optimised in debug builds too: its SHA-256 hashes model files (hundreds of MB for a GGUF
+        // model) on the coordinator's loop and in workers, which unoptimised takes ~15 s per 100 MB.
         .target(name: "ShoalWire", dependencies: [
             "ZeroMQ",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        ], exclude: ["shoal.proto"]),
+        ], exclude: ["shoal.proto"], swiftSettings: [.unsafeFlags(["-O"])]),
 
         // Configuration files: agents/*.yaml, topology/*.yaml.
         .target(name: "ShoalConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -66,7 +68,7 @@ let package = Package(
 
         // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
         .target(name: "ShoalCluster", dependencies: [
-            "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalTraining", "ShoalRL", "ZeroMQ", "CShoalSys", .product(name: "Logging", package: "swift-log"),
+            "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalEngine", "ShoalTraining", "ShoalRL", "ZeroMQ", "CShoalSys", .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The CLI: argument parsing only.

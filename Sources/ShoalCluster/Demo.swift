@@ -51,6 +51,7 @@ public enum Demo {
             say("                test model, so its text is noise; it is here for the live swap below)")
         }
         try showBuiltInSpecialists(client: client, skills: Set(topology.agents.flatMap(\.agent.skills)), say: say)
+        try showRealModels(client: client, skills: Set(topology.agents.flatMap(\.agent.skills)), say: say)
         let answer = try client.call(skill: "calculator", input: "2 * (3 + 4)").output
 
         say("")
@@ -119,6 +120,9 @@ public enum Demo {
             }
         }
         if tinyModel != nil { try liveSwap(client: client, endpoint: supervisor.endpoint, topologyFile: topologyFile, say: say) }
+        if let assistant = topology.agents.first(where: { $0.agent.name == "assistant" && $0.agent.model == "shipped:smollm2" }) {
+            try realModelSwap(client: client, endpoint: supervisor.endpoint, state: state, workers: assistant.replicas, say: say)
+        }
         if digits != nil { try showGRPO(endpoint: supervisor.endpoint, modelDirectory: digitsModel, state: state, say: say) }
         if let tools = topology.agents.first(where: { $0.agent.name == "tools" && $0.agent.backend == .swift }) {
             let base = (tools.agentFile as NSString).deletingLastPathComponent

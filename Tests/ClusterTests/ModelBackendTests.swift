@@ -1,5 +1,6 @@
 import Foundation
 import ShoalClient
+import ShoalEngine
 import XCTest
 
 /// The `swift` backend: a worker serving a model directory with Shoal's own engine, through a
@@ -41,6 +42,41 @@ final class ModelBackendTests: XCTestCase {
         XCTAssertTrue(bad.message.contains("temperature"), bad.message)
     }
 
+    /// A real small model: agents/assistant.yaml serves SmolLM2-135M-Instruct from its Q4_1 GGUF
+    /// file, renders input with the file's chat template, answers, batches, and swaps to the same
+    /// file registered in the model registry (content-addressed). (Rolling back from the first
+    /// registered version to the unregistered `local` one is refused, as for every model today.)
+    func testAGGUFWorkerAnswersWithItsChatTemplateAndSwapsToAnImportedGGUF() throws {
+        let h = try ClusterHarness()
+        let agent = InteropTests.packageRoot.appendingPathComponent("agents/assistant.yaml").path
+        let (_, ep) = try h.coordinator()
+        let w1 = try h.worker(agent: agent, endpoint: ep, id: "assistant-1")
+        let w2 = try h.worker(agent: agent, endpoint: ep, id: "assistant-2")
+        try h.waitForWorkers(ep, count: 2, timeout: 60)
+        let client = try Client(endpoint: ep)
+
+        let a = try client.call(skill: "assistant", input: "What is the capital of France?", params: ["max_tokens": "24"])
+        XCTAssertEqual(a.code, .ok, a.message)
+        XCTAssertTrue(a.output.contains("Paris"), a.output)
+        XCTAssertEqual(a.metadata["finish_reason"], "stop", "SmolLM2 ends its turn with <|im_end|>: \(a.metadata)")
+        let replies = try pipeline(client, skill: "assistant", total: 8, window: 8, params: ["max_tokens": "24"],
+                                   payload: { _ in "What is the capital of France?" })
+        XCTAssertEqual(replies.count, 8)
+        XCTAssertTrue(replies.values.allSatisfy { $0[0].code == .ok && $0[0].output.contains("Paris") }, "\(replies.values.map { $0[0].output })")
+
+        let file = try ShippedModel.smolLM2.path(workingDirectory: InteropTests.packageRoot.path)
+        let imported = try client.importModel(agent: "assistant", directory: file)
+        let version = try XCTUnwrap((imported["version"] as? [String: Any])?["id"] as? String)
+        XCTAssertEqual(version, "v1")
+        let again = try client.importModel(agent: "assistant", directory: file)
+        XCTAssertEqual(again["created"] as? Bool, false, "the same file is the same version")
+        let swap = try client.waitForSwap(agent: "assistant", swapId: try client.startSwap(agent: "assistant", model: version, strategy: "rolling"))
+        XCTAssertEqual(swap.state, "succeeded", "\(swap.reason)\n\(w1.stderrText.suffix(1500))\n\(w2.stderrText.suffix(1500))")
+        let after = try client.call(skill: "assistant", input: "What is the capital of France?", params: ["max_tokens": "24"])
+        XCTAssertEqual(after.modelVersion, version)
+        XCTAssertEqual(after.output, a.output, "the same weights answer the same")
+    }
+
     func testAWorkerWhoseModelDirectoryIsMissingExitsWithAClearError() throws {
         let h = try ClusterHarness()
         let agent = h.directory.appendingPathComponent("ghost.yaml").path
@@ -50,3 +86,4 @@ final class ModelBackendTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("/no/such/model"), r.stderr)
     }
 }
+

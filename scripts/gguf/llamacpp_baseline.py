@@ -8,7 +8,8 @@ What it measures (each figure the median of --repeats runs after one warm-up run
   decode_tokens_per_s  --decode-tokens single-token llama_decode calls, each followed by a pure
                        argmax over the logits (greedy), after a --decode-prompt-tokens prompt
                        whose evaluation is not timed. EOS is not a stop: exactly D steps run.
-  peak_rss_mb          ru_maxrss of this process at the end, in MiB (1024*1024 bytes). It includes
+  peak_rss_mb          VmHWM of this process at the end (/proc/self/status; ru_maxrss would carry over the
+                       parent's peak across fork+exec), in MiB (1024*1024 bytes). It includes
                        the Python interpreter, numpy, and the model's mmap'd weight pages.
 The prompt is deterministic: a fixed English paragraph, repeated and tokenized with the model's
 own tokenizer (BOS first when the GGUF says the model adds one), truncated to exactly P ids.
@@ -53,6 +54,18 @@ PARAGRAPH = (
     "Children ran past the old stone bridge on their way to school, and the clock in the church "
     "tower struck seven as the first carts rolled in from the farms beyond the hills. "
 )
+
+
+def peak_rss_kib():
+    """The process's own high-water RSS (VmHWM, KiB); ru_maxrss as a fallback off Linux."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def log(*a):
@@ -176,7 +189,7 @@ def main():
     tg, tg_runs = measure(lambda: time_decode(ll, short, args.decode_tokens)[0], args.repeats)
     log(f"decode {args.decode_tokens} tokens: {tg:.1f} tok/s (runs {[round(x, 1) for x in tg_runs]})")
 
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+    peak_rss_mb = peak_rss_kib() / 1024.0
     print(json.dumps({
         "engine": "llama.cpp",
         "llama_cpp_python_version": llama_cpp.__version__,

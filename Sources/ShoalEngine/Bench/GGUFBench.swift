@@ -41,6 +41,8 @@ public enum GGUFBench {
         public var weight_bytes_per_token_mb: Double
         /// Copy bandwidth ÷ bytes per token: the batch-1 decode ceiling.
         public var bandwidth_floor_tokens_per_s: Double
+        /// memcpy bandwidth measured right after this model's Shoal run (the machine is shared).
+        public var copy_bandwidth_gb_per_s: Double
         public var shoal: EngineFigures
         public var llama_cpp: EngineFigures?
         public var llama_cpp_note: String?
@@ -78,10 +80,8 @@ public enum GGUFBench {
         let throughput = ModelBench.measure(generator.model, promptTokens: options.promptTokens,
                                             decodePromptTokens: options.decodePromptTokens, decodeTokens: options.decodeTokens,
                                             repeats: options.repeats) { n in Array(ids.prefix(n)) }
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         return ShoalRun(figures: EngineFigures(prompt_tokens_per_s: throughput.prompt_tok_s, decode_b1_tokens_per_s: throughput.decode_b1_tok_s,
-                                               decode_b8_tokens_per_s: throughput.decode_b8_tok_s, peak_rss_mb: Double(usage.ru_maxrss) / 1024),
+                                               decode_b8_tokens_per_s: throughput.decode_b8_tok_s, peak_rss_mb: peakRSSMegabytes()),
                         weight_bytes_per_token_mb: Double(generator.model.weightBytesPerToken) / 1_048_576,
                         kernels: QuantKernels.active)
     }
@@ -90,8 +90,6 @@ public enum GGUFBench {
     /// --engine-only`), then llama.cpp with `python` (nil or failing: the row says why).
     public static func run(models: [(name: String, path: String)], options: Options, shoalExecutable: String,
                            python: String?, baselineScript: String, progress: (String) -> Void) throws -> Report {
-        progress("copy bandwidth")
-        let bandwidth = copyBandwidth()
         var rows: [ModelRow] = []
         var kernels = QuantKernels.active
         for (name, path) in models {
@@ -104,11 +102,13 @@ public enum GGUFBench {
                 throw GGUFError.unreadable(path: path, reason: "the Shoal benchmark process failed (exit \(child.status)): \(child.stderr.suffix(400))")
             }
             kernels = shoal.kernels
+            progress("copy bandwidth")
+            let bandwidth = copyBandwidth()
             let fileSize = Double((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0) / 1_048_576
             var row = ModelRow(model: name, file: (path as NSString).lastPathComponent, file_size_mb: fileSize,
                                weight_bytes_per_token_mb: shoal.weight_bytes_per_token_mb,
                                bandwidth_floor_tokens_per_s: bandwidth * 1e9 / (shoal.weight_bytes_per_token_mb * 1_048_576),
-                               shoal: shoal.figures, rss_budget_mb: fileSize + 150)
+                               copy_bandwidth_gb_per_s: bandwidth, shoal: shoal.figures, rss_budget_mb: fileSize + 150)
             if let python {
                 progress("\(name): llama.cpp (\(python))")
                 do {
@@ -126,7 +126,7 @@ public enum GGUFBench {
             rows.append(row)
         }
         return Report(threads: options.threads, prompt_tokens: options.promptTokens, decode_tokens: options.decodeTokens,
-                      copy_bandwidth_gb_per_s: bandwidth, kernels: kernels, models: rows)
+                      copy_bandwidth_gb_per_s: rows.isEmpty ? copyBandwidth() : rows.map(\.copy_bandwidth_gb_per_s).max()!, kernels: kernels, models: rows)
     }
 
     struct BaselineFailure: Error, CustomStringConvertible { let description: String }
@@ -158,6 +158,19 @@ public enum GGUFBench {
         return candidates.first { (try? PythonProcess.run($0, ["-c", "import llama_cpp"]))?.status == 0 }
     }
 
+    /// This process's own high-water RSS (VmHWM) in MiB. Not ru_maxrss: Linux carries a parent's
+    /// peak over into a child across fork and exec.
+    static func peakRSSMegabytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kib = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else {
+            var usage = rusage()
+            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+            return Double(usage.ru_maxrss) / 1024
+        }
+        return kib / 1024
+    }
+
     /// memcpy of a 256 MiB buffer (bytes read + written), best of five, in GB/s of bytes read.
     static func copyBandwidth() -> Double {
         let count = 256 << 20
@@ -177,12 +190,11 @@ public enum GGUFBench {
 
     /// A plain-text table with Shoal/llama.cpp ratios against the targets.
     public static func format(_ report: Report) -> String {
-        var lines = [String(format: "threads %d · prompt %d tokens · decode %d tokens · copy bandwidth %.1f GB/s · kernels %@",
-                            report.threads, report.prompt_tokens, report.decode_tokens, report.copy_bandwidth_gb_per_s, report.kernels)]
+        var lines = ["threads \(report.threads) · prompt \(report.prompt_tokens) tokens · decode \(report.decode_tokens) tokens · kernels \(report.kernels)"]
         for row in report.models {
             lines.append("")
-            lines.append(String(format: "%@ (%@, %.0f MB; %.1f MB of weights per token → floor %.0f tok/s)",
-                                row.model, row.file, row.file_size_mb, row.weight_bytes_per_token_mb, row.bandwidth_floor_tokens_per_s))
+            lines.append("\(row.model) (\(row.file), " + String(format: "%.0f MB; %.1f MB of weights per token ÷ %.1f GB/s copy bandwidth → floor %.0f tok/s)",
+                                row.file_size_mb, row.weight_bytes_per_token_mb, row.copy_bandwidth_gb_per_s, row.bandwidth_floor_tokens_per_s))
             lines.append("  metric                    Shoal    llama.cpp    ratio   target")
             func line(_ label: String, _ shoal: Double?, _ baseline: Double?, _ target: String) {
                 let s = shoal.map { String(format: "%9.1f", $0) } ?? "        -"
@@ -192,7 +204,7 @@ public enum GGUFBench {
             }
             line("prompt tok/s", row.shoal.prompt_tokens_per_s, row.llama_cpp?.prompt_tokens_per_s, "≥ 0.7x")
             line("decode b1 tok/s", row.shoal.decode_b1_tokens_per_s, row.llama_cpp?.decode_b1_tokens_per_s, "≥ 1.0x")
-            line("decode b8 (vs b1) tok/s", row.shoal.decode_b8_tokens_per_s, row.llama_cpp?.decode_b1_tokens_per_s, "≥ 3.0x")
+            line("decode b8 (vs its b1)", row.shoal.decode_b8_tokens_per_s, row.llama_cpp?.decode_b1_tokens_per_s, "≥ 3.0x")
             line("peak RSS MB", row.shoal.peak_rss_mb, row.llama_cpp?.peak_rss_mb, String(format: "≤ %.0f MB", row.rss_budget_mb))
             if let note = row.llama_cpp_note { lines.append("  (llama.cpp: \(note))") }
         }

@@ -95,13 +95,24 @@ final class GGUFReaderTests: XCTestCase {
 
     // MARK: malformed files
 
+    private var directory: URL?
+
+    /// `bytes` as a file in this test's temporary directory (one file at a time).
     private func file(_ bytes: Data) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-gguf-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        let path = dir.appendingPathComponent("model.gguf").path
+        if directory == nil {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-gguf-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            directory = dir
+        }
+        let path = directory!.appendingPathComponent("model-\(UUID().uuidString.prefix(8)).gguf").path
         try bytes.write(to: URL(fileURLWithPath: path))
         return path
+    }
+
+    override func tearDown() {
+        if let directory { try? FileManager.default.removeItem(at: directory) }
+        directory = nil
+        super.tearDown()
     }
 
     private func valid() -> GGUFWriter {
