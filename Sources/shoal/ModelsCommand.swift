@@ -57,7 +57,8 @@ struct ModelsImportCommand: ParsableCommand {
     func run() throws {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
         do {
-            let generator = try Generator.load(path: dir)
+            // Loadability only: the serving agent may name its own chat template.
+            let generator = try Generator.load(path: dir, template: .override(nil))
             guard generator.tokenizer != nil else { throw CommandFailure("\(dir): no tokenizer.json; workers need one to serve it") }
         } catch let e as CommandFailure { throw e } catch {
             throw CommandFailure("\(dir): the model does not load: \(error)")

@@ -43,7 +43,7 @@ final class ModelBackendTests: XCTestCase {
     }
 
     /// A real small model: agents/assistant.yaml serves SmolLM2-135M-Instruct from its Q4_1 GGUF
-    /// file, renders input with the file's chat template, answers, batches, and swaps to the same
+    /// file, renders input as a ChatML turn (`chat_template: chatml`), answers, batches, and swaps to the same
     /// file registered in the model registry (content-addressed). (Rolling back from the first
     /// registered version to the unregistered `local` one is refused, as for every model today.)
     func testAGGUFWorkerAnswersWithItsChatTemplateAndSwapsToAnImportedGGUF() throws {

@@ -9,9 +9,13 @@ extension DecoderConfig {
             throw GGUFError.unsupportedArchitecture(path: file.path, architecture: name)
         }
         func key(_ suffix: String) -> String { "\(name).\(suffix)" }
-        func positive(_ suffix: String) throws -> Int {
+        /// A size from the metadata, bounded so no product of sizes can overflow (real models are
+        /// far below: 262,144 tokens, a few thousand wide, a few dozen layers).
+        func positive(_ suffix: String, atMost limit: Int = 1 << 20) throws -> Int {
             let value = try file.int(key(suffix))
-            guard value > 0 else { throw GGUFError.invalidValue(path: file.path, key: key(suffix), reason: "must be > 0, got \(value)") }
+            guard value > 0, value <= limit else {
+                throw GGUFError.invalidValue(path: file.path, key: key(suffix), reason: "must be in 1...\(limit), got \(value)")
+            }
             return value
         }
         guard let embedding = file.tensor("token_embd.weight"), embedding.dimensions.count == 2 else {
@@ -34,6 +38,9 @@ extension DecoderConfig {
             throw GGUFError.invalidValue(path: file.path, key: key("rope.dimension_count"), reason: "is \(rotary); partial rotary embeddings (head size \(headDim)) are not supported")
         }
         let vocab = try file.optionalInt(key("vocab_size")) ?? embedding.dimensions[1]
+        guard (1...(1 << 24)).contains(vocab) else {
+            throw GGUFError.invalidValue(path: file.path, key: key("vocab_size"), reason: "must be in 1...\(1 << 24), got \(vocab)")
+        }
         guard embedding.dimensions == [hidden, vocab] else {
             throw GGUFError.sizeMismatch(path: file.path, tensor: "token_embd.weight", reason: "shape \(embedding.dimensions), expected [\(hidden), \(vocab)] from the metadata")
         }
@@ -49,6 +56,10 @@ extension DecoderConfig {
             rope.scaling = .linear(factor: factor)
         case let other:
             throw GGUFError.invalidValue(path: file.path, key: key("rope.scaling.type"), reason: "is \"\(other)\" (supported: none, linear)")
+        }
+        // llama.cpp's converter stores Llama 3.1+ RoPE scaling as per-frequency factors in a tensor.
+        if file.tensor("rope_freqs.weight") != nil {
+            throw GGUFError.invalidValue(path: file.path, key: "rope_freqs.weight", reason: "(per-frequency RoPE factors, Llama 3.1 style) is not supported yet")
         }
         let epsilon = try file.optionalDouble(key("attention.layer_norm_rms_epsilon")) ?? 1e-6
         self.init(architecture: architecture, vocabSize: vocab, hiddenSize: hidden,
@@ -74,7 +85,7 @@ extension DecoderConfig {
             // As llama.cpp: queries scaled by 1/√head size, five sliding-window layers to
             // one global one, the local layers on RoPE base 10,000 without scaling.
             attentionScale = 1 / Float(headDim).squareRoot()
-            slidingWindow = try file.optionalInt(key("attention.sliding_window"))
+            slidingWindow = try positive("attention.sliding_window", atMost: 1 << 30)
             slidingWindowPattern = 6
             localRope = RopeConfig(theta: 10000)
         }

@@ -88,11 +88,14 @@ public enum GGUFExport {
         }
         /// Rows `first..<first+rows` of `matrix` as one tensor; llama.cpp's Llama files hold q/k
         /// rows in neighbour-pair RoPE order, so a Hugging Face Llama's are permuted on the way.
-        func matrix(_ name: String, _ matrix: WeightMatrix, rows first: Int, _ rows: Int, permuteHeads heads: Int? = nil) {
+        func matrix(_ name: String, _ matrix: WeightMatrix, rows first: Int, _ rows: Int, permuteHeads heads: Int? = nil) throws {
             let all = matrix.floats()
             var values = Array(UnsafeBufferPointer(start: all.pointer + first * matrix.columns, count: rows * matrix.columns))
             if let heads, c.architecture == .llama, c.ropeStyle == .halves {
                 values = permuteToNeighbourPairs(values, heads: heads, headDim: c.headDim, columns: matrix.columns)
+            }
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw GGUFError.invalidValue(path: source, key: name, reason: "holds a non-finite weight (\(values[bad]) at row \(bad / matrix.columns)); the model diverged")
             }
             var type = format.type
             if matrix.columns % type.blockSize != 0 {
@@ -104,44 +107,43 @@ public enum GGUFExport {
 
         let w = model.weights
         let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim
-        matrix("token_embd.weight", w.embedding, rows: 0, c.vocabSize)
+        try matrix("token_embd.weight", w.embedding, rows: 0, c.vocabSize)
         vector("output_norm.weight", w.finalNorm)
-        if let head = w.lmHead { matrix("output.weight", head, rows: 0, c.vocabSize) }
+        if let head = w.lmHead { try matrix("output.weight", head, rows: 0, c.vocabSize) }
         for (i, layer) in w.layers.enumerated() {
             let p = "blk.\(i)."
             vector(p + "attn_norm.weight", layer.attentionNorm)
-            matrix(p + "attn_q.weight", layer.qkv, rows: 0, q, permuteHeads: c.headCount)
-            matrix(p + "attn_k.weight", layer.qkv, rows: q, kv, permuteHeads: c.kvHeadCount)
-            matrix(p + "attn_v.weight", layer.qkv, rows: q + kv, kv)
+            try matrix(p + "attn_q.weight", layer.qkv, rows: 0, q, permuteHeads: c.headCount)
+            try matrix(p + "attn_k.weight", layer.qkv, rows: q, kv, permuteHeads: c.kvHeadCount)
+            try matrix(p + "attn_v.weight", layer.qkv, rows: q + kv, kv)
             if let bias = layer.qkvBias {
-                vector(p + "attn_q.bias", FloatBuffer(Array(bias.array[0..<q])))
-                vector(p + "attn_k.bias", FloatBuffer(Array(bias.array[q..<(q + kv)])))
+                let permute = c.architecture == .llama && c.ropeStyle == .halves
+                func rotary(_ values: [Float], heads: Int) -> [Float] {
+                    permute ? permuteToNeighbourPairs(values, heads: heads, headDim: c.headDim, columns: 1) : values
+                }
+                vector(p + "attn_q.bias", FloatBuffer(rotary(Array(bias.array[0..<q]), heads: c.headCount)))
+                vector(p + "attn_k.bias", FloatBuffer(rotary(Array(bias.array[q..<(q + kv)]), heads: c.kvHeadCount)))
                 vector(p + "attn_v.bias", FloatBuffer(Array(bias.array[(q + kv)...])))
             }
             if let n = layer.qNorm { vector(p + "attn_q_norm.weight", n) }
             if let n = layer.kNorm { vector(p + "attn_k_norm.weight", n) }
-            matrix(p + "attn_output.weight", layer.output, rows: 0, c.hiddenSize)
+            try matrix(p + "attn_output.weight", layer.output, rows: 0, c.hiddenSize)
             if let b = layer.outputBias { vector(p + "attn_output.bias", b) }
             if let n = layer.attentionOutputNorm { vector(p + "post_attention_norm.weight", n) }
             vector(p + "ffn_norm.weight", layer.mlpNorm)
-            matrix(p + "ffn_gate.weight", layer.gateUp, rows: 0, c.intermediateSize)
-            matrix(p + "ffn_up.weight", layer.gateUp, rows: c.intermediateSize, c.intermediateSize)
+            try matrix(p + "ffn_gate.weight", layer.gateUp, rows: 0, c.intermediateSize)
+            try matrix(p + "ffn_up.weight", layer.gateUp, rows: c.intermediateSize, c.intermediateSize)
             if let b = layer.gateUpBias {
                 vector(p + "ffn_gate.bias", FloatBuffer(Array(b.array[0..<c.intermediateSize])))
                 vector(p + "ffn_up.bias", FloatBuffer(Array(b.array[c.intermediateSize...])))
             }
-            matrix(p + "ffn_down.weight", layer.down, rows: 0, c.hiddenSize)
+            try matrix(p + "ffn_down.weight", layer.down, rows: 0, c.hiddenSize)
             if let b = layer.downBias { vector(p + "ffn_down.bias", b) }
             if let n = layer.mlpOutputNorm { vector(p + "post_ffw_norm.weight", n) }
         }
-        let data = writer.encoded()
-        do {
-            try data.write(to: URL(fileURLWithPath: destination), options: .atomic)
-        } catch {
-            throw GGUFError.unreadable(path: destination, reason: "cannot write: \(error.localizedDescription)")
-        }
+        let bytes = try writer.write(to: destination)
         return Summary(path: destination, architecture: c.architecture.rawValue, format: format.rawValue,
-                       tensors: writer.tensors.count, bytes: data.count, kept_f16: keptF16)
+                       tensors: writer.tensors.count, bytes: bytes, kept_f16: keptF16)
     }
 
     /// Hugging Face's rotate-half row order → llama.cpp's neighbour pairs, per head: row `2i`

@@ -37,6 +37,9 @@ public final class GGUFFile: Sendable {
     static let maxStringBytes = 1 << 20
     static let maxArrayDepth = 4
     static let maxDimensions = 4
+    /// Array elements in all metadata together: each becomes a value in memory many times its
+    /// size in the file (Gemma 3's vocabulary, scores and types are 0.8M; Llama 3's ~0.4M).
+    static let maxArrayElements = 1 << 23
 
     public init(path: String) throws {
         self.path = path
@@ -175,6 +178,7 @@ struct GGUFHeaderReader {
     let bytes: UnsafeRawBufferPointer
     let path: String
     private(set) var offset = 0
+    private var arrayElements = 0
 
     init(bytes: UnsafeRawBufferPointer, path: String) {
         self.bytes = bytes
@@ -258,6 +262,10 @@ struct GGUFHeaderReader {
             case .array: minimum = 12
             }
             let n = try count("length of `\(key)`", minimumBytesEach: minimum)
+            arrayElements += n
+            guard arrayElements <= GGUFFile.maxArrayElements else {
+                throw GGUFError.invalidHeader(path: path, reason: "metadata arrays hold more than \(GGUFFile.maxArrayElements) elements in all (at `\(key)`)")
+            }
             var elements: [GGUFValue] = []
             elements.reserveCapacity(n)
             for _ in 0..<n { elements.append(try value(of: elementType, key: key, depth: depth + 1)) }

@@ -67,12 +67,16 @@ public struct GGUFWriter {
         return out
     }
 
-    public func write(to path: String) throws {
+    /// Writes the file (atomically) and returns its size in bytes.
+    @discardableResult
+    public func write(to path: String) throws -> Int {
+        let data = encoded()
         do {
-            try encoded().write(to: URL(fileURLWithPath: path), options: .atomic)
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw GGUFError.unreadable(path: path, reason: "cannot write: \(error.localizedDescription)")
         }
+        return data.count
     }
 
     private func pad(_ out: inout Data) {

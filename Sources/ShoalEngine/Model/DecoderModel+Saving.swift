@@ -36,17 +36,18 @@ extension DecoderModel {
             tensors.append(.init(name: name, shape: shape, values: Array(UnsafeBufferPointer(start: buffer.pointer + offset, count: count))))
         }
         /// Rows of a q or k projection, from llama.cpp's neighbour pairs to Hugging Face's halves.
-        func addRotary(_ name: String, heads: Int, _ buffer: FloatBuffer, offset: Int) {
-            guard c.ropeStyle == .adjacentPairs else { return add(name, [heads * c.headDim, h], buffer, offset: offset) }
-            var values = [Float](repeating: 0, count: heads * c.headDim * h)
+        func addRotary(_ name: String, heads: Int, _ buffer: FloatBuffer, offset: Int, columns: Int = h) {
+            let shape = columns == 1 ? [heads * c.headDim] : [heads * c.headDim, columns]
+            guard c.ropeStyle == .adjacentPairs else { return add(name, shape, buffer, offset: offset) }
+            var values = [Float](repeating: 0, count: heads * c.headDim * columns)
             let half = c.headDim / 2
             for head in 0..<heads {
                 for i in 0..<c.headDim {
                     let source = head * c.headDim + (i < half ? 2 * i : 2 * (i - half) + 1)
-                    for j in 0..<h { values[(head * c.headDim + i) * h + j] = buffer.pointer[offset + source * h + j] }
+                    for j in 0..<columns { values[(head * c.headDim + i) * columns + j] = buffer.pointer[offset + source * columns + j] }
                 }
             }
-            tensors.append(.init(name: name, shape: [heads * c.headDim, h], values: values))
+            tensors.append(.init(name: name, shape: shape, values: values))
         }
         add("model.embed_tokens.weight", [c.vocabSize, h], weights.embedding.floats())
         add("model.norm.weight", [h], weights.finalNorm)
@@ -59,7 +60,11 @@ extension DecoderModel {
             addRotary(p + "self_attn.q_proj.weight", heads: c.headCount, qkv, offset: 0)
             addRotary(p + "self_attn.k_proj.weight", heads: c.kvHeadCount, qkv, offset: q * h)
             add(p + "self_attn.v_proj.weight", [kv, h], qkv, offset: (q + kv) * h)
-            if let b = w.qkvBias {
+            if let b = w.qkvBias, c.ropeStyle == .adjacentPairs {
+                addRotary(p + "self_attn.q_proj.bias", heads: c.headCount, b, offset: 0, columns: 1)
+                addRotary(p + "self_attn.k_proj.bias", heads: c.kvHeadCount, b, offset: q, columns: 1)
+                add(p + "self_attn.v_proj.bias", [kv], b, offset: q + kv)
+            } else if let b = w.qkvBias {
                 add(p + "self_attn.q_proj.bias", [q], b)
                 add(p + "self_attn.k_proj.bias", [kv], b, offset: q)
                 add(p + "self_attn.v_proj.bias", [kv], b, offset: q + kv)

@@ -36,10 +36,10 @@ public enum ChatTemplate: Sendable, Equatable {
 
     /// A ChatML template that writes a fixed system turn when the conversation lacks one
     /// (`'<|im_start|>system\nYou are …<|im_end|>\n'` inside an `if`).
-    private static func defaultSystemPrompt(inChatML jinja: String) -> String? {
-        let opening = "\(ChatML.messageStart)system\\n"
+    static func defaultSystemPrompt(inChatML jinja: String) -> String? {
+        // Converters store the template's newlines as real newlines or as `\n` escapes.
         guard jinja.contains("!= 'system'") || jinja.contains("!= \"system\""),
-              let start = jinja.range(of: opening),
+              let start = jinja.range(of: "\(ChatML.messageStart)system\n") ?? jinja.range(of: "\(ChatML.messageStart)system\\n"),
               let end = jinja.range(of: ChatML.messageEnd, range: start.upperBound..<jinja.endIndex) else { return nil }
         let text = String(jinja[start.upperBound..<end.lowerBound])
         // Only a literal; a template that builds its default from variables is not rendered here.
@@ -97,7 +97,7 @@ public enum ChatTemplateError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unrecognised(let source, let excerpt):
-            return "\(source): chat template of an unknown family (starts \"\(excerpt)\"); name one with chat_template: \(ChatTemplate.familyNames.joined(separator: "|")) (raw feeds the input as the prompt)"
+            return "\(source): chat template of an unknown family (starts \"\(excerpt)\"); name one with `chat_template:` in the agent file or `--chat-template` (\(ChatTemplate.familyNames.joined(separator: ", ")); raw feeds the input as the prompt)"
         case .unknownFamily(let name):
             return "unknown chat template family \"\(name)\" (known: \(ChatTemplate.familyNames.joined(separator: ", ")))"
         }

@@ -18,7 +18,10 @@ extension TrainableDecoder {
 
     /// A model with a serving model's weights (to fine-tune it, or as a frozen reference).
     public convenience init(servingModel model: DecoderModel) throws {
-        try self.init(uninitialized: model.config)
+        // `namedTensors` gives q/k rows in Hugging Face order, whatever order the model computes in.
+        var config = model.config
+        config.ropeStyle = .halves
+        try self.init(uninitialized: config)
         let tensors = Dictionary(model.namedTensors().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for parameter in baseParameters {
             guard let tensor = tensors[parameter.name] else {

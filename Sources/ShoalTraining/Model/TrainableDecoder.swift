@@ -79,6 +79,13 @@ public final class TrainableDecoder<Scalar: TrainingScalar>: TrainableModel {
         guard c.headCount % c.kvHeadCount == 0 else {
             throw TrainableDecoderError.invalidConfig(field: "num_key_value_heads", reason: "(\(c.kvHeadCount)) must divide num_attention_heads (\(c.headCount))")
         }
+        // The backward pass covers Llama/Qwen layers only; Gemma 3's ops are forward-only so far.
+        guard c.architecture != .gemma3, c.activation == .silu, !c.sandwichNorms, c.slidingWindow == nil, c.embeddingScale == 1 else {
+            throw TrainableDecoderError.invalidConfig(field: "architecture", reason: "\(c.architecture.rawValue) cannot be trained yet (GELU-tanh, sandwich norms, sliding window and scaled embeddings have no backward pass)")
+        }
+        guard c.ropeStyle == .halves else {
+            throw TrainableDecoderError.invalidConfig(field: "rope", reason: "the trainer takes q/k rows in Hugging Face order (DecoderModel.namedTensors gives them so)")
+        }
         guard c.headDim > 0, c.headDim % 2 == 0 else {
             throw TrainableDecoderError.invalidConfig(field: "head_dim", reason: "must be even and ≥ 2 for RoPE, got \(c.headDim)")
         }

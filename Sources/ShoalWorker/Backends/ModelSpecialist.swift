@@ -41,8 +41,9 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         }
         sampling = agent.sampling
         maxBatch = agent.concurrency
-        modelId = (path as NSString).lastPathComponent
-        let versionFile = (path as NSString).appendingPathComponent("VERSION")
+        modelId = path.hasSuffix(".gguf") ? ((path as NSString).lastPathComponent as NSString).deletingPathExtension : (path as NSString).lastPathComponent
+        // A directory's VERSION file labels it; a .gguf file's sits beside it.
+        let versionFile = ((path.hasSuffix(".gguf") ? (path as NSString).deletingLastPathComponent : path) as NSString).appendingPathComponent("VERSION")
         let version = (try? String(contentsOfFile: versionFile, encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "local"
         serving = LoadedModel(generator: generator, version: version, maxBatch: agent.concurrency)
