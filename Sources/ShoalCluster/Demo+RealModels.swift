@@ -25,7 +25,8 @@ extension Demo {
 
     /// 7b. A rolling swap of the real assistant model under load: SmolLM2 Q4_1 → the same model
     /// re-quantized to Q8_0 by `shoal quantize`, then a rollback.
-    static func realModelSwap(client: Client, endpoint: String, state: String, workers: Int, say: @escaping (String) -> Void) throws {
+    static func realModelSwap(client: Client, endpoint: String, state: String, workers: Int, supervisor: Supervisor,
+                              say: @escaping (String) -> Void) throws {
         guard workers >= 2, let q41 = try? ShippedModel.smolLM2.path() else { return }
         say("")
         say("7b. Live swap of a real model: SmolLM2-135M-Instruct Q4_1 → the same weights as Q8_0, on its \(workers) workers,")
@@ -39,8 +40,13 @@ extension Demo {
         let v1 = version(try client.importModel(agent: "assistant", directory: q41))
         let v2 = version(try client.importModel(agent: "assistant", directory: q80))
         say("   shoal models import --agent assistant …Q4_1.gguf → \(v1);  …Q8_0.gguf → \(v2)  (content-addressed)")
+        // Importing hashes the files on the coordinator's loop (a known stall, see the README): with
+        // the tour's 250 ms heartbeats its workers may expire and re-register meanwhile, and a swap
+        // sent to a worker mid-reconnect waits for its answer in vain. Let them settle first.
+        Thread.sleep(forTimeInterval: 1.5)
+        _ = supervisor.waitForWorkers(supervisor.workers.count, timeout: 20)
         let first = try client.waitForSwap(agent: "assistant", swapId: try client.startSwap(agent: "assistant", model: v1, strategy: "all"))
-        say("   serving \(v1) on every worker: \(first.state)")
+        say("   serving \(v1) on every worker: \(first.state)\(first.state == "succeeded" ? "" : " (\(first.reason))")")
         say("   shoal swap --agent assistant --model \(v2) --strategy rolling   (under 4 requests/s)")
         let r = try SwapBench.underLoad(endpoint: endpoint, skill: "assistant", agent: "assistant", model: v2, strategy: "rolling",
                                         requestsPerSecond: 4, steadySeconds: 2, input: "Say hi in three words.") { say("   " + $0) }
@@ -50,6 +56,8 @@ extension Demo {
         }
         let answer = try client.call(skill: "assistant", input: "What is the capital of France?", params: ["max_tokens": "24"])
         say("   Q8_0 answers: \(clip(oneLine(answer.output), 70))   [\(answer.modelVersion)]")
+        // Rollback walks back to the version served before; the unregistered start-up model has none.
+        guard first.state == "succeeded" else { return }
         let back = try client.waitForSwap(agent: "assistant", swapId: try client.startRollback(agent: "assistant"))
         let reply = try client.call(skill: "assistant", input: "Hi", params: ["max_tokens": "4"])
         say("   shoal rollback --agent assistant → \(back.state); the next reply comes from \(reply.modelVersion)")

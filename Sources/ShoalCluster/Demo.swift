@@ -121,7 +121,8 @@ public enum Demo {
         }
         if tinyModel != nil { try liveSwap(client: client, endpoint: supervisor.endpoint, topologyFile: topologyFile, say: say) }
         if let assistant = topology.agents.first(where: { $0.agent.name == "assistant" && $0.agent.model == "shipped:smollm2" }) {
-            try realModelSwap(client: client, endpoint: supervisor.endpoint, state: state, workers: assistant.replicas, say: say)
+            try realModelSwap(client: client, endpoint: supervisor.endpoint, state: state, workers: assistant.replicas,
+                              supervisor: supervisor, say: say)
         }
         if digits != nil { try showGRPO(endpoint: supervisor.endpoint, modelDirectory: digitsModel, state: state, say: say) }
         if let tools = topology.agents.first(where: { $0.agent.name == "tools" && $0.agent.backend == .swift }) {
