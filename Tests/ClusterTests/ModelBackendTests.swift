@@ -77,6 +77,26 @@ final class ModelBackendTests: XCTestCase {
         XCTAssertEqual(after.output, a.output, "the same weights answer the same")
     }
 
+    /// The CLI on real models: generate with a chat template, quantize with one JSON object either way.
+    func testGenerateAndQuantizeOnTheCommandLine() throws {
+        let h = try ClusterHarness()
+        let answer = try h.run(["generate", "--model", "shipped:smollm2", "--chat-template", "chatml", "--max-tokens", "16",
+                                "--prompt", "What is the capital of France?"], in: InteropTests.packageRoot)
+        XCTAssertEqual(answer.status, 0, answer.stderr)
+        XCTAssertTrue(answer.stdout.contains("Paris"), answer.stdout)
+        let out = h.directory.appendingPathComponent("math.gguf").path
+        let written = try h.run(["quantize", "--model", "agents/math", "--type", "Q4_0", "--out", out, "--json"], in: InteropTests.packageRoot)
+        XCTAssertEqual(written.status, 0, written.stderr)
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(written.stdout.utf8)) as? [String: Any], written.stdout)
+        XCTAssertEqual(summary["format"] as? String, "Q4_0")
+        XCTAssertEqual(summary["tensors"] as? Int, 39)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out))
+        let failed = try h.run(["quantize", "--model", "/no/such/model", "--out", out, "--json"])
+        XCTAssertEqual(failed.status, 1)
+        let error = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(failed.stdout.utf8)) as? [String: Any], failed.stdout)
+        XCTAssertTrue((error["error"] as? String)?.contains("/no/such/model") == true, "\(error)")
+    }
+
     func testAWorkerWhoseModelDirectoryIsMissingExitsWithAClearError() throws {
         let h = try ClusterHarness()
         let agent = h.directory.appendingPathComponent("ghost.yaml").path
