@@ -18,8 +18,8 @@ extension DecoderConfig {
             }
             return value
         }
-        guard let embedding = file.tensor("token_embd.weight"), embedding.dimensions.count == 2 else {
-            throw GGUFError.missingTensor(path: file.path, tensor: "token_embd.weight")
+        guard let embedding = file.tensor(GGUFTensorName.embedding), embedding.dimensions.count == 2 else {
+            throw GGUFError.missingTensor(path: file.path, tensor: GGUFTensorName.embedding)
         }
         let hidden = try positive("embedding_length")
         let heads = try positive("attention.head_count")
@@ -42,7 +42,7 @@ extension DecoderConfig {
             throw GGUFError.invalidValue(path: file.path, key: key("vocab_size"), reason: "must be in 1...\(1 << 24), got \(vocab)")
         }
         guard embedding.dimensions == [hidden, vocab] else {
-            throw GGUFError.sizeMismatch(path: file.path, tensor: "token_embd.weight", reason: "shape \(embedding.dimensions), expected [\(hidden), \(vocab)] from the metadata")
+            throw GGUFError.sizeMismatch(path: file.path, tensor: GGUFTensorName.embedding, reason: "shape \(embedding.dimensions), expected [\(hidden), \(vocab)] from the metadata")
         }
         let theta = try file.optionalDouble(key("rope.freq_base")) ?? 10000
         guard theta > 0 else { throw GGUFError.invalidValue(path: file.path, key: key("rope.freq_base"), reason: "must be > 0, got \(theta)") }
@@ -65,12 +65,12 @@ extension DecoderConfig {
         self.init(architecture: architecture, vocabSize: vocab, hiddenSize: hidden,
                   intermediateSize: try positive("feed_forward_length"), layerCount: try positive("block_count"),
                   headCount: heads, kvHeadCount: kvHeads, headDim: headDim, rmsNormEps: Float(epsilon), rope: rope,
-                  tieWordEmbeddings: file.tensor("output.weight") == nil,
+                  tieWordEmbeddings: file.tensor(GGUFTensorName.output) == nil,
                   maxPositionEmbeddings: try file.optionalInt(key("context_length")) ?? 4096)
-        qkvBias = file.tensor("blk.0.attn_q.bias") != nil
-        outputBias = file.tensor("blk.0.attn_output.bias") != nil
-        mlpBias = file.tensor("blk.0.ffn_up.bias") != nil
-        qkNorm = file.tensor("blk.0.attn_q_norm.weight") != nil
+        qkvBias = file.tensor(GGUFTensorName.layer(0, .qBias)) != nil
+        outputBias = file.tensor(GGUFTensorName.layer(0, .outputBias)) != nil
+        mlpBias = file.tensor(GGUFTensorName.layer(0, .upBias)) != nil
+        qkNorm = file.tensor(GGUFTensorName.layer(0, .qNorm)) != nil
         bosTokenId = try file.optionalInt("tokenizer.ggml.bos_token_id")
         eosTokenIds = try Self.endOfGenerationIds(file)
         switch architecture {

@@ -36,34 +36,34 @@ extension DecoderWeights {
 
         var layers: [DecoderLayerWeights] = []
         for i in 0..<c.layerCount {
-            let p = "blk.\(i)."
+            func name(_ tensor: GGUFTensorName.Layer) -> String { GGUFTensorName.layer(i, tensor) }
             let qkvBias: FloatBuffer? = c.qkvBias
-                ? FloatBuffer(try vector(p + "attn_q.bias", q).array + vector(p + "attn_k.bias", kv).array + vector(p + "attn_v.bias", kv).array)
+                ? FloatBuffer(try vector(name(.qBias), q).array + vector(name(.kBias), kv).array + vector(name(.vBias), kv).array)
                 : nil
             let gateUpBias: FloatBuffer? = c.mlpBias
-                ? FloatBuffer(try vector(p + "ffn_gate.bias", inter).array + vector(p + "ffn_up.bias", inter).array)
+                ? FloatBuffer(try vector(name(.gateBias), inter).array + vector(name(.upBias), inter).array)
                 : nil
             layers.append(DecoderLayerWeights(
-                attentionNorm: try vector(p + "attn_norm.weight", h),
-                qkv: try matrix([(p + "attn_q.weight", q), (p + "attn_k.weight", kv), (p + "attn_v.weight", kv)], columns: h),
+                attentionNorm: try vector(name(.attentionNorm), h),
+                qkv: try matrix([(name(.q), q), (name(.k), kv), (name(.v), kv)], columns: h),
                 qkvBias: qkvBias,
-                qNorm: try optionalVector(p + "attn_q_norm.weight", c.headDim, when: c.qkNorm),
-                kNorm: try optionalVector(p + "attn_k_norm.weight", c.headDim, when: c.qkNorm),
-                output: try matrix([(p + "attn_output.weight", h)], columns: q),
-                outputBias: try optionalVector(p + "attn_output.bias", h, when: c.outputBias),
-                attentionOutputNorm: try optionalVector(p + "post_attention_norm.weight", h, when: c.sandwichNorms),
-                mlpNorm: try vector(p + "ffn_norm.weight", h),
-                gateUp: try matrix([(p + "ffn_gate.weight", inter), (p + "ffn_up.weight", inter)], columns: h),
+                qNorm: try optionalVector(name(.qNorm), c.headDim, when: c.qkNorm),
+                kNorm: try optionalVector(name(.kNorm), c.headDim, when: c.qkNorm),
+                output: try matrix([(name(.output), h)], columns: q),
+                outputBias: try optionalVector(name(.outputBias), h, when: c.outputBias),
+                attentionOutputNorm: try optionalVector(name(.attentionOutputNorm), h, when: c.sandwichNorms),
+                mlpNorm: try vector(name(.mlpNorm), h),
+                gateUp: try matrix([(name(.gate), inter), (name(.up), inter)], columns: h),
                 gateUpBias: gateUpBias,
-                down: try matrix([(p + "ffn_down.weight", h)], columns: inter),
-                downBias: try optionalVector(p + "ffn_down.bias", h, when: c.mlpBias),
-                mlpOutputNorm: try optionalVector(p + "post_ffw_norm.weight", h, when: c.sandwichNorms)))
+                down: try matrix([(name(.down), h)], columns: inter),
+                downBias: try optionalVector(name(.downBias), h, when: c.mlpBias),
+                mlpOutputNorm: try optionalVector(name(.mlpOutputNorm), h, when: c.sandwichNorms)))
         }
         return DecoderWeights(
-            embedding: try matrix([("token_embd.weight", c.vocabSize)], columns: h),
+            embedding: try matrix([(GGUFTensorName.embedding, c.vocabSize)], columns: h),
             layers: layers,
-            finalNorm: try vector("output_norm.weight", h),
-            lmHead: c.tieWordEmbeddings ? nil : try matrix([("output.weight", c.vocabSize)], columns: h))
+            finalNorm: try vector(GGUFTensorName.outputNorm, h),
+            lmHead: c.tieWordEmbeddings ? nil : try matrix([(GGUFTensorName.output, c.vocabSize)], columns: h))
     }
 }
 

@@ -89,8 +89,7 @@ public enum GGUFExport {
         /// Rows `first..<first+rows` of `matrix` as one tensor; llama.cpp's Llama files hold q/k
         /// rows in neighbour-pair RoPE order, so a Hugging Face Llama's are permuted on the way.
         func matrix(_ name: String, _ matrix: WeightMatrix, rows first: Int, _ rows: Int, permuteHeads heads: Int? = nil) throws {
-            let all = matrix.floats()
-            var values = Array(UnsafeBufferPointer(start: all.pointer + first * matrix.columns, count: rows * matrix.columns))
+            var values = matrix.rowValues(first..<(first + rows))
             if let heads, c.architecture == .llama, c.ropeStyle == .halves {
                 values = permuteToNeighbourPairs(values, heads: heads, headDim: c.headDim, columns: matrix.columns)
             }
@@ -107,39 +106,39 @@ public enum GGUFExport {
 
         let w = model.weights
         let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim
-        try matrix("token_embd.weight", w.embedding, rows: 0, c.vocabSize)
-        vector("output_norm.weight", w.finalNorm)
-        if let head = w.lmHead { try matrix("output.weight", head, rows: 0, c.vocabSize) }
+        try matrix(GGUFTensorName.embedding, w.embedding, rows: 0, c.vocabSize)
+        vector(GGUFTensorName.outputNorm, w.finalNorm)
+        if let head = w.lmHead { try matrix(GGUFTensorName.output, head, rows: 0, c.vocabSize) }
         for (i, layer) in w.layers.enumerated() {
-            let p = "blk.\(i)."
-            vector(p + "attn_norm.weight", layer.attentionNorm)
-            try matrix(p + "attn_q.weight", layer.qkv, rows: 0, q, permuteHeads: c.headCount)
-            try matrix(p + "attn_k.weight", layer.qkv, rows: q, kv, permuteHeads: c.kvHeadCount)
-            try matrix(p + "attn_v.weight", layer.qkv, rows: q + kv, kv)
+            func name(_ tensor: GGUFTensorName.Layer) -> String { GGUFTensorName.layer(i, tensor) }
+            vector(name(.attentionNorm), layer.attentionNorm)
+            try matrix(name(.q), layer.qkv, rows: 0, q, permuteHeads: c.headCount)
+            try matrix(name(.k), layer.qkv, rows: q, kv, permuteHeads: c.kvHeadCount)
+            try matrix(name(.v), layer.qkv, rows: q + kv, kv)
             if let bias = layer.qkvBias {
                 let permute = c.architecture == .llama && c.ropeStyle == .halves
                 func rotary(_ values: [Float], heads: Int) -> [Float] {
                     permute ? permuteToNeighbourPairs(values, heads: heads, headDim: c.headDim, columns: 1) : values
                 }
-                vector(p + "attn_q.bias", FloatBuffer(rotary(Array(bias.array[0..<q]), heads: c.headCount)))
-                vector(p + "attn_k.bias", FloatBuffer(rotary(Array(bias.array[q..<(q + kv)]), heads: c.kvHeadCount)))
-                vector(p + "attn_v.bias", FloatBuffer(Array(bias.array[(q + kv)...])))
+                vector(name(.qBias), FloatBuffer(rotary(Array(bias.array[0..<q]), heads: c.headCount)))
+                vector(name(.kBias), FloatBuffer(rotary(Array(bias.array[q..<(q + kv)]), heads: c.kvHeadCount)))
+                vector(name(.vBias), FloatBuffer(Array(bias.array[(q + kv)...])))
             }
-            if let n = layer.qNorm { vector(p + "attn_q_norm.weight", n) }
-            if let n = layer.kNorm { vector(p + "attn_k_norm.weight", n) }
-            try matrix(p + "attn_output.weight", layer.output, rows: 0, c.hiddenSize)
-            if let b = layer.outputBias { vector(p + "attn_output.bias", b) }
-            if let n = layer.attentionOutputNorm { vector(p + "post_attention_norm.weight", n) }
-            vector(p + "ffn_norm.weight", layer.mlpNorm)
-            try matrix(p + "ffn_gate.weight", layer.gateUp, rows: 0, c.intermediateSize)
-            try matrix(p + "ffn_up.weight", layer.gateUp, rows: c.intermediateSize, c.intermediateSize)
+            if let n = layer.qNorm { vector(name(.qNorm), n) }
+            if let n = layer.kNorm { vector(name(.kNorm), n) }
+            try matrix(name(.output), layer.output, rows: 0, c.hiddenSize)
+            if let b = layer.outputBias { vector(name(.outputBias), b) }
+            if let n = layer.attentionOutputNorm { vector(name(.attentionOutputNorm), n) }
+            vector(name(.mlpNorm), layer.mlpNorm)
+            try matrix(name(.gate), layer.gateUp, rows: 0, c.intermediateSize)
+            try matrix(name(.up), layer.gateUp, rows: c.intermediateSize, c.intermediateSize)
             if let b = layer.gateUpBias {
-                vector(p + "ffn_gate.bias", FloatBuffer(Array(b.array[0..<c.intermediateSize])))
-                vector(p + "ffn_up.bias", FloatBuffer(Array(b.array[c.intermediateSize...])))
+                vector(name(.gateBias), FloatBuffer(Array(b.array[0..<c.intermediateSize])))
+                vector(name(.upBias), FloatBuffer(Array(b.array[c.intermediateSize...])))
             }
-            try matrix(p + "ffn_down.weight", layer.down, rows: 0, c.hiddenSize)
-            if let b = layer.downBias { vector(p + "ffn_down.bias", b) }
-            if let n = layer.mlpOutputNorm { vector(p + "post_ffw_norm.weight", n) }
+            try matrix(name(.down), layer.down, rows: 0, c.hiddenSize)
+            if let b = layer.downBias { vector(name(.downBias), b) }
+            if let n = layer.mlpOutputNorm { vector(name(.mlpOutputNorm), n) }
         }
         let bytes = try writer.write(to: destination)
         return Summary(path: destination, architecture: c.architecture.rawValue, format: format.rawValue,

@@ -94,6 +94,14 @@ struct WeightMatrix: @unchecked Sendable {
         }
     }
 
+    /// Rows `rows` as fp32 values, row after row (one tensor of a fused matrix, for export).
+    func rowValues(_ rows: Range<Int>) -> [Float] {
+        [Float](unsafeUninitializedCapacity: rows.count * columns) { buffer, count in
+            for (i, row) in rows.enumerated() { copyRow(row, to: buffer.baseAddress! + i * columns) }
+            count = rows.count * columns
+        }
+    }
+
     /// All values as fp32 (saving a GGUF model as safetensors).
     func floats() -> FloatBuffer {
         if let dense { return dense }
