@@ -125,4 +125,45 @@ final class MathVerifierTests: XCTestCase {
         XCTAssertEqual(verifier.verify(MathTask(answer: "1"), output: unclosed).status, .formatError)
         XCTAssertEqual(verifier.verify(MathTask(answer: "  "), output: "\\boxed{1}").status, .invalidTask)
     }
+
+    /// The process reward: each line with an `expression = number` whose expression has an
+    /// operator is checked; the credit is the share of checked lines that hold.
+    func testArithmeticLineCreditTable() {
+        let lines: [(String, Bool?)] = [
+            ("12 + 30 = 42", true),
+            ("12 + 30 = 43", false),
+            ("49 × 19 = 931", true),
+            ("49 × 19 = 891", false),
+            ("84 ÷ 4 = 21", true),
+            ("2 + 3 × 4 = 14", true),                       // precedence
+            ("(2 + 3) × 4 = 20", true),
+            ("250 × 12 ÷ 100 = 30", true),
+            ("7 * 6 = 42 apples", true),                     // a unit after the result
+            ("3 hours = 3 × 60 = 180 minutes", true),        // the last `=` is checked
+            ("Each friend gets 120 ÷ 4 = 30 dollars", true), // words before the expression
+            ("10 - 12 = -2", true),
+            ("1.5 × 4 = 6", true),
+            ("5 ÷ 0 = 0", nil),                              // undefined: not checkable
+            ("Total = 42", nil),                             // no operator
+            ("The answer is \\boxed{42}.", nil),
+            ("x + 3 = 5", nil),                              // a variable: "+ 3" is no expression
+            ("12 + = 4", nil),
+            ("= 5", nil),
+        ]
+        for (line, expected) in lines {
+            XCTAssertEqual(ArithmeticLines.check(Substring(line)), expected, line)
+        }
+        let worked = "12 + 30 = 42\n42 × 2 = 86\nThe answer is \\boxed{86}."
+        XCTAssertEqual(ArithmeticLines.tally(worked), ArithmeticLines.Tally(checked: 2, correct: 1))
+        let verdict = MathVerifier().verify(MathTask(answer: "84"), output: worked)
+        XCTAssertEqual(verdict.status, .wrong)
+        XCTAssertEqual(verdict.components[RewardComponent.dense], 0.5)
+        XCTAssertEqual(verdict.reward, 0.1, accuracy: 1e-12, "the dense weight is 0 by default")
+        XCTAssertEqual(MathVerifier(weights: RewardWeights(dense: 0.2)).verify(MathTask(answer: "84"), output: worked).reward,
+                       0.1 + 0.2 * 0.5, accuracy: 1e-12)
+        // Padding with extra right lines cannot beat all-right lines; nothing checkable earns 0.
+        XCTAssertEqual(ArithmeticLines.tally(String(repeating: "1 + 1 = 2\n", count: 500)).checked, ArithmeticLines.maxLines)
+        XCTAssertEqual(ArithmeticLines.tally("\\boxed{3}").credit, 0)
+        XCTAssertNil(ArithmeticLines.check(Substring(String(repeating: "(", count: 5_000) + "1 = 1")))
+    }
 }

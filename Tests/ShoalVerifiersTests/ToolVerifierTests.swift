@@ -121,4 +121,39 @@ final class ToolVerifierTests: XCTestCase {
         XCTAssertThrowsError(try results[1].get())
         XCTAssertEqual(results[2], .failure(.unknownTool("nope")))
     }
+
+    /// The dense component: one part for the name and one per expected argument (an omitted
+    /// optional counts as right, an unexpected argument is one more part that is never right),
+    /// divided by the larger call count.
+    func testDensePartialCreditCountsTheNameAndEachArgument() {
+        let weatherOnly = ToolTask(functions: [Self.weather, Self.time], expected: [Self.expected[0]])
+        let cases: [(String, Double, String)] = [
+            (#"{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}"#, 1, "right: optional unit and threshold left out"),
+            (#"{"name": "get_weather", "arguments": {"city": "Lyon", "days": 3}}"#, 4.0 / 5, "wrong city"),
+            (#"{"name": "get_weather", "arguments": {"city": "Lyon", "days": 4}}"#, 3.0 / 5, "wrong city and days"),
+            (#"{"name": "get_weather", "arguments": {"days": 3}}"#, 4.0 / 5, "required city missing"),
+            (#"{"name": "get_weather", "arguments": {"city": "Paris", "days": 3, "unit": "kelvin"}}"#, 4.0 / 5, "wrong optional value"),
+            (#"{"name": "get_weather", "arguments": {"city": "Paris", "days": 3, "wind": 1}}"#, 5.0 / 6, "unexpected argument"),
+            (#"{"name": "get_time", "arguments": {"zone": "CET"}}"#, 0, "wrong function: its arguments earn nothing"),
+            (#"[{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}, {"name": "get_time", "arguments": {"zone": "CET"}}]"#,
+             0.5, "an extra call halves it"),
+        ]
+        for (output, dense, why) in cases {
+            let verdict = verifier.verify(weatherOnly, output: output)
+            XCTAssertEqual(verdict.components[RewardComponent.dense] ?? -1, dense, accuracy: 1e-12, "\(why): \(verdict.detail)")
+            XCTAssertEqual(verdict.status == .correct, why.hasPrefix("right"), why)
+        }
+        // Both expected calls, one of them half right: (1 + 2/2) / 2.
+        let parallel = verifier.verify(task, output: #"[{"name": "get_time", "arguments": {"zone": "UTC"}}, {"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}]"#)
+        XCTAssertEqual(parallel.components[RewardComponent.dense] ?? -1, 0.75, accuracy: 1e-12)
+        XCTAssertEqual(verifier.verify(task, output: "not a call").components[RewardComponent.dense], 0)
+        // Weighted: the default weight is 0 (the reward is unchanged); with dense 0.5 a wrong
+        // city earns 0.1 (format) + 0.5 × 4/5, below a right call's 1.1 + 0.5.
+        let wrongCity = #"{"name": "get_weather", "arguments": {"city": "Lyon", "days": 3}}"#
+        XCTAssertEqual(verifier.verify(weatherOnly, output: wrongCity).reward, 0.1, accuracy: 1e-12)
+        let dense = ToolVerifier(weights: RewardWeights(dense: 0.5))
+        XCTAssertEqual(dense.verify(weatherOnly, output: wrongCity).reward, 0.1 + 0.4, accuracy: 1e-12)
+        XCTAssertEqual(dense.verify(weatherOnly, output: #"{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}"#).reward,
+                       1.6, accuracy: 1e-12)
+    }
 }

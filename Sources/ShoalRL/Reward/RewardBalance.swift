@@ -19,6 +19,9 @@ public enum RewardBalance {
         guard weights.format >= 0, weights.format <= maxFormatShare * weights.correct + 1e-12 else {
             throw .unbalancedRewardWeights(reason: "`format` must be in 0...\(maxFormatShare) × correct (= \(maxFormatShare * weights.correct)), got \(weights.format); a larger format weight lets well-formatted wrong answers dominate the advantage")
         }
+        guard weights.dense >= 0, weights.dense <= weights.correct + 1e-12 else {
+            throw .unbalancedRewardWeights(reason: "`dense` must be in 0...correct (= \(weights.correct)), got \(weights.dense); partial credit above a right answer's reward would teach half-right answers")
+        }
         let penalties = [("format_error", weights.formatError), ("timeout", weights.timeout),
                          ("crashed", weights.crashed), ("resource_exceeded", weights.resourceExceeded)]
         for (name, value) in penalties where !(value <= 0) {

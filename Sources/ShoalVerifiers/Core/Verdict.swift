@@ -49,4 +49,9 @@ public enum RewardComponent {
     public static let correctness = "correctness"
     /// 1 when the output came in the expected format (boxed answer, parseable calls, ...).
     public static let format = "format"
+    /// Dense partial credit in 0...1, the share of an answer's checkable parts that are
+    /// right: tools, the function name and each argument (`BFCLMatcher.partialCredit`);
+    /// math, the `a op b = c` lines whose arithmetic holds (`ArithmeticLines`). It is 1
+    /// for a right answer whose parts are all right, so it never outweighs correctness.
+    public static let dense = "dense"
 }

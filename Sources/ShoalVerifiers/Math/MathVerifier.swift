@@ -8,7 +8,8 @@ public struct MathTask: Sendable, Equatable {
 }
 
 /// Scores a math output: correctness from the extracted answer's equivalence with the
-/// reference, format from whether the answer was `\boxed{}`.
+/// reference, format from whether the answer was `\boxed{}`, and `dense` (a process
+/// reward) from the worked lines whose arithmetic holds (`ArithmeticLines`).
 public struct MathVerifier: Verifier {
     static let longestAnswer = 4096
     public var percent: PercentRule
@@ -24,10 +25,11 @@ public struct MathVerifier: Verifier {
         guard !reference.isEmpty else {
             return rewards.scored(Verdict(status: .invalidTask, detail: "task has an empty reference answer"))
         }
+        let lines = ArithmeticLines.tally(output)
         guard let extracted = AnswerExtraction.extract(output) else {
             return rewards.scored(Verdict(
                 status: .formatError,
-                components: [RewardComponent.correctness: 0, RewardComponent.format: 0],
+                components: [RewardComponent.correctness: 0, RewardComponent.format: 0, RewardComponent.dense: lines.credit],
                 detail: "no answer found: no \\boxed{}, '####', 'the answer is' or number in \(output.utf8.count) bytes"))
         }
         let format: Double = extracted.source == .boxed ? 1 : 0
@@ -37,7 +39,7 @@ public struct MathVerifier: Verifier {
         let shown = extracted.text.count > 80 ? String(extracted.text.prefix(80)) + "…" : extracted.text
         return rewards.scored(Verdict(
             status: right ? .correct : .wrong,
-            components: [RewardComponent.correctness: right ? 1 : 0, RewardComponent.format: format],
+            components: [RewardComponent.correctness: right ? 1 : 0, RewardComponent.format: format, RewardComponent.dense: lines.credit],
             detail: "answer '\(shown)' (from \(extracted.source.rawValue)) \(right ? "equals" : "differs from") reference '\(reference)'"))
     }
 }

@@ -2,9 +2,10 @@ import Foundation
 
 /// Turns verdicts into the scalars RL trains on.
 ///
-/// One verdict:  r(v) = correct · c(v) + format · f(v) + penalty(status)
+/// One verdict:  r(v) = correct · c(v) + format · f(v) + dense · d(v) + penalty(status)
 ///   c(v) is the `correctness` component (0 for a non-correct verdict when partial credit
-///   is off), f(v) the `format` component, penalty the weight named after the status
+///   is off), f(v) the `format` component, d(v) the `dense` partial-credit component (0
+///   when the verifier reports none), penalty the weight named after the status
 ///   (format_error, timeout, crashed, resource_exceeded; 0 otherwise). An `invalid_task`
 ///   verdict earns 0: the task is broken, not the sample.
 ///
@@ -28,7 +29,8 @@ public struct RewardModule: Sendable, Equatable {
         var correctness = components[RewardComponent.correctness] ?? 0
         if status != .correct && !weights.partialCredit { correctness = 0 }
         let format = components[RewardComponent.format] ?? 0
-        return weights.correct * correctness + weights.format * format + penalty(for: status)
+        let dense = components[RewardComponent.dense] ?? 0
+        return weights.correct * correctness + weights.format * format + weights.dense * dense + penalty(for: status)
     }
 
     /// A verdict with its `reward` filled in from its status and components.

@@ -7,6 +7,8 @@ import Foundation
 /// reward:
 ///   correct: 1.0            # weight on the correctness component
 ///   format: 0.1             # weight on the format component
+///   dense: 0.0              # weight on the dense partial-credit component (tools: name and
+///                           # each argument; math: checkable arithmetic lines); ≤ correct
 ///   partial_credit: true    # partial verdicts earn their fraction (code: tests passed)
 ///   format_error: 0.0       # added when the status is format_error (negative = penalty)
 ///   timeout: 0.0
@@ -18,6 +20,7 @@ import Foundation
 public struct RewardWeights: Codable, Sendable, Equatable {
     public var correct: Double
     public var format: Double
+    public var dense: Double
     public var partialCredit: Bool
     public var formatError: Double
     public var timeout: Double
@@ -27,12 +30,13 @@ public struct RewardWeights: Codable, Sendable, Equatable {
     public var stepDiscount: Double
 
     public init(
-        correct: Double = 1.0, format: Double = 0.1, partialCredit: Bool = true,
+        correct: Double = 1.0, format: Double = 0.1, dense: Double = 0, partialCredit: Bool = true,
         formatError: Double = 0, timeout: Double = 0, crashed: Double = 0, resourceExceeded: Double = 0,
         outcomeShare: Double = 0.5, stepDiscount: Double = 1.0
     ) {
         self.correct = correct
         self.format = format
+        self.dense = dense
         self.partialCredit = partialCredit
         self.formatError = formatError
         self.timeout = timeout
@@ -45,7 +49,7 @@ public struct RewardWeights: Codable, Sendable, Equatable {
     public static let standard = RewardWeights()
 
     enum CodingKeys: String, CodingKey {
-        case correct, format, timeout, crashed
+        case correct, format, dense, timeout, crashed
         case partialCredit = "partial_credit"
         case formatError = "format_error"
         case resourceExceeded = "resource_exceeded"
@@ -58,6 +62,7 @@ public struct RewardWeights: Codable, Sendable, Equatable {
         let d = RewardWeights.standard
         correct = try c.decodeIfPresent(Double.self, forKey: .correct) ?? d.correct
         format = try c.decodeIfPresent(Double.self, forKey: .format) ?? d.format
+        dense = try c.decodeIfPresent(Double.self, forKey: .dense) ?? d.dense
         partialCredit = try c.decodeIfPresent(Bool.self, forKey: .partialCredit) ?? d.partialCredit
         formatError = try c.decodeIfPresent(Double.self, forKey: .formatError) ?? d.formatError
         timeout = try c.decodeIfPresent(Double.self, forKey: .timeout) ?? d.timeout

@@ -66,44 +66,11 @@ public enum BFCLMatcher {
             return .failure("missing_required", "missing required parameter '\(param)'")
         }
         for (param, original) in call.arguments.sorted(by: { $0.key < $1.key }) {
-            guard let details = properties[param], let acceptableValue = answer[param], case .array(let acceptable) = acceptableValue else {
+            guard let details = properties[param], let acceptableValue = answer[param], case .array = acceptableValue else {
                 return .failure("unexpected_param", "unexpected parameter '\(param)'")
             }
-            let typeName = details["type"]?.stringValue ?? "any"
-            let expectedType = PythonType(schemaType: typeName)
-            var nestedType: PythonType?
-            if typeName == "array" || typeName == "tuple" {
-                nestedType = PythonType(schemaType: details["items"]?["type"]?.stringValue ?? "any")
-            }
-            var value = original
-            if typeName == "float", case .int(let i) = value { value = .double(Double(i)) }
-
-            let typeCheck = checkType(param: param, value: value, acceptable: acceptable, typeName: typeName,
-                                      expected: expectedType, nested: nestedType)
-            guard typeCheck.valid else { return typeCheck.match }
-
-            if !typeCheck.isVariable {
-                if expectedType == .dict {
-                    let r = checkDict(param: param, value: value, acceptable: acceptable)
-                    if !r.valid { return r }
-                    continue
-                } else if expectedType == .list, nestedType == .dict {
-                    let r = checkListOfDicts(param: param, value: value, acceptable: acceptable)
-                    if !r.valid { return r }
-                    continue
-                } else if expectedType == .str {
-                    let r = checkString(param: param, value: value, acceptable: acceptable)
-                    if !r.valid { return r }
-                    continue
-                } else if expectedType == .list {
-                    let r = checkList(param: param, value: value, acceptable: acceptable)
-                    if !r.valid { return r }
-                    continue
-                }
-            }
-            if !acceptable.contains(where: { pythonEqual(value, $0) }) {
-                return .failure("value_error", "invalid value for '\(param)': \(value.jsonText); expected one of \(acceptableValue.jsonText)")
-            }
+            let r = checkArgument(param: param, value: original, details: details, acceptableValue: acceptableValue)
+            if !r.valid { return r }
         }
         for (param, acceptableValue) in answer.sorted(by: { $0.key < $1.key }) where call.arguments[param] == nil {
             let acceptable = acceptableValue.arrayValue ?? []
@@ -112,6 +79,80 @@ public enum BFCLMatcher {
             }
         }
         return .ok
+    }
+
+    /// One argument's value against its acceptable values, under the schema's `details`
+    /// (the body of BFCL's per-parameter loop).
+    static func checkArgument(param: String, value original: JSONValue, details: JSONValue, acceptableValue: JSONValue) -> CallMatch {
+        let acceptable = acceptableValue.arrayValue ?? []
+        let typeName = details["type"]?.stringValue ?? "any"
+        let expectedType = PythonType(schemaType: typeName)
+        var nestedType: PythonType?
+        if typeName == "array" || typeName == "tuple" {
+            nestedType = PythonType(schemaType: details["items"]?["type"]?.stringValue ?? "any")
+        }
+        var value = original
+        if typeName == "float", case .int(let i) = value { value = .double(Double(i)) }
+
+        let typeCheck = checkType(param: param, value: value, acceptable: acceptable, typeName: typeName,
+                                  expected: expectedType, nested: nestedType)
+        guard typeCheck.valid else { return typeCheck.match }
+        if !typeCheck.isVariable {
+            if expectedType == .dict { return checkDict(param: param, value: value, acceptable: acceptable) }
+            if expectedType == .list, nestedType == .dict { return checkListOfDicts(param: param, value: value, acceptable: acceptable) }
+            if expectedType == .str { return checkString(param: param, value: value, acceptable: acceptable) }
+            if expectedType == .list { return checkList(param: param, value: value, acceptable: acceptable) }
+        }
+        if !acceptable.contains(where: { pythonEqual(value, $0) }) {
+            return .failure("value_error", "invalid value for '\(param)': \(value.jsonText); expected one of \(acceptableValue.jsonText)")
+        }
+        return .ok
+    }
+
+    // MARK: partial credit (Shoal's, not BFCL's)
+
+    /// The share of a call's parts that are right, for a dense reward: per expected call,
+    /// its function name and each of its arguments are one part each (an argument left out
+    /// counts as right only where "" is acceptable, as in `match`; an argument the answer
+    /// does not list is one more part, never right). Each expected call is paired with the
+    /// output call of the same name that scores best; the sum over expected calls is divided
+    /// by the larger of the two call counts, so a missing or extra call costs its share.
+    /// 1 exactly when every part is right; an output whose names are all wrong scores 0.
+    public static func partialCredit(calls: [ToolCall], expected: [JSONValue], functions: [JSONValue]) -> Double {
+        let count = max(calls.count, expected.count)
+        guard count > 0 else { return 0 }
+        var used = Set<Int>()
+        var total = 0.0
+        for item in expected {
+            guard case .object(let entry) = item, entry.count == 1, let (name, answerValue) = entry.first,
+                case .object(let answer) = answerValue,
+                let description = functions.first(where: { $0["name"]?.stringValue == name })
+            else { continue }
+            let properties = description["parameters"]?["properties"]?.objectValue ?? [:]
+            var best: (index: Int, share: Double)?
+            for (j, call) in calls.enumerated() where !used.contains(j) && call.name == name {
+                var right = 1, parts = 1
+                for (param, acceptableValue) in answer {
+                    parts += 1
+                    if let value = call.arguments[param] {
+                        if let details = properties[param],
+                           checkArgument(param: param, value: value, details: details, acceptableValue: acceptableValue).valid {
+                            right += 1
+                        }
+                    } else if acceptableValue.arrayValue?.contains(.string("")) == true {
+                        right += 1
+                    }
+                }
+                parts += call.arguments.keys.filter { answer[$0] == nil }.count
+                let share = Double(right) / Double(parts)
+                if share > (best?.share ?? -1) { best = (j, share) }
+            }
+            if let best {
+                used.insert(best.index)
+                total += best.share
+            }
+        }
+        return total / Double(count)
     }
 
     // MARK: type_checker

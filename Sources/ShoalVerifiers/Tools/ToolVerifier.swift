@@ -14,7 +14,9 @@ public struct ToolTask: Sendable, Equatable {
 
 /// Scores tool calls: format when calls could be parsed, correctness when they match the
 /// expected calls under BFCL's AST rules (or, without expected calls, fit the schemas).
-/// Components also report `schema` (1 when every call fits its schema) for diagnosis.
+/// Components also report `schema` (1 when every call fits its schema) for diagnosis, and,
+/// against expected calls, `dense`: the share of the calls' parts (name, each argument)
+/// that are right.
 public struct ToolVerifier: Verifier {
     public var rewards: RewardModule
 
@@ -31,7 +33,7 @@ public struct ToolVerifier: Verifier {
             calls = try ToolCallParser.parse(output)
         } catch {
             return rewards.scored(Verdict(
-                status: .formatError, components: [RewardComponent.correctness: 0, RewardComponent.format: 0],
+                status: .formatError, components: [RewardComponent.correctness: 0, RewardComponent.format: 0, RewardComponent.dense: 0],
                 detail: "no calls parsed: \(error)"))
         }
         let problems = FunctionSchema.problems(in: calls, functions: task.functions)
@@ -48,6 +50,7 @@ public struct ToolVerifier: Verifier {
             return rewards.scored(Verdict(status: .invalidTask, components: components, detail: match.error))
         }
         components[RewardComponent.correctness] = match.valid ? 1 : 0
+        components[RewardComponent.dense] = match.valid ? 1 : BFCLMatcher.partialCredit(calls: calls, expected: expected, functions: task.functions)
         return rewards.scored(Verdict(
             status: match.valid ? .correct : .wrong, components: components,
             detail: match.valid ? "\(calls.count) call(s) match: \(names)" : "\(match.errorType): \(match.error)"))
