@@ -10,6 +10,7 @@ final class BigramPolicy: TrainableModel {
     let vocabulary: Int
     let table: Parameter<Double>
     var parameters: [Parameter<Double>] { [table] }
+    var logitTemperature = 1.0
 
     init(vocabulary: Int, values: [Double]? = nil) {
         self.vocabulary = vocabulary
@@ -22,7 +23,7 @@ final class BigramPolicy: TrainableModel {
     }
 
     func probabilities(after previous: Int) -> [Double] {
-        let row = (0..<vocabulary).map { table.value[previous * vocabulary + $0] }
+        let row = (0..<vocabulary).map { table.value[previous * vocabulary + $0] / logitTemperature }
         let top = row.max() ?? 0
         let e = row.map { Foundation.exp($0 - top) }
         let sum = e.reduce(0, +)
@@ -41,7 +42,7 @@ final class BigramPolicy: TrainableModel {
                 let p = probabilities(after: previous)
                 loss += w * -Foundation.log(p[token])
                 for j in 0..<vocabulary {
-                    table.gradient[previous * vocabulary + j] += w * (p[j] - (j == token ? 1 : 0))
+                    table.gradient[previous * vocabulary + j] += w * (p[j] - (j == token ? 1 : 0)) / logitTemperature
                 }
             }
         }

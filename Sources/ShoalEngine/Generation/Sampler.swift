@@ -1,7 +1,10 @@
 import Foundation
 
 /// Picks the next token of one sequence from its logits and reports the token's
-/// log-probability under the unmodified model distribution.
+/// log-probability under the tempered distribution softmax(logits / T) it was drawn from
+/// (T = 1 for greedy decoding, where no temperature applies). Top-k/top-p truncation is
+/// not reflected: the log-prob is the tempered model's, which is what an RL learner
+/// recomputes (`TrainableDecoder.logitTemperature`).
 struct Sampler {
     let params: SamplingParams
     var rng: SplitMix64
@@ -26,11 +29,12 @@ struct Sampler {
     }
 
     private func logprob(of token: Int, _ logits: UnsafePointer<Float>, _ n: Int) -> Float {
+        let inverseTemperature = params.temperature > 0 ? 1 / Double(params.temperature) : 1
         var maxValue = -Float.infinity
         for i in 0..<n { maxValue = max(maxValue, logits[i]) }
         var sum: Double = 0
-        for i in 0..<n { sum += exp(Double(logits[i] - maxValue)) }
-        return Float(Double(logits[token] - maxValue) - log(sum))
+        for i in 0..<n { sum += exp(Double(logits[i] - maxValue) * inverseTemperature) }
+        return Float(Double(logits[token] - maxValue) * inverseTemperature - log(sum))
     }
 
     private mutating func sample(_ logits: UnsafePointer<Float>, _ n: Int) -> Int {

@@ -5,8 +5,8 @@ import ShoalEngine
 /// Samples from the agent's live workers through the coordinator: every sample of every
 /// prompt is its own sub-task (distinct seed), sent pipelined over one client socket with at
 /// most `maxInFlight` outstanding, so the coordinator spreads them over all replicas and each
-/// worker batches what it holds. Replies carry the completion's token ids, its untempered
-/// log-probs and the model version that produced it (the `swift` backend's metadata).
+/// worker batches what it holds. Replies carry the completion's token ids, its log-probs
+/// at the sampling temperature and the model version that produced it (the `swift` backend's metadata).
 ///
 /// Prompt token ids are not sent back by workers; they are the same tokenizer's encoding of
 /// the same text (the learner loads the tokenizer from the model directory the workers serve).

@@ -11,9 +11,9 @@ public struct RolloutPrompt: Sendable, Equatable {
     }
 }
 
-/// How rollouts are sampled. Temperature 1 with no top-k/top-p is what the objective assumes:
-/// the sampling log-probs the workers report are the untempered model's, so only then are
-/// they the log-probs of the distribution the tokens were drawn from.
+/// How rollouts are sampled. Workers report log-probs under softmax(logits / T), and the
+/// learner scores under the same T (`GRPOLearner` sets the policy's `logitTemperature`), so
+/// any temperature is exact; top-k/top-p truncation is not corrected for (leave them off).
 public struct RolloutSampling: Sendable, Equatable {
     /// G: samples per prompt.
     public var groupSize: Int
@@ -49,7 +49,7 @@ public struct SampledCompletion: Sendable, Equatable {
     public var promptTokens: [Int]
     /// Including the stop token when the sample ended on one (the policy must learn to stop).
     public var completionTokens: [Int]
-    /// Untempered log p of each completion token under the model that sampled it.
+    /// log p of each completion token under softmax(logits / T) of the model that sampled it.
     public var logProbs: [Double]
     /// The completion as text, stop token left out.
     public var text: String

@@ -9,10 +9,10 @@ public struct Rollout: Sendable, Equatable {
     public var completionTokens: [Int]
     /// log p_old(completion[t] | prompt, completion[..<t]) under the sampling policy, one per
     /// completion token. The importance ratio of the objective is taken against these.
-    /// They must be the model's untempered log-probs (what the engine's sampler reports and
-    /// what `TrainableModel.tokenLogProbabilities` computes). At temperature 1 without
-    /// top-k/top-p that is also the distribution the token was drawn from; with other
-    /// sampling settings the ratio does not correct for the sampler's reshaping.
+    /// They are the log-probs under softmax(logits / T) at the sampling temperature T (what
+    /// the engine's sampler reports, and what `TrainableModel.tokenLogProbabilities` computes
+    /// with `logitTemperature` T), so they are the distribution the token was drawn from;
+    /// top-k/top-p truncation is not corrected for.
     public var samplingLogProbs: [Double]
     /// The model version that produced the sample (the worker tags every response with it).
     public var modelVersion: Int

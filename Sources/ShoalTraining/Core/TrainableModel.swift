@@ -16,6 +16,9 @@ public protocol TrainableModel: AnyObject {
     /// `log p(tokens[t] | tokens[..<t])` for t ≥ 1 of each sequence (index 0 holds 0),
     /// computed without gradients. GRPO calls this on the policy and on a frozen reference.
     func tokenLogProbabilities(_ sequences: [[Int]]) throws -> [[Double]]
+
+    /// T of softmax(logits / T) in both of the above (1: the model's own distribution).
+    var logitTemperature: Double { get set }
 }
 
 extension TrainableModel {

@@ -25,6 +25,10 @@ public final class TrainableDecoder<Scalar: TrainingScalar>: TrainableModel {
     public private(set) var parameters: [Parameter<Scalar>] = []
     /// The attached adapters' settings; nil without LoRA.
     public internal(set) var loraConfig: LoRAConfig?
+    /// T of softmax(logits / T) in the loss, the log-probs and their gradient: an RL learner
+    /// that samples at temperature T scores its tokens under the distribution it sampled
+    /// from. 1 (the model itself) for SFT; `servingModel()` is unaffected.
+    public var logitTemperature = 1.0
     let rope: RopeTable<Scalar>
     private var activations: DecoderActivations<Scalar>?
 
@@ -171,7 +175,17 @@ public final class TrainableDecoder<Scalar: TrainingScalar>: TrainableModel {
         }
         linearForward(a.logits.pointer, a.finalNormed.pointer, (lmHead ?? embedding).value, nil,
                       rows: layout.headRows.count, inFeatures: h, outFeatures: c.vocabSize)
+        scaleLogits(a, rows: layout.headRows.count)
         return a
+    }
+
+    /// Divides the logits by `logitTemperature` (forward), or their gradient by it (backward:
+    /// d/dz of f(z / T) is f'(z / T) / T). Nothing happens at T = 1.
+    private func scaleLogits(_ a: DecoderActivations<Scalar>, rows: Int) {
+        guard logitTemperature != 1 else { return }
+        let inverse = Scalar(1 / logitTemperature)
+        let p = a.logits.pointer
+        for i in 0..<(rows * config.vocabSize) { p[i] *= inverse }
     }
 
     // MARK: - Backward
@@ -188,6 +202,7 @@ public final class TrainableDecoder<Scalar: TrainingScalar>: TrainableModel {
         }
         let head = lmHead ?? embedding
         let dx = a.streamGradient.pointer, dNormed = a.normedGradient.pointer
+        scaleLogits(a, rows: layout.headRows.count)
         linearBackward(inputGradient: dNormed, accumulateInput: false, weightGradient: gradient(head), biasGradient: nil,
                        a.logits.pointer, a.finalNormed.pointer, head.value, rows: layout.headRows.count, inFeatures: h, outFeatures: c.vocabSize)
         a.streamGradient.zero()
