@@ -4,6 +4,7 @@ import ShoalConfig
 import ShoalCoordinator
 import ShoalEngine
 import ShoalRL
+import ShoalTraining
 
 /// The options of a GRPO run, shared by `shoal learner` and `shoal train grpo`.
 struct GRPORunOptions: ParsableArguments {
@@ -11,16 +12,23 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "G: samples per prompt (16–32 lowers the advantage variance).") var groupSize = 8
     @Option(help: "Prompts per learner step.") var promptsPerStep = 4
     @Option(help: "Sampling temperature of the rollouts.") var temperature = 1.0
-    @Option(help: "Completion budget per sample (default: 128).") var maxTokens = 128
+    @Option(help: "Completion budget per sample and per held-out answer (default: the agent's SFT budget: math 128, code 320, tools 192).") var maxTokens: Int?
     @Option(help: "Peak learning rate (AdamW, warm-up then cosine).") var lr = 1e-4
     @Option(help: "β of the k3 KL penalty to the frozen starting model (0: none).") var kl = 0.04
-    @Option(help: "ε of the clipped surrogate.") var clip = 0.2
+    @Option(help: "ε_low of the clipped surrogate.") var clip = 0.2
+    @Option(help: "ε_high of the clipped surrogate (DAPO's clip-higher; equal to --clip for the symmetric clip).") var clipHigh = 0.28
+    @Option(help: "Loss normalisation: token_mean (every completion token weighs the same) or sequence_mean (the GRPO paper's per-sequence mean).") var normalization = "token_mean"
+    @Flag(inversion: .prefixedNo, help: "Dynamic sampling: replace groups whose rewards are all equal with new prompts.") var dynamicSampling = true
+    @Option(help: "With dynamic sampling: at most this many draws per step.") var samplingRounds = 3
+    @Option(help: "Soft overlong penalty: tokens before --max-tokens where it starts (0: off).") var overlongBuffer = 32
+    @Option(help: "The overlong penalty at --max-tokens (a truncated sample gets all of it).") var overlongPenalty = 0.5
+    @Option(name: .customLong("reward"), help: "A reward weight over the agent file's `reward:`, e.g. --reward dense=0 (repeatable; keys: correct, format, dense, partial_credit, outcome_share, …).") var rewardOverrides: [String] = []
     @Option(help: "Optimiser steps per batch (μ; > 1 goes off-policy, the clip matters then).") var iterations = 1
     @Option(help: "Drop samples more than this many versions behind the learner.") var maxStaleness = 1
     @Option(help: "K: publish a new version every K steps.") var publishEvery = 1
     @Option(help: "Held-out pass@1 (and the rollback guard) every N steps; 0: only before and after.") var evalEvery = 10
     @Option(help: "Roll back when held-out pass@1 drops more than this (a fraction); negative: no guard.") var rollbackMargin = 0.05
-    @Option(help: "Held-out tasks for greedy pass@1.") var evalItems = 100
+    @Option(help: "Held-out tasks for greedy pass@1.") var evalItems = 200
     @Option(help: "Held-out tasks for pass@k.") var passkItems = 16
     @Option(help: "Samples per task for pass@k (k = 1, 2, 4 … up to this, at most 32).") var passkSamples = 32
     @Option(help: "Only tasks of these difficulty levels, e.g. 1 or 1-2 (math has 1–5): pick the split where the starting model solves some samples but not all.") var difficulty: String?
@@ -31,16 +39,33 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "With --from-tasks: the coordinator's task journal to read the tasks from.") var journal = ".shoal/journal.sqlite"
     @Option(help: "Directory for metrics.jsonl, experience.jsonl, reward.svg, pass_at_k.svg, summary.json, versions/ (default: .shoal/grpo/<agent>).") var out: String?
 
-    func learner(agent: String, modelDirectory: String, reward: [String: Double]) throws -> AgentLearner {
+    func learner(agent: String, modelDirectory: String, reward agentReward: [String: Double]) throws -> AgentLearner {
+        var reward = agentReward
+        for pair in rewardOverrides {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, AgentVerifier.rewardKeys.contains(parts[0]), let value = Double(parts[1]) ?? (parts[1] == "true" ? 1 : parts[1] == "false" ? 0 : nil) else {
+                throw ValidationError("--reward takes KEY=NUMBER with KEY one of \(AgentVerifier.rewardKeys.joined(separator: ", ")) (e.g. dense=0.5), got '\(pair)'")
+            }
+            reward[parts[0]] = value
+        }
+        guard let norm = GRPOObjective.Normalization(rawValue: normalization) else {
+            throw ValidationError("--normalization must be token_mean or sequence_mean, got '\(normalization)'")
+        }
         var g = GRPOSettings()
         g.steps = steps
         g.groupSize = groupSize
         g.promptsPerStep = promptsPerStep
         g.temperature = temperature
-        g.maxTokens = maxTokens
+        g.maxTokens = try maxTokens ?? AgentRecipe.named(agent).maxNewTokens
         g.learningRate = lr
         g.klCoefficient = kl
         g.clip = clip
+        g.clipHigh = clipHigh
+        g.normalization = norm
+        g.dynamicSampling = dynamicSampling
+        g.samplingRounds = samplingRounds
+        g.overlongBuffer = overlongBuffer
+        g.overlongPenalty = overlongPenalty
         g.iterationsPerBatch = iterations
         g.maxStaleness = maxStaleness
         g.publishEvery = publishEvery

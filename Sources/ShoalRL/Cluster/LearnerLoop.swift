@@ -85,6 +85,10 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     var sameWeights: [Int: Int] = [:]
     /// Steps in a row whose samples were all dropped as stale before the run stops.
     public var maxFruitlessSteps = 3
+    /// The next train item to sample (the steps walk the train split in order).
+    var trainCursor = 0
+    /// Dynamic sampling's work in the last step: groups dropped for equal rewards, and draws.
+    public private(set) var lastDraw = (flatGroupsDropped: 0, rounds: 0)
 
     public init(learner: GRPOLearner<TrainableDecoder<Scalar>>, source: any RolloutSource, scorer: any RolloutScorer,
                 trainItems: [TaskItem], heldOut: HeldOutEvaluation, naming: VersionNaming, publisher: any VersionPublisher,
@@ -135,24 +139,58 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
                                            seed: settings.seed &+ UInt64(step) &* 0x1_0000_0001)
             return try tasks.rollouts(step: step, promptsPerStep: g.promptsPerStep, sampling: sampling, naming: naming)
         }
-        let items = (0..<g.promptsPerStep).map { trainItems[(step * g.promptsPerStep + $0) % trainItems.count] }
+        // Dynamic sampling (DAPO): a group whose rewards are all equal has no advantage to
+        // learn from, so it is dropped and replaced by the next train prompts, in at most
+        // `sampling_rounds` draws. If no draw brings a group with any spread, the step
+        // trains on the flat groups (their advantages are 0) and the KL term alone moves it.
+        var kept: [[Rollout]] = [], flat: [[Rollout]] = []
+        var round = 0
+        repeat {
+            let groups = try sampleGroups(count: g.promptsPerStep - kept.count, step: step, round: round)
+            for group in groups {
+                let rewards = group.map(\.reward.total)
+                if g.dynamicSampling, let low = rewards.min(), let high = rewards.max(), high - low <= 1e-12 * max(1, abs(high)) {
+                    flat.append(group)
+                } else {
+                    kept.append(group)
+                }
+            }
+            round += 1
+        } while g.dynamicSampling && kept.count < g.promptsPerStep && round < g.samplingRounds
+        lastDraw = (flat.count, round)
+        return (kept.isEmpty ? flat : kept).flatMap { $0 }
+    }
+
+    /// `count` groups of the next train prompts, scored, with the overlong penalty added.
+    private func sampleGroups(count: Int, step: Int, round: Int) throws -> [[Rollout]] {
+        let g = settings.grpo
+        let items = (0..<count).map { trainItems[(trainCursor + $0) % trainItems.count] }
+        trainCursor += count
         let prompts = items.enumerated().map { i, item in
-            RolloutPrompt(groupID: "s\(step)-p\(i)-\(item.id)", text: SFTFormat.prompt(for: item))
+            RolloutPrompt(groupID: "s\(step)-" + (round > 0 ? "r\(round)-" : "") + "p\(i)-\(item.id)", text: SFTFormat.prompt(for: item))
         }
         let sampling = RolloutSampling(groupSize: g.groupSize, temperature: g.temperature, maxTokens: g.maxTokens,
-                                       seed: settings.seed &+ UInt64(step) &* 0x1_0000_0001)
+                                       seed: settings.seed &+ UInt64(step) &* 0x1_0000_0001 &+ UInt64(round) &* 0x9E37_79B9)
         let samples = try source.sample(prompts, sampling: sampling)
-        var rollouts: [Rollout] = []
+        var groups: [[Rollout]] = []
         for (i, group) in samples.enumerated() {
             let scored = try scorer.score(Array(repeating: items[i], count: group.count), outputs: group.map(\.text))
+            var rollouts: [Rollout] = []
             for (sample, score) in zip(group, scored) {
+                var reward = score.reward
+                if g.overlongBuffer > 0 {
+                    let penalty = g.overlongReward(completionTokens: sample.completionTokens.count)
+                    reward.components["overlong"] = penalty
+                    reward.total += penalty
+                }
                 rollouts.append(Rollout(groupID: prompts[i].groupID, prompt: prompts[i].text, completion: sample.text,
                                         promptTokens: sample.promptTokens, completionTokens: sample.completionTokens,
                                         samplingLogProbs: sample.logProbs, modelVersion: try naming.version(named: sample.modelVersion),
-                                        reward: score.reward))
+                                        reward: reward))
             }
+            groups.append(rollouts)
         }
-        return rollouts
+        return groups
     }
 
     public func run() throws -> LearnerRunSummary {
@@ -219,7 +257,8 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
                 continue
             }
             fruitless = 0
-            let m = result.metrics
+            var m = result.metrics
+            if tasks == nil { (m.flatGroupsDropped, m.samplingRounds) = lastDraw }
             metrics.append(m)
             try GRPOMetricsLog.append(m, to: metricsURL)
             try ExperienceLog.write(ExperienceRecord.records(of: result.batch, agent: settings.agent, step: m.step), to: experienceURL, append: true)
@@ -316,7 +355,9 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
             + "  clip \(fixed(m.clipFraction))  entropy \(fixed(m.entropy))  len \(String(format: "%.1f", m.completionLengthMean))"
             + "  lr " + String(format: "%.2e", m.learningRate)
             + "  update \(Int(m.tokensPerSecond)) tok/s  sampling \(Int(rolloutSeconds > 0 ? Double(sampledTokens) / rolloutSeconds : 0)) tok/s"
-            + "  zero-var \(m.zeroVarianceGroups)/\(m.groups)  v\(m.modelVersion)"
+            + "  zero-var \(m.zeroVarianceGroups)/\(m.groups)"
+            + ((m.flatGroupsDropped ?? 0) > 0 ? " (\(m.flatGroupsDropped ?? 0) flat dropped, \(m.samplingRounds ?? 1) draws)" : "")
+            + "  v\(m.modelVersion)"
     }
 }
 

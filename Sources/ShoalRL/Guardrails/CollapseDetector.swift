@@ -12,9 +12,21 @@ public struct CollapseDetector: Sendable, Equatable {
     /// Mean completion tokens; below it a step counts as collapsed.
     public var lengthFloor: Double
     public var patience: Int
+    /// With r set, the entropy floor is min(`entropyFloor`, r × the first step's entropy): a
+    /// policy that starts nearly deterministic (the tools specialist samples its JSON at
+    /// ~0.05 nats/token, most tokens forced) counts as collapsed only when its entropy falls
+    /// well below where it started, not from its first step.
+    public var relativeFloor: Double?
     public private(set) var consecutive = 0
+    public private(set) var startingEntropy: Double?
 
-    public init(entropyFloor: Double = 0.05, lengthFloor: Double = 1, patience: Int = 3) throws(GRPOError) {
+    /// The floor in force: `entropyFloor`, or lower once a relative floor has a start to scale.
+    public var effectiveEntropyFloor: Double {
+        guard let r = relativeFloor, let start = startingEntropy else { return entropyFloor }
+        return min(entropyFloor, r * start)
+    }
+
+    public init(entropyFloor: Double = 0.05, lengthFloor: Double = 1, patience: Int = 3, relativeFloor: Double? = nil) throws(GRPOError) {
         guard patience >= 1 else {
             throw .invalidSetting(name: "collapse_patience", value: Double(patience), reason: "must be ≥ 1 step")
         }
@@ -22,20 +34,26 @@ public struct CollapseDetector: Sendable, Equatable {
             throw .invalidSetting(name: entropyFloor < 0 ? "collapse_entropy_floor" : "collapse_length_floor",
                                   value: min(entropyFloor, lengthFloor), reason: "must be ≥ 0")
         }
+        if let relativeFloor, !(relativeFloor > 0 && relativeFloor < 1) {
+            throw .invalidSetting(name: "collapse_relative_floor", value: relativeFloor, reason: "must be in (0, 1)")
+        }
         self.entropyFloor = entropyFloor
         self.lengthFloor = lengthFloor
         self.patience = patience
+        self.relativeFloor = relativeFloor
     }
 
     /// Call once per learner step; throws `PolicyCollapse` on the `patience`-th consecutive
     /// collapsed step. A healthy step resets the count.
     public mutating func observe(step: Int, entropy: Double, meanCompletionLength: Double) throws(PolicyCollapse) {
-        let lowEntropy = entropy < entropyFloor
+        if startingEntropy == nil, entropy.isFinite { startingEntropy = entropy }
+        let floor = effectiveEntropyFloor
+        let lowEntropy = entropy < floor
         let short = meanCompletionLength < lengthFloor
         guard lowEntropy || short else { consecutive = 0; return }
         consecutive += 1
         if consecutive >= patience {
-            throw PolicyCollapse(step: step, steps: consecutive, entropy: entropy, entropyFloor: entropyFloor,
+            throw PolicyCollapse(step: step, steps: consecutive, entropy: entropy, entropyFloor: floor,
                                  meanCompletionLength: meanCompletionLength, lengthFloor: lengthFloor)
         }
     }
@@ -52,7 +70,7 @@ public struct PolicyCollapse: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         var seen: [String] = []
-        if entropy < entropyFloor { seen.append("entropy \(rounded(entropy)) nats/token < \(entropyFloor)") }
+        if entropy < entropyFloor { seen.append("entropy \(rounded(entropy)) nats/token < \(rounded(entropyFloor))") }
         if meanCompletionLength < lengthFloor {
             seen.append("mean completion length \(rounded(meanCompletionLength)) tokens < \(lengthFloor)")
         }

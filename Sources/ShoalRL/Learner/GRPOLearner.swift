@@ -31,12 +31,16 @@ public final class GRPOLearner<Policy: TrainableModel> {
         }
         self.policy = policy
         self.reference = reference
+        // Tokens sampled at T are scored under softmax(logits / T): the ratio against the
+        // workers' (tempered) sampling log-probs is then 1 at the sampling weights.
+        policy.logitTemperature = settings.temperature
+        reference?.logitTemperature = settings.temperature
         self.settings = settings
         self.version = version
         optimizer = AdamW(parameters: policy.parameters, settings: .init(weightDecay: settings.weightDecay))
         schedule = LearningRateSchedule(peak: settings.learningRate, floor: 0.1 * settings.learningRate,
                                         warmupSteps: settings.warmupSteps, totalSteps: settings.steps)
-        if let collapse { self.collapse = collapse } else { self.collapse = try CollapseDetector() }
+        if let collapse { self.collapse = collapse } else { self.collapse = try CollapseDetector(relativeFloor: 0.2) }
     }
 
     public struct StepResult {

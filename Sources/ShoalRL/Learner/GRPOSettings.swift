@@ -21,6 +21,10 @@
 ///   iterations_per_batch: 1   # μ: optimiser steps per batch (> 1 goes off-policy; the clip matters then)
 ///   micro_batch: 16           # sequences per forward/backward (memory); omit for the whole batch
 ///   publish_every: 1          # K: register a new version every K steps
+///   dynamic_sampling: false   # DAPO: drop groups whose rewards are all equal, draw replacements
+///   sampling_rounds: 3        # at most this many draws per step to fill the step's prompts
+///   overlong_buffer: 0        # tokens before max_tokens where the soft overlong penalty starts (0: off)
+///   overlong_penalty: 1.0     # the penalty at max_tokens (it grows linearly over the buffer)
 /// ```
 public struct GRPOSettings: Sendable, Equatable, Codable {
     public var groupSize = 8
@@ -42,8 +46,22 @@ public struct GRPOSettings: Sendable, Equatable, Codable {
     public var iterationsPerBatch = 1
     public var microBatch: Int?
     public var publishEvery = 1
+    public var dynamicSampling = false
+    public var samplingRounds = 3
+    public var overlongBuffer = 0
+    public var overlongPenalty = 1.0
 
     public init() {}
+
+    /// DAPO's soft overlong punishment: 0 up to `max_tokens − overlong_buffer` completion
+    /// tokens, then falling linearly to −`overlong_penalty` at `max_tokens` (a completion cut
+    /// off by the budget gets the whole penalty). 0 when the buffer is 0.
+    public func overlongReward(completionTokens length: Int) -> Double {
+        guard overlongBuffer > 0 else { return 0 }
+        let start = maxTokens - overlongBuffer
+        guard length > start else { return 0 }
+        return -overlongPenalty * min(1, Double(length - start) / Double(overlongBuffer))
+    }
 
     public var objective: GRPOObjective {
         GRPOObjective(clip: clip, clipHigh: clipHigh, klCoefficient: klCoefficient, normalization: normalization)
@@ -59,6 +77,7 @@ public struct GRPOSettings: Sendable, Equatable, Codable {
             ("group_size", groupSize, 2), ("prompts_per_step", promptsPerStep, 1), ("max_tokens", maxTokens, 1),
             ("max_staleness", maxStaleness, 0), ("warmup_steps", warmupSteps, 0), ("steps", steps, 1),
             ("iterations_per_batch", iterationsPerBatch, 1), ("micro_batch", microBatch ?? 1, 1), ("publish_every", publishEvery, 1),
+            ("sampling_rounds", samplingRounds, 1), ("overlong_buffer", overlongBuffer, 0),
         ]
         for (name, value, least) in counts where value < least {
             throw .invalidSetting(name: name, value: Double(value),
@@ -67,6 +86,12 @@ public struct GRPOSettings: Sendable, Equatable, Codable {
         let positives = [("temperature", temperature), ("learning_rate", learningRate), ("max_grad_norm", maxGradNorm)]
         for (name, value) in positives where !(value > 0 && value.isFinite) {
             throw .invalidSetting(name: name, value: value, reason: "must be a positive number")
+        }
+        guard overlongBuffer < maxTokens else {
+            throw .invalidSetting(name: "overlong_buffer", value: Double(overlongBuffer), reason: "must be below max_tokens (\(maxTokens))")
+        }
+        guard overlongPenalty >= 0, overlongPenalty.isFinite else {
+            throw .invalidSetting(name: "overlong_penalty", value: overlongPenalty, reason: "must be ≥ 0 (it is subtracted)")
         }
         guard weightDecay >= 0, weightDecay.isFinite else {
             throw .invalidSetting(name: "weight_decay", value: weightDecay, reason: "must be ≥ 0")
@@ -90,6 +115,10 @@ public struct GRPOSettings: Sendable, Equatable, Codable {
         case iterationsPerBatch = "iterations_per_batch"
         case microBatch = "micro_batch"
         case publishEvery = "publish_every"
+        case dynamicSampling = "dynamic_sampling"
+        case samplingRounds = "sampling_rounds"
+        case overlongBuffer = "overlong_buffer"
+        case overlongPenalty = "overlong_penalty"
     }
 
     /// Keys that are absent keep their defaults; unknown keys are ignored (the YAML layer
@@ -118,5 +147,9 @@ public struct GRPOSettings: Sendable, Equatable, Codable {
         try read(.iterationsPerBatch, &iterationsPerBatch)
         microBatch = try c.decodeIfPresent(Int.self, forKey: .microBatch)
         try read(.publishEvery, &publishEvery)
+        try read(.dynamicSampling, &dynamicSampling)
+        try read(.samplingRounds, &samplingRounds)
+        try read(.overlongBuffer, &overlongBuffer)
+        try read(.overlongPenalty, &overlongPenalty)
     }
 }

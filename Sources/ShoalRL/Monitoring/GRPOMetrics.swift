@@ -28,6 +28,11 @@ public struct GRPOMetrics: Sendable, Equatable, Codable {
     public var zeroVarianceGroups: Int
     public var droppedStale: Int
     public var weightedStale: Int
+    /// Dynamic sampling: groups drawn this step but dropped for equal rewards (replaced by
+    /// new prompts), and how many draws the step took; nil where the loop did not sample
+    /// (a learner fed from elsewhere, step-wise task runs).
+    public var flatGroupsDropped: Int?
+    public var samplingRounds: Int?
 
     enum CodingKeys: String, CodingKey {
         case step, rewards, loss, kl, entropy, groups
@@ -43,6 +48,8 @@ public struct GRPOMetrics: Sendable, Equatable, Codable {
         case zeroVarianceGroups = "zero_variance_groups"
         case droppedStale = "dropped_stale"
         case weightedStale = "weighted_stale"
+        case flatGroupsDropped = "flat_groups_dropped"
+        case samplingRounds = "sampling_rounds"
     }
 
     public init(step: Int, modelVersion: Int, batch: GRPOBatch, evaluation: GRPOObjective.Evaluation,
