@@ -13,8 +13,24 @@ public struct SubTaskOutcome: Sendable, Equatable {
     public var modelVersion: String
     public var latencyUs: UInt64
     public var metadata: [String: String]
+    /// The completion's tokens, from a model-backed worker (older ones put them in `metadata`;
+    /// `Shoal_V1_SampledTokens(typed:metadata:)` reads either).
+    public var tokens: Shoal_V1_SampledTokens?
 
     public var ok: Bool { code == .ok }
+
+    /// A reply's header and, when it has one, its result.
+    public init(header h: Shoal_V1_ReplyHeader, result: Shoal_V1_SubTaskResult? = nil) {
+        requestId = h.requestID
+        code = h.code
+        message = h.message
+        output = result?.output ?? ""
+        workerId = h.workerID
+        modelVersion = h.modelVersion
+        latencyUs = h.latencyUs
+        metadata = result?.metadata ?? [:]
+        tokens = result?.hasTokens == true ? result?.tokens : nil
+    }
 }
 
 public enum ClientError: Error, CustomStringConvertible, Equatable {
@@ -136,10 +152,7 @@ public final class Client {
         }
         let final = frames[1][0] == ClientCommandCode.final
         let h = try Shoal_V1_ReplyHeader(serializedBytes: frames[4])
-        var result = Shoal_V1_SubTaskResult()
-        if frames.count > 5 { result = try Shoal_V1_SubTaskResult(serializedBytes: frames[5]) }
-        return (SubTaskOutcome(requestId: h.requestID, code: h.code, message: h.message, output: result.output,
-                               workerId: h.workerID, modelVersion: h.modelVersion, latencyUs: h.latencyUs,
-                               metadata: result.metadata), final)
+        let result = frames.count > 5 ? try Shoal_V1_SubTaskResult(serializedBytes: frames[5]) : nil
+        return (SubTaskOutcome(header: h, result: result), final)
     }
 }

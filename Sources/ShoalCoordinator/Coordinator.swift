@@ -190,11 +190,12 @@ public final class Coordinator: @unchecked Sendable {
         heldReplies.removeAll(keepingCapacity: true)
     }
 
-    /// `shoal task ID` and `shoal tasks`: sub-task params `action: get|list` on the task service.
+    /// `shoal task ID`, `shoal tasks` and a learner's task listing: sub-task params `action: get|list`
+    /// on the task service (`TaskService`).
     private func answerTaskQuery(_ request: ClientRequest) -> Bool {
         guard ShoalBody.isShoal(request.body), request.body.count > 2,
               let task = try? Shoal_V1_SubTask(serializedBytes: request.body[2]),
-              let action = task.params["action"], ["get", "list"].contains(action) else { return false }
+              let action = task.params[TaskService.actionParam], ["get", "list"].contains(action) else { return false }
         let header = try? Shoal_V1_RequestHeader(serializedBytes: request.body[1])
         var h = Shoal_V1_ReplyHeader()
         h.requestID = header?.requestID ?? 0
@@ -209,8 +210,16 @@ public final class Coordinator: @unchecked Sendable {
                 h.message = "no task '\(task.input)'\(journal == nil ? " (this coordinator runs without a journal)" : "")"
             }
         } else {
-            let recent = (try? journal?.recent(limit: Int(task.params["limit"] ?? "") ?? 50)) ?? []
-            r.output = TaskRunner.json(recent.map { ["id": $0.id, "status": $0.status, "created_at": $0.createdAt.timeIntervalSince1970] as [String: Any] })
+            do {
+                let query = try TaskService.ListQuery(params: task.params)
+                r.output = TaskRunner.json(try journal?.recent(query).map(\.jsonObject) ?? [])
+            } catch let error as TaskServiceError {
+                h.code = .badRequest
+                h.message = error.message
+            } catch {
+                h.code = .internal
+                h.message = "journal: cannot list tasks: \(error)"
+            }
         }
         try? socket.send(Outbound.reply(to: request.identity, request.version, delimited: request.delimited, service: request.service,
                                         body: ShoalBody.reply(header: h, result: r)), dontWait: true)

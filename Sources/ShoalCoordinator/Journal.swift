@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import ShoalConfig
+import ShoalWire
 
 /// The coordinator's durable record of multi-step tasks (SQLite, WAL). A task is written
 /// when accepted, before the client hears anything; each step's outcome as it completes; the
@@ -21,15 +21,9 @@ public final class Journal {
     }
 
     public enum Event: Sendable {
-        case accepted(id: String, spec: String)
+        case accepted(id: String, spec: String, origin: TaskService.Origin)
         case step(task: String, step: String, StepRecord)
         case finished(id: String, status: String, result: String)
-    }
-
-    public struct Summary: Sendable {
-        public var id: String
-        public var status: String
-        public var createdAt: Date
     }
 
     public init(path: String) throws {
@@ -63,6 +57,13 @@ public final class Journal {
                 t.primaryKey(["task_id", "step_id"])
             }
         }
+        // Who submitted a task: a learner's re-runs of users' tasks are never listed as tasks to learn from.
+        migrator.registerMigration("v2-origin") { db in
+            try db.alter(table: "task") { t in t.add(column: "origin", .text).notNull().defaults(to: TaskService.Origin.user.rawValue) }
+            // Runs journaled before the column, known by the ids learners gave them (`TaskRolloutSource.runSpec`).
+            try db.execute(sql: "UPDATE task SET origin = ? WHERE id GLOB '*-grpo-????????-s[0-9]*-p[0-9]*-g[0-9]*'",
+                           arguments: [TaskService.Origin.learner.rawValue])
+        }
         try migrator.migrate(db)
     }
 
@@ -73,9 +74,9 @@ public final class Journal {
         try db.write { db in
             for e in events {
                 switch e {
-                case let .accepted(id, spec):
-                    try db.execute(sql: "INSERT OR IGNORE INTO task (id, spec, status, created_at, updated_at) VALUES (?, ?, 'running', ?, ?)",
-                                   arguments: [id, spec, now, now])
+                case let .accepted(id, spec, origin):
+                    try db.execute(sql: "INSERT OR IGNORE INTO task (id, spec, status, origin, created_at, updated_at) VALUES (?, ?, 'running', ?, ?, ?)",
+                                   arguments: [id, spec, origin.rawValue, now, now])
                 case let .step(task, step, r):
                     let outputs = String(decoding: (try? JSONEncoder().encode(Dictionary(uniqueKeysWithValues: r.outputs.map { (String($0.key), $0.value) }))) ?? Data("{}".utf8), as: UTF8.self)
                     try db.execute(sql: """
@@ -108,22 +109,15 @@ public final class Journal {
         }
     }
 
-    /// Specs of the most recent finished tasks (newest first), read from the journal file at
-    /// `path` without writing to it: a learner reads a live coordinator's journal this way
-    /// (SQLite WAL lets it read beside the coordinator's writes). A learner's own rollout runs
-    /// (steps with `record_tokens`) are left out, so they never crowd out the user's tasks.
-    /// Opened read-write but only read: a read-only open of a WAL database fails once a clean
-    /// shutdown has removed its -wal/-shm files.
-    public static func finishedSpecs(path: String, limit: Int = 10_000) throws -> [(id: String, spec: String)] {
+    /// Specs of the most recent finished tasks of users (newest first), from the journal file at
+    /// `path`, for a program beside the coordinator; a learner asks the coordinator instead
+    /// (`shoal.task` `list`). SQLite WAL lets it read beside the coordinator's writes.
+    public static func finishedSpecs(path: String, limit: Int = 1000) throws -> [(id: String, spec: String)] {
         guard FileManager.default.fileExists(atPath: path) else {
             throw JournalError.missing(path: path)
         }
-        let db = try DatabaseQueue(path: path)
-        return try db.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, spec FROM task WHERE status != 'running' AND instr(spec, ?) = 0 ORDER BY created_at DESC LIMIT ?
-                """, arguments: [TaskSpec.Step.recordTokensParam, limit]).map { (id: $0["id"], spec: $0["spec"]) }
-        }
+        return try Journal(path: path).recent(TaskService.ListQuery(limit: limit, finishedOnly: true, origin: .user, withSpecs: true))
+            .map { (id: $0.id, spec: $0.spec ?? "") }
     }
 
     /// The stored result of a finished task.
@@ -135,10 +129,23 @@ public final class Journal {
         try db.read { db in try String.fetchOne(db, sql: "SELECT status FROM task WHERE id = ?", arguments: [id]) }
     }
 
-    public func recent(limit: Int = 50) throws -> [Summary] {
-        try db.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, status, created_at FROM task ORDER BY created_at DESC LIMIT ?", arguments: [limit]).map {
-                Summary(id: $0["id"], status: $0["status"], createdAt: Date(timeIntervalSince1970: $0["created_at"]))
+    /// The most recent tasks the query asks for, newest first.
+    public func recent(_ query: TaskService.ListQuery = TaskService.ListQuery()) throws -> [TaskService.Entry] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if query.finishedOnly { conditions.append("status != 'running'") }
+        if let origin = query.origin {
+            conditions.append("origin = ?")
+            arguments += [origin.rawValue]
+        }
+        // SQLite reads a negative LIMIT as none.
+        arguments += [max(0, min(query.limit, TaskService.ListQuery.maxLimit))]
+        let sql = "SELECT id, status, origin, created_at\(query.withSpecs ? ", spec" : "") FROM task"
+            + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")) + " ORDER BY created_at DESC LIMIT ?"
+        return try db.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map {
+                TaskService.Entry(id: $0["id"], status: $0["status"], createdAt: Date(timeIntervalSince1970: $0["created_at"]),
+                                  origin: TaskService.Origin(rawValue: $0["origin"]), spec: query.withSpecs ? $0["spec"] : nil)
             }
         }
     }

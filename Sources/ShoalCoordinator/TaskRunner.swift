@@ -12,7 +12,7 @@ import ZeroMQ
 public struct TaskRunner {
     /// The broker sees the runner as this client; the coordinator shell routes replies to it.
     public static let identity: Frame = Array("\u{0}shoal-task-runner".utf8)
-    public static let service = "shoal.task"
+    public static let service = TaskService.name
 
     struct StepState {
         var status = "pending"          // pending | running | succeeded | failed | skipped
@@ -24,9 +24,28 @@ public struct TaskRunner {
         var modelVersion = ""
         var latencyUs: UInt64 = 0
         var verdict: (status: String, reward: Double, components: [String: Double], detail: String)?
-        /// With the step param `record_tokens: "true"` (`TaskSpec.Step.recordTokensParam`): the input sent
-        /// and the worker's token ids, log-probs and finish reason, for a step without `map`.
-        var recorded: [String: String]?
+        /// With the step param `record_tokens: "true"` (`TaskSpec.Step.recordTokensParam`), for a step without `map`.
+        var recorded: RecordedTokens?
+    }
+
+    /// A `record_tokens` step's record, its `recorded` JSON: the input sent and the worker's
+    /// tokens as arrays (`SampledTokens.recordedJSON`), or, from a worker older than the typed
+    /// field, its metadata text as sent. The learner reads both and checks them; the runner only carries them.
+    struct RecordedTokens {
+        var input: String
+        var tokens: [String: Any]
+
+        init(input: String, result: Shoal_V1_SubTaskResult) {
+            self.input = input
+            tokens = result.hasTokens ? result.tokens.recordedJSON
+                : result.metadata.filter { Shoal_V1_SampledTokens.Key.all.contains($0.key) }
+        }
+
+        var json: [String: Any] {
+            var json = tokens
+            json["input"] = input
+            return json
+        }
     }
 
     struct Run {
@@ -64,11 +83,13 @@ public struct TaskRunner {
                                 into out: inout Output) {
         var header = Shoal_V1_RequestHeader()
         var text = ""
+        var params: [String: String] = [:]
         if ShoalBody.isShoal(request.body), request.body.count > 2,
            let h = try? Shoal_V1_RequestHeader(serializedBytes: request.body[1]),
            let t = try? Shoal_V1_SubTask(serializedBytes: request.body[2]) {
             header = h
             text = t.input
+            params = t.params
             if !t.payload.isEmpty {
                 // A protobuf TaskSpec: its JSON form uses the YAML's field names, so one validator serves both.
                 var options = JSONEncodingOptions()
@@ -99,8 +120,10 @@ public struct TaskRunner {
             return Outbound.reply(to: request.identity, request.version, delimited: request.delimited, service: request.service, body: body)
         }
         let spec: TaskSpec
+        let origin: TaskService.Origin
         do {
             spec = try TaskSpec.parse(yaml: text, file: "task", knownSkills: knownSkills)
+            origin = try params[TaskService.originParam].map(TaskService.parseOrigin) ?? .user
         } catch {
             out.toClients.append(reply(.badRequest, "\(error)", nil))
             out.logs.append("task rejected: \(error)")
@@ -118,7 +141,7 @@ public struct TaskRunner {
                             shoalClient: ShoalBody.isShoal(request.body), clientRequestId: header.requestID,
                             steps: Dictionary(uniqueKeysWithValues: spec.steps.map { ($0.id, StepState()) }))
         out.logs.append("task '\(spec.id)' accepted: \(spec.steps.count) steps")
-        out.journal.append(.accepted(id: spec.id, spec: text))
+        out.journal.append(.accepted(id: spec.id, spec: text, origin: origin))
         if request.version == .v2 && ShoalBody.isShoal(request.body) {
             var h = Shoal_V1_ReplyHeader()
             h.requestID = header.requestID
@@ -180,10 +203,8 @@ public struct TaskRunner {
         if h.code == .ok {
             state.outputs[item] = result?.output ?? ""
             if let step = run.spec.steps.first(where: { $0.id == stepId }), step.map == nil,
-               step.params[TaskSpec.Step.recordTokensParam] == "true", let metadata = result?.metadata {
-                var recorded = ["input": sentInputs["\(taskId)\u{0}\(stepId)\u{0}\(item)"] ?? ""]
-                for key in ["token_ids", "logprobs", "finish_reason"] { recorded[key] = metadata[key] }
-                state.recorded = recorded
+               step.params[TaskSpec.Step.recordTokensParam] == "true", let result {
+                state.recorded = RecordedTokens(input: sentInputs["\(taskId)\u{0}\(stepId)\u{0}\(item)"] ?? "", result: result)
             }
             if state.outputs.count == state.expected {
                 state.status = "succeeded"
@@ -338,7 +359,7 @@ public struct TaskRunner {
             d["verdict_detail"] = v.detail
             d["verdict_components"] = v.components
         }
-        if let recorded = s.recorded { d["recorded"] = recorded }
+        if let recorded = s.recorded { d["recorded"] = recorded.json }
         return d
     }
 

@@ -1,3 +1,5 @@
+import ShoalWire
+
 /// A sub-task as a specialist sees it: text (or JSON text) in, text out.
 public struct SpecialistRequest: Sendable {
     public var skill: String
@@ -18,6 +20,8 @@ public struct SpecialistRequest: Sendable {
 public struct SpecialistReply: Sendable, Equatable {
     public var output: String
     public var metadata: [String: String]
+    /// A model's completion tokens, for RL (the reply's typed `tokens` field).
+    public var tokens: Shoal_V1_SampledTokens?
     /// The model version that produced this reply, when it is not simply the specialist's
     /// current one (a request that started before a live swap finishes on the old model).
     public var modelVersion: String?

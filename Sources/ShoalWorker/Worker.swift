@@ -331,6 +331,7 @@ struct ReplyContext: @unchecked Sendable {
             var r = Shoal_V1_SubTaskResult()
             r.output = reply.output
             r.metadata = reply.metadata
+            if let tokens = reply.tokens { r.tokens = tokens }
             body = ShoalBody.reply(header: header(.ok, "", latencyUs: latencyUs, version: reply.modelVersion), result: r)
         } else {
             body = [Array(reply.output.utf8)]

@@ -4,6 +4,7 @@ import ShoalCoordinator
 import ShoalEngine
 @testable import ShoalRL
 import ShoalTraining
+import ShoalWire
 import XCTest
 
 /// Step-wise rollouts through real processes: journaled tasks re-run G times through the
@@ -37,7 +38,7 @@ final class TaskRolloutClusterTests: XCTestCase {
             XCTAssertTrue(reply.ok, reply.message)
         }
         let journal = h.directory.appendingPathComponent("journal.sqlite").path
-        let specs = try Journal.finishedSpecs(path: journal).map { (id: $0.id, text: $0.spec) }
+        let specs = try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100)
         XCTAssertEqual(Set(specs.map(\.id)), ["seven", "three"])
 
         let tokenizer = try XCTUnwrap(try Generator.load(path: model).tokenizer)
@@ -70,12 +71,11 @@ final class TaskRolloutClusterTests: XCTestCase {
         let group = try XCTUnwrap(groups.values.first)
         XCTAssertGreaterThan(Set(group.map(\.completionTokens)).count, 1, "each run samples with its own seed")
 
-        // The runs are journaled like any task, and are not mistaken for tasks to learn from.
-        XCTAssertEqual(try Journal(path: journal).recent(limit: 50).count, 8)
+        // The runs are journaled like any task, as the learner's, and are not mistaken for tasks to learn from.
+        XCTAssertEqual(try Journal(path: journal).recent(TaskService.ListQuery(limit: 50)).count, 8)
+        XCTAssertEqual(try client.tasks(TaskService.ListQuery(limit: 50, origin: .learner)).count, 6)
+        XCTAssertEqual(Set(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100).map(\.id)), ["seven", "three"])
         XCTAssertEqual(Set(try Journal.finishedSpecs(path: journal).map(\.id)), ["seven", "three"])
-        // The learner's runs stay out of selection even when given to it.
-        let runSpec = try source.runSpec(source.tasks[0], step: 0, prompt: 0, sample: 0, sampling: sampling)
-        XCTAssertEqual(try TaskRolloutSource.select(specs + [(id: runSpec.id, text: runSpec.json)], skill: "tiny").count, 2)
 
         // A run the coordinator refuses (a step on a skill nobody serves) gives no rollouts, and says why.
         let orphan = """
@@ -100,5 +100,58 @@ final class TaskRolloutClusterTests: XCTestCase {
         XCTAssertThrowsError(try Journal.finishedSpecs(path: "/nonexistent/journal.sqlite")) { error in
             XCTAssertTrue("\(error)".contains("/nonexistent/journal.sqlite"), "\(error)")
         }
+    }
+
+    func testTheLearnerListsUsersFinishedTasksThroughTheCoordinatorButNotItsOwnRuns() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calc", model: "calculator", concurrency: 4), endpoint: ep, id: "calc-1")
+        let silent = TokenWorker(endpoint: ep, service: "sampler")
+        defer { silent.stop() }
+        try h.waitForWorkers(ep, count: 2)
+        let client = try Client(endpoint: ep)
+
+        // A user's task whose text names `record_tokens` (its step even records tokens) is a user's task like any other.
+        let plain = "id: plain\nsteps:\n  - {id: add, skill: calc, input: \"1 + 1\", verifier: {kind: math, answer: \"2\"}}\n"
+        let recording = """
+            id: recording
+            inputs: {note: "record_tokens"}
+            steps:
+              - {id: add, skill: calc, input: "2 + 2", params: {record_tokens: "true"}, verifier: {kind: math, answer: "4"}}
+            """
+        for spec in [plain, recording] {
+            let reply = try client.call(skill: TaskService.name, input: spec, timeoutMs: 10_000)
+            XCTAssertTrue(reply.ok, reply.message)
+        }
+        // A learner's re-run, marked as such, and a task still running.
+        let rerun = plain.replacingOccurrences(of: "id: plain", with: "id: plain-rerun")
+        let learnerRun = try client.call(skill: TaskService.name, input: rerun, params: [TaskService.originParam: "learner"], timeoutMs: 10_000)
+        XCTAssertTrue(learnerRun.ok, learnerRun.message)
+        try client.send(skill: TaskService.name, input: "id: pending\nsteps:\n  - {id: wait, skill: sampler, input: x, params: {form: silent}}\n")
+        XCTAssertTrue(eventually { (try? client.tasks(TaskService.ListQuery(limit: 10)).count) == 4 })
+
+        let listed = try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100)
+        XCTAssertEqual(listed.map(\.id), ["recording", "plain"])
+        XCTAssertEqual(listed.map(\.text), [recording, plain])
+        XCTAssertEqual(try TaskRolloutSource.select(listed, skill: "calc").map(\.id), ["recording", "plain"])
+        // Bounded: newest first, at most `limit`; a limit out of range is refused by name.
+        XCTAssertEqual(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 1).map(\.id), ["recording"])
+        for limit in [0, TaskService.ListQuery.maxLimit + 1] {
+            XCTAssertThrowsError(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: limit)) { error in
+                XCTAssertTrue("\(error)".contains("`limit` must be a whole number in 1...10000"), "\(error)")
+            }
+        }
+        // `shoal tasks` still sees everything: the learner's run by its origin, the running task, no specs unless asked.
+        let all = try client.tasks(TaskService.ListQuery(limit: 10))
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.origin) }),
+                       ["pending": .user, "plain-rerun": .learner, "recording": .user, "plain": .user])
+        XCTAssertEqual(all.first { $0.id == "pending" }?.status, "running")
+        XCTAssertTrue(all.allSatisfy { $0.spec == nil })
+        // An origin the coordinator does not know is refused by name.
+        let odd = try client.call(skill: TaskService.name, input: rerun.replacingOccurrences(of: "plain-rerun", with: "odd"),
+                                  params: [TaskService.originParam: "robot"], timeoutMs: 10_000)
+        XCTAssertEqual(odd.code, .badRequest)
+        XCTAssertTrue(odd.message.contains("`origin` must be user or learner"), odd.message)
+        XCTAssertNil(silent.error)
     }
 }

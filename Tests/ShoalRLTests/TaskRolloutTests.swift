@@ -27,7 +27,7 @@ final class TaskRolloutTests: XCTestCase {
     }
 
     private func rewards(_ result: [String: Any], _ task: TaskRolloutSource.Task) throws -> [Rollout] {
-        try TaskRolloutSource.rollouts(ofRun: result, task: task, runID: "run", groupPrefix: "s0-p0-convert", module: RewardModule(),
+        try TaskRolloutSource.rollouts(ofRun: result, task: task, runID: "run", groupPrefix: "s0-p0-convert", temperature: 1, module: RewardModule(),
                                        naming: VersionNaming(prefix: "v-", baseName: "base")) { ("<p>" + $0, [1, 2]) }
     }
 
@@ -89,16 +89,58 @@ final class TaskRolloutTests: XCTestCase {
     func testTaskSelectionKeepsDistinctTasksWithAVerifiedAgentStepAndSaysWhyWhenThereAreNone() throws {
         let copy = Self.spec.replacingOccurrences(of: "id: convert", with: "id: convert-again")
         let other = Self.spec.replacingOccurrences(of: "Convert 10 EUR", with: "Convert 20 GBP").replacingOccurrences(of: "id: convert", with: "id: gbp")
-        // A learner's own run: its agent step records tokens; it is not a task to learn from.
-        let run = Self.spec.replacingOccurrences(of: "functions: \"[]\"}}", with: "functions: \"[]\"}, params: {record_tokens: \"true\"}}")
-        XCTAssertNotEqual(run, Self.spec)
+        // A user's task whose agent step records its tokens is a task like any other (a learner's own
+        // runs are left out by the coordinator's listing, by their origin).
+        let recording = Self.spec.replacingOccurrences(of: "functions: \"[]\"}}", with: "functions: \"[]\"}, params: {record_tokens: \"true\"}}")
+            .replacingOccurrences(of: "id: convert", with: "id: recording")
+        XCTAssertNotEqual(recording, Self.spec)
         let tasks = try TaskRolloutSource.select([(id: "convert", text: Self.spec), (id: "convert-again", text: copy),
-                                                  (id: "gbp", text: other), (id: "run", text: run), (id: "junk", text: "steps: [")], skill: "tools")
-        XCTAssertEqual(tasks.map(\.id), ["convert", "gbp"])
+                                                  (id: "gbp", text: other), (id: "recording", text: recording), (id: "junk", text: "steps: [")], skill: "tools")
+        XCTAssertEqual(tasks.map(\.id), ["convert", "gbp", "recording"])
 
         XCTAssertThrowsError(try TaskRolloutSource.select([(id: "convert", text: Self.spec), (id: "junk", text: "steps: [")], skill: "math")) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("verified 'math' step") && text.contains("2 journaled task(s)") && text.contains("1 did not parse"), text)
         }
+    }
+
+    func testRecordedTokensReadAsArraysAndAsAnOlderCoordinatorsTextToTheSameValues() throws {
+        let task = try task()
+        var typed = step("call", verdict: "correct", components: ["correctness": 1])
+        typed["recorded"] = ["input": "request text", "token_ids": [5, 6, 7], "logprobs": [-0.5, -0.25, -1.125],
+                             "finish_reason": "length", "logprob_temperature": 1.0] as [String: Any]
+        var text = step("call", verdict: "correct", components: ["correctness": 1])
+        text["recorded"] = ["input": "request text", "token_ids": "5,6,7", "logprobs": "-0.500000,-0.250000,-1.125000", "finish_reason": "length"]
+        let fromArrays = try rewards(["status": "succeeded", "steps": [typed]], task)
+        let fromText = try rewards(["status": "succeeded", "steps": [text]], task)
+        XCTAssertEqual(fromArrays.count, 1)
+        XCTAssertEqual(fromArrays[0].completionTokens, [5, 6, 7])
+        XCTAssertEqual(fromArrays[0].samplingLogProbs, [-0.5, -0.25, -1.125])
+        XCTAssertEqual(fromArrays, fromText)
+    }
+
+    func testMalformedRecordedArraysAndAnotherTemperatureAreRefusedByName() throws {
+        let task = try task()
+        func refusal(_ recorded: [String: Any]) -> String {
+            var s = step("call", verdict: "wrong")
+            s["recorded"] = recorded
+            do {
+                _ = try rewards(["status": "partial", "steps": [s]], task)
+                return "accepted"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let mismatch = refusal(["input": "x", "token_ids": [5, 6], "logprobs": [-1.0]])
+        XCTAssertTrue(mismatch.contains("call.recorded.logprobs") && mismatch.contains("1 entries for 2 token ids"), mismatch)
+        let infinite = refusal(["input": "x", "token_ids": [5], "logprobs": [-1e300]])
+        XCTAssertTrue(infinite.contains("call.recorded.logprobs") && infinite.contains("not a log-probability"), infinite)
+        let fractional = refusal(["input": "x", "token_ids": [5.5], "logprobs": [-1.0]])
+        XCTAssertTrue(fractional.contains("call.recorded.token_ids") && fractional.contains("not a number"), fractional)
+        let missing = refusal(["input": "x"])
+        XCTAssertTrue(missing.contains("call.recorded.token_ids") && missing.contains("missing"), missing)
+        // Log-probs taken at another temperature than the run asked for would skew every ratio.
+        let tempered = refusal(["input": "x", "token_ids": [5], "logprobs": [-1.0], "logprob_temperature": 0.5])
+        XCTAssertTrue(tempered.contains("call.recorded.logprob_temperature") && tempered.contains("T = 0.5"), tempered)
     }
 }

@@ -41,10 +41,22 @@ public struct AgentLearner {
     public var difficulties: ClosedRange<Int>?
     /// Prefix of the names of published versions; the default has the run's start time in it.
     public var versionPrefix: String
-    /// Step-wise RL (`--from-tasks`): task specs (id, YAML or JSON text) whose verified steps
-    /// on the agent's skill are the prompts, re-run through the coordinator's `shoal.task`
+    /// Step-wise RL (`--from-tasks`): users' finished tasks whose verified steps on the agent's
+    /// skill are the prompts, re-run through the rollout coordinator's `shoal.task`
     /// (`TaskRolloutSource`). Needs cluster rollouts. Held-out evaluation stays the generator's.
-    public var fromTasks: [(id: String, text: String)]?
+    public var fromTasks: TaskListing?
+
+    /// Where `--from-tasks` finds its tasks: the coordinator that lists them (through
+    /// `shoal.task`; not necessarily the one the rollouts run through) and how many, newest first.
+    public struct TaskListing: Sendable {
+        public var endpoint: String
+        public var limit: Int
+
+        public init(endpoint: String, limit: Int = 1000) {
+            self.endpoint = endpoint
+            self.limit = limit
+        }
+    }
 
     public init(agent: String, modelDirectory: String, settings: LearnerLoopSettings) {
         self.agent = agent
@@ -123,9 +135,10 @@ public struct AgentLearner {
             guard case let .cluster(endpoint, skill) = rollouts else {
                 throw RolloutError.invalidSetting(name: "from_tasks", reason: "runs tasks through a coordinator; it cannot sample in-process")
             }
-            let tasks = try TaskRolloutSource(endpoint: endpoint, skill: skill, specs: fromTasks, tokenizer: tokenizer,
+            let specs = try TaskRolloutSource.journaledTasks(endpoint: fromTasks.endpoint, limit: fromTasks.limit)
+            let tasks = try TaskRolloutSource(endpoint: endpoint, skill: skill, specs: specs, tokenizer: tokenizer,
                                               chatML: ChatML.isTemplate(ofModelDirectory: modelDirectory), rewardModule: verifier.module)
-            log("step-wise RL from \(tasks.tasks.count) journaled task(s) with a verified '\(skill)' step: "
+            log("step-wise RL from \(tasks.tasks.count) of \(specs.count) finished task(s) at \(fromTasks.endpoint) with a verified '\(skill)' step: "
                 + tasks.tasks.prefix(5).map(\.id).joined(separator: ", ") + (tasks.tasks.count > 5 ? ", …" : ""))
             loop.tasks = tasks
         }

@@ -1,12 +1,13 @@
 import Foundation
 import ShoalClient
 import ShoalEngine
+import ShoalWire
 
 /// Samples from the agent's live workers through the coordinator: every sample of every
 /// prompt is its own sub-task (distinct seed), sent pipelined over one client socket with at
 /// most `maxInFlight` outstanding, so the coordinator spreads them over all replicas and each
 /// worker batches what it holds. Replies carry the completion's token ids, its log-probs
-/// at the sampling temperature and the model version that produced it (the `swift` backend's metadata).
+/// at the sampling temperature (`SampledTokens`, from the `swift` backend) and the model version that produced it.
 ///
 /// Prompt token ids are not sent back by workers; they are the same tokenizer's encoding of
 /// the same text (the learner loads the tokenizer from the model directory the workers serve).
@@ -64,7 +65,7 @@ public final class ClusterRolloutSource: RolloutSource {
             }
             // Partial replies (streaming) and replies to requests of an earlier, failed batch are not ours.
             guard final, let slot = slotOf.removeValue(forKey: outcome.requestId) else { continue }
-            results[slot] = try Self.parse(outcome, skill: skill, promptTokens: encoded[jobs[slot].prompt])
+            results[slot] = try Self.parse(outcome, skill: skill, promptTokens: encoded[jobs[slot].prompt], temperature: sampling.temperature)
             done += 1
         }
         return prompts.indices.map { i in
@@ -72,40 +73,23 @@ public final class ClusterRolloutSource: RolloutSource {
         }
     }
 
-    /// A worker's reply as a completion: `token_ids` and `logprobs` (comma-separated, one per
-    /// token), `finish_reason`, and the reply's model version.
-    static func parse(_ outcome: SubTaskOutcome, skill: String, promptTokens: [Int]) throws(RolloutError) -> SampledCompletion {
+    /// A worker's reply as a completion: its tokens (the typed field, or an older worker's
+    /// metadata text), taken at `temperature`, and the reply's model version.
+    static func parse(_ outcome: SubTaskOutcome, skill: String, promptTokens: [Int], temperature: Double) throws(RolloutError) -> SampledCompletion {
         guard outcome.ok else {
             throw .workerFailed(skill: skill, code: "\(outcome.code)", message: outcome.message)
         }
-        func list<T>(_ field: String, _ convert: (Substring) -> T?) throws(RolloutError) -> [T] {
-            guard let raw = outcome.metadata[field] else {
-                throw .malformedReply(skill: skill, field: field, reason: "missing from the reply's metadata")
-            }
-            var out: [T] = []
-            for (i, piece) in raw.split(separator: ",", omittingEmptySubsequences: false).enumerated() where !raw.isEmpty {
-                guard let value = convert(piece) else {
-                    throw .malformedReply(skill: skill, field: field, reason: "entry \(i) '\(piece.prefix(20))' is not a number")
-                }
-                out.append(value)
-            }
-            return out
-        }
-        let tokens = try list("token_ids") { Int($0) }
-        let logProbs = try list("logprobs") { Double($0) }
-        guard tokens.count == logProbs.count else {
-            throw .malformedReply(skill: skill, field: "logprobs", reason: "\(logProbs.count) entries for \(tokens.count) token ids")
-        }
-        if let bad = logProbs.firstIndex(where: { !$0.isFinite || $0 > 1e-6 }) {
-            throw .malformedReply(skill: skill, field: "logprobs", reason: "entry \(bad) is \(logProbs[bad]), not a log-probability")
-        }
-        guard !tokens.isEmpty else {
-            throw .malformedReply(skill: skill, field: "token_ids", reason: "empty; every sample needs at least one token")
+        let tokens: Shoal_V1_SampledTokens
+        do {
+            tokens = try Shoal_V1_SampledTokens(typed: outcome.tokens, metadata: outcome.metadata)
+            try tokens.check(sampledAt: temperature)
+        } catch {
+            throw RolloutError(error, skill: skill)
         }
         guard !outcome.modelVersion.isEmpty else {
             throw .malformedReply(skill: skill, field: "model_version", reason: "empty; the learner needs the version that sampled")
         }
-        return SampledCompletion(promptTokens: promptTokens, completionTokens: tokens, logProbs: logProbs, text: outcome.output,
-                                 finishReason: outcome.metadata["finish_reason"] ?? "", modelVersion: outcome.modelVersion)
+        return SampledCompletion(promptTokens: promptTokens, completionTokens: tokens.tokenIds.map(Int.init), logProbs: tokens.logprobs.map(Double.init),
+                                 text: outcome.output, finishReason: tokens.finishReason, modelVersion: outcome.modelVersion)
     }
 }

@@ -1,3 +1,5 @@
+import ShoalWire
+
 /// Gathering rollouts failed; the message names the service, request or field at fault.
 public enum RolloutError: Error, CustomStringConvertible, Equatable {
     /// The coordinator or worker answered with an error code.
@@ -24,5 +26,13 @@ public enum RolloutError: Error, CustomStringConvertible, Equatable {
         case let .invalidSetting(name, reason):
             return "rollout setting `\(name)` \(reason)"
         }
+    }
+}
+
+extension RolloutError {
+    /// A completion's tokens that did not read, in a reply of `skill`; `prefix` says where they
+    /// sat (e.g. `say.recorded.` for a task step's record).
+    init(_ error: SampledTokensError, skill: String, at prefix: String = "") {
+        self = .malformedReply(skill: skill, field: prefix + error.field, reason: error.reason)
     }
 }

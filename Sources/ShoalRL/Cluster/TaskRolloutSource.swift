@@ -3,16 +3,18 @@ import ShoalClient
 import ShoalConfig
 import ShoalEngine
 import ShoalVerifiers
+import ShoalWire
 import Yams
 
 /// Step-wise GRPO rollouts from multi-step tasks (`--from-tasks`).
 ///
-/// The learner's prompts are journaled tasks that have a verified step on the agent's skill.
-/// A group is G runs of one such task through the coordinator's `shoal.task` service, each a
-/// copy of the spec under a fresh id whose agent steps sample with their own seed at the
-/// rollout temperature and record their tokens (`record_tokens`). Every step runs as it would
-/// for a user: routed by the coordinator, verified by the step's verifier, later steps fed
-/// with the sampled output, the run journaled.
+/// The learner's prompts are users' finished tasks that have a verified step on the agent's
+/// skill, as the coordinator lists them (`journaledTasks`). A group is G runs of one such task
+/// through the coordinator's `shoal.task` service, each a copy of the spec under a fresh id,
+/// submitted with origin `learner` (so it is never listed as a task to learn from), whose agent
+/// steps sample with their own seed at the rollout temperature and record their tokens
+/// (`record_tokens`). Every step runs as it would for a user: routed by the coordinator,
+/// verified by the step's verifier, later steps fed with the sampled output, the run journaled.
 ///
 /// Each run r gives the verdicts v_{r,1..T} of the task's T verified steps (a verified step
 /// that failed or was skipped counts as `wrong`) and an outcome verdict V_r: `correct` when
@@ -50,9 +52,8 @@ public final class TaskRolloutSource {
     public var maxInFlight = 64
     public var timeoutMs = 600_000
 
-    /// `specs` are task specs as submitted (YAML or JSON text), e.g. from the coordinator's
-    /// journal; those without a verified step on `skill`, and a learner's own rollout runs, are
-    /// left out. Throws when none is left.
+    /// `specs` are task specs as submitted (YAML or JSON text), e.g. from `journaledTasks`;
+    /// those without a verified step on `skill` are left out. Throws when none is left.
     public init(endpoint: String, skill: String, specs: [(id: String, text: String)], tokenizer: any Tokenizer, chatML: Bool,
                 rewardModule: RewardModule = RewardModule()) throws {
         self.skill = skill
@@ -65,7 +66,7 @@ public final class TaskRolloutSource {
     }
 
     /// The tasks among `specs` that train `skill`: parseable, with a verifier on a step of that
-    /// skill, not a learner's rollout run, and distinct in content (ids aside).
+    /// skill, and distinct in content (ids aside).
     static func select(_ specs: [(id: String, text: String)], skill: String) throws -> [Task] {
         var seen = Set<String>()
         var tasks: [Task] = []
@@ -80,7 +81,7 @@ public final class TaskRolloutSource {
             }
             // Fan-out steps record no tokens (one step, many samples), so they cannot be trained on.
             let agentSteps = spec.steps.filter { $0.skill == skill && $0.verifier != nil && $0.map == nil }
-            guard !agentSteps.isEmpty, !agentSteps.contains(where: { $0.params[TaskSpec.Step.recordTokensParam] != nil }) else { continue }
+            guard !agentSteps.isEmpty else { continue }
             object["id"] = nil
             guard let key = json(object), seen.insert(key).inserted else { continue }
             object["id"] = spec.id
@@ -92,9 +93,23 @@ public final class TaskRolloutSource {
             throw RolloutError.invalidSetting(
                 name: "from_tasks", reason: "found no task with a verified '\(skill)' step among \(specs.count) journaled task(s)"
                     + (unparsed > 0 ? " (\(unparsed) did not parse)" : "")
-                    + "; submit some first (shoal submit --task FILE) with a `verifier:` on a `skill: \(skill)` step")
+                    + "; submit some first (shoal submit --task FILE) with a `verifier:` on a `skill: \(skill)` step"
+                    + " to a coordinator that keeps a journal")
         }
         return tasks
+    }
+
+    /// The specs of the `limit` most recent finished tasks of users (not learners' runs) at the
+    /// coordinator at `endpoint`, through its `shoal.task` service: the tasks a learner chooses from.
+    public static func journaledTasks(endpoint: String, limit: Int, timeoutMs: Int = 30_000) throws -> [(id: String, text: String)] {
+        let query = TaskService.ListQuery(limit: limit, finishedOnly: true, origin: .user, withSpecs: true)
+        return try Client(endpoint: endpoint).tasks(query, timeoutMs: timeoutMs).map { entry in
+            guard let spec = entry.spec else {
+                throw RolloutError.malformedReply(skill: TaskService.name, field: "spec",
+                                                  reason: "task '\(entry.id)' is listed without its spec; the coordinator at \(endpoint) is older than this learner")
+            }
+            return (id: entry.id, text: spec)
+        }
     }
 
     /// The spec of run `sample` of `task` in learner step `step`: a fresh id, and the agent's
@@ -143,7 +158,7 @@ public final class TaskRolloutSource {
             guard let result = results[j] else { continue }
             let task = chosen[job.prompt]
             rollouts += try Self.rollouts(ofRun: result, task: task, runID: job.id, groupPrefix: "s\(step)-p\(job.prompt)-\(task.id)",
-                                          module: rewardModule, naming: naming) { self.promptTokens($0) }
+                                          temperature: sampling.temperature, module: rewardModule, naming: naming) { self.promptTokens($0) }
         }
         return rollouts
     }
@@ -168,12 +183,13 @@ public final class TaskRolloutSource {
         func elapsedMs() -> Int { Int((DispatchTime.now().uptimeNanoseconds - start) / 1_000_000) }
         while done < specs.count {
             while next < specs.count && slotOf.count < maxInFlight {
-                slotOf[try client.send(skill: "shoal.task", input: specs[next])] = next
+                slotOf[try client.send(skill: TaskService.name, input: specs[next],
+                                       params: [TaskService.originParam: TaskService.Origin.learner.rawValue])] = next
                 next += 1
             }
             let left = timeoutMs - elapsedMs()
             guard left > 0, let (outcome, final) = try client.receive(timeoutMs: left) else {
-                throw RolloutError.timedOut(skill: "shoal.task", missing: specs.count - done, of: specs.count, waitedMs: timeoutMs,
+                throw RolloutError.timedOut(skill: TaskService.name, missing: specs.count - done, of: specs.count, waitedMs: timeoutMs,
                                             endpoint: client.endpoint)
             }
             // Partial replies stream a task's steps as they finish; only the final one is the result.
@@ -184,7 +200,7 @@ public final class TaskRolloutSource {
                 continue
             }
             guard let object = (try? JSONSerialization.jsonObject(with: Data(outcome.output.utf8))) as? [String: Any] else {
-                throw RolloutError.malformedReply(skill: "shoal.task", field: "output", reason: "not a JSON task result")
+                throw RolloutError.malformedReply(skill: TaskService.name, field: "output", reason: "not a JSON task result")
             }
             results[slot] = object
             done += 1
@@ -192,8 +208,9 @@ public final class TaskRolloutSource {
         return results
     }
 
-    /// The rollouts of one finished run: one per agent step that produced recorded tokens.
-    static func rollouts(ofRun result: [String: Any], task: Task, runID: String, groupPrefix: String, module: RewardModule,
+    /// The rollouts of one finished run: one per agent step that produced recorded tokens,
+    /// sampled at `temperature`.
+    static func rollouts(ofRun result: [String: Any], task: Task, runID: String, groupPrefix: String, temperature: Double, module: RewardModule,
                          naming: VersionNaming, promptTokens: (String) throws -> (text: String, tokens: [Int])) throws -> [Rollout] {
         let steps = Dictionary((result["steps"] as? [[String: Any]] ?? []).compactMap { s in (s["id"] as? String).map { ($0, s) } },
                                uniquingKeysWith: { a, _ in a })
@@ -206,34 +223,22 @@ public final class TaskRolloutSource {
         var out: [Rollout] = []
         for id in task.agentSteps {
             guard let t = task.verifiedSteps.firstIndex(of: id), let step = steps[id],
-                  let recorded = step["recorded"] as? [String: String] else { continue }
-            func list<T>(_ field: String, _ convert: (Substring) -> T?) throws -> [T] {
-                let raw = recorded[field] ?? ""
-                var values: [T] = []
-                for piece in raw.split(separator: ",") {
-                    guard let value = convert(piece) else { values = []; break }
-                    values.append(value)
-                }
-                guard !values.isEmpty, values.count == raw.split(separator: ",", omittingEmptySubsequences: false).count else {
-                    throw RolloutError.malformedReply(skill: "shoal.task", field: "\(id).recorded.\(field)",
-                                                      reason: "'\(raw.prefix(40))' is not a non-empty comma-separated list of numbers (log-probs finite, ≤ 0)")
-                }
-                return values
-            }
-            let tokens = try list("token_ids") { Int($0) }
-            let logProbs = try list("logprobs") { piece in Double(piece).flatMap { $0.isFinite && $0 <= 1e-6 ? $0 : nil } }
-            guard tokens.count == logProbs.count else {
-                throw RolloutError.malformedReply(skill: "shoal.task", field: "\(id).recorded.logprobs",
-                                                  reason: "\(logProbs.count) entries for \(tokens.count) token ids")
+                  let recorded = step["recorded"] as? [String: Any] else { continue }
+            let tokens: Shoal_V1_SampledTokens
+            do {
+                tokens = try Shoal_V1_SampledTokens(recorded: recorded)
+                try tokens.check(sampledAt: temperature)
+            } catch {
+                throw RolloutError(error, skill: TaskService.name, at: "\(id).recorded.")
             }
             let version = step["model_version"] as? String ?? ""
             guard !version.isEmpty else {
-                throw RolloutError.malformedReply(skill: "shoal.task", field: "\(id).model_version", reason: "empty; the learner needs the version that sampled")
+                throw RolloutError.malformedReply(skill: TaskService.name, field: "\(id).model_version", reason: "empty; the learner needs the version that sampled")
             }
-            let prompt = try promptTokens(recorded["input"] ?? "")
+            let prompt = try promptTokens(recorded["input"] as? String ?? "")
             out.append(Rollout(groupID: "\(groupPrefix)/\(id)", prompt: prompt.text, completion: step["output"] as? String ?? "",
-                               promptTokens: prompt.tokens, completionTokens: tokens, samplingLogProbs: logProbs,
-                               modelVersion: try naming.version(named: version),
+                               promptTokens: prompt.tokens, completionTokens: tokens.tokenIds.map(Int.init),
+                               samplingLogProbs: tokens.logprobs.map(Double.init), modelVersion: try naming.version(named: version),
                                reward: RewardBreakdown(total: rho[t], components: ["step": module.reward(for: verdicts[t]), "outcome": outcomeReward])))
         }
         return out

@@ -271,6 +271,42 @@ public nonisolated struct Shoal_V1_SubTaskResult: Sendable {
 
   public var metadata: Dictionary<String,String> = [:]
 
+  /// set by model-backed workers: what RL trains on
+  public var tokens: Shoal_V1_SampledTokens {
+    get {_tokens ?? Shoal_V1_SampledTokens()}
+    set {_tokens = newValue}
+  }
+  /// Returns true if `tokens` has been explicitly set.
+  public var hasTokens: Bool {self._tokens != nil}
+  /// Clears the value of `tokens`. Subsequent reads from it will return its default value.
+  public mutating func clearTokens() {self._tokens = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _tokens: Shoal_V1_SampledTokens? = nil
+}
+
+/// The tokens of a sampled completion, for RL. Workers older than this message sent them only as
+/// comma-joined text in SubTaskResult.metadata (keys token_ids, logprobs, finish_reason); readers
+/// accept both forms (ShoalWire/SampledTokens.swift).
+public nonisolated struct Shoal_V1_SampledTokens: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tokenIds: [Int32] = []
+
+  /// log p of each token under softmax(logits / T), T = logprob_temperature
+  public var logprobs: [Float] = []
+
+  /// "stop" or "length"
+  public var finishReason: String = String()
+
+  /// T: the sampling temperature, 1 for greedy decoding; 0 = not stated
+  public var logprobTemperature: Float = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -924,7 +960,7 @@ nonisolated extension Shoal_V1_ReplyHeader: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Shoal_V1_SubTaskResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SubTaskResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}output\0\u{1}metadata\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}output\0\u{1}metadata\0\u{1}tokens\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -934,24 +970,78 @@ nonisolated extension Shoal_V1_SubTaskResult: SwiftProtobuf.Message, SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.output) }()
       case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.metadata) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._tokens) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.output.isEmpty {
       try visitor.visitSingularStringField(value: self.output, fieldNumber: 1)
     }
     if !self.metadata.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.metadata, fieldNumber: 2)
     }
+    try { if let v = self._tokens {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Shoal_V1_SubTaskResult, rhs: Shoal_V1_SubTaskResult) -> Bool {
     if lhs.output != rhs.output {return false}
     if lhs.metadata != rhs.metadata {return false}
+    if lhs._tokens != rhs._tokens {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Shoal_V1_SampledTokens: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SampledTokens"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}token_ids\0\u{1}logprobs\0\u{3}finish_reason\0\u{3}logprob_temperature\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedInt32Field(value: &self.tokenIds) }()
+      case 2: try { try decoder.decodeRepeatedFloatField(value: &self.logprobs) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.finishReason) }()
+      case 4: try { try decoder.decodeSingularFloatField(value: &self.logprobTemperature) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.tokenIds.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.tokenIds, fieldNumber: 1)
+    }
+    if !self.logprobs.isEmpty {
+      try visitor.visitPackedFloatField(value: self.logprobs, fieldNumber: 2)
+    }
+    if !self.finishReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.finishReason, fieldNumber: 3)
+    }
+    if self.logprobTemperature.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.logprobTemperature, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Shoal_V1_SampledTokens, rhs: Shoal_V1_SampledTokens) -> Bool {
+    if lhs.tokenIds != rhs.tokenIds {return false}
+    if lhs.logprobs != rhs.logprobs {return false}
+    if lhs.finishReason != rhs.finishReason {return false}
+    if lhs.logprobTemperature != rhs.logprobTemperature {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,6 +1,7 @@
 import Foundation
 import ShoalConfig
 import ShoalEngine
+import ShoalWire
 
 /// The `swift` backend: a model run by Shoal's own engine — a GGUF file (quantized, with its
 /// tokenizer and chat template) or a directory (config.json + safetensors + tokenizer.json). Requests that arrive while a batch is generating wait and then go
@@ -13,8 +14,9 @@ import ShoalEngine
 /// weights are freed once they have. Every reply names the version that produced it.
 ///
 /// Sampling comes from the agent file; a sub-task's params override it (`temperature`,
-/// `top_p`, `top_k`, `max_tokens`, `seed`). Replies carry `token_ids`, `logprobs` (comma-
-/// separated, for RL), `finish_reason` and `completion_tokens` in their metadata.
+/// `top_p`, `top_k`, `max_tokens`, `seed`). Replies carry the completion's tokens for RL
+/// (`SampledTokens`: token ids, log-probs, finish reason, the log-probs' temperature) in their
+/// typed `tokens` field, and `completion_tokens` in their metadata.
 public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
     // `serving` and `staged` are guarded by `lock`; everything else is immutable after init.
     public let modelId: String
@@ -82,12 +84,15 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
                 continuation.resume(with: result)
             })
         }
-        var reply = SpecialistReply(output: completion.text ?? tokenizer.decode(completion.tokenIds), metadata: [
-            "token_ids": completion.tokenIds.map(String.init).joined(separator: ","),
-            "logprobs": completion.logprobs.map { String(format: "%.6f", $0) }.joined(separator: ","),
-            "finish_reason": completion.finishReason.rawValue,
-            "completion_tokens": String(completion.tokenIds.count),
-        ])
+        // The sampler reports log softmax(logits / T), with T = 1 for greedy decoding.
+        let tokens = Shoal_V1_SampledTokens(tokenIds: completion.tokenIds, logprobs: completion.logprobs,
+                                            finishReason: completion.finishReason.rawValue,
+                                            logprobTemperature: params.temperature > 0 ? params.temperature : 1)
+        // The same tokens as metadata text too, for one release: learners older than the typed field read only that.
+        var metadata = tokens.metadataText
+        metadata["completion_tokens"] = String(completion.tokenIds.count)
+        var reply = SpecialistReply(output: completion.text ?? tokenizer.decode(completion.tokenIds), metadata: metadata)
+        reply.tokens = tokens
         reply.modelVersion = model.version
         return reply
     }
