@@ -18,7 +18,7 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "ε_low of the clipped surrogate.") var clip = 0.2
     @Option(help: "ε_high of the clipped surrogate (DAPO's clip-higher; equal to --clip for the symmetric clip).") var clipHigh = 0.28
     @Option(help: "Loss normalisation: token_mean (every completion token weighs the same) or sequence_mean (the GRPO paper's per-sequence mean).") var normalization = "token_mean"
-    @Flag(inversion: .prefixedNo, help: "Dynamic sampling: replace groups whose rewards are all equal with new prompts.") var dynamicSampling = true
+    @Flag(inversion: .prefixedNo, help: "Dynamic sampling: replace groups whose samples all pass or all fail with new prompts.") var dynamicSampling = true
     @Option(help: "With dynamic sampling: at most this many draws per step.") var samplingRounds = 3
     @Option(help: "Soft overlong penalty: tokens before --max-tokens where it starts (0: off).") var overlongBuffer = 32
     @Option(help: "The overlong penalty at --max-tokens (a truncated sample gets all of it).") var overlongPenalty = 0.5
@@ -36,10 +36,11 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "Compute threads of the learner's matrix products.") var threads = 2
     @Option(help: "Sequences per forward/backward pass of an update (bounds the learner's memory; default: the whole batch).") var microBatch: Int?
     @Flag(help: "Step-wise RL: re-run journaled multi-step tasks with a verified step on the agent's skill (G runs per task) and train on those steps.") var fromTasks = false
-    @Option(help: "With --from-tasks: the coordinator's task journal to read the tasks from.") var journal = ".shoal/journal.sqlite"
+    @Option(help: "Update from recorded experience (an experience.jsonl of an earlier run) instead of sampling: one update per recorded step; no cluster is started.") var fromExperience: String?
+    @Option(help: "With --from-tasks: the coordinator whose finished tasks to re-run, listed through its shoal.task service (default: $SHOAL_COORDINATOR or the `shoal up` cluster's tcp://127.0.0.1:5555; `train grpo` runs them through its own coordinator).") var tasksFrom = ProcessInfo.processInfo.environment["SHOAL_COORDINATOR"] ?? "tcp://127.0.0.1:5555"
     @Option(help: "Directory for metrics.jsonl, experience.jsonl, reward.svg, pass_at_k.svg, summary.json, versions/ (default: .shoal/grpo/<agent>).") var out: String?
 
-    func learner(agent: String, modelDirectory: String, reward agentReward: [String: Double]) throws -> AgentLearner {
+    func learner(agent: String, modelDirectory: String, reward agentReward: [String: Double], outDirectory: String? = nil) throws -> AgentLearner {
         var reward = agentReward
         for pair in rewardOverrides {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
@@ -74,7 +75,7 @@ struct GRPORunOptions: ParsableArguments {
         guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
         guard (1...32).contains(passkSamples) else { throw ValidationError("--passk-samples must be in 1...32, got \(passkSamples)") }
         guard evalItems >= 1, passkItems >= 0 else { throw ValidationError("--eval-items must be ≥ 1 and --passk-items ≥ 0") }
-        var settings = LearnerLoopSettings(agent: agent, grpo: g, outDirectory: out ?? ".shoal/grpo/\(agent)")
+        var settings = LearnerLoopSettings(agent: agent, grpo: g, outDirectory: outDirectory ?? out ?? ".shoal/grpo/\(agent)")
         settings.seed = seed
         settings.evalEvery = evalEvery
         settings.rollbackMargin = rollbackMargin < 0 ? nil : rollbackMargin
@@ -91,7 +92,7 @@ struct GRPORunOptions: ParsableArguments {
             }
             run.difficulties = low...high
         }
-        if fromTasks { run.fromTasks = try Journal.finishedSpecs(path: journal).map { (id: $0.id, text: $0.spec) } }
+        if fromTasks { run.fromTasks = AgentLearner.TaskListing(endpoint: tasksFrom) }
         setComputeThreads(threads)
         return run
     }
@@ -118,6 +119,9 @@ struct LearnerCommand: ParsableCommand {
     @OptionGroup var options: GRPORunOptions
 
     func run() throws {
+        guard options.fromExperience == nil else {
+            throw ValidationError("--from-experience needs no cluster: use `shoal train grpo --agent \(agent) --from-experience FILE`")
+        }
         let reward = try agentFile.map { try AgentSpec.load($0).reward } ?? [:]
         let run = try options.learner(agent: agent, modelDirectory: model, reward: reward)
         let loop = try run.makeLoop(rollouts: .cluster(endpoint: endpoint.coordinator, skill: skill ?? agent),

@@ -132,4 +132,96 @@ final class LearnerTests: XCTestCase {
         XCTAssertFalse(experience.isEmpty)
         XCTAssertTrue(experience.allSatisfy { (0...3).contains($0.modelVersion) })
     }
+
+    /// Two specialists trained at once against one coordinator, each with its own learner,
+    /// scorer and versions: both run all their steps, their publications interleave in time,
+    /// and each agent's registry holds only its own versions, swapped into its own worker.
+    func testTwoLearnersTrainTwoAgentsConcurrently() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        var models: [String: String] = [:]
+        for name in ["tiny-a", "tiny-b"] {
+            let dir = h.directory.appendingPathComponent(name).path
+            try FileManager.default.copyItem(atPath: Self.fixture, toPath: dir)
+            try "base\n".write(toFile: dir + "/VERSION", atomically: true, encoding: .utf8)
+            let file = h.directory.appendingPathComponent("\(name).yaml").path
+            try """
+                name: \(name)
+                backend: swift
+                model: \(dir)
+                concurrency: 8
+                sampling: {temperature: 0, max_tokens: 4}
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            _ = try h.worker(agent: file, endpoint: ep, id: "\(name)-1")
+            models[name] = dir
+        }
+        try h.waitForWorkers(ep, count: 2)
+
+        let events = Events()
+        var loops: [(agent: String, loop: LearnerLoop<Float>)] = []
+        for name in ["tiny-a", "tiny-b"] {
+            let model = models[name]!
+            let tokenizer = try XCTUnwrap(try Generator.load(path: model).tokenizer)
+            var grpo = GRPOSettings()
+            grpo.steps = 4
+            grpo.groupSize = 4
+            grpo.promptsPerStep = 2
+            grpo.maxTokens = 4
+            grpo.learningRate = 1e-3
+            grpo.klCoefficient = 0
+            grpo.maxStaleness = 4
+            let learner = try GRPOLearner(policy: try TrainableDecoder<Float>(directory: model), reference: nil, settings: grpo)
+            let source = try ClusterRolloutSource(endpoint: ep, skill: name, tokenizer: tokenizer)
+            let items = (0..<4).map { TaskItem(id: "\(name)-\($0)", family: .math, difficulty: 1, prompt: "Write \($0)", target: "") }
+            var settings = LearnerLoopSettings(agent: name, grpo: grpo, outDirectory: h.directory.appendingPathComponent("run-\(name)").path)
+            settings.evalEvery = 0
+            let loop = try LearnerLoop(
+                learner: learner, source: source, scorer: Letters(), trainItems: items,
+                heldOut: HeldOutEvaluation(items: items, passAtKItems: [], maxTokens: 4, tokenizer: tokenizer, stopTokenIds: [], scorer: Letters()),
+                naming: VersionNaming(prefix: "\(name)-v", baseName: "\(name)-v0"),
+                publisher: try CoordinatorVersionPublisher(endpoint: ep, agent: name), settings: settings, tokenizer: tokenizer,
+                tokenizerDirectory: model, log: { events.add(name, $0) })
+            loops.append((name, loop))
+        }
+        let summaries = try ConcurrentLearners.run(loops)
+
+        XCTAssertEqual(summaries.map(\.steps), [4, 4], events.lines.joined(separator: "\n"))
+        XCTAssertEqual(summaries[0].publishedVersions, (1...4).map { "tiny-a-v\($0)" })
+        XCTAssertEqual(summaries[1].publishedVersions, (1...4).map { "tiny-b-v\($0)" })
+        // Interleaved: each learner published a version before the other published its last.
+        let published = events.published
+        for (name, other) in [("tiny-a", "tiny-b"), ("tiny-b", "tiny-a")] {
+            let first = try XCTUnwrap(published.firstIndex { $0 == name }), last = try XCTUnwrap(published.lastIndex { $0 == other })
+            XCTAssertLessThan(first, last, "\(name) published nothing until \(other) was done: \(published)")
+        }
+        let client = try Client(endpoint: ep)
+        for name in ["tiny-a", "tiny-b"] {
+            let ids = Set(((try client.models(agent: name)["versions"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
+            XCTAssertTrue(ids.isSuperset(of: (1...4).map { "\(name)-v\($0)" }), "\(name): \(ids)")
+            let other = name == "tiny-a" ? "tiny-b" : "tiny-a"
+            XCTAssertFalse(ids.contains { $0.hasPrefix(other) }, "\(name) holds \(other)'s versions: \(ids)")
+            var served = ""
+            XCTAssertTrue(eventually(timeout: 30) {
+                served = (try? client.call(skill: name, input: "Hello", params: ["max_tokens": "1"]).modelVersion) ?? ""
+                return served.hasPrefix("\(name)-v") && served != "\(name)-v0"
+            }, "\(name)'s worker still serves '\(served)'")
+        }
+    }
+
+    /// Log lines of concurrent learners, in the order they came.
+    final class Events: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [(agent: String, line: String)] = []
+        func add(_ agent: String, _ line: String) {
+            lock.lock()
+            entries.append((agent, line))
+            lock.unlock()
+        }
+        var lines: [String] { lock.lock(); defer { lock.unlock() }; return entries.map { "[\($0.agent)] \($0.line)" } }
+        /// The agent of each "registered" line, in order.
+        var published: [String] {
+            lock.lock(); defer { lock.unlock() }
+            return entries.filter { $0.line.contains("registered") }.map(\.agent)
+        }
+    }
 }

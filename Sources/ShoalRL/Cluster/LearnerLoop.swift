@@ -87,8 +87,10 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     public var maxFruitlessSteps = 3
     /// The next train item to sample (the steps walk the train split in order).
     var trainCursor = 0
-    /// Dynamic sampling's work in the last step: groups dropped for equal rewards, and draws.
+    /// Dynamic sampling's work in the last step: groups dropped as all-pass or all-fail, and draws.
     public private(set) var lastDraw = (flatGroupsDropped: 0, rounds: 0)
+    /// How long the last `sample` took (for the progress line's sampling rate).
+    private var lastSampling = Duration.zero
 
     public init(learner: GRPOLearner<TrainableDecoder<Scalar>>, source: any RolloutSource, scorer: any RolloutScorer,
                 trainItems: [TaskItem], heldOut: HeldOutEvaluation, naming: VersionNaming, publisher: any VersionPublisher,
@@ -139,17 +141,17 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
                                            seed: settings.seed &+ UInt64(step) &* 0x1_0000_0001)
             return try tasks.rollouts(step: step, promptsPerStep: g.promptsPerStep, sampling: sampling, naming: naming)
         }
-        // Dynamic sampling (DAPO): a group whose rewards are all equal has no advantage to
-        // learn from, so it is dropped and replaced by the next train prompts, in at most
-        // `sampling_rounds` draws. If no draw brings a group with any spread, the step
-        // trains on the flat groups (their advantages are 0) and the KL term alone moves it.
+        // Dynamic sampling (DAPO): a group whose samples all pass, or all fail, tells the
+        // policy nothing about what makes an answer right (only the dense and format parts
+        // of its rewards differ), so it is dropped and replaced by the next train prompts, in
+        // at most `sampling_rounds` draws. If no draw brings a mixed group, the step trains
+        // on the flat groups rather than nothing.
         var kept: [[Rollout]] = [], flat: [[Rollout]] = []
         var round = 0
         repeat {
             let groups = try sampleGroups(count: g.promptsPerStep - kept.count, step: step, round: round)
-            for group in groups {
-                let rewards = group.map(\.reward.total)
-                if g.dynamicSampling, let low = rewards.min(), let high = rewards.max(), high - low <= 1e-12 * max(1, abs(high)) {
+            for (group, solved) in groups {
+                if g.dynamicSampling && (solved.allSatisfy { $0 } || !solved.contains(true)) {
                     flat.append(group)
                 } else {
                     kept.append(group)
@@ -161,8 +163,9 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         return (kept.isEmpty ? flat : kept).flatMap { $0 }
     }
 
-    /// `count` groups of the next train prompts, scored, with the overlong penalty added.
-    private func sampleGroups(count: Int, step: Int, round: Int) throws -> [[Rollout]] {
+    /// `count` groups of the next train prompts, scored, with the overlong penalty added, and
+    /// whether each sample solved its task.
+    private func sampleGroups(count: Int, step: Int, round: Int) throws -> [(rollouts: [Rollout], solved: [Bool])] {
         let g = settings.grpo
         let items = (0..<count).map { trainItems[(trainCursor + $0) % trainItems.count] }
         trainCursor += count
@@ -172,7 +175,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         let sampling = RolloutSampling(groupSize: g.groupSize, temperature: g.temperature, maxTokens: g.maxTokens,
                                        seed: settings.seed &+ UInt64(step) &* 0x1_0000_0001 &+ UInt64(round) &* 0x9E37_79B9)
         let samples = try source.sample(prompts, sampling: sampling)
-        var groups: [[Rollout]] = []
+        var groups: [(rollouts: [Rollout], solved: [Bool])] = []
         for (i, group) in samples.enumerated() {
             let scored = try scorer.score(Array(repeating: items[i], count: group.count), outputs: group.map(\.text))
             var rollouts: [Rollout] = []
@@ -188,129 +191,193 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
                                         samplingLogProbs: sample.logProbs, modelVersion: try naming.version(named: sample.modelVersion),
                                         reward: reward))
             }
-            groups.append(rollouts)
+            groups.append((rollouts, scored.map(\.solved)))
         }
         return groups
     }
 
-    public func run() throws -> LearnerRunSummary {
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let metricsURL = out.appendingPathComponent("metrics.jsonl"), experienceURL = out.appendingPathComponent("experience.jsonl")
-        for url in [metricsURL, experienceURL] { try? FileManager.default.removeItem(at: url) }
-        let clock = ContinuousClock(), started = clock.now
+    /// What a run carries from phase to phase.
+    struct RunState {
+        let started: ContinuousClock.Instant
         var rolloutTime = Duration.zero, updateTime = Duration.zero, evalTime = Duration.zero
-
-        // The starting weights are the first accepted version (what a rollback returns to).
-        // `accepted`: the last version the guard passed (where a rollback returns);
-        // `latest`: the last one published (the next one's registry parent).
-        var accepted = try saveVersion(learner.version, step: 0, parent: nil)
-        var latest = accepted
-        log(try publisher.serve(base: accepted))
-        var guardrail = try settings.rollbackMargin.map { margin throws(GRPOError) in try RollbackGuard(margin: margin) }
-        let evalStart = clock.now
-        let initialModel = try learner.policy.servingModel()
-        let before = try heldOut.passAtOne(initialModel)
-        let passAtKBefore = try heldOut.passAtK(initialModel)
-        evalTime += clock.now - evalStart
-        _ = try guardrail?.evaluate(version: learner.version, heldOutPassAtOne: before)
-        var heldOutPoints = [LearnerRunSummary.HeldOutPoint(step: 0, passAtOne: before, version: accepted.name, decision: "baseline")]
-        log("held-out before: pass@1 \(fixed(before)) (greedy, \(heldOut.items.count) tasks)  pass@k "
-            + passAtKBefore.points.map { "@\($0.k) \(fixed($0.passAtK))" }.joined(separator: " "))
-
+        /// The last version the guard passed (where a rollback returns).
+        var accepted: PublishedVersion
+        /// The last version published (the next one's registry parent).
+        var latest: PublishedVersion
+        var guardrail: RollbackGuard?
+        var before = 0.0
+        var passAtKBefore = PassAtKCurve(counts: [])
+        var heldOutPoints: [LearnerRunSummary.HeldOutPoint] = []
         var metrics: [GRPOMetrics] = []
         var published: [String] = []
         var rollbacks = 0
         var stoppedEarly: String?
-        let total = settings.grpo.steps
         var fruitless = 0
+    }
+
+    /// GRPO from live rollouts: per step, sample → update → publish → evaluate and guard.
+    public func run() throws -> LearnerRunSummary {
+        var state = try begin()
+        let total = settings.grpo.steps
         for step in 0..<total {
-            let rolloutStart = clock.now
-            let rollouts = try gatherRollouts(step: step)
-            let rolloutElapsed = clock.now - rolloutStart
-            rolloutTime += rolloutElapsed
-            let updateStart = clock.now
-            let result: GRPOLearner<TrainableDecoder<Scalar>>.StepResult
-            do {
-                result = try learner.step(rollouts)
-            } catch let collapse as PolicyCollapse {
-                stoppedEarly = collapse.description
-                log(collapse.description)
-                break
-            }
-            updateTime += clock.now - updateStart
-            if result.batch.rollouts.isEmpty {
-                fruitless += 1
-                if rollouts.isEmpty {
-                    log("step skipped: no usable samples came back" + (tasks.map { t in t.refused.isEmpty ? "" : " (refused: " + t.refused.prefix(3).joined(separator: "; ") + ")" } ?? ""))
-                } else {
-                    log("step skipped: all \(rollouts.count) samples were stale (served by versions "
-                        + Set(rollouts.map(\.modelVersion)).sorted().map { naming.name(of: $0) }.joined(separator: ", ")
-                        + "; learner at \(naming.name(of: learner.version)), max staleness \(settings.grpo.maxStaleness))")
-                }
-                if fruitless >= maxFruitlessSteps {
-                    stoppedEarly = rollouts.isEmpty
-                        ? "\(fruitless) steps in a row brought no usable samples (see the lines above)"
-                        : "\(fruitless) steps in a row had only stale samples: the workers are not serving this learner's versions (another learner or a manual swap?)"
-                    log(stoppedEarly ?? "")
-                    break
-                }
+            let rollouts = try sample(step: step, &state)
+            guard let result = try update(rollouts, &state) else {
+                if state.stoppedEarly != nil { break }
                 continue
             }
-            fruitless = 0
-            var m = result.metrics
-            if tasks == nil { (m.flatGroupsDropped, m.samplingRounds) = lastDraw }
-            metrics.append(m)
-            try GRPOMetricsLog.append(m, to: metricsURL)
-            try ExperienceLog.write(ExperienceRecord.records(of: result.batch, agent: settings.agent, step: m.step), to: experienceURL, append: true)
-            let sampled = rollouts.reduce(0) { $0 + $1.completionTokens.count }
-            log(progressLine(m, total: total, sampledTokens: sampled, rolloutSeconds: seconds(rolloutElapsed)))
-
-            if let version = result.publishedVersion {
-                let saved = try saveVersion(version, step: m.step, parent: latest.name)
-                latest = saved
-                log(try publisher.publish(saved))
-                published.append(saved.name)
-                let evaluateNow = settings.evalEvery > 0 && m.step % settings.evalEvery == 0 && m.step < total
-                if evaluateNow {
-                    let evalStart = clock.now
-                    let pass = try heldOut.passAtOne(try learner.policy.servingModel())
-                    evalTime += clock.now - evalStart
-                    switch try guardrail?.evaluate(version: version, heldOutPassAtOne: pass) ?? .accept(version: version) {
-                    case .accept:
-                        accepted = saved
-                        heldOutPoints.append(.init(step: m.step, passAtOne: pass, version: saved.name, decision: "accept"))
-                        log("held-out pass@1 \(fixed(pass)) at step \(m.step): \(saved.name) accepted")
-                    case .rollback(_, _, let drop):
-                        rollbacks += 1
-                        try learner.policy.loadBaseParameters(from: SafetensorsCheckpoint(directory: accepted.directory))
-                        sameWeights[accepted.version] = learner.version
-                        heldOutPoints.append(.init(step: m.step, passAtOne: pass, version: saved.name, decision: "rollback"))
-                        log("held-out pass@1 \(fixed(pass)) at step \(m.step) fell \(fixed(drop)) below \(accepted.name) "
-                            + "(margin \(fixed(guardrail?.margin ?? 0))): " + (try publisher.rollback(to: accepted)))
-                    }
-                    try writePlots(metrics, heldOutPoints)
-                } else if guardrail == nil {
-                    accepted = saved
-                }
-            }
+            try publishAndGuard(result, total: total, &state)
         }
+        return try finish(&state)
+    }
 
-        let evalEnd = clock.now
+    /// GRPO from recorded experience (`experience.jsonl`, `--from-experience`): each recorded
+    /// step's samples, in order, are one update. Their recorded log-probs stay the ratio's
+    /// denominator (the clip bounds how far an old sample moves the policy); their versions
+    /// are taken as the learner's own, since they were sampled by another run's policy.
+    /// Advantages are recomputed from the recorded rewards, by group.
+    public func replay(_ steps: [[Rollout]]) throws -> LearnerRunSummary {
+        var state = try begin()
+        for recorded in steps {
+            let rollouts = recorded.map { rollout -> Rollout in
+                var r = rollout
+                r.modelVersion = learner.version
+                return r
+            }
+            guard let result = try update(rollouts, &state) else {
+                if state.stoppedEarly != nil { break }
+                continue
+            }
+            try publishAndGuard(result, total: steps.count, &state)
+        }
+        return try finish(&state)
+    }
+
+    /// Output files cleared, the starting weights saved and served, held-out before.
+    func begin() throws -> RunState {
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        for name in ["metrics.jsonl", "experience.jsonl"] { try? FileManager.default.removeItem(at: out.appendingPathComponent(name)) }
+        let clock = ContinuousClock()
+        let base = try saveVersion(learner.version, step: 0, parent: nil)
+        var state = RunState(started: clock.now, accepted: base, latest: base)
+        log(try publisher.serve(base: base))
+        state.guardrail = try settings.rollbackMargin.map { margin throws(GRPOError) in try RollbackGuard(margin: margin) }
+        let evalStart = clock.now
+        let initialModel = try learner.policy.servingModel()
+        state.before = try heldOut.passAtOne(initialModel)
+        state.passAtKBefore = try heldOut.passAtK(initialModel)
+        state.evalTime += clock.now - evalStart
+        _ = try state.guardrail?.evaluate(version: learner.version, heldOutPassAtOne: state.before)
+        state.heldOutPoints = [.init(step: 0, passAtOne: state.before, version: base.name, decision: "baseline")]
+        log("held-out before: pass@1 \(fixed(state.before)) (greedy, \(heldOut.items.count) tasks)  pass@k "
+            + state.passAtKBefore.points.map { "@\($0.k) \(fixed($0.passAtK))" }.joined(separator: " "))
+        return state
+    }
+
+    /// The step's rollouts, timed.
+    func sample(step: Int, _ state: inout RunState) throws -> [Rollout] {
+        let clock = ContinuousClock(), start = clock.now
+        let rollouts = try gatherRollouts(step: step)
+        state.rolloutTime += clock.now - start
+        lastSampling = clock.now - start
+        return rollouts
+    }
+
+    /// One learner step on `rollouts`, logged (metrics, experience, progress). nil when the
+    /// step did not update: nothing usable came back, or the policy collapsed (then
+    /// `stoppedEarly` says so).
+    func update(_ rollouts: [Rollout], _ state: inout RunState) throws -> GRPOLearner<TrainableDecoder<Scalar>>.StepResult? {
+        let clock = ContinuousClock(), start = clock.now
+        let result: GRPOLearner<TrainableDecoder<Scalar>>.StepResult
+        do {
+            result = try learner.step(rollouts)
+        } catch let collapse as PolicyCollapse {
+            state.stoppedEarly = collapse.description
+            log(collapse.description)
+            return nil
+        }
+        state.updateTime += clock.now - start
+        if result.batch.rollouts.isEmpty {
+            state.fruitless += 1
+            if rollouts.isEmpty {
+                log("step skipped: no usable samples came back" + (tasks.map { t in t.refused.isEmpty ? "" : " (refused: " + t.refused.prefix(3).joined(separator: "; ") + ")" } ?? ""))
+            } else {
+                log("step skipped: all \(rollouts.count) samples were stale (served by versions "
+                    + Set(rollouts.map(\.modelVersion)).sorted().map { naming.name(of: $0) }.joined(separator: ", ")
+                    + "; learner at \(naming.name(of: learner.version)), max staleness \(settings.grpo.maxStaleness))")
+            }
+            if state.fruitless >= maxFruitlessSteps {
+                state.stoppedEarly = rollouts.isEmpty
+                    ? "\(state.fruitless) steps in a row brought no usable samples (see the lines above)"
+                    : "\(state.fruitless) steps in a row had only stale samples: the workers are not serving this learner's versions (another learner or a manual swap?)"
+                log(state.stoppedEarly ?? "")
+            }
+            return nil
+        }
+        state.fruitless = 0
+        var m = result.metrics
+        if tasks == nil { (m.flatGroupsDropped, m.samplingRounds) = lastDraw }
+        state.metrics.append(m)
+        try GRPOMetricsLog.append(m, to: out.appendingPathComponent("metrics.jsonl"))
+        try ExperienceLog.write(ExperienceRecord.records(of: result.batch, agent: settings.agent, step: m.step),
+                                to: out.appendingPathComponent("experience.jsonl"), append: true)
+        let sampled = rollouts.reduce(0) { $0 + $1.completionTokens.count }
+        log(progressLine(m, total: settings.grpo.steps, sampledTokens: sampled, rolloutSeconds: seconds(lastSampling)))
+        lastSampling = .zero
+        return result
+    }
+
+    /// When the step completed a version: save and publish it; on evaluation steps, held-out
+    /// pass@1 and the rollback guard (a rejected version is replaced by the last accepted one,
+    /// in the policy and in the workers).
+    func publishAndGuard(_ result: GRPOLearner<TrainableDecoder<Scalar>>.StepResult, total: Int, _ state: inout RunState) throws {
+        guard let version = result.publishedVersion else { return }
+        let step = result.metrics.step
+        let saved = try saveVersion(version, step: step, parent: state.latest.name)
+        state.latest = saved
+        log(try publisher.publish(saved))
+        state.published.append(saved.name)
+        guard settings.evalEvery > 0 && step % settings.evalEvery == 0 && step < total else {
+            if state.guardrail == nil { state.accepted = saved }
+            return
+        }
+        let clock = ContinuousClock(), start = clock.now
+        let pass = try heldOut.passAtOne(try learner.policy.servingModel())
+        state.evalTime += clock.now - start
+        switch try state.guardrail?.evaluate(version: version, heldOutPassAtOne: pass) ?? .accept(version: version) {
+        case .accept:
+            state.accepted = saved
+            state.heldOutPoints.append(.init(step: step, passAtOne: pass, version: saved.name, decision: "accept"))
+            log("held-out pass@1 \(fixed(pass)) at step \(step): \(saved.name) accepted")
+        case .rollback(_, _, let drop):
+            state.rollbacks += 1
+            try learner.policy.loadBaseParameters(from: SafetensorsCheckpoint(directory: state.accepted.directory))
+            sameWeights[state.accepted.version] = learner.version
+            state.heldOutPoints.append(.init(step: step, passAtOne: pass, version: saved.name, decision: "rollback"))
+            log("held-out pass@1 \(fixed(pass)) at step \(step) fell \(fixed(drop)) below \(state.accepted.name) "
+                + "(margin \(fixed(state.guardrail?.margin ?? 0))): " + (try publisher.rollback(to: state.accepted)))
+        }
+        try writePlots(state.metrics, state.heldOutPoints)
+    }
+
+    /// Held-out after, the plots and summary.json.
+    func finish(_ state: inout RunState) throws -> LearnerRunSummary {
+        let clock = ContinuousClock(), evalStart = clock.now
         let finalModel = try learner.policy.servingModel()
         let after = try heldOut.passAtOne(finalModel)
         let passAtKAfter = try heldOut.passAtK(finalModel)
-        evalTime += clock.now - evalEnd
-        heldOutPoints.append(.init(step: learner.steps, passAtOne: after, version: naming.name(of: learner.version), decision: "final"))
-        log("held-out after: pass@1 \(fixed(after)) (before \(fixed(before)))  pass@k "
+        state.evalTime += clock.now - evalStart
+        state.heldOutPoints.append(.init(step: learner.steps, passAtOne: after, version: naming.name(of: learner.version), decision: "final"))
+        log("held-out after: pass@1 \(fixed(after)) (before \(fixed(state.before)))  pass@k "
             + passAtKAfter.points.map { "@\($0.k) \(fixed($0.passAtK))" }.joined(separator: " "))
-        try writePlots(metrics, heldOutPoints)
-        try PassAtKCurve.plot(before: passAtKBefore, after: passAtKAfter, title: "\(settings.agent): held-out pass@k before and after GRPO")
+        try writePlots(state.metrics, state.heldOutPoints)
+        try PassAtKCurve.plot(before: state.passAtKBefore, after: passAtKAfter, title: "\(settings.agent): held-out pass@k before and after GRPO")
             .write(to: out.appendingPathComponent("pass_at_k.svg").path)
         let summary = LearnerRunSummary(
-            agent: settings.agent, steps: learner.steps, passAtOneBefore: before, passAtOneAfter: after,
-            passAtKBefore: passAtKBefore, passAtKAfter: passAtKAfter, heldOut: heldOutPoints, publishedVersions: published,
-            rollbacks: rollbacks, stoppedEarly: stoppedEarly, seconds: seconds(clock.now - started),
-            rolloutSeconds: seconds(rolloutTime), updateSeconds: seconds(updateTime), evalSeconds: seconds(evalTime))
+            agent: settings.agent, steps: learner.steps, passAtOneBefore: state.before, passAtOneAfter: after,
+            passAtKBefore: state.passAtKBefore, passAtKAfter: passAtKAfter, heldOut: state.heldOutPoints,
+            publishedVersions: state.published, rollbacks: state.rollbacks, stoppedEarly: state.stoppedEarly,
+            seconds: seconds(clock.now - state.started), rolloutSeconds: seconds(state.rolloutTime),
+            updateSeconds: seconds(state.updateTime), evalSeconds: seconds(state.evalTime))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: out.appendingPathComponent("summary.json"))

@@ -47,6 +47,18 @@ public enum ExperienceLog {
         return out
     }
 
+    /// Records as learner steps for `LearnerLoop.replay`: grouped by their `step`, in the
+    /// order steps first appear (records without one form one step together).
+    public static func replaySteps(_ records: [ExperienceRecord]) -> [[Rollout]] {
+        var order: [Int?] = []
+        var steps: [Int?: [Rollout]] = [:]
+        for record in records {
+            if steps[record.step] == nil { order.append(record.step) }
+            steps[record.step, default: []].append(record.rollout)
+        }
+        return order.map { steps[$0] ?? [] }
+    }
+
     private static func nonFiniteField(_ r: ExperienceRecord) -> String? {
         if !r.reward.isFinite { return "reward" }
         if !r.advantage.isFinite { return "advantage" }

@@ -21,7 +21,7 @@
 ///   iterations_per_batch: 1   # μ: optimiser steps per batch (> 1 goes off-policy; the clip matters then)
 ///   micro_batch: 16           # sequences per forward/backward (memory); omit for the whole batch
 ///   publish_every: 1          # K: register a new version every K steps
-///   dynamic_sampling: false   # DAPO: drop groups whose rewards are all equal, draw replacements
+///   dynamic_sampling: false   # DAPO: drop groups whose samples all pass or all fail, draw replacements
 ///   sampling_rounds: 3        # at most this many draws per step to fill the step's prompts
 ///   overlong_buffer: 0        # tokens before max_tokens where the soft overlong penalty starts (0: off)
 ///   overlong_penalty: 1.0     # the penalty at max_tokens (it grows linearly over the buffer)

@@ -28,7 +28,7 @@ public struct GRPOMetrics: Sendable, Equatable, Codable {
     public var zeroVarianceGroups: Int
     public var droppedStale: Int
     public var weightedStale: Int
-    /// Dynamic sampling: groups drawn this step but dropped for equal rewards (replaced by
+    /// Dynamic sampling: groups drawn this step but dropped as all-pass or all-fail (replaced by
     /// new prompts), and how many draws the step took; nil where the loop did not sample
     /// (a learner fed from elsewhere, step-wise task runs).
     public var flatGroupsDropped: Int?
