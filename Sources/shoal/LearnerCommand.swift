@@ -19,7 +19,7 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "ε_high of the clipped surrogate (DAPO's clip-higher; equal to --clip for the symmetric clip).") var clipHigh = 0.28
     @Option(help: "Loss normalisation: token_mean (every completion token weighs the same) or sequence_mean (the GRPO paper's per-sequence mean).") var normalization = "token_mean"
     @Flag(inversion: .prefixedNo, help: "Dynamic sampling: replace groups whose samples all pass or all fail with new prompts.") var dynamicSampling = true
-    @Option(help: "With dynamic sampling: at most this many draws per step.") var samplingRounds = 3
+    @Option(help: "With dynamic sampling: at most this many draws per step.") var samplingRounds = 4
     @Option(help: "Soft overlong penalty: tokens before --max-tokens where it starts (0: off).") var overlongBuffer = 32
     @Option(help: "The overlong penalty at --max-tokens (a truncated sample gets all of it).") var overlongPenalty = 0.5
     @Option(name: .customLong("reward"), help: "A reward weight over the agent file's `reward:`, e.g. --reward dense=0 (repeatable; keys: correct, format, dense, partial_credit, outcome_share, …).") var rewardOverrides: [String] = []
