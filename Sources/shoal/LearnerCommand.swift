@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ShoalConfig
-import ShoalCoordinator
 import ShoalEngine
 import ShoalRL
 import ShoalTraining
@@ -37,10 +36,12 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "Sequences per forward/backward pass of an update (bounds the learner's memory; default: the whole batch).") var microBatch: Int?
     @Flag(help: "Step-wise RL: re-run journaled multi-step tasks with a verified step on the agent's skill (G runs per task) and train on those steps.") var fromTasks = false
     @Option(help: "Update from recorded experience (an experience.jsonl of an earlier run) instead of sampling: one update per recorded step; no cluster is started.") var fromExperience: String?
-    @Option(help: "With --from-tasks: the coordinator whose finished tasks to re-run, listed through its shoal.task service (default: $SHOAL_COORDINATOR or the `shoal up` cluster's tcp://127.0.0.1:5555; `train grpo` runs them through its own coordinator).") var tasksFrom = ProcessInfo.processInfo.environment["SHOAL_COORDINATOR"] ?? "tcp://127.0.0.1:5555"
+    @Option(help: "With --from-tasks: the coordinator whose finished tasks to re-run, listed through its shoal.task service (default: `shoal learner`'s --coordinator; for `train grpo`, $SHOAL_COORDINATOR or the `shoal up` cluster's tcp://127.0.0.1:5555, while the runs go through its own coordinator).") var tasksFrom: String?
     @Option(help: "Directory for metrics.jsonl, experience.jsonl, reward.svg, pass_at_k.svg, summary.json, versions/ (default: .shoal/grpo/<agent>).") var out: String?
 
-    func learner(agent: String, modelDirectory: String, reward agentReward: [String: Double], outDirectory: String? = nil) throws -> AgentLearner {
+    /// `tasksEndpoint`: where `--from-tasks` lists tasks when `--tasks-from` is not given.
+    func learner(agent: String, modelDirectory: String, reward agentReward: [String: Double], outDirectory: String? = nil,
+                 tasksEndpoint: String? = nil) throws -> AgentLearner {
         var reward = agentReward
         for pair in rewardOverrides {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
@@ -92,7 +93,10 @@ struct GRPORunOptions: ParsableArguments {
             }
             run.difficulties = low...high
         }
-        if fromTasks { run.fromTasks = AgentLearner.TaskListing(endpoint: tasksFrom) }
+        if fromTasks {
+            let endpoint = tasksFrom ?? tasksEndpoint ?? ProcessInfo.processInfo.environment["SHOAL_COORDINATOR"] ?? "tcp://127.0.0.1:5555"
+            run.fromTasks = AgentLearner.TaskListing(endpoint: endpoint)
+        }
         setComputeThreads(threads)
         return run
     }
@@ -123,7 +127,7 @@ struct LearnerCommand: ParsableCommand {
             throw ValidationError("--from-experience needs no cluster: use `shoal train grpo --agent \(agent) --from-experience FILE`")
         }
         let reward = try agentFile.map { try AgentSpec.load($0).reward } ?? [:]
-        let run = try options.learner(agent: agent, modelDirectory: model, reward: reward)
+        let run = try options.learner(agent: agent, modelDirectory: model, reward: reward, tasksEndpoint: endpoint.coordinator)
         let loop = try run.makeLoop(rollouts: .cluster(endpoint: endpoint.coordinator, skill: skill ?? agent),
                                     publication: noSwap ? .directory : .coordinator(endpoint: endpoint.coordinator), log: say)
         let summary = try loop.run()

@@ -40,7 +40,7 @@ public final class GRPOLearner<Policy: TrainableModel> {
         optimizer = AdamW(parameters: policy.parameters, settings: .init(weightDecay: settings.weightDecay))
         schedule = LearningRateSchedule(peak: settings.learningRate, floor: 0.1 * settings.learningRate,
                                         warmupSteps: settings.warmupSteps, totalSteps: settings.steps)
-        if let collapse { self.collapse = collapse } else { self.collapse = try CollapseDetector(relativeFloor: 0.2) }
+        if let collapse { self.collapse = collapse } else { self.collapse = try CollapseDetector(patience: 5, relativeFloor: 0.05) }
     }
 
     public struct StepResult {
