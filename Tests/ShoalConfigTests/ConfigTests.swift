@@ -60,7 +60,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(error(base + "sampling: {tmperature: 1}\n"), "agents/x.yaml: sampling.tmperature: unknown key (known keys: temperature, top_p, top_k, max_tokens, seed)")
         XCTAssertEqual(error(base + "skills: [mmi.service]\n"), "agents/x.yaml: skills[0]: \"mmi.service\" is empty or reserved (mmi.* and shoal.* belong to the coordinator)")
         XCTAssertEqual(error(base + "verifier: {kind: vibes}\n"), "agents/x.yaml: verifier.kind: must be one of math, code, tools, retrieval, got \"vibes\"")
-        XCTAssertEqual(error(base + "reward: {corect: 1}\n"), "agents/x.yaml: reward.corect: unknown key (known keys: correct, format, partial_credit, format_error, timeout, crashed, resource_exceeded, outcome_share, step_discount)")
+        XCTAssertEqual(error(base + "reward: {corect: 1}\n"), "agents/x.yaml: reward.corect: unknown key (known keys: correct, format, dense, partial_credit, format_error, timeout, crashed, resource_exceeded, outcome_share, step_discount)")
         XCTAssertEqual(error(base + "reward: {step_discount: 0}\n"), "agents/x.yaml: reward.step_discount: must be in (0, 1], got 0.0")
         XCTAssertEqual(error("- a\n- b\n"), "agents/x.yaml: must be a mapping of keys to values")
         XCTAssertEqual(error(""), "agents/x.yaml: file is empty")

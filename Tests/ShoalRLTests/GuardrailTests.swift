@@ -5,19 +5,31 @@ final class GuardrailTests: XCTestCase {
     func testRollbackFiresOnlyWhenTheDropExceedsTheMargin() throws {
         var guardrail = try RollbackGuard(margin: 0.05)
         XCTAssertEqual(try guardrail.evaluate(version: 1, heldOutPassAtOne: 0.60), .accept(version: 1))
-        // A drop of exactly the margin (0.60 → 0.55) is tolerated, round-off included.
+        // A drop of exactly the margin (0.60 → 0.55) is tolerated, round-off included; the best
+        // version stays the reference.
         XCTAssertEqual(try guardrail.evaluate(version: 2, heldOutPassAtOne: 0.55), .accept(version: 2))
-        // Now the reference is version 2 at 0.55; 0.49 is 0.06 below it.
-        guard case .rollback(let version, let to, let drop) = try guardrail.evaluate(version: 3, heldOutPassAtOne: 0.49) else {
-            return XCTFail("a 0.06 drop with margin 0.05 must roll back")
+        XCTAssertEqual(guardrail.reference?.version, 1)
+        // 0.54 is 0.06 below the best (version 1), though only 0.01 below version 2.
+        guard case .rollback(let version, let to, let drop) = try guardrail.evaluate(version: 3, heldOutPassAtOne: 0.54) else {
+            return XCTFail("a 0.06 drop below the best with margin 0.05 must roll back")
         }
         XCTAssertEqual(version, 3)
-        XCTAssertEqual(to, 2)
+        XCTAssertEqual(to, 1)
         XCTAssertEqual(drop, 0.06, accuracy: 1e-12)
-        // A rolled-back version does not become the reference.
-        XCTAssertEqual(guardrail.reference?.version, 2)
+        // A rolled-back version does not become the reference; a better one does.
+        XCTAssertEqual(guardrail.reference?.version, 1)
         XCTAssertEqual(try guardrail.evaluate(version: 4, heldOutPassAtOne: 0.70), .accept(version: 4))
         XCTAssertEqual(guardrail.reference?.version, 4)
+    }
+
+    /// A slow drift, each evaluation within the margin of the one before, still rolls back.
+    func testSlowDriftRollsBackOnceItIsMarginBelowTheBest() throws {
+        var guardrail = try RollbackGuard(margin: 0.05)
+        let passes = [0.63, 0.62, 0.61, 0.60, 0.59, 0.575]
+        var decisions: [RollbackGuard.Decision] = []
+        for (v, p) in passes.enumerated() { decisions.append(try guardrail.evaluate(version: v, heldOutPassAtOne: p)) }
+        XCTAssertEqual(decisions.prefix(5), (0..<5).map { RollbackGuard.Decision.accept(version: $0) }[...])
+        XCTAssertEqual(decisions.last, .rollback(version: 5, to: 0, drop: 0.63 - 0.575))
     }
 
     func testRollbackGuardRejectsBadNumbers() {

@@ -200,7 +200,8 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     struct RunState {
         let started: ContinuousClock.Instant
         var rolloutTime = Duration.zero, updateTime = Duration.zero, evalTime = Duration.zero
-        /// The last version the guard passed (where a rollback returns).
+        /// The guard's reference, the best version it accepted (where a rollback returns);
+        /// without a guard, the last version published.
         var accepted: PublishedVersion
         /// The last version published (the next one's registry parent).
         var latest: PublishedVersion
@@ -345,7 +346,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         state.evalTime += clock.now - start
         switch try state.guardrail?.evaluate(version: version, heldOutPassAtOne: pass) ?? .accept(version: version) {
         case .accept:
-            state.accepted = saved
+            if state.guardrail.map({ $0.reference?.version == version }) ?? true { state.accepted = saved }
             state.heldOutPoints.append(.init(step: step, passAtOne: pass, version: saved.name, decision: "accept"))
             log("held-out pass@1 \(fixed(pass)) at step \(step): \(saved.name) accepted")
         case .rollback(_, _, let drop):
@@ -359,14 +360,29 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         try writePlots(state.metrics, state.heldOutPoints)
     }
 
-    /// Held-out after, the plots and summary.json.
+    /// Held-out after (the guard judges the final weights too: a run whose last steps lost
+    /// more than the margin ends on the best accepted version, in the policy and the
+    /// workers), the plots and summary.json.
     func finish(_ state: inout RunState) throws -> LearnerRunSummary {
         let clock = ContinuousClock(), evalStart = clock.now
-        let finalModel = try learner.policy.servingModel()
-        let after = try heldOut.passAtOne(finalModel)
+        var finalModel = try learner.policy.servingModel()
+        var after = try heldOut.passAtOne(finalModel)
+        let finalName = naming.name(of: learner.version)
+        var served = finalName
+        if learner.steps > 0, finalName != state.accepted.name,
+           case .rollback(_, _, let drop)? = try state.guardrail?.evaluate(version: learner.version, heldOutPassAtOne: after) {
+            state.rollbacks += 1
+            state.heldOutPoints.append(.init(step: learner.steps, passAtOne: after, version: finalName, decision: "rollback"))
+            try learner.policy.loadBaseParameters(from: SafetensorsCheckpoint(directory: state.accepted.directory))
+            log("held-out pass@1 \(fixed(after)) after the last step fell \(fixed(drop)) below \(state.accepted.name): "
+                + (try publisher.rollback(to: state.accepted)))
+            finalModel = try learner.policy.servingModel()
+            after = try heldOut.passAtOne(finalModel)
+            served = state.accepted.name
+        }
         let passAtKAfter = try heldOut.passAtK(finalModel)
         state.evalTime += clock.now - evalStart
-        state.heldOutPoints.append(.init(step: learner.steps, passAtOne: after, version: naming.name(of: learner.version), decision: "final"))
+        state.heldOutPoints.append(.init(step: learner.steps, passAtOne: after, version: served, decision: "final"))
         log("held-out after: pass@1 \(fixed(after)) (before \(fixed(state.before)))  pass@k "
             + passAtKAfter.points.map { "@\($0.k) \(fixed($0.passAtK))" }.joined(separator: " "))
         try writePlots(state.metrics, state.heldOutPoints)

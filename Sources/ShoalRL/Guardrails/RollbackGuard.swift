@@ -1,14 +1,13 @@
 /// Decides, after each held-out evaluation of a new version, whether to keep it or roll
-/// back. The reference is the last version it accepted (the one the registry keeps for
-/// rollback). A version is rolled back when its held-out pass@1 is more than `margin`
-/// below the reference's; a drop of exactly `margin` is tolerated (a 1e-12 slack absorbs
-/// round-off such as 0.6 − 0.55 = 0.04999…).
-///
-/// Known limit: comparing with the last accepted version lets a slow drift of less than
-/// `margin` per evaluation pass. Evaluate less often than the drift you want to catch.
+/// back. The reference is the best version it has accepted (highest held-out pass@1; the
+/// earlier one on a tie), which is where a rollback returns. A version is rolled back when
+/// its held-out pass@1 is more than `margin` below the reference's; a drop of exactly
+/// `margin` is tolerated (a 1e-12 slack absorbs round-off such as 0.6 − 0.55 = 0.04999…).
+/// Measuring against the best, not the last accepted, catches a slow drift too: four
+/// evaluations that each lose 0.02 roll back once they are 0.06 below the best.
 public struct RollbackGuard: Sendable, Equatable {
     public enum Decision: Sendable, Equatable {
-        /// Keep `version`; it is now the reference.
+        /// Keep `version`; it becomes the reference when it is the best so far.
         case accept(version: Int)
         /// Swap `to` back in; `version` lost `drop` pass@1.
         case rollback(version: Int, to: Int, drop: Double)
@@ -32,7 +31,7 @@ public struct RollbackGuard: Sendable, Equatable {
         if let reference, reference.passAtOne - pass > margin + 1e-12 {
             return .rollback(version: version, to: reference.version, drop: reference.passAtOne - pass)
         }
-        reference = (version, pass)
+        if pass > reference?.passAtOne ?? -1 { reference = (version, pass) }
         return .accept(version: version)
     }
 

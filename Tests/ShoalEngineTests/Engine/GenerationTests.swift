@@ -44,8 +44,9 @@ final class GenerationTests: XCTestCase {
         XCTAssertNotEqual(try generator.generate(prompts: [prompt], params: other)[0].tokenIds, first[0].tokenIds)
     }
 
-    /// Logprobs of sampled tokens are the model's own log-softmax at that position,
-    /// recomputed here with a separate full forward pass.
+    /// Logprobs of sampled tokens are the tempered model's log-softmax(logits / T) at that
+    /// position (the distribution they were drawn from, before top-k/top-p), recomputed here
+    /// with a separate full forward pass.
     func testSampledLogprobsEqualModelLogSoftmax() throws {
         let model = try DecoderModel.load(directory: EngineFixtures.directory("qwen3"))
         let prompt = try EngineFixtures.reference("qwen3").prompts[0].token_ids
@@ -53,10 +54,10 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(completion.tokenIds.count, 16)
         let logits = try model.logits(tokenIds: prompt + completion.tokenIds)
         for (i, token) in completion.tokenIds.enumerated() {
-            let row = logits[prompt.count - 1 + i]
+            let row = logits[prompt.count - 1 + i].map { Double($0) / 0.8 }
             let maxLogit = row.max()!
-            let logSum = log(row.map { exp(Double($0 - maxLogit)) }.reduce(0, +)) + Double(maxLogit)
-            XCTAssertEqual(Double(completion.logprobs[i]), Double(row[token]) - logSum, accuracy: 1e-4)
+            let logSum = log(row.map { exp($0 - maxLogit) }.reduce(0, +)) + maxLogit
+            XCTAssertEqual(Double(completion.logprobs[i]), row[token] - logSum, accuracy: 1e-4)
             XCTAssertLessThan(completion.logprobs[i], 0)
         }
     }
