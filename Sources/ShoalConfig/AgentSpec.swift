@@ -48,7 +48,8 @@ public struct AgentSpec: Sendable, Equatable {
 
     static let keys = ["name", "description", "skills", "backend", "model", "chat_template", "endpoint", "concurrency", "sampling", "verifier", "reward"]
     static let chatTemplates = ["chatml", "gemma", "raw"]
-    static let rewardKeys = ["correct", "format", "dense", "partial_credit", "format_error", "timeout", "crashed",
+    /// The keys of `reward:` (the agent file, and `--reward KEY=W` on the command line).
+    public static let rewardKeys = ["correct", "format", "dense", "partial_credit", "format_error", "timeout", "crashed",
                              "resource_exceeded", "outcome_share", "step_discount"]
     static let samplingKeys = ["temperature", "top_p", "top_k", "max_tokens", "seed"]
     static let builtins = ["calculator", "echo", "retrieval"]

@@ -45,8 +45,8 @@ struct GRPORunOptions: ParsableArguments {
         var reward = agentReward
         for pair in rewardOverrides {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, AgentVerifier.rewardKeys.contains(parts[0]), let value = Double(parts[1]) ?? (parts[1] == "true" ? 1 : parts[1] == "false" ? 0 : nil) else {
-                throw ValidationError("--reward takes KEY=NUMBER with KEY one of \(AgentVerifier.rewardKeys.joined(separator: ", ")) (e.g. dense=0.5), got '\(pair)'")
+            guard parts.count == 2, AgentSpec.rewardKeys.contains(parts[0]), let value = Double(parts[1]) ?? (parts[1] == "true" ? 1 : parts[1] == "false" ? 0 : nil) else {
+                throw ValidationError("--reward takes KEY=NUMBER with KEY one of \(AgentSpec.rewardKeys.joined(separator: ", ")) (e.g. dense=0.5), got '\(pair)'")
             }
             reward[parts[0]] = value
         }

@@ -28,10 +28,6 @@ public struct AgentVerifier: RolloutScorer, Sendable {
         try self.init(family: family, weights: Self.weights(reward))
     }
 
-    /// The `reward:` keys `weights` reads.
-    public static let rewardKeys = ["correct", "format", "dense", "partial_credit", "format_error", "timeout", "crashed",
-                                    "resource_exceeded", "outcome_share", "step_discount"]
-
     static func weights(_ reward: [String: Double]) -> RewardWeights {
         var w = RewardWeights.standard
         if let v = reward["correct"] { w.correct = v }
