@@ -28,13 +28,20 @@ public final class ChildProcess: @unchecked Sendable {
         try process.run()
     }
 
-    /// A pipe whose output Foundation's reader thread hands to `sink` as it arrives.
+    /// A pipe whose output Foundation's reader thread hands to `sink` as it arrives, as text:
+    /// a character whose UTF-8 bytes arrive in two reads waits for the rest (the child may
+    /// write unbuffered, a byte at a time).
     private func reader(_ sink: @escaping @Sendable (ChildProcess, String) -> Void) -> Pipe {
         let pipe = Pipe()
+        let pending = PendingUTF8()
         pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
             let data = h.availableData
-            if data.isEmpty { h.readabilityHandler = nil; return }
-            if let self { sink(self, String(decoding: data, as: UTF8.self)) }
+            if data.isEmpty {
+                h.readabilityHandler = nil
+                if let self, let rest = pending.flush() { sink(self, rest) }
+                return
+            }
+            if let self, let text = pending.take(data) { sink(self, text) }
         }
         return pipe
     }
@@ -106,4 +113,38 @@ public func dieWithSupervisorIfSupervised() {
 /// This executable's path, so a supervisor can start more of itself.
 public func currentExecutable() -> String {
     (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}
+
+/// Bytes read from a pipe, handed on as text up to the last complete UTF-8 character.
+private final class PendingUTF8: @unchecked Sendable {
+    private var bytes: [UInt8] = []
+    private let lock = NSLock()
+
+    func take(_ data: Data) -> String? {
+        lock.withLock {
+            bytes += data
+            // A lead byte (11xxxxxx) among the last three whose sequence is not complete stays.
+            var end = bytes.count
+            for back in 1...min(3, bytes.count) {
+                let b = bytes[bytes.count - back]
+                if b & 0xC0 == 0xC0 {
+                    let length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2
+                    if back < length { end = bytes.count - back }
+                    break
+                }
+                if b & 0x80 == 0 { break }
+            }
+            guard end > 0 else { return nil }
+            let text = String(decoding: bytes[..<end], as: UTF8.self)
+            bytes.removeFirst(end)
+            return text
+        }
+    }
+
+    func flush() -> String? {
+        lock.withLock {
+            defer { bytes = [] }
+            return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+        }
+    }
 }
