@@ -1,5 +1,6 @@
 import Foundation
 import ShoalConfig
+import ShoalVerifiers
 import ShoalWire
 import SwiftProtobuf
 import ZeroMQ
@@ -313,7 +314,8 @@ public struct TaskRunner {
         out.toBroker.append([Self.identity, MDP.clientV2, [ClientCommandCode.request], Array(step.skill.utf8)] + ShoalBody.request(header: h, task: t))
     }
 
-    /// Reads `inputs.x`, `steps.a.output`, `steps.a.outputs` or `steps.a.json.field…`.
+    /// Reads `inputs.x`, `steps.a.output`, `steps.a.outputs`, `steps.a.answer` (the final
+    /// answer in the output, as the math verifier extracts it) or `steps.a.json.field…`.
     func resolve(_ path: [String], run: Run) -> String? {
         if path.count == 2 && path[0] == "inputs" { return run.spec.inputs[path[1]] }
         guard path.count >= 3, path[0] == "steps", let s = run.steps[path[1]] else { return nil }
@@ -321,6 +323,7 @@ public struct TaskRunner {
         switch path[2] {
         case "output": return ordered.count == 1 ? ordered[0] : Self.json(ordered)
         case "outputs": return Self.json(ordered)
+        case "answer": return ordered.count == 1 ? AnswerExtraction.extract(ordered[0])?.text : nil
         case "json":
             // A fan-out step's JSON is the list of its outputs; another step's, its one output.
             let isMap = run.spec.steps.first { $0.id == path[1] }?.map != nil

@@ -48,6 +48,29 @@ final class TaskTests: XCTestCase {
         XCTAssertEqual(streamed.last, "note")
     }
 
+    func testAStepReadsAnotherStepsFinalAnswerAsTheMathVerifierFindsIt() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calc", model: "calculator", skills: ["calculator"], concurrency: 4), endpoint: ep, id: "calc-1")
+        _ = try h.worker(agent: try h.agent(name: "echo", concurrency: 4), endpoint: ep, id: "echo-1")
+        try h.waitForWorkers(ep, count: 2)
+        // The echo step "solves" with a worked answer; the calculator computes with its \boxed answer,
+        // and with the last number of an output that has no box.
+        let spec = """
+            id: answers
+            steps:
+              - {id: solve, skill: echo, input: "3 + 4 = 7, so 7 * 2 = 14. The answer is \\\\boxed{14}.", verifier: {kind: math, answer: "14"}}
+              - {id: check, skill: calculator, input: "{{steps.solve.answer}} * 3 + 1", verifier: {kind: math, answer: "43"}}
+              - {id: plain, skill: echo, input: "first 5 then 12"}
+              - {id: last, skill: calculator, input: "{{steps.plain.answer}} - 2"}
+            output: "{{steps.solve.answer}} → {{steps.check.output}}, {{steps.last.output}}"
+            """
+        let r = try result(try Client(endpoint: ep).call(skill: "shoal.task", input: spec))
+        XCTAssertEqual(r["status"] as? String, "succeeded", "\(r)")
+        XCTAssertEqual(r["output"] as? String, "14 → 43, 10")
+        XCTAssertEqual(steps(r)["check"]?["verdict"] as? String, "correct")
+    }
+
     func testIndependentStepsAreDispatchedConcurrently() throws {
         let h = try ClusterHarness()
         let (_, ep) = try h.coordinator()

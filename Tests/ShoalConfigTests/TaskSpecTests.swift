@@ -90,7 +90,7 @@ final class TaskSpecTests: XCTestCase {
         XCTAssertEqual(problems("id: t\nsteps:\n  - {id: a, skill: s, input: \"{{steps.zz.output}}\"}\n"),
                        ["steps[0].input: unknown step 'zz' in {{steps.zz.output}}"])
         XCTAssertEqual(problems("id: t\nsteps:\n  - {id: a, skill: s, input: \"{{steps.a.result}}\"}\n").first,
-                       "steps[0].input: {{steps.a.result}}: write steps.ID.output, steps.ID.outputs or steps.ID.json.FIELD")
+                       "steps[0].input: {{steps.a.result}}: write steps.ID.output, steps.ID.outputs, steps.ID.answer or steps.ID.json.FIELD")
         XCTAssertEqual(problems("id: t\nsteps:\n  - {id: a, skill: s, input: \"{{steps.a.output}}\"}\n"),
                        ["steps[0]: step 'a' depends on itself"])
         XCTAssertEqual(problems("id: t\nsteps:\n  - {id: a, skill: s, input: \"x }} y\"}\n"),

@@ -143,8 +143,8 @@ public struct TaskSpec: Sendable, Equatable {
                     if path.count != 2 { note(at, "{{\(path.joined(separator: "."))}}: write inputs.NAME") }
                     else if inputs[path[1]] == nil { note(at, "unknown input '\(path[1])' in {{\(path.joined(separator: "."))}} (inputs: \(inputs.keys.sorted().joined(separator: ", ")))") }
                 case "steps":
-                    if path.count < 3 || !["output", "outputs", "json"].contains(path[2]) || (path[2] == "json" && path.count < 4) {
-                        note(at, "{{\(path.joined(separator: "."))}}: write steps.ID.output, steps.ID.outputs or steps.ID.json.FIELD")
+                    if path.count < 3 || !["output", "outputs", "json", "answer"].contains(path[2]) || (path[2] == "json" && path.count < 4) {
+                        note(at, "{{\(path.joined(separator: "."))}}: write steps.ID.output, steps.ID.outputs, steps.ID.answer or steps.ID.json.FIELD")
                     } else if !ids.contains(path[1]) {
                         note(at, "unknown step '\(path[1])' in {{\(path.joined(separator: "."))}}")
                     }

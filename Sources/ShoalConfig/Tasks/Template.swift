@@ -5,6 +5,7 @@ import Foundation
 ///     {{inputs.city}}            a task input
 ///     {{steps.rate.output}}      another step's output text
 ///     {{steps.rate.json.price}}  a field of another step's output parsed as JSON
+///     {{steps.solve.answer}}     the final answer in another step's output (`AnswerExtraction`)
 ///     {{steps.each.outputs}}     a fan-out step's outputs, as a JSON list
 ///     {{item}}                   the current item of a fan-out (`map`) step
 public struct Template: Sendable, Equatable {
