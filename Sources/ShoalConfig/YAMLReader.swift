@@ -125,7 +125,7 @@ struct YAMLReader {
     }
 }
 
-func readConfigFile(_ path: String) throws -> String {
+public func readConfigFile(_ path: String) throws -> String {
     guard FileManager.default.fileExists(atPath: path) else {
         throw ConfigError(file: path, key: "", reason: "file not found")
     }

@@ -31,6 +31,8 @@ public enum TaskGeneratorError: Error, CustomStringConvertible, Equatable {
     case exhausted(family: TaskFamily, split: Split, wanted: Int, found: Int, draws: Int)
     case badDistractors(ClosedRange<Int>, max: Int)
     case distractorsWithoutTools(family: TaskFamily)
+    /// retrieval-calculator: fewer usable numeric facts on the split than asked for.
+    case tooFewFacts(split: Split, wanted: Int, found: Int, corpus: Int)
 
     public var description: String {
         switch self {
@@ -40,6 +42,8 @@ public enum TaskGeneratorError: Error, CustomStringConvertible, Equatable {
             return "\(family.rawValue) generator found only \(found) distinct \(split.rawValue) items of the \(wanted) asked for in \(draws) draws"
         case .badDistractors(let range, let max):
             return "tool distractors \(range.lowerBound)-\(range.upperBound) out of range: a prompt can show 0 to \(max) schemas beside the right one"
+        case .tooFewFacts(let split, let wanted, let found, let corpus):
+            return "the corpus's \(corpus) numeric facts give \(found) usable \(split.rawValue) tasks (values from 0.01 to 1e12), not the \(wanted) asked for"
         case .distractorsWithoutTools(let family):
             return "tool distractors apply to the tools generator only, not \(family.rawValue)"
         }
