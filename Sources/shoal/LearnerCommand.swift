@@ -35,6 +35,11 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "Compute threads of the learner's matrix products.") var threads = 2
     @Option(help: "Sequences per forward/backward pass of an update (bounds the learner's memory; default: the whole batch).") var microBatch: Int?
     @Flag(help: "Step-wise RL: re-run journaled multi-step tasks with a verified step on the agent's skill (G runs per task) and train on those steps.") var fromTasks = false
+    @Option(help: "Step-wise RL from generated multi-step tasks of this kind (\(MultiStepTasks.Kind.allCases.map(\.rawValue).joined(separator: ", "))): the train split's are the prompts, and --eval-tasks of the held-out split measure task success before and after. Implies --from-tasks.") var taskKind: String?
+    @Option(help: "With --from-tasks: the task specs to re-run, as JSON lines (e.g. from `shoal tasks generate`), instead of the journal's.") var tasksFile: String?
+    @Option(help: "With --from-tasks: held-out task specs (JSON lines) whose greedy task success is measured before and after.") var heldOutTasks: String?
+    @Option(help: "With --task-kind: how many held-out tasks measure task success.") var evalTasks = 100
+    @Option(help: "With --from-tasks: a step's reward: step (its own verdict plus its share of the outcome) or outcome (the task outcome alone).") var credit = "step"
     @Option(help: "Update from recorded experience (an experience.jsonl of an earlier run) instead of sampling: one update per recorded step; no cluster is started.") var fromExperience: String?
     @Option(help: "With --from-tasks: the coordinator whose finished tasks to re-run, listed through its shoal.task service (default: `shoal learner`'s --coordinator; for `train grpo`, $SHOAL_COORDINATOR or the `shoal up` cluster's tcp://127.0.0.1:5555, while the runs go through its own coordinator).") var tasksFrom: String?
     @Option(help: "Directory for metrics.jsonl, experience.jsonl, reward.svg, pass_at_k.svg, summary.json, versions/ (default: .shoal/grpo/<agent>).") var out: String?
@@ -93,10 +98,35 @@ struct GRPORunOptions: ParsableArguments {
             }
             run.difficulties = low...high
         }
-        if fromTasks {
-            let endpoint = tasksFrom ?? tasksEndpoint ?? ProcessInfo.processInfo.environment["SHOAL_COORDINATOR"] ?? "tcp://127.0.0.1:5555"
-            run.fromTasks = AgentLearner.TaskListing(endpoint: endpoint)
+        guard let creditMode = TaskRolloutSource.Credit(rawValue: credit) else {
+            throw ValidationError("--credit must be step or outcome, got '\(credit)'")
         }
+        let stepWise = fromTasks || taskKind != nil
+        guard stepWise || (tasksFile == nil && heldOutTasks == nil && credit == "step") else {
+            throw ValidationError("--tasks-file, --held-out-tasks and --credit go with --from-tasks or --task-kind")
+        }
+        if let kindName = taskKind {
+            guard tasksFile == nil, heldOutTasks == nil else { throw ValidationError("--task-kind generates its tasks; drop --tasks-file and --held-out-tasks") }
+            guard let kind = MultiStepTasks.Kind(rawValue: kindName) else {
+                throw ValidationError("--task-kind must be one of \(MultiStepTasks.Kind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(kindName)'")
+            }
+            guard kind.trainedSkill == agent else {
+                throw ValidationError("--task-kind \(kindName) trains the '\(kind.trainedSkill)' agent, not '\(agent)'")
+            }
+            guard evalTasks >= 1 else { throw ValidationError("--eval-tasks must be ≥ 1, got \(evalTasks)") }
+            let train = try MultiStepTasks.specs(kind, split: .train, count: 2000, seed: seed)
+            run.fromTasks = .specs(train.map { ($0.id, $0.json) }, from: "the \(kindName) generator's train split (seed \(seed))")
+            run.heldOutTasks = try MultiStepTasks.specs(kind, split: .heldout, count: evalTasks, seed: seed &+ 1).map { ($0.id, $0.json) }
+        } else if fromTasks {
+            if let file = tasksFile {
+                run.fromTasks = .specs(try TaskRolloutSource.specs(jsonLines: try readConfigFile(file), file: file), from: file)
+            } else {
+                let endpoint = tasksFrom ?? tasksEndpoint ?? ProcessInfo.processInfo.environment["SHOAL_COORDINATOR"] ?? "tcp://127.0.0.1:5555"
+                run.fromTasks = .journal(AgentLearner.TaskListing(endpoint: endpoint))
+            }
+            if let file = heldOutTasks { run.heldOutTasks = try TaskRolloutSource.specs(jsonLines: try readConfigFile(file), file: file) }
+        }
+        run.credit = creditMode
         setComputeThreads(threads)
         return run
     }
@@ -146,6 +176,9 @@ enum GRPOReport {
             "held-out pass@k after:  " + s.passAtKAfter.points.map { String(format: "@%d %.3f", $0.k, $0.passAtK) }.joined(separator: " "),
             "versions published: \(s.publishedVersions.count), rollbacks: \(s.rollbacks)",
         ]
+        if let before = s.taskSuccessBefore, let after = s.taskSuccessAfter, let n = s.heldOutTasks {
+            lines.insert(String(format: "held-out task success (greedy, %d multi-step tasks): %.3f before, %.3f after", n, before, after), at: 2)
+        }
         if let stopped = s.stoppedEarly { lines.append("stopped early: \(stopped)") }
         lines.append("wrote \(out)/metrics.jsonl, experience.jsonl, reward.svg, pass_at_k.svg, summary.json, versions/")
         return lines.joined(separator: "\n")

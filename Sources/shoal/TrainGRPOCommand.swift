@@ -96,9 +96,17 @@ struct TrainGRPOCommand: ParsableCommand {
         func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path }
         var members = trainees.map { (file: absolute($0.file), replicas: replicas) }
         if runs.contains(where: { $0.fromTasks != nil }) {
-            // The tasks' other steps need their own agents: those of --topology, besides these.
+            // The tasks' other steps need their own agents: those of --topology, besides these;
+            // for tasks given up front, only those serving a skill the tasks use.
             let trained = Set(trainees.map(\.spec.name))
+            var needed: Set<String>? = []
+            for run in runs {
+                guard case let .specs(specs, _)? = run.fromTasks else { needed = nil; break }
+                needed?.formUnion(specs.flatMap { TaskSkills.of(specJSON: $0.text) })
+                needed?.formUnion(run.heldOutTasks.flatMap { TaskSkills.of(specJSON: $0.text) })
+            }
             for d in try Topology.load(topology).agents where !trained.contains(d.agent.name) {
+                if let needed, needed.isDisjoint(with: d.agent.skills) { continue }
                 members.append((absolute(d.agentFile), d.replicas))
             }
         }
@@ -127,5 +135,14 @@ struct TrainGRPOCommand: ParsableCommand {
         }
         let summaries = several ? try ConcurrentLearners.run(loops) : [try loops[0].loop.run()]
         for (run, summary) in zip(runs, summaries) { say(GRPOReport.lines(summary, out: run.settings.outDirectory)) }
+    }
+}
+
+/// The skills a task spec's steps name (JSON text; nothing for text that is not a spec).
+enum TaskSkills {
+    static func of(specJSON: String) -> [String] {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(specJSON.utf8))) as? [String: Any],
+              let steps = object["steps"] as? [[String: Any]] else { return [] }
+        return steps.compactMap { $0["skill"] as? String }
     }
 }

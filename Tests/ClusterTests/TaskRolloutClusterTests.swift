@@ -4,6 +4,7 @@ import ShoalCoordinator
 import ShoalEngine
 @testable import ShoalRL
 import ShoalTraining
+import ShoalVerifiers
 import ShoalWire
 import XCTest
 
@@ -94,6 +95,45 @@ final class TaskRolloutClusterTests: XCTestCase {
         coordinator.signal(SIGTERM)
         _ = coordinator.wait(timeout: 10)
         XCTAssertEqual(Set(try Journal.finishedSpecs(path: journal).map(\.id)), ["seven", "three"])
+    }
+
+    /// Held-out task success of generated tools → calculator tasks, through a real coordinator,
+    /// the built-in tools specialist and a calculator: a task counts as solved exactly when the
+    /// tools worker's greedy call for its request is right (the calculator then computes the
+    /// verified number), as checked here by calling the worker directly and verifying.
+    func testGeneratedToolsCalculatorTasksScoreAsTheirGreedyCallsVerify() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: root.appendingPathComponent("agents/tools.yaml").path, endpoint: ep, id: "tools-1")
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator", concurrency: 4), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 2)
+
+        let specs = try MultiStepTasks.specs(.toolsCalculator, split: .heldout, count: 3, seed: 1).map { (id: $0.id, text: $0.json) }
+        let model = root.appendingPathComponent("agents/tools").path
+        let source = try TaskRolloutSource(endpoint: ep, skill: "tools", specs: specs, tokenizer: try XCTUnwrap(try Generator.load(path: model).tokenizer),
+                                           chatML: ChatML.isTemplate(ofModelDirectory: model))
+        let tasks = try TaskRolloutSource.select(specs, skill: "tools")
+        let (solved, of) = try source.successRate(tasks, label: "test", maxTokens: 192)
+        XCTAssertEqual(of, 3)
+        XCTAssertTrue(source.refused.isEmpty, "\(source.refused)")
+
+        let client = try Client(endpoint: ep)
+        var right = 0
+        for spec in specs {
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(spec.text.utf8)) as? [String: Any])
+            let call = try XCTUnwrap((object["steps"] as? [[String: Any]])?.first)
+            let settings = try XCTUnwrap(call["verifier"] as? [String: String])
+            let reply = try client.call(skill: "tools", input: try XCTUnwrap(call["input"] as? String), params: ["temperature": "0", "max_tokens": "192"])
+            XCTAssertTrue(reply.ok, reply.message)
+            let task = ToolTask(functions: try JSONValue.parse(try XCTUnwrap(settings["functions"])).arrayValue ?? [],
+                                expected: try JSONValue.parse(try XCTUnwrap(settings["expected"])).arrayValue)
+            if ToolVerifier().verify(task, output: reply.output).status == .correct { right += 1 }
+        }
+        XCTAssertEqual(solved, right, "a task is solved exactly when its greedy call verifies (\(right) of 3 here)")
+        // The evaluation runs are journaled as the learner's, never as tasks to learn from.
+        XCTAssertEqual(try client.tasks(TaskService.ListQuery(limit: 50, origin: .learner)).count, 3)
+        XCTAssertTrue(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100).isEmpty)
     }
 
     func testAMissingJournalIsNamed() {

@@ -34,3 +34,42 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: h.directory.appendingPathComponent(".shoal").path))
     }
 }
+
+/// `shoal tasks generate` and the step-wise options of `shoal train grpo`, as a user runs them.
+final class TaskGenerationCommandTests: XCTestCase {
+    func testGeneratedSpecsAreTheGeneratorsJSONLinesAndBadChoicesAreNamed() throws {
+        let h = try ClusterHarness()
+        let out = h.directory.appendingPathComponent("tasks.jsonl").path
+        let r = try h.run(["tasks", "generate", "--kind", "math-check", "--split", "heldout", "--count", "5", "--seed", "4", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("wrote 5 math-check tasks (heldout, seed 4)"), r.stderr)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 5)
+        XCTAssertEqual(lines.map(String.init), try MultiStepTasks.specs(.mathCheck, split: .heldout, count: 5, seed: 4).map(\.json))
+        // To stdout by default; bad choices are named.
+        let stdout = try h.run(["tasks", "generate", "--kind", "tools-calculator", "--count", "2"])
+        XCTAssertEqual(stdout.stdout.split(separator: "\n").count, 2, stdout.stderr)
+        for (args, expected) in [(["--kind", "astrology"], "--kind must be one of tools-calculator, retrieval-calculator, math-check, got 'astrology'"),
+                                 (["--kind", "math-check", "--split", "test"], "--split must be train or heldout, got 'test'"),
+                                 (["--kind", "math-check", "--count", "0"], "--count must be ≥ 1, got 0")] {
+            let bad = try h.run(["tasks", "generate"] + args)
+            XCTAssertNotEqual(bad.status, 0)
+            XCTAssertTrue(bad.stderr.contains(expected), bad.stderr)
+        }
+    }
+
+    func testStepWiseOptionsThatDoNotFitAreRefusedBeforeAnythingStarts() throws {
+        let h = try ClusterHarness()
+        for (args, expected) in [
+            (["--task-kind", "math-check"], "--task-kind math-check trains the 'math' agent, not 'tools'"),
+            (["--task-kind", "nonsense"], "--task-kind must be one of"),
+            (["--credit", "outcome"], "--tasks-file, --held-out-tasks and --credit go with --from-tasks or --task-kind"),
+            (["--from-tasks", "--credit", "both"], "--credit must be step or outcome, got 'both'"),
+            (["--from-tasks", "--tasks-file", "/nonexistent/t.jsonl"], "/nonexistent/t.jsonl"),
+        ] {
+            let r = try h.run(["train", "grpo", "--agent", "tools", "--out", h.directory.path] + args)
+            XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
+            XCTAssertTrue(r.stderr.contains(expected), "\(args): \(r.stderr)")
+        }
+    }
+}

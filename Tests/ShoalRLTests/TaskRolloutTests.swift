@@ -1,3 +1,4 @@
+import ShoalTraining
 import ShoalVerifiers
 import XCTest
 @testable import ShoalRL
@@ -142,5 +143,48 @@ final class TaskRolloutTests: XCTestCase {
         // Log-probs taken at another temperature than the run asked for would skew every ratio.
         let tempered = refusal(["input": "x", "token_ids": [5], "logprobs": [-1.0], "logprob_temperature": 0.5])
         XCTAssertTrue(tempered.contains("call.recorded.logprob_temperature") && tempered.contains("T = 0.5"), tempered)
+    }
+}
+
+extension TaskRolloutTests {
+    func testOutcomeCreditGivesEveryStepTheTaskOutcomesRewardAlone() throws {
+        let task = try XCTUnwrap(TaskRolloutSource.select([(id: "convert", text: Self.spec)], skill: "tools").first)
+        func total(_ result: [String: Any]) throws -> Double {
+            let rollouts = try TaskRolloutSource.rollouts(ofRun: result, task: task, runID: "run", groupPrefix: "g", temperature: 1, module: RewardModule(),
+                                                          naming: VersionNaming(prefix: "v-", baseName: "base"), credit: .outcome) { ("<p>" + $0, [1, 2]) }
+            XCTAssertEqual(rollouts.count, 1)
+            return try XCTUnwrap(rollouts.first).reward.total
+        }
+        func step(_ id: String, _ verdict: String) -> [String: Any] {
+            ["id": id, "status": "succeeded", "output": "x", "model_version": "v-1", "verdict": verdict,
+             "verdict_components": ["correctness": verdict == "correct" ? 1 : 0, "format": 1],
+             "recorded": ["input": "request", "token_ids": [5, 6], "logprobs": [-0.5, -0.25], "finish_reason": "stop"]]
+        }
+        // Standard weights: the outcome verdict carries correctness only, so r(V) is 1 or 0.
+        XCTAssertEqual(try total(["status": "succeeded", "steps": [step("call", "correct"), step("check", "correct")]]), 1, accuracy: 1e-12)
+        // The call was right (its own reward would be 1.1) but the task failed: 0, as for a wrong call.
+        XCTAssertEqual(try total(["status": "succeeded", "steps": [step("call", "correct"), step("check", "wrong")]]), 0, accuracy: 1e-12)
+        XCTAssertEqual(try total(["status": "succeeded", "steps": [step("call", "wrong"), step("check", "wrong")]]), 0, accuracy: 1e-12)
+    }
+
+    func testTaskSpecsReadFromJSONLinesAndBadLinesAreNamed() throws {
+        let specs = try TaskRolloutSource.specs(jsonLines: "{\"id\": \"a\", \"steps\": []}\n\n  {\"id\": \"b\", \"steps\": []}\n", file: "t.jsonl")
+        XCTAssertEqual(specs.map(\.id), ["a", "b"])
+        XCTAssertEqual(specs[1].text, "{\"id\": \"b\", \"steps\": []}")
+        for (text, expected) in [("{\"id\": \"a\"}\nsteps: [\n", "t.jsonl:2: not a JSON object"), ("{\"steps\": []}", "t.jsonl:1: the spec has no string `id`"),
+                                 ("\n\n", "t.jsonl holds no task specs")] {
+            XCTAssertThrowsError(try TaskRolloutSource.specs(jsonLines: text, file: "t.jsonl")) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(error)")
+            }
+        }
+    }
+
+    func testGeneratedTasksAreSelectedWithTheirAgentStepAndBothVerifiedSteps() throws {
+        let specs = try MultiStepTasks.specs(.toolsCalculator, split: .train, count: 5, seed: 1).map { (id: $0.id, text: $0.json) }
+        let tasks = try TaskRolloutSource.select(specs, skill: "tools")
+        XCTAssertEqual(tasks.map(\.id), specs.map(\.id))
+        XCTAssertTrue(tasks.allSatisfy { $0.agentSteps == ["call"] && $0.verifiedSteps == ["call", "compute"] })
+        let math = try MultiStepTasks.specs(.mathCheck, split: .train, count: 5, seed: 1).map { (id: $0.id, text: $0.json) }
+        XCTAssertTrue(try TaskRolloutSource.select(math, skill: "math").allSatisfy { $0.agentSteps == ["solve"] })
     }
 }

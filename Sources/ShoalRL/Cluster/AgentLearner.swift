@@ -41,13 +41,26 @@ public struct AgentLearner {
     public var difficulties: ClosedRange<Int>?
     /// Prefix of the names of published versions; the default has the run's start time in it.
     public var versionPrefix: String
-    /// Step-wise RL (`--from-tasks`): users' finished tasks whose verified steps on the agent's
+    /// Step-wise RL (`--from-tasks`): multi-step tasks whose verified steps on the agent's
     /// skill are the prompts, re-run through the rollout coordinator's `shoal.task`
-    /// (`TaskRolloutSource`). Needs cluster rollouts. Held-out evaluation stays the generator's.
-    public var fromTasks: TaskListing?
+    /// (`TaskRolloutSource`). Needs cluster rollouts. Held-out pass@1 stays the generator's.
+    public var fromTasks: TaskSource?
+    /// Held-out multi-step tasks (specs) whose greedy task success is measured before and
+    /// after the run (with `fromTasks`); empty: not measured.
+    public var heldOutTasks: [(id: String, text: String)] = []
+    /// Step-wise credit or the task outcome alone (`--credit`).
+    public var credit = TaskRolloutSource.Credit.step
 
-    /// Where `--from-tasks` finds its tasks: the coordinator that lists them (through
-    /// `shoal.task`; not necessarily the one the rollouts run through) and how many, newest first.
+    /// Where `--from-tasks` finds its tasks.
+    public enum TaskSource: Sendable {
+        /// Users' finished tasks as the coordinator at `endpoint` lists them through
+        /// `shoal.task` (not necessarily the one the rollouts run through), the newest `limit`.
+        case journal(TaskListing)
+        /// Specs given up front (a JSON-lines file, or `MultiStepTasks`' train split).
+        case specs([(id: String, text: String)], from: String)
+    }
+
+    /// A coordinator whose finished tasks `--from-tasks` lists, and how many, newest first.
     public struct TaskListing: Sendable {
         public var endpoint: String
         public var limit: Int
@@ -135,11 +148,28 @@ public struct AgentLearner {
             guard case let .cluster(endpoint, skill) = rollouts else {
                 throw RolloutError.invalidSetting(name: "from_tasks", reason: "runs tasks through a coordinator; it cannot sample in-process")
             }
-            let specs = try TaskRolloutSource.journaledTasks(endpoint: fromTasks.endpoint, limit: fromTasks.limit)
+            let specs: [(id: String, text: String)]
+            let origin: String
+            switch fromTasks {
+            case .journal(let listing):
+                specs = try TaskRolloutSource.journaledTasks(endpoint: listing.endpoint, limit: listing.limit)
+                origin = "finished task(s) at \(listing.endpoint)"
+            case let .specs(given, from):
+                specs = given
+                origin = "task(s) of \(from)"
+            }
             let tasks = try TaskRolloutSource(endpoint: endpoint, skill: skill, specs: specs, tokenizer: tokenizer,
                                               chatML: ChatML.isTemplate(ofModelDirectory: modelDirectory), rewardModule: verifier.module)
-            log("step-wise RL from \(tasks.tasks.count) of \(specs.count) finished task(s) at \(fromTasks.endpoint) with a verified '\(skill)' step: "
+            tasks.credit = credit
+            log("step-wise RL (\(credit == .step ? "step-wise credit" : "task outcome alone")) from \(tasks.tasks.count) of \(specs.count) \(origin) with a verified '\(skill)' step: "
                 + tasks.tasks.prefix(5).map(\.id).joined(separator: ", ") + (tasks.tasks.count > 5 ? ", …" : ""))
+            if !heldOutTasks.isEmpty {
+                loop.heldOutTasks = try TaskRolloutSource.select(heldOutTasks, skill: skill)
+                let trained = Set(tasks.tasks.map(\.content))
+                if let shared = loop.heldOutTasks.first(where: { trained.contains($0.content) }) {
+                    throw RolloutError.invalidSetting(name: "held_out_tasks", reason: "task '\(shared.id)' is also a training task")
+                }
+            }
             loop.tasks = tasks
         }
         return loop

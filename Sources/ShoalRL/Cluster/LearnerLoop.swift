@@ -43,6 +43,10 @@ public struct LearnerRunSummary: Sendable, Codable, Equatable {
     public var rolloutSeconds: Double
     public var updateSeconds: Double
     public var evalSeconds: Double
+    /// With held-out multi-step tasks: the share solved (greedy) before and after, of how many.
+    public var taskSuccessBefore: Double?
+    public var taskSuccessAfter: Double?
+    public var heldOutTasks: Int?
 
     public struct HeldOutPoint: Sendable, Codable, Equatable {
         public var step: Int
@@ -79,6 +83,8 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     /// Step-wise RL from multi-step tasks: when set, each step's rollouts are runs of these
     /// tasks (`TaskRolloutSource`) instead of samples of `trainItems` from `source`.
     public var tasks: TaskRolloutSource?
+    /// With `tasks`: held-out multi-step tasks whose greedy success is measured before and after.
+    public var heldOutTasks: [TaskRolloutSource.Task] = []
     /// After a rollback the workers serve an earlier version whose weights the policy now
     /// holds again: samples tagged with it count as the learner's version at the rollback
     /// (served version → learner version), not as stale.
@@ -207,6 +213,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         var latest: PublishedVersion
         var guardrail: RollbackGuard?
         var before = 0.0
+        var taskSuccessBefore: Double?
         var passAtKBefore = PassAtKCurve(counts: [])
         var heldOutPoints: [LearnerRunSummary.HeldOutPoint] = []
         var metrics: [GRPOMetrics] = []
@@ -271,6 +278,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         state.heldOutPoints = [.init(step: 0, passAtOne: state.before, version: base.name, decision: "baseline")]
         log("held-out before: pass@1 \(fixed(state.before)) (greedy, \(heldOut.items.count) tasks)  pass@k "
             + state.passAtKBefore.points.map { "@\($0.k) \(fixed($0.passAtK))" }.joined(separator: " "))
+        state.taskSuccessBefore = try taskSuccess(label: "before", &state)
         return state
     }
 
@@ -382,6 +390,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         }
         let passAtKAfter = try heldOut.passAtK(finalModel)
         state.evalTime += clock.now - evalStart
+        let taskSuccessAfter = try taskSuccess(label: "after", &state)
         state.heldOutPoints.append(.init(step: learner.steps, passAtOne: after, version: served, decision: "final"))
         log("held-out after: pass@1 \(fixed(after)) (before \(fixed(state.before)))  pass@k "
             + passAtKAfter.points.map { "@\($0.k) \(fixed($0.passAtK))" }.joined(separator: " "))
@@ -393,11 +402,25 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
             passAtKBefore: state.passAtKBefore, passAtKAfter: passAtKAfter, heldOut: state.heldOutPoints,
             publishedVersions: state.published, rollbacks: state.rollbacks, stoppedEarly: state.stoppedEarly,
             seconds: seconds(clock.now - state.started), rolloutSeconds: seconds(state.rolloutTime),
-            updateSeconds: seconds(state.updateTime), evalSeconds: seconds(state.evalTime))
+            updateSeconds: seconds(state.updateTime), evalSeconds: seconds(state.evalTime),
+            taskSuccessBefore: state.taskSuccessBefore, taskSuccessAfter: taskSuccessAfter,
+            heldOutTasks: heldOutTasks.isEmpty ? nil : heldOutTasks.count)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: out.appendingPathComponent("summary.json"))
         return summary
+    }
+
+    /// The share of `heldOutTasks` the served versions solve (greedy), logged; nil without them.
+    func taskSuccess(label: String, _ state: inout RunState) throws -> Double? {
+        guard let tasks, !heldOutTasks.isEmpty else { return nil }
+        let clock = ContinuousClock(), start = clock.now
+        let (solved, of) = try tasks.successRate(heldOutTasks, label: label, maxTokens: settings.grpo.maxTokens)
+        state.evalTime += clock.now - start
+        let rate = Double(solved) / Double(of)
+        log("held-out task success \(label): \(fixed(rate)) (\(solved) of \(of) multi-step tasks solved, greedy"
+            + (tasks.refused.isEmpty ? ")" : "; \(tasks.refused.count) refused: \(tasks.refused.prefix(2).joined(separator: "; ")))"))
+        return rate
     }
 
     /// Writes the policy's weights as `versions/<name>/`: a model directory a worker loads

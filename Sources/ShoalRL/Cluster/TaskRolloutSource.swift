@@ -38,11 +38,22 @@ public final class TaskRolloutSource {
         public var agentSteps: [String]
         /// Ids of every step with a verifier, in spec order (the T of the formula).
         public var verifiedSteps: [String]
+        /// The spec without its id, as JSON: two tasks with the same content are the same task.
+        public var content: String
+    }
+
+    /// What a step's reward is made of.
+    public enum Credit: String, Sendable, CaseIterable {
+        /// Its own verdict's reward plus its share of the outcome's (`RewardModule.stepRewards`).
+        case step
+        /// The task outcome's reward alone, the same for every step of a run.
+        case outcome
     }
 
     public let skill: String
     public let tasks: [Task]
     public let rewardModule: RewardModule
+    public var credit = Credit.step
     private let client: Client
     private let tokenizer: any Tokenizer
     /// Whether the workers render plain input as a ChatML user turn (`ChatML.servingPrompt`).
@@ -67,7 +78,7 @@ public final class TaskRolloutSource {
 
     /// The tasks among `specs` that train `skill`: parseable, with a verifier on a step of that
     /// skill, and distinct in content (ids aside).
-    static func select(_ specs: [(id: String, text: String)], skill: String) throws -> [Task] {
+    public static func select(_ specs: [(id: String, text: String)], skill: String) throws -> [Task] {
         var seen = Set<String>()
         var tasks: [Task] = []
         var unparsed = 0
@@ -87,7 +98,7 @@ public final class TaskRolloutSource {
             object["id"] = spec.id
             guard let specJSON = json(object) else { continue }
             tasks.append(Task(id: spec.id, specJSON: specJSON, agentSteps: agentSteps.map(\.id),
-                              verifiedSteps: spec.steps.filter { $0.verifier != nil }.map(\.id)))
+                              verifiedSteps: spec.steps.filter { $0.verifier != nil }.map(\.id), content: key))
         }
         guard !tasks.isEmpty else {
             throw RolloutError.invalidSetting(
@@ -115,29 +126,53 @@ public final class TaskRolloutSource {
     /// The spec of run `sample` of `task` in learner step `step`: a fresh id, and the agent's
     /// verified steps sampling with their own seed and recording their tokens.
     func runSpec(_ task: Task, step: Int, prompt: Int, sample: Int, sampling: RolloutSampling) throws -> (id: String, json: String) {
+        try spec(of: task, id: "\(task.id)-grpo-\(runTag)-s\(step)-p\(prompt)-g\(sample)", agentParams: [
+            "temperature": String(sampling.temperature), "top_p": String(sampling.topP), "top_k": String(sampling.topK),
+            "max_tokens": String(sampling.maxTokens), "seed": String(sampling.seed(prompt: prompt, sample: sample)),
+            TaskSpec.Step.recordTokensParam: "true",
+        ])
+    }
+
+    /// `task` under `id`, with `agentParams` set on the agent's verified steps.
+    func spec(of task: Task, id: String, agentParams: [String: String]) throws -> (id: String, json: String) {
         guard var object = (try? JSONSerialization.jsonObject(with: Data(task.specJSON.utf8))) as? [String: Any],
               var steps = object["steps"] as? [[String: Any]] else {
             throw RolloutError.invalidSetting(name: "task", reason: "\(task.id): the spec is not a JSON object with steps")
         }
         for i in steps.indices where task.agentSteps.contains(steps[i]["id"] as? String ?? "") {
             var params = steps[i]["params"] as? [String: Any] ?? [:]
-            params["temperature"] = String(sampling.temperature)
-            params["top_p"] = String(sampling.topP)
-            params["top_k"] = String(sampling.topK)
-            params["max_tokens"] = String(sampling.maxTokens)
-            params["seed"] = String(sampling.seed(prompt: prompt, sample: sample))
-            params[TaskSpec.Step.recordTokensParam] = "true"
+            for (key, value) in agentParams { params[key] = value }
             steps[i]["params"] = params
             // A version pinned in the journaled task is gone once the learner swaps: sample the current one.
             steps[i]["model_version"] = nil
         }
-        let id = "\(task.id)-grpo-\(runTag)-s\(step)-p\(prompt)-g\(sample)"
         object["id"] = id
         object["steps"] = steps
         guard JSONSerialization.isValidJSONObject(object), let text = Self.json(object) else {
             throw RolloutError.invalidSetting(name: "task", reason: "\(task.id): the spec does not serialise as JSON")
         }
         return (id, text)
+    }
+
+    /// How many of `heldOut` (tasks as `select` keeps them) the current versions solve when
+    /// the agent's steps decode greedily: the task succeeded and every verified step was
+    /// correct. Each evaluation runs under fresh ids (`label` tells them apart in the journal).
+    public func successRate(_ heldOut: [Task], label: String, maxTokens: Int) throws -> (solved: Int, of: Int) {
+        let runs = try heldOut.map { task in
+            try spec(of: task, id: "\(task.id)-eval-\(runTag)-\(label)",
+                     agentParams: ["temperature": "0", "max_tokens": String(maxTokens), "seed": "1"])
+        }
+        let results = try submit(runs.map(\.json))
+        var solved = 0
+        for (task, result) in zip(heldOut, results) {
+            guard let result else { continue }
+            let steps = Self.stepsByID(result)
+            if (result["status"] as? String) == "succeeded",
+               task.verifiedSteps.allSatisfy({ Self.verdict(of: steps[$0]).status == .correct }) {
+                solved += 1
+            }
+        }
+        return (solved, heldOut.count)
     }
 
     /// The rollouts of learner step `step`: `promptsPerStep` tasks (cycling through `tasks`),
@@ -158,7 +193,7 @@ public final class TaskRolloutSource {
             guard let result = results[j] else { continue }
             let task = chosen[job.prompt]
             rollouts += try Self.rollouts(ofRun: result, task: task, runID: job.id, groupPrefix: "s\(step)-p\(job.prompt)-\(task.id)",
-                                          temperature: sampling.temperature, module: rewardModule, naming: naming) { self.promptTokens($0) }
+                                          temperature: sampling.temperature, module: rewardModule, naming: naming, credit: credit) { self.promptTokens($0) }
         }
         return rollouts
     }
@@ -211,9 +246,8 @@ public final class TaskRolloutSource {
     /// The rollouts of one finished run: one per agent step that produced recorded tokens,
     /// sampled at `temperature`.
     static func rollouts(ofRun result: [String: Any], task: Task, runID: String, groupPrefix: String, temperature: Double, module: RewardModule,
-                         naming: VersionNaming, promptTokens: (String) throws -> (text: String, tokens: [Int])) throws -> [Rollout] {
-        let steps = Dictionary((result["steps"] as? [[String: Any]] ?? []).compactMap { s in (s["id"] as? String).map { ($0, s) } },
-                               uniquingKeysWith: { a, _ in a })
+                         naming: VersionNaming, credit: Credit = .step, promptTokens: (String) throws -> (text: String, tokens: [Int])) throws -> [Rollout] {
+        let steps = stepsByID(result)
         let verdicts = task.verifiedSteps.map { id in verdict(of: steps[id]) }
         let solved = (result["status"] as? String) == "succeeded" && verdicts.allSatisfy { $0.status == .correct }
         let outcome = Verdict(status: solved ? .correct : .wrong, components: [RewardComponent.correctness: solved ? 1 : 0],
@@ -239,8 +273,34 @@ public final class TaskRolloutSource {
             out.append(Rollout(groupID: "\(groupPrefix)/\(id)", prompt: prompt.text, completion: step["output"] as? String ?? "",
                                promptTokens: prompt.tokens, completionTokens: tokens.tokenIds.map(Int.init),
                                samplingLogProbs: tokens.logprobs.map(Double.init), modelVersion: try naming.version(named: version),
-                               reward: RewardBreakdown(total: rho[t], components: ["step": module.reward(for: verdicts[t]), "outcome": outcomeReward])))
+                               reward: RewardBreakdown(total: credit == .outcome ? outcomeReward : rho[t], components: ["step": module.reward(for: verdicts[t]), "outcome": outcomeReward])))
         }
+        return out
+    }
+
+    /// A run's step results by step id.
+    static func stepsByID(_ result: [String: Any]) -> [String: [String: Any]] {
+        Dictionary((result["steps"] as? [[String: Any]] ?? []).compactMap { s in (s["id"] as? String).map { ($0, s) } },
+                   uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Task specs as JSON lines (`shoal tasks generate` writes them): one spec object a line,
+    /// blank lines skipped. A line that is not a JSON object with a string `id` is refused by
+    /// its number; `file` is only for messages.
+    public static func specs(jsonLines text: String, file: String) throws -> [(id: String, text: String)] {
+        var out: [(id: String, text: String)] = []
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty else { continue }
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any] else {
+                throw RolloutError.invalidSetting(name: "tasks", reason: "\(file):\(n + 1): not a JSON object (one task spec a line)")
+            }
+            guard let id = object["id"] as? String, !id.isEmpty else {
+                throw RolloutError.invalidSetting(name: "tasks", reason: "\(file):\(n + 1): the spec has no string `id`")
+            }
+            out.append((id, trimmed))
+        }
+        guard !out.isEmpty else { throw RolloutError.invalidSetting(name: "tasks", reason: "\(file) holds no task specs") }
         return out
     }
 
