@@ -84,3 +84,34 @@ final class OverloadTests: XCTestCase {
         XCTAssertLessThan(growthKiB, 48 * 1024, "coordinator grew by \(growthKiB) KiB")
     }
 }
+
+extension MalformedInputTests {
+    /// The task specs of issue 21's attack: 6,000 `[` deep (it overflowed the YAML parser's stack
+    /// and killed the coordinator) and a 434-byte alias bomb (40 s of the loop and 1.7 GB). Both
+    /// are refused by name before the YAML parser runs, and the coordinator answers at once.
+    func testADeepSpecAndAnAliasBombAreRefusedWhileTheLoopKeepsAnswering() throws {
+        let h = try ClusterHarness()
+        let (coordinator, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1")
+        try h.waitForWorkers(ep, count: 1)
+        let client = try Client(endpoint: ep)
+        let deep = "id: deep\ninputs: {x: " + String(repeating: "[", count: 6_000) + String(repeating: "]", count: 6_000) + "}\nsteps:\n  - {id: a, skill: echo, input: x}\n"
+        var bomb = "id: bomb\ninputs:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        for (name, previous) in zip(["b", "c", "d", "e", "f", "g", "h", "i"], ["a", "b", "c", "d", "e", "f", "g", "h"]) {
+            bomb += "  \(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ",") + "]\n"
+        }
+        bomb += "steps:\n  - {id: a, skill: echo, input: x}\n"
+        for (name, spec, reason) in [("deep", deep, "nesting deeper than 32 levels"), ("bomb", bomb, "anchors and aliases are not allowed")] {
+            let start = Date()
+            let reply = try client.call(skill: "shoal.task", input: spec, timeoutMs: 10_000)
+            let refusedMs = Date().timeIntervalSince(start) * 1000
+            XCTAssertFalse(reply.ok, name)
+            XCTAssertEqual(reply.code, .badRequest, name)
+            XCTAssertTrue(reply.message.contains(reason), "\(name): \(reply.message)")
+            let echo = try client.call(skill: "echo", input: "after \(name)", timeoutMs: 5_000)
+            XCTAssertEqual(echo.output, "after \(name)")
+            print(String(format: "%@ spec refused in %.1f ms; the loop answered a request right after", name, refusedMs))
+        }
+        XCTAssertTrue(coordinator.isRunning)
+    }
+}

@@ -123,3 +123,72 @@ final class TaskSpecTests: XCTestCase {
         XCTAssertEqual(try Template(parsing: "no holes").pieces, [.text("no holes")])
     }
 }
+
+/// Specs come from any client: the limits that keep one message from crashing or stalling
+/// the coordinator (issue 21), each refused with a named problem before YAML is parsed.
+final class SpecLimitsTests: XCTestCase {
+    private func problems(_ yaml: String, limits: SpecLimits = .standard) -> [String] {
+        do { _ = try TaskSpec.parse(yaml: yaml, file: "t.yaml", limits: limits); return [] } catch { return (error as? TaskSpec.Invalid)?.problems ?? ["\(error)"] }
+    }
+
+    func testDeepNestingIsRefusedBeforeTheParserRecurses() {
+        // 6,000 `[` in 12 KB overflowed the parser's stack (the attack in issue 21).
+        let flow = "id: t\ninputs: {x: " + String(repeating: "[", count: 6_000) + String(repeating: "]", count: 6_000) + "}\nsteps: []\n"
+        XCTAssertEqual(problems(flow).first?.hasPrefix("spec: nesting deeper than 32 levels (line 2)"), true, "\(problems(flow))")
+        let dashes = "id: t\nsteps:\n  - " + String(repeating: "- ", count: 5_000) + "x\n"
+        XCTAssertEqual(problems(dashes).first?.hasPrefix("spec: nesting deeper than 32 levels (line 3)"), true, "\(problems(dashes))")
+        var indented = "id: t\ninputs:\n"
+        for level in 1...40 { indented += String(repeating: " ", count: level) + "k\(level):\n" }
+        XCTAssertEqual(problems(indented).first?.hasPrefix("spec: nesting deeper than 32 levels"), true, "\(problems(indented))")
+        // Brackets inside quotes and plain text are text.
+        let quoted = "id: t\ninputs:\n  x: \"" + String(repeating: "[", count: 100) + "\"\n  y: a[b]c {d}\nsteps:\n  - {id: a, skill: s, input: \"{{inputs.x}}\"}\n"
+        XCTAssertEqual(problems(quoted), [])
+    }
+
+    func testAnchorsAndAliasesAreRefusedSoABombCannotExpand() {
+        // The 434-byte billion-laughs shape: each level lists the one before nine times.
+        var bomb = "id: t\ninputs:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        for (name, previous) in zip(["b", "c", "d", "e", "f", "g", "h", "i"], ["a", "b", "c", "d", "e", "f", "g", "h"]) {
+            bomb += "  \(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ",") + "]\n"
+        }
+        bomb += "steps: []\n"
+        XCTAssertEqual(problems(bomb), ["spec: YAML anchor at line 3; anchors and aliases are not allowed in task specs"])
+        XCTAssertEqual(problems("id: t\ninputs: {x: *a}\nsteps: []\n"), ["spec: YAML alias at line 2; anchors and aliases are not allowed in task specs"])
+        XCTAssertEqual(problems("id: t\nsteps:\n  - &s {id: a, skill: s, input: x}\n"), ["spec: YAML anchor at line 3; anchors and aliases are not allowed in task specs"])
+        // `*` and `&` inside scalars are text: arithmetic, quoted or in a block scalar.
+        let text = """
+            id: t
+            inputs: {q: "*a &b", r: 'x * y'}
+            steps:
+              - {id: a, skill: calculator, input: 2 * 3 & 4}
+              - id: b
+                skill: calculator
+                input: |
+                  *not an alias
+                  &nor an anchor
+            """
+        XCTAssertEqual(problems(text), [])
+    }
+
+    func testSizeAndStepCountAreBounded() {
+        var limits = SpecLimits()
+        limits.maxBytes = 100
+        XCTAssertEqual(problems("id: t\nsteps: []\n" + String(repeating: "#", count: 200), limits: limits),
+                       ["spec: 216 bytes is over the limit of 100 bytes"])
+        let many = "id: t\nsteps:\n" + (0...1_000).map { "  - {id: s\($0), skill: c, input: x}\n" }.joined()
+        XCTAssertEqual(problems(many), ["steps: 1001 steps is over the limit of 1000"])
+    }
+
+    func testAThousandStepChainValidatesInOnePass() throws {
+        // Each step reads the one before: validation (references, cycles) walks the chain without recursing.
+        let chain = "id: t\nsteps:\n  - {id: s0, skill: c, input: \"1\"}\n"
+            + (1..<1_000).map { "  - {id: s\($0), skill: c, input: \"{{steps.s\($0 - 1).output}} + 1\"}\n" }.joined()
+        let start = Date()
+        let spec = try TaskSpec.parse(yaml: chain, file: "t.yaml")
+        XCTAssertEqual(spec.steps.count, 1_000)
+        print(String(format: "1,000-step chain validated in %.0f ms", Date().timeIntervalSince(start) * 1000))
+        let cyclic = chain.replacingOccurrences(of: "{id: s0, skill: c, input: \"1\"}", with: "{id: s0, skill: c, input: \"{{steps.s999.output}}\"}")
+        XCTAssertEqual(problems(cyclic).count, 1)
+        XCTAssertTrue(problems(cyclic)[0].hasPrefix("steps: cycle: s0 → s999 → s998"), problems(cyclic)[0])
+    }
+}

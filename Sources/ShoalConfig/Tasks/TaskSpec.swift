@@ -74,7 +74,8 @@ public struct TaskSpec: Sendable, Equatable {
     /// Parses and validates: unknown keys, template syntax, duplicate ids, references to
     /// unknown steps or inputs, cycles, and (when `knownSkills` is given) unknown skills.
     /// All problems are collected and thrown together.
-    public static func parse(yaml: String, file: String, knownSkills: Set<String>? = nil) throws -> TaskSpec {
+    public static func parse(yaml: String, file: String, knownSkills: Set<String>? = nil, limits: SpecLimits = .standard) throws -> TaskSpec {
+        if let problem = limits.violation(in: yaml) { throw Invalid(file: file, problems: [problem]) }
         let r = try YAMLReader.load(file: file, text: yaml)
         var problems: [String] = []
         func note(_ key: String, _ reason: String) { problems.append("\(key): \(reason)") }
@@ -98,6 +99,9 @@ public struct TaskSpec: Sendable, Equatable {
         var firstIndex: [String: Int] = [:]
         let stepReaders = attempt { try r.children("steps") } ?? nil
         if stepReaders == nil && r.has("steps") == false { note("steps", "is required: list at least one step") }
+        if let count = stepReaders?.count, count > limits.maxSteps {
+            throw Invalid(file: file, problems: ["steps: \(count) steps is over the limit of \(limits.maxSteps)"])
+        }
         for (i, s) in (stepReaders ?? []).enumerated() {
             let at = "steps[\(i)]"
             _ = attempt { try s.allowOnly(stepKeys) }
@@ -188,21 +192,29 @@ public struct TaskSpec: Sendable, Equatable {
     /// One cycle among the steps, as a path that returns to its start, if any.
     func cycle() -> [String]? {
         let deps = Dictionary(steps.map { ($0.id, $0.dependencies) }, uniquingKeysWith: { a, _ in a })
-        var state: [String: Int] = [:]  // 1 visiting, 2 done
-        var stack: [String] = []
-        func visit(_ id: String) -> [String]? {
-            if state[id] == 2 { return nil }
-            if state[id] == 1 { return Array(stack[stack.firstIndex(of: id)!...]) + [id] }
-            state[id] = 1
-            stack.append(id)
-            for d in deps[id] ?? [] where deps[d] != nil && d != id {
-                if let c = visit(d) { return c }
+        var state: [String: Int] = [:]  // 1 on the path, 2 done
+        // Depth-first with an explicit stack (a long chain of steps must not recurse that deep):
+        // each frame is a step and the index of its next dependency to visit.
+        for root in steps where state[root.id] == nil {
+            var path: [(id: String, next: Int)] = [(root.id, 0)]
+            state[root.id] = 1
+            while let (id, next) = path.last {
+                let ds = deps[id] ?? []
+                guard next < ds.count else {
+                    state[id] = 2
+                    path.removeLast()
+                    continue
+                }
+                path[path.count - 1].next += 1
+                let d = ds[next]
+                guard deps[d] != nil, d != id else { continue }
+                if state[d] == 1 { return Array(path.map(\.id)[path.firstIndex { $0.id == d }!...]) + [d] }
+                if state[d] == nil {
+                    state[d] = 1
+                    path.append((d, 0))
+                }
             }
-            stack.removeLast()
-            state[id] = 2
-            return nil
         }
-        for s in steps { if let c = visit(s.id) { return c } }
         return nil
     }
 
