@@ -34,6 +34,10 @@ public final class Worker: @unchecked Sendable {
         var lastHeardAt: Int64 = 0
         var lastSentAt: Int64 = 0
         var reconnectDelayMs: Int64
+        /// When the last READY went out.
+        var readySentAt: Int64 = 0
+        /// A reconnect waiting for its back-off (the loop keeps serving the other sessions).
+        var reconnectAt: Int64?
         init(skill: String, socket: Socket, reconnectDelayMs: Int64) {
             self.skill = skill
             self.socket = socket
@@ -104,12 +108,14 @@ public final class Worker: @unchecked Sendable {
             }
             flushOutbox(now: now)
             for s in sessions {
+                if let at = s.reconnectAt {
+                    if now >= at { try reconnect(s, now: now) }
+                    continue
+                }
                 if now - s.lastSentAt >= options.heartbeatIntervalMs { sendHeartbeat(s, draining: draining, now: now) }
                 if now - s.lastHeardAt > options.heartbeatIntervalMs * options.heartbeatLiveness {
                     logger.warning("coordinator silent for \(now - s.lastHeardAt) ms on '\(s.skill)'; reconnecting in \(s.reconnectDelayMs) ms")
-                    Thread.sleep(forTimeInterval: Double(s.reconnectDelayMs) / 1000)
-                    s.reconnectDelayMs = min(s.reconnectDelayMs * 2, options.reconnectMaxMs)
-                    try reconnect(s, now: monotonicMs())
+                    backOff(s, now: now)
                 }
             }
         }
@@ -134,10 +140,19 @@ public final class Worker: @unchecked Sendable {
         try s.socket.send([MDP.workerV2, [WorkerCommandCode.ready(.v2)], Array(s.skill.utf8), try info.serializedBytes()])
         s.lastHeardAt = now
         s.lastSentAt = now
+        s.readySentAt = now
+    }
+
+    /// Reconnects `s` after its back-off delay, a deadline the loop checks (never a sleep: the
+    /// other sessions keep their heartbeats and work meanwhile); the next delay doubles.
+    private func backOff(_ s: Session, now: Int64) {
+        s.reconnectAt = now + s.reconnectDelayMs
+        s.reconnectDelayMs = min(s.reconnectDelayMs * 2, options.reconnectMaxMs)
     }
 
     /// A new socket, so the coordinator sees a new peer and accepts a fresh READY.
     private func reconnect(_ s: Session, now: Int64) throws {
+        s.reconnectAt = nil
         s.socket.close()
         s.socket = try context.socket(.dealer)
         s.generation += 1
@@ -159,7 +174,7 @@ public final class Worker: @unchecked Sendable {
             return
         }
         s.lastHeardAt = now
-        s.reconnectDelayMs = options.reconnectInitialMs
+        if frames[1][0] != WorkerCommandCode.disconnect(.v2) { s.reconnectDelayMs = options.reconnectInitialMs }
         switch frames[1][0] {
         case WorkerCommandCode.request(.v2):
             guard frames.count >= 4, frames[3].isEmpty else {
@@ -174,8 +189,15 @@ public final class Worker: @unchecked Sendable {
         case WorkerCommandCode.heartbeat(.v2):
             break
         case WorkerCommandCode.disconnect(.v2):
-            logger.info("coordinator asked '\(s.skill)' to reconnect; sending READY again")
-            do { try reconnect(s, now: now) } catch { logger.error("reconnect failed: \(error)") }
+            if now - s.readySentAt < options.heartbeatIntervalMs {
+                // Refused right after READY (e.g. its worker id is still registered by the
+                // connection of a process it replaces): try again after the back-off.
+                logger.warning("coordinator refused '\(s.skill)' right after READY; trying again in \(s.reconnectDelayMs) ms (its log says why)")
+                backOff(s, now: now)
+            } else {
+                logger.info("coordinator asked '\(s.skill)' to reconnect; sending READY again")
+                do { try reconnect(s, now: now) } catch { logger.error("reconnect failed: \(error)") }
+            }
         default:
             logger.warning("dropped unknown command 0x\(String(frames[1][0], radix: 16)) from coordinator")
         }
