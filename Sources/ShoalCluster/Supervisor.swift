@@ -49,7 +49,8 @@ public final class Supervisor: @unchecked Sendable {
         let bind = bindOverride ?? c.endpoint
         let args = ["coordinator", "--bind", bind, "--heartbeat-ms", "\(c.heartbeatMs)", "--liveness", "\(c.liveness)",
                     "--queue-limit", "\(c.queueLimit)", "--max-message-bytes", "\(c.maxMessageBytes)",
-                    "--grace-ms", "\(c.unknownServiceGraceMs)", "--default-deadline-ms", "\(c.defaultDeadlineMs)"]
+                    "--grace-ms", "\(c.unknownServiceGraceMs)", "--default-deadline-ms", "\(c.defaultDeadlineMs)",
+                    "--max-worker-capacity", "\(c.maxWorkerCapacity)"]
             + (stateDirectory.map { ["--journal", ($0 as NSString).appendingPathComponent("journal.sqlite")] } ?? [])
             + Set(topology.agents.flatMap(\.agent.skills)).sorted().flatMap { ["--skill", $0] }
         let p = try ChildProcess(name: "coordinator", executable: executable, arguments: args, silenceStderr: quietStderr)

@@ -11,7 +11,8 @@ public struct Topology: Sendable, Equatable {
         public var queueLimit = 10_000
         public var maxMessageBytes = 4 << 20
         public var unknownServiceGraceMs = 5000
-        public var defaultDeadlineMs = 0
+        public var defaultDeadlineMs = 300_000
+        public var maxWorkerCapacity = 256
         public init() {}
     }
 
@@ -64,6 +65,7 @@ public struct Topology: Sendable, Equatable {
             c.maxMessageBytes = try positive("max_message_bytes", 1024) ?? c.maxMessageBytes
             c.unknownServiceGraceMs = try positive("unknown_service_grace_ms", 0) ?? c.unknownServiceGraceMs
             c.defaultDeadlineMs = try positive("default_deadline_ms", 0) ?? c.defaultDeadlineMs
+            c.maxWorkerCapacity = try positive("max_worker_capacity", 1) ?? c.maxWorkerCapacity
         }
         guard let list = try r.children("agents") else { throw r.fail("agents", "is required: list the agents to run") }
         let base = (file as NSString).deletingLastPathComponent

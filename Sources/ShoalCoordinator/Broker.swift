@@ -290,7 +290,19 @@ public struct Broker {
         }
         if info.workerID.isEmpty { info.workerID = "mdp-" + peer(identity) }
         if info.agent.isEmpty { info.agent = service }
-        let capacity = max(1, Int(info.capacity))
+        if let holder = workers.values.first(where: { $0.service == service && $0.info.workerID == info.workerID }) {
+            // Another connection already serves this service under this id: a second process
+            // claiming it is refused (a restarted worker is let in once the old one expires).
+            out.append(.log(.warning, "worker id '\(info.workerID)' is already registered for '\(service)' by \(peer(holder.identity)); "
+                            + "refusing \(peer(identity)) (a restarted worker gets in once the old connection expires)"))
+            out.append(.send(Outbound.disconnect(to: identity, version)))
+            return
+        }
+        let claimed = max(1, Int(info.capacity))
+        let capacity = min(claimed, config.maxWorkerCapacity)
+        if capacity < claimed {
+            out.append(.log(.warning, "worker \(info.workerID) claimed capacity \(claimed) for '\(service)'; capped at \(capacity) (--max-worker-capacity)"))
+        }
         workers[identity] = WorkerRecord(identity: identity, service: service, version: version, info: info, plain: plain,
                                          capacity: capacity, expiresAt: now + config.workerExpiryMs, lastHeardAt: now)
         if services[service] == nil { services[service] = ServiceRecord(name: service, nameFrame: serviceFrame) }

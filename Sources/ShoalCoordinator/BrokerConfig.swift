@@ -10,8 +10,12 @@ public struct BrokerConfig: Sendable, Equatable {
     public var maxMessageBytes: Int = 4 << 20
     /// How long a request for a service with no workers waits for one to register.
     public var unknownServiceGraceMs: Int64 = 5_000
-    /// Deadline applied to requests that carry none (0 = none).
-    public var defaultDeadlineMs: Int64 = 0
+    /// Deadline applied to requests that carry none (0 = none): a worker that takes work and
+    /// never answers holds a request at most this long.
+    public var defaultDeadlineMs: Int64 = 300_000
+    /// The most concurrent requests one worker connection may claim in its READY; a larger
+    /// claim is cut to this (a worker cannot take all of a service's traffic by lying).
+    public var maxWorkerCapacity: Int = 256
     /// Messages libzmq buffers per connected peer before that peer's sends block.
     public var receiveHighWaterMark: Int = 1000
     /// Dispatch attempts before a request whose workers keep dying is failed.

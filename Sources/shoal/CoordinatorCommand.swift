@@ -16,7 +16,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("queue-limit"), help: "Most queued requests per service before `overloaded`.") var queueLimit = 10_000
     @Option(name: .customLong("max-message-bytes"), help: "Largest accepted request, all frames together.") var maxMessageBytes = 4 << 20
     @Option(name: .customLong("grace-ms"), help: "How long a request for an unknown service waits for a worker.") var graceMs: Int64 = 5000
-    @Option(name: .customLong("default-deadline-ms"), help: "Deadline for requests that carry none (0: none).") var defaultDeadlineMs: Int64 = 0
+    @Option(name: .customLong("default-deadline-ms"), help: "Deadline for requests that carry none (0: none): a worker that takes work and never answers holds it at most this long.") var defaultDeadlineMs: Int64 = 300_000
+    @Option(name: .customLong("max-worker-capacity"), help: "The most concurrent requests one worker may claim; larger claims are cut to this.") var maxWorkerCapacity = 256
     @Option(help: "SQLite journal of multi-step tasks (WAL); unfinished tasks resume from it after a crash.") var journal = ".shoal/journal.sqlite"
     @Flag(name: .customLong("no-journal"), help: "Keep tasks in memory only (they do not survive a crash).") var noJournal = false
     @Option(name: .customLong("skill"), help: "A skill the topology runs (repeatable): task specs may use it before its workers register.") var skills: [String] = []
@@ -29,6 +30,8 @@ struct CoordinatorCommand: ParsableCommand {
         guard liveness >= 1 else { throw ValidationError("--liveness must be ≥ 1, got \(liveness)") }
         guard queueLimit >= 1 else { throw ValidationError("--queue-limit must be ≥ 1, got \(queueLimit)") }
         guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be ≥ 1024, got \(maxMessageBytes)") }
+        guard maxWorkerCapacity >= 1 else { throw ValidationError("--max-worker-capacity must be ≥ 1, got \(maxWorkerCapacity)") }
+        guard defaultDeadlineMs >= 0 else { throw ValidationError("--default-deadline-ms must be ≥ 0, got \(defaultDeadlineMs)") }
     }
 
     func run() throws {
@@ -41,6 +44,7 @@ struct CoordinatorCommand: ParsableCommand {
         config.maxMessageBytes = maxMessageBytes
         config.unknownServiceGraceMs = graceMs
         config.defaultDeadlineMs = defaultDeadlineMs
+        config.maxWorkerCapacity = maxWorkerCapacity
         config.swapStepTimeoutMs = swapStepTimeoutMs
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
                                           retentionHours: journalRetentionHours, modelStore: models, topologySkills: Set(skills))

@@ -185,6 +185,32 @@ final class BrokerTests: XCTestCase {
         XCTAssertTrue(second.contains { if case .send(let f) = $0 { f.last == [6] } else { false } })
     }
 
+    /// Issue 21: a worker claimed capacity 4294967295 under another worker's id and took 80.7%
+    /// of the traffic. Claims are capped, and an id already serving a service is not taken over.
+    func testAWorkerCannotClaimUnboundedCapacityOrAnotherWorkersId() {
+        var b = makeBroker { $0.maxWorkerCapacity = 8 }
+        _ = ready(&b, "calc-1", service: "calc", capacity: 2)
+        let capped = ready(&b, "greedy", service: "calc", capacity: .max)
+        XCTAssertTrue(capped.contains { if case .log(.warning, let m) = $0 { return m.contains("claimed capacity 4294967295 for 'calc'; capped at 8") } else { return false } })
+        XCTAssertEqual(dispatched((1...20).flatMap { request(&b, service: "calc", id: UInt64($0)) }).filter { $0.0 == "greedy" }.count, 8)
+
+        // Another connection claiming calc-1's id for the same service is disconnected and never dispatched to.
+        var info = Shoal_V1_WorkerInfo()
+        info.workerID = "calc-1"
+        info.capacity = 4
+        var out: [BrokerAction] = []
+        b.receive([Array("impostor".utf8), MDP.workerV2, [1], Array("calc".utf8), try! info.serializedBytes()], now: 0, into: &out)
+        XCTAssertTrue(out.contains { if case .send(let f) = $0 { return f[0] == Array("impostor".utf8) && f[2] == [WorkerCommandCode.disconnect(.v2)] } else { return false } })
+        XCTAssertTrue(out.contains { if case .log(.warning, let m) = $0 { return m.contains("worker id 'calc-1' is already registered for 'calc'") } else { return false } })
+        XCTAssertTrue(dispatched(out).isEmpty)
+        XCTAssertTrue(dispatched(reply(&b, from: "greedy", key: dispatched(request(&b, service: "calc", id: 99)).first?.1 ?? [])).allSatisfy { $0.0 != "impostor" })
+        // The same id on another service (one process, one connection per skill) is the usual case.
+        out = []
+        b.receive([Array("calc-1-math".utf8), MDP.workerV2, [1], Array("math".utf8), try! info.serializedBytes()], now: 0, into: &out)
+        XCTAssertEqual(dispatched(out).count, 0)
+        XCTAssertEqual(dispatched(request(&b, service: "math", id: 100)).map(\.0), ["calc-1-math"])
+    }
+
     func testADrainingWorkerGetsNoNewRequests() {
         var b = makeBroker()
         _ = ready(&b, "w1", capacity: 4)

@@ -1,0 +1,83 @@
+import Foundation
+import ShoalClient
+import ShoalWire
+import XCTest
+import ZeroMQ
+
+/// Issue 21's rogue workers, as plain ZeroMQ peers against a real coordinator: a worker
+/// cannot take traffic by claiming unbounded capacity or another worker's id, and one that
+/// takes work and never answers holds a request no longer than the default deadline.
+final class HardeningTests: XCTestCase {
+    /// READY as a Shoal worker: `id`, `capacity`, on a fresh DEALER.
+    private func rogue(_ ctx: Context, _ ep: String, service: String, id: String, capacity: UInt32) throws -> Socket {
+        let socket = try ctx.socket(.dealer)
+        try socket.connect(ep)
+        var info = Shoal_V1_WorkerInfo()
+        info.workerID = id
+        info.capacity = capacity
+        info.skills = [service]
+        try socket.send([MDP.workerV2, [WorkerCommandCode.ready(.v2)], Array(service.utf8), try info.serializedBytes()])
+        return socket
+    }
+
+    /// Every message the rogue got within `ms`: the commands, and how many REQUESTs.
+    private func drain(_ socket: Socket, ms: Int) throws -> (commands: [UInt8], requests: Int) {
+        var commands: [UInt8] = []
+        let end = Date().addingTimeInterval(Double(ms) / 1000)
+        while Date() < end {
+            guard let frames = try socket.receive(dontWait: true) else { Thread.sleep(forTimeInterval: 0.01); continue }
+            if frames.count >= 2, frames[1].count == 1 { commands.append(frames[1][0]) }
+        }
+        return (commands, commands.filter { $0 == WorkerCommandCode.request(.v2) }.count)
+    }
+
+    func testAnImpostorIsRefusedAndAGreedyClaimIsCapped() throws {
+        let h = try ClusterHarness()
+        let (coordinator, ep) = try h.coordinator(["--max-worker-capacity", "4"])
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator", concurrency: 4), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+        let ctx = try Context()
+
+        // A second connection under the real worker's id is told to go, and gets no work.
+        let impostor = try rogue(ctx, ep, service: "calculator", id: "calc-1", capacity: .max)
+        defer { impostor.close() }
+        XCTAssertTrue(eventually { coordinator.stderrText.contains("worker id 'calc-1' is already registered for 'calculator'") }, coordinator.stderrText)
+        let client = try Client(endpoint: ep)
+        for i in 0..<20 { XCTAssertEqual(try client.call(skill: "calculator", input: "\(i) + 1", timeoutMs: 10_000).output, "\(i + 1)") }
+        let seen = try drain(impostor, ms: 200)
+        XCTAssertTrue(seen.commands.contains(WorkerCommandCode.disconnect(.v2)), "\(seen.commands)")
+        XCTAssertEqual(seen.requests, 0)
+
+        // A new id claiming 4294967295 is capped at --max-worker-capacity 4: of 40 requests sent at
+        // once it holds at most 4 (it never answers), and every other request is answered by calc-1.
+        let greedy = try rogue(ctx, ep, service: "calculator", id: "greedy-1", capacity: .max)
+        defer { greedy.close() }
+        XCTAssertTrue(eventually { coordinator.stderrText.contains("worker greedy-1 claimed capacity 4294967295 for 'calculator'; capped at 4") })
+        var ids: [UInt64] = []
+        for i in 0..<40 { ids.append(try client.send(skill: "calculator", input: "\(i) * 2", deadlineMs: 3_000)) }
+        var answered = 0, timedOut = 0
+        while answered + timedOut < 40, let (outcome, final) = try client.receive(timeoutMs: 15_000) {
+            guard final else { continue }
+            if outcome.ok { answered += 1 } else { timedOut += 1 }
+        }
+        let held = try drain(greedy, ms: 200).requests
+        XCTAssertLessThanOrEqual(held, 4, "the greedy worker was sent \(held) requests at once")
+        XCTAssertEqual(answered + timedOut, 40)
+        XCTAssertGreaterThanOrEqual(answered, 36)
+    }
+
+    func testASilentWorkersRequestsEndAtTheDefaultDeadline() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator(["--default-deadline-ms", "1500"])
+        let ctx = try Context()
+        let silent = try rogue(ctx, ep, service: "sink", id: "sink-1", capacity: 8)
+        defer { silent.close() }
+        try h.waitForWorkers(ep, count: 1)
+        let client = try Client(endpoint: ep)
+        let start = Date()
+        let reply = try client.call(skill: "sink", input: "anyone?", timeoutMs: 20_000)
+        XCTAssertFalse(reply.ok)
+        XCTAssertEqual(reply.code, .timeout, reply.message)
+        print(String(format: "the silent worker's request ended after %.1f s (default deadline 1.5 s)", Date().timeIntervalSince(start)))
+    }
+}
