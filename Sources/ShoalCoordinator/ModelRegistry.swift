@@ -50,6 +50,7 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
     case duplicateId(agent: String, id: String)
     case invalidEvalScores(String)
     case invalidName(what: String, value: String)
+    case linkOutside(String, name: String)
 
     public var description: String {
         switch self {
@@ -63,6 +64,7 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
         case let .duplicateId(a, id): "agent '\(a)' already has a version '\(id)' with other weights; pick another id"
         case .invalidEvalScores(let s): "eval scores must be a JSON object, got \(s.prefix(80))"
         case let .invalidName(what, v): "\(what) '\(v)' may use only letters, digits, '.', '_' and '-'"
+        case let .linkOutside(d, name): "\(d): \(name) is a symbolic link out of the model directory; import the files themselves"
         }
     }
 }
@@ -135,12 +137,21 @@ public final class ModelRegistry: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw ModelRegistryError.notADirectory(dir) }
         let names: [String]
         if isDir.boolValue {
+            // Only the files a model is made of are stored and served (VERSION is a label for
+            // workers started outside the registry, not part of the model); the rest stay behind.
             names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { name in
                 var sub: ObjCBool = false
-                // VERSION is a label for workers started outside the registry, not part of the model.
-                return !name.hasPrefix(".") && name != "VERSION"
+                return Self.isModelFile(name)
                     && FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(name), isDirectory: &sub) && !sub.boolValue
             }.sorted()
+            let inside = ((dir as NSString).resolvingSymlinksInPath as NSString).standardizingPath + "/"
+            for name in names {
+                let path = (dir as NSString).appendingPathComponent(name)
+                let type = try FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType
+                if type == .typeSymbolicLink, !((path as NSString).resolvingSymlinksInPath as NSString).standardizingPath.hasPrefix(inside) {
+                    throw ModelRegistryError.linkOutside(dir, name: name)
+                }
+            }
             let ggufs = names.filter { $0.hasSuffix(".gguf") }
             guard ggufs.count <= 1 else { throw ModelRegistryError.severalGGUF(dir, ggufs) }
             if ggufs.isEmpty {
@@ -284,6 +295,14 @@ public final class ModelRegistry: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: target)
             if link(blob, target) != 0 { try FileManager.default.copyItem(atPath: blob, toPath: target) }
         }
+    }
+
+    /// The files of a model directory a version keeps: config, tokenizer and weights.
+    static func isModelFile(_ name: String) -> Bool {
+        let named: Set<String> = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                  "tokenizer.model", "vocab.txt", "vocab.json", "merges.txt", "added_tokens.json", "chat_template.jinja",
+                                  "sentence_bert_config.json", "modules.json", "adapter_config.json"]
+        return named.contains(name) || name.hasSuffix(".safetensors") || name.hasSuffix(".safetensors.index.json") || name.hasSuffix(".gguf")
     }
 
     static func digest(_ files: [ModelVersion.File]) -> String {

@@ -81,3 +81,28 @@ final class HardeningTests: XCTestCase {
         print(String(format: "the silent worker's request ended after %.1f s (default deadline 1.5 s)", Date().timeIntervalSince(start)))
     }
 }
+
+extension HardeningTests {
+    /// An import request (straight to `shoal.admin`, as the attacker's pyzmq did) of a directory
+    /// whose tokenizer.json links to a file outside it: refused by name, nothing registered, and
+    /// the linked file is never stored for `shoal.blob` to serve.
+    func testASymlinkOutOfAModelDirectoryIsRefusedOnImport() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        let secret = h.directory.appendingPathComponent("secret.txt").path
+        try "not yours\n".write(toFile: secret, atomically: true, encoding: .utf8)
+        let model = h.directory.appendingPathComponent("model").path
+        try FileManager.default.copyItem(atPath: LearnerTests.fixture, toPath: model)
+        try? FileManager.default.removeItem(atPath: model + "/tokenizer.json")
+        try FileManager.default.createSymbolicLink(atPath: model + "/tokenizer.json", withDestinationPath: secret)
+        let client = try Client(endpoint: ep)
+        XCTAssertThrowsError(try client.importModel(agent: "tiny", directory: model)) { error in
+            XCTAssertTrue("\(error)".contains("tokenizer.json is a symbolic link out of the model directory"), "\(error)")
+        }
+        XCTAssertEqual((try client.models(agent: "tiny")["versions"] as? [Any])?.count, 0)
+        // The coordinator's content-addressed store holds no copy of it to serve.
+        let digest = SHA256.hex(Array("not yours\n".utf8))
+        let stored = FileManager.default.enumerator(atPath: h.directory.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(digest) } ?? []
+        XCTAssertEqual(stored, [])
+    }
+}

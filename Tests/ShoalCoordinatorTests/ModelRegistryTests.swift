@@ -71,6 +71,31 @@ final class ModelRegistryTests: XCTestCase {
         XCTAssertNil(registry.blobPath(sha256: "../../etc/passwd"))
     }
 
+    /// Issue 21: an import of a directory followed a symlink, and `shoal.blob` then served
+    /// /etc/shadow. A link out of the directory is refused by its name; only model files are kept.
+    func testImportRefusesLinksOutOfTheDirectoryAndKeepsOnlyModelFiles() throws {
+        let registry = try ModelRegistry(directory: root + "/store")
+        let secret = (root as NSString).appendingPathComponent("secret.txt")
+        try Data("not yours".utf8).write(to: URL(fileURLWithPath: secret))
+        let linked = try modelDir("linked", weights: [1, 2, 3])
+        try FileManager.default.createSymbolicLink(atPath: linked + "/tokenizer.json", withDestinationPath: secret)
+        XCTAssertThrowsError(try registry.importDirectory(linked, agent: "math")) { error in
+            XCTAssertEqual(error as? ModelRegistryError, .linkOutside(linked, name: "tokenizer.json"))
+            XCTAssertFalse("\(error)".contains("secret"), "the message names the link, not where it points: \(error)")
+        }
+        XCTAssertTrue(try registry.versions(agent: "math").isEmpty)
+
+        // A link inside the directory is a file of the model; notes, scripts and keys beside it are not.
+        let dir = try modelDir("plain", weights: [4, 5, 6])
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/tokenizer_config.json"))
+        try FileManager.default.createSymbolicLink(atPath: dir + "/tokenizer.json", withDestinationPath: dir + "/tokenizer_config.json")
+        for extra in ["README.md", "train.py", "id_rsa", "VERSION", ".hidden"] {
+            try Data("x".utf8).write(to: URL(fileURLWithPath: dir + "/" + extra))
+        }
+        let v = try registry.importDirectory(dir, agent: "math").version
+        XCTAssertEqual(v.files.map(\.name), ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"])
+    }
+
     func testImportRegistersNothingWhenTheModelDoesNotLoad() throws {
         let registry = try ModelRegistry(directory: root + "/store")
         struct Broken: Error {}
