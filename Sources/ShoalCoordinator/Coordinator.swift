@@ -180,14 +180,33 @@ public final class Coordinator: @unchecked Sendable {
     /// One transaction for the iteration's task records, then the replies that depended on them.
     private func commitJournal() {
         guard let journal, !(pendingJournal.isEmpty && heldReplies.isEmpty) else { return }
+        var failure: String?
         do {
             try journal.write(pendingJournal)
         } catch {
-            logger.error("journal: write failed (\(pendingJournal.count) records): \(error)")
+            failure = "journal \(journal.path): write failed: \(error)"
+            logger.error("\(failure!) (\(pendingJournal.count) records); the replies that depended on them are sent as errors")
         }
         pendingJournal.removeAll(keepingCapacity: true)
-        for frames in heldReplies { try? socket.send(frames, dontWait: true) }
+        for frames in heldReplies {
+            // Never acknowledge what was not written: each held reply becomes an `internal` error.
+            guard let failure else { _ = try? socket.send(frames, dontWait: true); continue }
+            if let failed = Self.failed(frames, failure) { _ = try? socket.send(failed, dontWait: true) }
+        }
         heldReplies.removeAll(keepingCapacity: true)
+    }
+
+    /// `reply` (to a client, held for the journal) turned into an `internal` error saying
+    /// `why`: a Shoal reply keeps its address and request id; a partial is dropped.
+    static func failed(_ reply: [Frame], _ why: String) -> [Frame]? {
+        // [identity, (empty), header, (final|partial for MDPC02), service, body…]
+        guard let h = reply.firstIndex(where: { $0 == MDP.clientV1 || $0 == MDP.clientV2 }) else { return nil }
+        if reply[h] == MDP.clientV2, h + 1 < reply.count, reply[h + 1] != [ClientCommandCode.final] { return nil }
+        guard let at = reply.firstIndex(of: ShoalBody.contentType), at + 1 < reply.count else {
+            return Array(reply.prefix(reply.count - 1)) + [Array("error: \(why)".utf8)]
+        }
+        let requestId = (try? Shoal_V1_ReplyHeader(serializedBytes: reply[at + 1]))?.requestID
+        return Array(reply[..<at]) + ShoalBody.error(.internal, why, requestId: requestId)
     }
 
     /// `shoal task ID`, `shoal tasks` and a learner's task listing: sub-task params `action: get|list`

@@ -1,5 +1,6 @@
 import Foundation
 import ShoalClient
+import ShoalCluster
 import ShoalWire
 import XCTest
 import ZeroMQ
@@ -104,5 +105,39 @@ extension HardeningTests {
         let digest = SHA256.hex(Array("not yours\n".utf8))
         let stored = FileManager.default.enumerator(atPath: h.directory.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(digest) } ?? []
         XCTAssertEqual(stored, [])
+    }
+}
+
+extension HardeningTests {
+    /// Issue 21: with its journal made immutable, the coordinator still answered `--no-wait`
+    /// submits with "accepted". A failed journal write is an error to the client, naming the file.
+    func testASubmitFailsWhenTheJournalCannotBeWritten() throws {
+        let h = try ClusterHarness()
+        let (coordinator, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1")
+        try h.waitForWorkers(ep, count: 1)
+        let spec = h.directory.appendingPathComponent("t.yaml").path
+        try "id: first\nsteps:\n  - {id: a, skill: echo, input: hi}\n".write(toFile: spec, atomically: true, encoding: .utf8)
+        let ok = try h.run(["submit", "--task", spec, "--coordinator", ep])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+
+        let journal = h.directory.appendingPathComponent("journal.sqlite").path
+        let files = [journal, journal + "-wal"].filter { FileManager.default.fileExists(atPath: $0) }
+        func chattr(_ flag: String) throws -> Int32 {
+            let p = try ChildProcess(name: "chattr", executable: "/usr/bin/chattr", arguments: [flag] + files, captureStderr: true)
+            XCTAssertTrue(p.wait(timeout: 10))
+            return p.exitCode ?? -1
+        }
+        XCTAssertEqual(try chattr("+i"), 0, "chattr +i \(files) (this test needs root and a filesystem with attributes)")
+        defer { _ = try? chattr("-i") }
+
+        try "id: second\nsteps:\n  - {id: a, skill: echo, input: hi}\n".write(toFile: spec, atomically: true, encoding: .utf8)
+        let refused = try h.run(["submit", "--task", spec, "--coordinator", ep, "--no-wait"])
+        XCTAssertNotEqual(refused.status, 0, refused.stdout)
+        XCTAssertFalse(refused.stdout.contains("accepted"), refused.stdout)
+        XCTAssertTrue(refused.stderr.contains("journal \(journal): write failed"), refused.stderr)
+        XCTAssertTrue(eventually { coordinator.stderrText.contains("journal \(journal): write failed") })
+        // The coordinator still serves plain requests.
+        XCTAssertEqual(try Client(endpoint: ep).call(skill: "echo", input: "still here").output, "still here")
     }
 }
