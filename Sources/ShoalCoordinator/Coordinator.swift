@@ -46,6 +46,8 @@ public final class Coordinator: @unchecked Sendable {
         wakeup = try Wakeup()
         broker = Broker(config: config, now: monotonicMs())
         broker.endpoint = endpoint
+        // Tasks' sub-requests leave half of each service's queue to other clients.
+        runner.maxInFlightPerSkill = max(1, config.queueLimit / 2)
         self.logger = logger
         if let journalPath {
             let dir = (journalPath as NSString).deletingLastPathComponent

@@ -64,8 +64,16 @@ public struct TaskRunner {
     var finished: [String: String] = [:]
     /// Off when a journal keeps results (then memory does not grow with every task).
     public var keepsResults = true
-    var inFlight: [UInt64: (task: String, step: String, item: Int)] = [:]
+    var inFlight: [UInt64: (task: String, step: String, item: Int, skill: String)] = [:]
     var nextRequestId: UInt64 = 1
+    /// Flow control: the most sub-requests of all tasks in the broker at once per skill. The
+    /// rest wait here, in order, and go as replies come back, so a task's big fan-out waits
+    /// for room instead of overflowing the service's queue (which answers `overloaded`).
+    public var maxInFlightPerSkill = 5_000
+    var skillInFlight: [String: Int] = [:]
+    var backlog: [String: (frames: [[Frame]], head: Int)] = [:]
+    /// Sub-requests waiting for room, all skills together.
+    public var backlogCount: Int { backlog.values.reduce(0) { $0 + $1.frames.count - $1.head } }
 
     public init() {}
 
@@ -195,8 +203,9 @@ public struct TaskRunner {
         // [identity, MDPC02, FINAL|PARTIAL, service, content-type, ReplyHeader, SubTaskResult?]
         guard frames.count >= 6, frames[2] == [ClientCommandCode.final],
               let h = try? Shoal_V1_ReplyHeader(serializedBytes: frames[5]),
-              let (taskId, stepId, item) = inFlight.removeValue(forKey: h.requestID),
-              var run = runs[taskId], var state = run.steps[stepId] else { return }
+              let (taskId, stepId, item, skill) = inFlight.removeValue(forKey: h.requestID) else { return }
+        release(skill, &out)
+        guard var run = runs[taskId], var state = run.steps[stepId] else { return }
         let result = frames.count > 6 ? (try? Shoal_V1_SubTaskResult(serializedBytes: frames[6])) : nil
         state.workerId = h.workerID
         state.modelVersion = h.modelVersion
@@ -300,7 +309,7 @@ public struct TaskRunner {
         runs[taskId]?.steps[step.id]?.attempts += 1
         let id = nextRequestId
         nextRequestId += 1
-        inFlight[id] = (taskId, step.id, item)
+        inFlight[id] = (taskId, step.id, item, step.skill)
         var h = Shoal_V1_RequestHeader()
         h.requestID = id
         h.deadlineMs = UInt32(step.timeoutMs)
@@ -311,7 +320,32 @@ public struct TaskRunner {
         t.taskID = taskId
         t.stepID = step.id
         t.params = step.params
-        out.toBroker.append([Self.identity, MDP.clientV2, [ClientCommandCode.request], Array(step.skill.utf8)] + ShoalBody.request(header: h, task: t))
+        let frames = [Self.identity, MDP.clientV2, [ClientCommandCode.request], Array(step.skill.utf8)] + ShoalBody.request(header: h, task: t)
+        if skillInFlight[step.skill, default: 0] < maxInFlightPerSkill {
+            skillInFlight[step.skill, default: 0] += 1
+            out.toBroker.append(frames)
+        } else {
+            backlog[step.skill, default: ([], 0)].frames.append(frames)
+        }
+    }
+
+    /// A sub-request of `skill` came back: the next waiting one (if any) takes its place.
+    mutating func release(_ skill: String, _ out: inout Output) {
+        guard var waiting = backlog[skill], waiting.head < waiting.frames.count else {
+            skillInFlight[skill, default: 1] -= 1
+            if skillInFlight[skill] == 0 { skillInFlight[skill] = nil }
+            return
+        }
+        out.toBroker.append(waiting.frames[waiting.head])
+        waiting.head += 1
+        // Drop what was sent once it is most of the array, so the backlog does not grow forever.
+        if waiting.head == waiting.frames.count { backlog[skill] = nil } else {
+            if waiting.head > 1024 && waiting.head * 2 > waiting.frames.count {
+                waiting.frames.removeFirst(waiting.head)
+                waiting.head = 0
+            }
+            backlog[skill] = waiting
+        }
     }
 
     /// Reads `inputs.x`, `steps.a.output`, `steps.a.outputs`, `steps.a.answer` (the final

@@ -141,3 +141,29 @@ extension HardeningTests {
         XCTAssertEqual(try Client(endpoint: ep).call(skill: "echo", input: "still here").output, "still here")
     }
 }
+
+extension HardeningTests {
+    /// Issue 21: 50 tasks of 1,000-item fan-outs failed 40 of 50 with `overloaded`. The task
+    /// runner keeps its sub-requests within half the service's queue and sends the rest as
+    /// replies come back. Scaled down here: a queue of 100, 20 tasks of 200 items (4,000 sub-tasks).
+    func testBigFanOutsWaitForRoomInsteadOfFailingOverloaded() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator(["--queue-limit", "100"])
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator", concurrency: 8), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+        let client = try Client(endpoint: ep)
+        let items = "[" + (1...200).map(String.init).joined(separator: ", ") + "]"
+        for t in 0..<20 {
+            _ = try client.send(skill: "shoal.task", input: "id: fan-\(t)\ninputs: {xs: \(items)}\nsteps:\n  - {id: double, skill: calculator, map: inputs.xs, input: \"{{item}} * 2\"}\n")
+        }
+        var statuses: [String] = []
+        while statuses.count < 20, let (outcome, final) = try client.receive(timeoutMs: 60_000) {
+            guard final else { continue }
+            XCTAssertTrue(outcome.ok, outcome.message)
+            let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(outcome.output.utf8)) as? [String: Any])
+            statuses.append(result["status"] as? String ?? "?")
+            if result["status"] as? String != "succeeded" { XCTFail("\(outcome.output.prefix(300))") }
+        }
+        XCTAssertEqual(statuses, Array(repeating: "succeeded", count: 20))
+    }
+}
