@@ -198,6 +198,89 @@ final class SandboxTests: XCTestCase {
         XCTAssertEqual(verdict.status, .correct, verdict.detail)
     }
 
+    /// Issue 21's forged verdicts: a wrong `add` passed by writing the referee's report with its
+    /// nonce, by rebinding the function the tests record with, and by returning an object whose
+    /// `__eq__` is always true. The candidate runs in a process of its own now; each scores
+    /// `wrong` or `crashed`, never `correct`.
+    func testForgedVerdictsScoreWrongOrCrashed() throws {
+        let v = try verifier()
+        let task = CodeTask(test: Self.addTest, entryPoint: "add")
+        let forgeries = [
+            "report": """
+                import __main__
+                def add(a, b):
+                    return 0
+                for i in range(3):
+                    __main__.report(event="test", index=i, line=2, passed=True)
+                __main__.report(event="done", nonce=__main__.NONCE)
+                import os
+                os._exit(0)
+                """,
+            "report at call": """
+                def add(a, b):
+                    import __main__, os
+                    for i in range(3):
+                        __main__.report(event="test", index=i, line=2, passed=True)
+                    __main__.report(event="done", nonce=__main__.NONCE)
+                    os._exit(0)
+                """,
+            "rebinding": """
+                def add(a, b):
+                    import __main__
+                    def passed(index, error, line):
+                        __main__.report(event="test", index=index, line=line, passed=True)
+                    globals()["__shoal_record__"] = passed
+                    __builtins__["__shoal_record__"] = passed if isinstance(__builtins__, dict) else None
+                    return 0
+                """,
+            "__eq__": """
+                class Yes:
+                    def __eq__(self, other):
+                        return True
+                    __hash__ = object.__hash__
+                def add(a, b):
+                    return Yes()
+                """,
+            "int subclass": """
+                class Yes(int):
+                    def __eq__(self, other):
+                        return True
+                    __hash__ = int.__hash__
+                def add(a, b):
+                    return Yes(0)
+                """,
+            "early exit": """
+                def add(a, b):
+                    import sys
+                    sys.exit(0)
+                """,
+        ]
+        for (name, program) in forgeries {
+            let verdict = v.verify(task, output: program)
+            XCTAssertTrue([.wrong, .crashed].contains(verdict.status), "\(name): \(verdict.status) \(verdict.detail)")
+        }
+        // Plain values cross both ways, helpers of the module are callable from the tests, and an
+        // exception the candidate raises reaches the tests as the same built-in type.
+        let helpers = CodeTask(test: """
+            def check(candidate):
+                assert candidate([3, 1, 2], {"k": (1.5, None)}) == ([1, 2, 3], {"k": (1.5, None)})
+                assert double(4) == 8 and LIMIT == 10
+                try:
+                    candidate(None, {})
+                    assert False
+                except TypeError:
+                    pass
+            """, entryPoint: "echo")
+        let ok = v.verify(helpers, output: """
+            LIMIT = 10
+            def double(x):
+                return 2 * x
+            def echo(items, mapping):
+                return sorted(items), mapping
+            """)
+        XCTAssertEqual(ok.status, .correct, ok.detail)
+    }
+
     static func isRunning(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = stat.lastIndex(of: ")")

@@ -17,7 +17,10 @@
 ///    no_new_privs: RLIMIT_NPROC binds only non-root users, and a uid of its own lets the
 ///    caller kill every process of the run, even ones that left the process group.
 /// Tests: each top-level statement of `check` that contains an `assert` is one test,
-/// wrapped so one failure does not hide the next.
+/// wrapped so one failure does not hide the next. The tests run in this process (the
+/// referee); the candidate's module runs in a child, and its functions are called across two
+/// pipes with plain values (marshal) both ways, so the candidate can neither write the report,
+/// nor rebind what the tests use, nor pass with an object whose `__eq__` lies.
 let sandboxLauncherSource = #"""
 import _ast, ctypes, errno, os, resource, sys
 
@@ -145,11 +148,11 @@ report(event="isolation", **isolation)
 
 RESOURCE_ERRNOS = {errno.EFBIG, errno.ENOSPC, errno.EAGAIN, errno.ENOMEM, errno.EMFILE}
 def describe(e):
-    resource_kind = isinstance(e, MemoryError) or (isinstance(e, OSError) and e.errno in RESOURCE_ERRNOS)
+    resource_kind = (isinstance(e, MemoryError) or type(e).__name__ == "CandidateOutOfResources"
+                     or (isinstance(e, OSError) and e.errno in RESOURCE_ERRNOS))
     text = "%s: %s" % (type(e).__name__, e)
     return {"type": type(e).__name__, "detail": text[:500], "resource": resource_kind}
 
-namespace = {"__name__": "__candidate__", "__builtins__": __builtins__}
 ONLY_AST = 0x400  # ast.PyCF_ONLY_AST
 try:
     candidate_code = compile(program, "candidate.py", "exec")
@@ -212,19 +215,196 @@ def record(index, error, line):
         report(event="test", index=index, line=line, passed=True)
     else:
         report(event="test", index=index, line=line, passed=False, **describe(error))
-namespace["__shoal_record__"] = record
 
-try:
-    exec(candidate_code, namespace)
-except BaseException as e:
-    report(event="load_error", **describe(e))
+# The referee (this process) and the candidate (a child) share nothing but two pipes. The
+# child runs the candidate's module; the tests run here, and every call of a function the
+# candidate defined crosses the pipes: arguments and the return value travel as marshal data,
+# which holds only plain values (None, bool, int, float, complex, str, bytes, tuple, list,
+# dict, set, frozenset), so the tests compare values of built-in types with built-in `==`,
+# never an object of the candidate's. The child has neither the report channel nor the
+# nonce nor the test, and cannot reach this process's memory (not dumpable, not ptraceable).
+import marshal, builtins
+MAX_MESSAGE = 16 << 20
+PLAIN = (type(None), bool, int, float, complex, str, bytes, tuple, list, dict, set, frozenset)
+
+def send(fd, message):
+    data = marshal.dumps(message)
+    data = len(data).to_bytes(8, "little") + data
+    while data:
+        data = data[os.write(fd, data):]
+
+def receive(fd):
+    def exactly(n):
+        chunks = []
+        while n > 0:
+            chunk = os.read(fd, min(n, 1 << 20))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+    head = exactly(8)
+    if head is None:
+        return None
+    n = int.from_bytes(head, "little")
+    if n > MAX_MESSAGE:
+        raise CandidateFailed("the candidate sent %d bytes, over the limit of %d" % (n, MAX_MESSAGE))
+    body = exactly(n)
+    return None if body is None else marshal.loads(body)
+
+class CandidateFailed(Exception):
+    pass
+
+class CandidateOutOfResources(Exception):
+    pass
+
+def plain(value, depth=0):
+    """`value` if it holds only plain values (whatever the child sent), else TypeError."""
+    if type(value) not in PLAIN or depth > 200:
+        raise TypeError("the candidate returned a %s, not a plain value" % type(value).__name__)
+    if type(value) in (tuple, list, set, frozenset):
+        for v in value:
+            plain(v, depth + 1)
+    elif type(value) is dict:
+        for k, v in value.items():
+            plain(k, depth + 1)
+            plain(v, depth + 1)
+    return value
+
+req_r, req_w = os.pipe()
+resp_r, resp_w = os.pipe()
+libc.prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE=0: the candidate cannot ptrace this process or open its /proc files
+CANDIDATE = os.fork()
+if CANDIDATE == 0:
+    os.close(report_fd)
+    os.close(req_w)
+    os.close(resp_r)
+    for name in ("NONCE", "test_source", "test_tree", "check", "body", "program", "record", "report"):
+        globals().pop(name, None)
+    namespace = {"__name__": "__candidate__", "__builtins__": __builtins__}
+    try:
+        exec(candidate_code, namespace)
+    except BaseException as e:
+        send(resp_w, ("load_error", type(e).__name__, ("%s: %s" % (type(e).__name__, e))[:500]))
+        os._exit(0)
+    names = {}
+    for key, value in list(namespace.items()):
+        if key.startswith("__"):
+            continue
+        if type(value) is type(os):
+            names[key] = ("module", getattr(value, "__name__", ""))
+        elif callable(value):
+            names[key] = ("callable",)
+        else:
+            try:
+                marshal.dumps(value)
+                names[key] = ("value", value)
+            except (ValueError, RecursionError):
+                pass
+    send(resp_w, ("loaded", names))
+    while True:
+        message = receive(req_r)
+        if message is None:
+            os._exit(0)
+        _, name, args, kwargs = message
+        try:
+            result = namespace[name](*args, **kwargs)
+        except BaseException as e:
+            number = e.errno if isinstance(e, OSError) and type(e.errno) is int else None
+            send(resp_w, ("raise", type(e).__name__, (e.strerror if number is not None else str(e))[:500], number))
+            continue
+        try:
+            send(resp_w, ("ok", result))
+        except (ValueError, RecursionError):
+            send(resp_w, ("unsendable", type(result).__name__))
+
+os.close(req_r)
+os.close(resp_w)
+
+def candidate_ended():
+    """Why the candidate's process ended: out of resources (its limits killed it) or not."""
+    try:
+        _, status = os.waitpid(CANDIDATE, 0)
+    except ChildProcessError:
+        return CandidateFailed("the candidate's process ended")
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (9, 24, 25):  # SIGKILL, SIGXCPU, SIGXFSZ
+        return CandidateOutOfResources("the candidate's process was killed by signal %d (a resource limit)" % os.WTERMSIG(status))
+    return CandidateFailed("the candidate's process ended (%s)" % (
+        "signal %d" % os.WTERMSIG(status) if os.WIFSIGNALED(status) else "exit status %d" % os.WEXITSTATUS(status)))
+
+ended = None
+def proxy(name):
+    def call(*args, **kwargs):
+        global ended
+        if ended is not None:
+            raise ended
+        try:
+            send(req_w, ("call", name, args, kwargs))
+        except ValueError:
+            raise TypeError("%s(): its arguments are not plain values and cannot reach the candidate" % name)
+        except OSError:
+            ended = candidate_ended()
+            raise ended
+        reply = receive(resp_r)
+        if reply is None:
+            ended = candidate_ended()
+            raise ended
+        if type(reply) is not tuple or len(reply) < 2 or type(reply[0]) is not str:
+            raise CandidateFailed("the candidate's process sent a malformed reply")
+        if reply[0] == "ok":
+            return plain(reply[1])
+        if reply[0] == "raise" and len(reply) == 4:
+            kind = getattr(builtins, str(reply[1]), None)
+            if not (isinstance(kind, type) and issubclass(kind, Exception)):
+                kind = RuntimeError
+            if issubclass(kind, OSError) and type(reply[3]) is int:
+                raise kind(reply[3], "%s (raised by the candidate)" % reply[2])
+            raise kind("%s (raised by the candidate)" % reply[2])
+        if reply[0] == "unsendable":
+            raise TypeError("%s() returned a %s, which is not a plain value (None, bool, int, float, str, bytes, "
+                            "tuple, list, dict, set): the tests compare values, not objects" % (name, reply[1]))
+        raise CandidateFailed("the candidate's process sent a malformed reply")
+    call.__name__ = name
+    return call
+
+loaded = receive(resp_r)
+if loaded is None:
+    error = candidate_ended()
+    report(event="load_error", type=type(error).__name__, detail=str(error),
+           resource=isinstance(error, CandidateOutOfResources))
     os._exit(0)
-if not callable(namespace.get(entry)):
+if type(loaded) is not tuple or len(loaded) < 2:
+    report(event="load_error", type="CandidateFailed", detail="the candidate's process sent a malformed reply", resource=False)
+    os._exit(0)
+if loaded[0] == "load_error" and len(loaded) == 3:
+    kind = str(loaded[1])
+    report(event="load_error", type=kind, detail=str(loaded[2])[:500], resource=kind == "MemoryError")
+    os._exit(0)
+names = loaded[1] if loaded[0] == "loaded" and type(loaded[1]) is dict else {}
+if type(names.get(entry)) is not tuple or names[entry][:1] != ("callable",):
     report(event="missing_entry_point", detail="candidate does not define %s" % entry)
     os._exit(0)
+tests_namespace = {"__name__": "__check__", "__builtins__": __builtins__}
+for key, info in names.items():
+    if type(key) is not str or type(info) is not tuple or not info:
+        continue
+    if info[0] == "callable":
+        tests_namespace[key] = proxy(key)
+    elif info[0] == "module" and len(info) == 2 and type(info[1]) is str and info[1] in sys.stdlib_module_names:
+        try:
+            __import__(info[1])
+            tests_namespace[key] = sys.modules[info[1]]
+        except ImportError:
+            pass
+    elif info[0] == "value" and len(info) == 2:
+        try:
+            tests_namespace[key] = plain(info[1])
+        except TypeError:
+            pass
+tests_namespace["__shoal_record__"] = record
 try:
-    exec(compile(test_tree, "test.py", "exec"), namespace)
-    namespace["check"](namespace[entry])
+    exec(compile(test_tree, "test.py", "exec"), tests_namespace)
+    tests_namespace["check"](tests_namespace[entry])
 except BaseException as e:
     report(event="load_error", **describe(e))
     os._exit(0)
