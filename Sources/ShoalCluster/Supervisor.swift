@@ -50,7 +50,7 @@ public final class Supervisor: @unchecked Sendable {
         let args = ["coordinator", "--bind", bind, "--heartbeat-ms", "\(c.heartbeatMs)", "--liveness", "\(c.liveness)",
                     "--queue-limit", "\(c.queueLimit)", "--max-message-bytes", "\(c.maxMessageBytes)",
                     "--grace-ms", "\(c.unknownServiceGraceMs)", "--default-deadline-ms", "\(c.defaultDeadlineMs)",
-                    "--max-worker-capacity", "\(c.maxWorkerCapacity)"]
+                    "--max-worker-capacity", "\(c.maxWorkerCapacity)", "--max-pending-bytes", "\(c.maxPendingBytes)"]
             + (stateDirectory.map { ["--journal", ($0 as NSString).appendingPathComponent("journal.sqlite")] } ?? [])
             + Set(topology.agents.flatMap(\.agent.skills)).sorted().flatMap { ["--skill", $0] }
         let p = try ChildProcess(name: "coordinator", executable: executable, arguments: args, silenceStderr: quietStderr)

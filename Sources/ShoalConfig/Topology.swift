@@ -13,6 +13,7 @@ public struct Topology: Sendable, Equatable {
         public var unknownServiceGraceMs = 5000
         public var defaultDeadlineMs = 300_000
         public var maxWorkerCapacity = 256
+        public var maxPendingBytes = 256 << 20
         public init() {}
     }
 
@@ -34,7 +35,7 @@ public struct Topology: Sendable, Equatable {
 
     static let keys = ["coordinator", "agents"]
     static let coordinatorKeys = ["endpoint", "heartbeat_ms", "liveness", "queue_limit", "max_message_bytes",
-                                  "unknown_service_grace_ms", "default_deadline_ms"]
+                                  "unknown_service_grace_ms", "default_deadline_ms", "max_worker_capacity", "max_pending_bytes"]
     static let deploymentKeys = ["file", "replicas"]
 
     public static func load(_ path: String) throws -> Topology {
@@ -66,6 +67,7 @@ public struct Topology: Sendable, Equatable {
             c.unknownServiceGraceMs = try positive("unknown_service_grace_ms", 0) ?? c.unknownServiceGraceMs
             c.defaultDeadlineMs = try positive("default_deadline_ms", 0) ?? c.defaultDeadlineMs
             c.maxWorkerCapacity = try positive("max_worker_capacity", 1) ?? c.maxWorkerCapacity
+            c.maxPendingBytes = try positive("max_pending_bytes", 1024) ?? c.maxPendingBytes
         }
         guard let list = try r.children("agents") else { throw r.fail("agents", "is required: list the agents to run") }
         let base = (file as NSString).deletingLastPathComponent

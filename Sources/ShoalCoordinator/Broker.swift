@@ -23,6 +23,8 @@ public struct Broker {
     var workers: [Frame: WorkerRecord] = [:]
     var services: [String: ServiceRecord] = [:]
     var pending: [UInt64: PendingRequest] = [:]
+    /// Bytes of all `pending` bodies.
+    var pendingBytes = 0
     var deadlines = DeadlineHeap()
     var nextKey: UInt64 = 1
     var dispatchSeq: UInt64 = 0
@@ -154,6 +156,17 @@ public struct Broker {
             replyError(to: request, .overloaded, "service '\(service)' has \(queued) requests queued (limit \(config.queueLimit))", requestId: shoalId, &out)
             return
         }
+        let bytes = request.body.reduce(0) { $0 + $1.count }
+        let held = services[service]!.pendingBytes
+        if pendingBytes + bytes > config.maxPendingBytes || held + bytes > config.maxServicePendingBytes {
+            services[service]!.failed += 1
+            counters.errors += 1
+            let why = held + bytes > config.maxServicePendingBytes
+                ? "service '\(service)' holds \(held >> 20) MB of requests (limit \(config.maxServicePendingBytes >> 20) MB)"
+                : "the coordinator holds \(pendingBytes >> 20) MB of requests (limit \(config.maxPendingBytes >> 20) MB)"
+            replyError(to: request, .overloaded, why, requestId: shoalId, &out)
+            return
+        }
         let deadlineMs = header.deadlineMs > 0 ? Int64(header.deadlineMs) : config.defaultDeadlineMs
         let key = nextKey
         nextKey += 1
@@ -167,6 +180,8 @@ public struct Broker {
             arrivedAt: now, deadline: deadlineMs > 0 ? now + deadlineMs : nil, pin: pin, avoid: avoid,
             splitPinned: pin != header.modelVersion || !avoid.isEmpty)
         pending[key] = pendingRequest
+        pendingBytes += bytes
+        services[service]!.pendingBytes += bytes
         if let d = pendingRequest.deadline { deadlines.push(d, key) }
         services[service]!.queue.append(key)
         if services[service]!.workers.isEmpty { scheduleGraceCheck(now + config.unknownServiceGraceMs) }
@@ -251,7 +266,7 @@ public struct Broker {
                 out.append(.log(.debug, "dropped duplicate or late reply from \(worker.info.workerID)"))
                 return
             }
-            pending[key] = nil
+            forget(r)
             workers[identity]?.inFlight.remove(key)
             workers[identity]?.completed += 1
             services[r.service]?.completed += 1
@@ -307,6 +322,7 @@ public struct Broker {
                                          capacity: capacity, expiresAt: now + config.workerExpiryMs, lastHeardAt: now)
         if services[service] == nil { services[service] = ServiceRecord(name: service, nameFrame: serviceFrame) }
         services[service]!.workers.append(identity)
+        services[service]!.everServed = true
         let model = info.modelVersion.isEmpty ? "" : " model \(info.modelID)@\(info.modelVersion)"
         out.append(.log(.info, "worker \(info.workerID) ready for '\(service)' (capacity \(capacity)\(model)\(plain ? ", plain MDP" : ""))"))
         if !plain {
@@ -422,6 +438,12 @@ public struct Broker {
     /// Fails requests that waited out the grace period for a service with no workers.
     mutating func expireUnservedRequests(now: Int64, _ out: inout [BrokerAction]) {
         nextGraceCheckAt = .max
+        defer {
+            // A name only clients ever asked for (a typo, a scan) is forgotten once nothing waits on it.
+            for (name, record) in services where !record.everServed && record.workers.isEmpty && record.queue.isEmpty {
+                services[name] = nil
+            }
+        }
         for (name, record) in services where record.workers.isEmpty && !record.queue.isEmpty {
             for key in record.queue.prefix(record.queue.count) {
                 guard let r = pending[key] else { continue }
@@ -435,9 +457,18 @@ public struct Broker {
         }
     }
 
+    /// Drops an answered request and the bytes it held.
+    mutating func forget(_ r: PendingRequest) {
+        pending[r.key] = nil
+        let bytes = r.bytes
+        pendingBytes -= bytes
+        services[r.service]?.pendingBytes -= bytes
+    }
+
     /// Answers a pending request with an error and forgets it; a late worker reply is then dropped.
     mutating func fail(_ key: UInt64, _ code: Shoal_V1_ReplyCode, _ message: String, _ out: inout [BrokerAction]) {
-        guard let r = pending.removeValue(forKey: key) else { return }
+        guard let r = pending[key] else { return }
+        forget(r)
         if let w = r.worker { workers[w]?.inFlight.remove(key) } else { services[r.service]?.queue.remove(key) }
         services[r.service]?.failed += 1
         counters.errors += 1

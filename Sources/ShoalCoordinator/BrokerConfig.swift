@@ -16,6 +16,11 @@ public struct BrokerConfig: Sendable, Equatable {
     /// The most concurrent requests one worker connection may claim in its READY; a larger
     /// claim is cut to this (a worker cannot take all of a service's traffic by lying).
     public var maxWorkerCapacity: Int = 256
+    /// Bytes of requests the coordinator holds at once, all services together; past it a
+    /// client gets `overloaded` at once (2,000 requests of 4 MB must not take 8 GB).
+    public var maxPendingBytes: Int = 256 << 20
+    /// The same, per service.
+    public var maxServicePendingBytes: Int = 128 << 20
     /// Messages libzmq buffers per connected peer before that peer's sends block.
     public var receiveHighWaterMark: Int = 1000
     /// Dispatch attempts before a request whose workers keep dying is failed.

@@ -69,6 +69,10 @@ struct ServiceRecord {
     var queue = ServiceQueue()
     var completed: UInt64 = 0
     var failed: UInt64 = 0
+    /// Bytes of this service's requests the coordinator holds (queued or at a worker).
+    var pendingBytes = 0
+    /// Whether a worker ever registered for it (a name that only clients asked for is forgotten).
+    var everServed = false
 }
 
 /// A request the coordinator has accepted and not yet answered.
@@ -91,6 +95,9 @@ struct PendingRequest {
     var splitPinned = false
     var attempts = 0
     var worker: Frame?
+
+    /// What the coordinator holds for it: the body it keeps to send (and resend).
+    var bytes: Int { body.reduce(0) { $0 + $1.count } }
 }
 
 /// A min-heap of (deadline, key); stale entries (already answered) are skipped when popped.

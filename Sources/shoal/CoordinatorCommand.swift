@@ -17,6 +17,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("max-message-bytes"), help: "Largest accepted request, all frames together.") var maxMessageBytes = 4 << 20
     @Option(name: .customLong("grace-ms"), help: "How long a request for an unknown service waits for a worker.") var graceMs: Int64 = 5000
     @Option(name: .customLong("default-deadline-ms"), help: "Deadline for requests that carry none (0: none): a worker that takes work and never answers holds it at most this long.") var defaultDeadlineMs: Int64 = 300_000
+    @Option(name: .customLong("max-pending-bytes"), help: "Bytes of requests held at once, all services together (per service: half); past it clients get `overloaded`.") var maxPendingBytes = 256 << 20
     @Option(name: .customLong("max-worker-capacity"), help: "The most concurrent requests one worker may claim; larger claims are cut to this.") var maxWorkerCapacity = 256
     @Option(help: "SQLite journal of multi-step tasks (WAL); unfinished tasks resume from it after a crash.") var journal = ".shoal/journal.sqlite"
     @Flag(name: .customLong("no-journal"), help: "Keep tasks in memory only (they do not survive a crash).") var noJournal = false
@@ -30,6 +31,7 @@ struct CoordinatorCommand: ParsableCommand {
         guard liveness >= 1 else { throw ValidationError("--liveness must be ≥ 1, got \(liveness)") }
         guard queueLimit >= 1 else { throw ValidationError("--queue-limit must be ≥ 1, got \(queueLimit)") }
         guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be ≥ 1024, got \(maxMessageBytes)") }
+        guard maxPendingBytes >= maxMessageBytes else { throw ValidationError("--max-pending-bytes must be ≥ --max-message-bytes (\(maxMessageBytes)), got \(maxPendingBytes)") }
         guard maxWorkerCapacity >= 1 else { throw ValidationError("--max-worker-capacity must be ≥ 1, got \(maxWorkerCapacity)") }
         guard defaultDeadlineMs >= 0 else { throw ValidationError("--default-deadline-ms must be ≥ 0, got \(defaultDeadlineMs)") }
     }
@@ -45,6 +47,8 @@ struct CoordinatorCommand: ParsableCommand {
         config.unknownServiceGraceMs = graceMs
         config.defaultDeadlineMs = defaultDeadlineMs
         config.maxWorkerCapacity = maxWorkerCapacity
+        config.maxPendingBytes = maxPendingBytes
+        config.maxServicePendingBytes = max(maxMessageBytes, maxPendingBytes / 2)
         config.swapStepTimeoutMs = swapStepTimeoutMs
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
                                           retentionHours: journalRetentionHours, modelStore: models, topologySkills: Set(skills))

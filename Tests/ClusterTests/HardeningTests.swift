@@ -167,3 +167,41 @@ extension HardeningTests {
         XCTAssertEqual(statuses, Array(repeating: "succeeded", count: 20))
     }
 }
+
+extension HardeningTests {
+    /// Issue 21: 2,000 requests of 4 MB to a service with no worker took the coordinator to
+    /// 7.7 GB and killed it. Held request bytes are bounded (256 MB overall, 128 MB a service):
+    /// the rest are answered `overloaded` at once, and the coordinator stays small.
+    func testTwoThousandFourMegabyteRequestsToADeadServiceAreBounded() throws {
+        let h = try ClusterHarness()
+        let (coordinator, ep) = try h.coordinator()
+        let client = try Client(endpoint: ep)
+        let input = String(repeating: "x", count: 4_000_000)
+        var codes: [Shoal_V1_ReplyCode: Int] = [:]
+        var sent = 0, answered = 0
+        var peakKB = 0
+        func rssKB() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/\(coordinator.pid)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        while answered < 2_000 {
+            // At most 400 in flight (1.6 GB, were they all held), so the test process stays bounded too.
+            while sent < 2_000 && sent - answered < 400 {
+                _ = try client.send(skill: "nobody-serves-this", input: input)
+                sent += 1
+            }
+            guard let (outcome, final) = try client.receive(timeoutMs: 30_000) else { return XCTFail("no reply after \(answered) of 2000") }
+            guard final else { continue }
+            codes[outcome.code, default: 0] += 1
+            answered += 1
+            if answered % 200 == 0 { peakKB = max(peakKB, rssKB()) }
+        }
+        XCTAssertTrue(coordinator.isRunning)
+        XCTAssertEqual(codes.values.reduce(0, +), 2_000)
+        XCTAssertGreaterThan(codes[.overloaded] ?? 0, 1_900, "\(codes)")
+        let afterKB = rssKB()
+        print("2,000 × 4 MB to a dead service: \(codes); coordinator RSS peak sampled \(peakKB / 1024) MB, after \(afterKB / 1024) MB")
+        XCTAssertLessThan(max(peakKB, afterKB), 600 * 1024)
+    }
+}

@@ -211,6 +211,39 @@ final class BrokerTests: XCTestCase {
         XCTAssertEqual(dispatched(request(&b, service: "math", id: 100)).map(\.0), ["calc-1-math"])
     }
 
+    /// Issue 21: 2,000 requests of 4 MB to a service with no worker took the coordinator to 7.7 GB,
+    /// and 100,000 typo'd service names were never forgotten.
+    func testHeldRequestBytesAreBoundedAndNamesNoWorkerServedAreForgotten() {
+        var b = makeBroker { $0.maxPendingBytes = 10_000; $0.maxServicePendingBytes = 6_000 }
+        func big(_ service: String, _ id: UInt64, bytes: Int = 2_000) -> [BrokerAction] {
+            var h = Shoal_V1_RequestHeader()
+            h.requestID = id
+            var t = Shoal_V1_SubTask()
+            t.input = String(repeating: "x", count: bytes)
+            var out: [BrokerAction] = []
+            b.receive([client, MDP.clientV2, [1], Array(service.utf8)] + ShoalBody.request(header: h, task: t), now: 0, into: &out)
+            return out
+        }
+        for id: UInt64 in 1...2 { XCTAssertTrue(clientReplies(big("dead", id)).isEmpty, "held while it waits for a worker") }
+        let perService = clientReplies(big("dead", 3))
+        XCTAssertEqual(perService.first?.code, .overloaded)
+        XCTAssertTrue(perService.first?.header?.message.contains("service 'dead' holds") ?? false, "\(perService)")
+        for id: UInt64 in 4...5 { XCTAssertTrue(clientReplies(big("other", id)).isEmpty) }
+        let overall = clientReplies(big("third", 6))
+        XCTAssertEqual(overall.first?.code, .overloaded)
+        XCTAssertTrue(overall.first?.header?.message.contains("the coordinator holds") ?? false, "\(overall)")
+        XCTAssertEqual(b.pendingBytes, b.pending.values.reduce(0) { $0 + $1.bytes })
+
+        // After the grace period the waiting requests fail, their bytes are released, and the
+        // names no worker ever served are forgotten; a served one stays, with its counters.
+        _ = ready(&b, "w1", service: "served")
+        var out: [BrokerAction] = []
+        b.tick(now: 10_000, into: &out)
+        XCTAssertEqual(b.pendingBytes, 0)
+        XCTAssertEqual(Set(b.services.keys), ["served"])
+        XCTAssertTrue(clientReplies(big("dead", 7)).isEmpty, "room again")
+    }
+
     func testADrainingWorkerGetsNoNewRequests() {
         var b = makeBroker()
         _ = ready(&b, "w1", capacity: 4)
