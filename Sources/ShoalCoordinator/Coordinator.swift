@@ -20,6 +20,13 @@ public final class Coordinator: @unchecked Sendable {
     /// (the replies they justify) are sent.
     private var pendingJournal: [Journal.Event] = []
     private var heldReplies: [[Frame]] = []
+    /// Warnings logged in the current second, and those left out past `warningsPerSecond`.
+    private var warningSecond: Int64 = 0
+    private var warningsThisSecond = 0
+    private var suppressedWarnings = 0
+    static let warningsPerSecond = 20
+    /// The most frames a message may have (MDP needs a handful; a plain client's body a few more).
+    static let maxFrames = 256
     private let logger: Logger
     private let stopFlag = OnceFlag()
     public let endpoint: String
@@ -115,7 +122,7 @@ public final class Coordinator: @unchecked Sendable {
             if ready.contains(sock) {
                 // Drain what is waiting, in bounded batches so timers still run under load.
                 var n = 0
-                while n < 1024, let frames = try socket.receive(dontWait: true) {
+                while n < 1024, let frames = try socket.receive(dontWait: true, maxFrames: Self.maxFrames) {
                     if let (request, service) = Self.adminRequest(frames) {
                         let now = monotonicMs()
                         let reply = service == MDP.adminService
@@ -137,6 +144,7 @@ public final class Coordinator: @unchecked Sendable {
                 }
             }
             broker.tick(now: monotonicMs(), into: &actions)
+            if suppressedWarnings > 0 && monotonicMs() / 1000 != warningSecond { reportSuppressedWarnings() }
             perform(&actions)
             commitJournal()
         }
@@ -196,6 +204,14 @@ public final class Coordinator: @unchecked Sendable {
             if let failed = Self.failed(frames, failure) { _ = try? socket.send(failed, dontWait: true) }
         }
         heldReplies.removeAll(keepingCapacity: true)
+    }
+
+    /// Says how many warnings the last second left out, and starts counting a new second.
+    private func reportSuppressedWarnings() {
+        if suppressedWarnings > 0 { logger.warning("… and \(suppressedWarnings) more warning(s) left out in one second (rate-limited)") }
+        warningSecond = monotonicMs() / 1000
+        warningsThisSecond = 0
+        suppressedWarnings = 0
     }
 
     /// `reply` (to a client, held for the journal) turned into an `internal` error saying
@@ -271,6 +287,12 @@ public final class Coordinator: @unchecked Sendable {
                     logger.error("model registry: cannot record the rollback of \(agent): \(error)")
                 }
             case let .log(level, message):
+                // Warnings are about peers' input: at most `warningsPerSecond` a second, the rest counted.
+                if level == .warning {
+                    if monotonicMs() / 1000 != warningSecond { reportSuppressedWarnings() }
+                    warningsThisSecond += 1
+                    if warningsThisSecond > Self.warningsPerSecond { suppressedWarnings += 1; continue }
+                }
                 switch level {
                 case .debug: logger.debug("\(message)")
                 case .info: logger.info("\(message)")

@@ -27,6 +27,9 @@ public final class Worker: @unchecked Sendable {
     private let swap: ModelSwap
     private let swappable: (any SwappableSpecialist)?
 
+    /// The largest message a worker accepts from the coordinator.
+    static let maxMessageBytes: Int64 = 256 << 20
+
     final class Session {
         let skill: String
         var socket: Socket
@@ -129,6 +132,8 @@ public final class Worker: @unchecked Sendable {
 
     private func connect(_ s: Session, now: Int64) throws {
         try s.socket.setReconnectInterval(Int32(options.reconnectInitialMs), max: Int32(options.reconnectMaxMs))
+        // Requests are bounded by the coordinator (4 MB by default); anything far bigger is refused by libzmq.
+        try s.socket.setMaxMessageSize(Self.maxMessageBytes)
         try s.socket.connect(options.coordinator)
         var info = Shoal_V1_WorkerInfo()
         info.workerID = options.workerId

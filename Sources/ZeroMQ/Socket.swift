@@ -70,8 +70,12 @@ public final class Socket {
     // MARK: receiving
 
     /// Receives one whole multipart message. Returns nil only with `dontWait` when none is waiting.
-    public func receive(dontWait: Bool = false) throws -> [Frame]? {
+    /// A message of more than `maxFrames` frames is read to its end and dropped: it comes
+    /// back as no frames at all (`[]`), so one message of a million tiny frames cannot hold
+    /// memory for each.
+    public func receive(dontWait: Bool = false, maxFrames: Int = .max) throws -> [Frame]? {
         var frames: [Frame] = []
+        var tooMany = false
         frames.reserveCapacity(6)
         var msg = zmq_msg_t()
         zmq_msg_init(&msg)
@@ -85,13 +89,19 @@ public final class Socket {
                 if err.isWouldBlock && frames.isEmpty && dontWait { return nil }
                 throw err
             }
-            let size = zmq_msg_size(&msg)
-            let data = zmq_msg_data(&msg)
-            frames.append(Frame(unsafeUninitializedCapacity: size) { buf, n in
-                if size > 0, let data { buf.baseAddress!.update(from: data.assumingMemoryBound(to: UInt8.self), count: size) }
-                n = size
-            })
-            if zmq_msg_more(&msg) == 0 { return frames }
+            if frames.count >= maxFrames {
+                tooMany = true
+                frames = [[]]  // keeps `frames.isEmpty` false while the rest is drained
+            }
+            if !tooMany {
+                let size = zmq_msg_size(&msg)
+                let data = zmq_msg_data(&msg)
+                frames.append(Frame(unsafeUninitializedCapacity: size) { buf, n in
+                    if size > 0, let data { buf.baseAddress!.update(from: data.assumingMemoryBound(to: UInt8.self), count: size) }
+                    n = size
+                })
+            }
+            if zmq_msg_more(&msg) == 0 { return tooMany ? [] : frames }
         }
     }
 

@@ -115,3 +115,37 @@ extension MalformedInputTests {
         XCTAssertTrue(coordinator.isRunning)
     }
 }
+
+extension MalformedInputTests {
+    /// Issue 21: one message of a million 1-byte frames kept +131 MB, and every malformed
+    /// message wrote a log line. Past 256 frames a message is read to its end and dropped;
+    /// warnings are rate-limited (20 a second, the rest counted in one line).
+    func testAMillionFrameMessageIsDroppedAndMalformedInputLogsAreRateLimited() throws {
+        let h = try ClusterHarness()
+        let (coordinator, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1")
+        try h.waitForWorkers(ep, count: 1)
+        let client = try Client(endpoint: ep)
+        func rssKB() -> Int {
+            let status = (try? String(contentsOfFile: "/proc/\(coordinator.pid)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+        }
+        let before = rssKB()
+        let ctx = try Context()
+        let raw = try ctx.socket(.dealer)
+        defer { raw.close() }
+        try raw.connect(ep)
+        try raw.send([MDP.clientV2, [1], Array("echo".utf8)] + Array(repeating: [0x41], count: 1_000_000))
+        XCTAssertEqual(try client.call(skill: "echo", input: "after a million frames", timeoutMs: 30_000).output, "after a million frames")
+        let after = rssKB()
+        print("a 1,000,000-frame message: coordinator RSS \(before / 1024) MB before, \(after / 1024) MB after")
+        XCTAssertLessThan(after - before, 64 * 1024, "the coordinator kept \((after - before) / 1024) MB")
+
+        for _ in 0..<300 { try raw.send([Array("MDPX99".utf8), [1]]) }
+        XCTAssertEqual(try client.call(skill: "echo", input: "after 300 bad messages", timeoutMs: 10_000).output, "after 300 bad messages")
+        XCTAssertTrue(eventually { coordinator.stderrText.contains("rate-limited") }, "no rate-limit summary")
+        let lines = coordinator.stderrText.split(separator: "\n").filter { $0.contains("unknown protocol header") }.count
+        XCTAssertLessThan(lines, 300, "every bad message logged a line")
+    }
+}
