@@ -133,7 +133,8 @@ public final class Coordinator: @unchecked Sendable {
                         if !answerTaskQuery(submission) {
                             var out = TaskRunner.Output()
                             runner.submit(submission, knownSkills: broker.registeredServices.union(topologySkills),
-                                          storedResult: { [journal] id in try? journal?.result(id: id) }, into: &out)
+                                          storedResult: { [journal] id in try? journal?.result(id: id) },
+                                          storedSpec: { [journal] id in (try? journal?.spec(id: id)) ?? nil }, into: &out)
                             apply(out, &actions)
                         }
                     } else {

@@ -125,6 +125,11 @@ public final class Journal {
         try db.read { db in try String.fetchOne(db, sql: "SELECT result FROM task WHERE id = ? AND result IS NOT NULL", arguments: [id]) }
     }
 
+    /// The spec a task was submitted with, as its text.
+    public func spec(id: String) throws -> String? {
+        try db.read { db in try String.fetchOne(db, sql: "SELECT spec FROM task WHERE id = ?", arguments: [id]) }
+    }
+
     public func status(id: String) throws -> String? {
         try db.read { db in try String.fetchOne(db, sql: "SELECT status FROM task WHERE id = ?", arguments: [id]) }
     }

@@ -62,6 +62,8 @@ public struct TaskRunner {
     var runs: [String: Run] = [:]
     /// Task id → result JSON, for idempotent resubmission when there is no journal to ask.
     var finished: [String: String] = [:]
+    /// Task id → spec, beside `finished`: a resubmitted id must come with the same spec.
+    var finishedSpecs: [String: TaskSpec] = [:]
     /// Off when a journal keeps results (then memory does not grow with every task).
     public var keepsResults = true
     var inFlight: [UInt64: (task: String, step: String, item: Int, skill: String)] = [:]
@@ -89,7 +91,7 @@ public struct TaskRunner {
 
     /// A client asked `shoal.task` to run a spec (YAML or JSON text in the SubTask input).
     public mutating func submit(_ request: ClientRequest, knownSkills: Set<String>, storedResult: (String) -> String? = { _ in nil },
-                                into out: inout Output) {
+                                storedSpec: (String) -> String? = { _ in nil }, into out: inout Output) {
         var header = Shoal_V1_RequestHeader()
         var text = ""
         var params: [String: String] = [:]
@@ -136,6 +138,16 @@ public struct TaskRunner {
         } catch {
             out.toClients.append(reply(.badRequest, "\(error)", nil))
             out.logs.append("task rejected: \(error)")
+            return
+        }
+        // A used id returns its stored result only for the same spec (however it is written): a
+        // changed spec, or another client's task under a squatted id, is refused by name.
+        let earlier = runs[spec.id]?.spec ?? finishedSpecs[spec.id]
+            ?? storedSpec(spec.id).flatMap { try? TaskSpec.parse(yaml: $0, file: "journal:\(spec.id)") }
+        if let earlier, earlier != spec {
+            out.toClients.append(reply(.badRequest, "task id '\(spec.id)' is already used by a task with a different spec; "
+                                       + "submit this one under a new id (see the other with: shoal task \(spec.id))", nil))
+            out.logs.append("task '\(spec.id)' refused: its id is used by a different spec")
             return
         }
         if let result = finished[spec.id] ?? storedResult(spec.id) {
@@ -407,7 +419,10 @@ public struct TaskRunner {
         var result: [String: Any] = ["id": taskId, "status": status, "steps": run.spec.steps.map { stepJSON($0.id, run) }]
         if let output = run.spec.output, status == "succeeded" { result["output"] = output.render { resolve($0, run: run) ?? "" } }
         let json = Self.json(result)
-        if keepsResults { finished[taskId] = json }
+        if keepsResults {
+            finished[taskId] = json
+            finishedSpecs[taskId] = run.spec
+        }
         for key in sentInputs.keys where key.hasPrefix(taskId + "\u{0}") { sentInputs[key] = nil }
         out.logs.append("task '\(taskId)' \(status)")
         out.journal.append(.finished(id: taskId, status: status, result: json))

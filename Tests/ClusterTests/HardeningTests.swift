@@ -205,3 +205,28 @@ extension HardeningTests {
         XCTAssertLessThan(max(peakKB, afterKB), 600 * 1024)
     }
 }
+
+extension HardeningTests {
+    /// Issue 21 (a squatted id: the victim's submit printed the attacker's output and exited 0)
+    /// and issue 23 (a changed spec under a used id returned the old result): a used id answers
+    /// with its stored result only for the same spec, however it is written.
+    func testAUsedTaskIdIsRefusedForADifferentSpec() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator", concurrency: 2), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+        let client = try Client(endpoint: ep)
+        let first = try client.call(skill: "shoal.task", input: "id: reno-1\ninputs: {hours: 16}\nsteps:\n  - {id: labour, skill: calculator, input: \"{{inputs.hours}} * 35\"}\n")
+        XCTAssertTrue(first.ok, first.message)
+        XCTAssertTrue(first.output.contains("560"), first.output)
+
+        let changed = try client.call(skill: "shoal.task", input: "id: reno-1\ninputs: {hours: 20}\nsteps:\n  - {id: labour, skill: calculator, input: \"{{inputs.hours}} * 35\"}\n")
+        XCTAssertFalse(changed.ok)
+        XCTAssertEqual(changed.code, .badRequest)
+        XCTAssertTrue(changed.message.contains("task id 'reno-1' is already used by a task with a different spec"), changed.message)
+        // The same spec written as JSON is the same task: its stored result, nothing re-run.
+        let again = try client.call(skill: "shoal.task", input: #"{"id": "reno-1", "inputs": {"hours": "16"}, "steps": [{"id": "labour", "skill": "calculator", "input": "{{inputs.hours}} * 35"}]}"#)
+        XCTAssertTrue(again.ok, again.message)
+        XCTAssertEqual(again.output, first.output)
+    }
+}
