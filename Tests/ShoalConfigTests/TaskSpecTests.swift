@@ -192,3 +192,24 @@ final class SpecLimitsTests: XCTestCase {
         XCTAssertTrue(problems(cyclic)[0].hasPrefix("steps: cycle: s0 → s999 → s998"), problems(cyclic)[0])
     }
 }
+
+extension SpecLimitsTests {
+    /// Issue 23: `verifier: {kind: astrology}`, `{kind: code}` and `{kind: math}` without `answer`
+    /// were accepted, and their steps showed ✓. Each is refused by name before anything runs.
+    func testVerifierSettingsAreCheckedBeforeAnythingIsDispatched() {
+        func problems(_ verifier: String) -> [String] {
+            let yaml = "id: t\nsteps:\n  - {id: a, skill: s, input: x, verifier: \(verifier)}\n"
+            do { _ = try TaskSpec.parse(yaml: yaml, file: "t.yaml"); return [] } catch { return (error as? TaskSpec.Invalid)?.problems ?? ["\(error)"] }
+        }
+        XCTAssertEqual(problems("{kind: astrology}"), ["steps[0].verifier: unknown kind 'astrology' (tasks run math and tools)"])
+        XCTAssertEqual(problems("{kind: code}").first?.hasPrefix("steps[0].verifier: kind code is not run inside tasks"), true)
+        XCTAssertEqual(problems("{kind: math}"), ["steps[0].verifier: kind math needs `answer`"])
+        XCTAssertEqual(problems("{answer: \"4\"}"), ["steps[0].verifier: needs `kind`: math or tools"])
+        XCTAssertEqual(problems("{kind: math, answer: \"4\", tolerance: \"0.1\"}"),
+                       ["steps[0].verifier: unknown key 'tolerance' for kind math (known: kind, answer)"])
+        XCTAssertEqual(problems("{kind: tools, functions: \"not json\"}"), ["steps[0].verifier: kind tools needs `functions`: a JSON list of function schemas"])
+        XCTAssertEqual(problems("{kind: tools, functions: \"[]\", expected: \"{}\"}"), ["steps[0].verifier: `expected` must be a JSON list of calls"])
+        XCTAssertEqual(problems("{kind: math, answer: \"4\"}"), [])
+        XCTAssertEqual(problems("{kind: tools, functions: \"[]\", expected: \"[]\"}"), [])
+    }
+}

@@ -128,6 +128,7 @@ public struct TaskSpec: Sendable, Equatable {
             let timeout = attempt { try s.int("timeout_ms") } ?? 0
             if timeout < 0 { note("\(at).timeout_ms", "must be ≥ 0, got \(timeout)") }
             let verifier = attempt { try s.stringMap("verifier") }
+            for problem in verifier.map(Self.verifierProblems) ?? [] { note("\(at).verifier", problem) }
             steps.append(Step(id: sid, skill: skill, input: template, dependsOn: attempt { try s.strings("depends_on") } ?? [],
                               map: map, verifier: verifier, retries: retries, timeoutMs: timeout,
                               modelVersion: attempt { try s.string("model_version") },
@@ -216,6 +217,34 @@ public struct TaskSpec: Sendable, Equatable {
             }
         }
         return nil
+    }
+
+    /// What is wrong with a step's `verifier:` settings: the kinds a task runs are `math` (with
+    /// `answer`) and `tools` (with `functions`, a JSON list of schemas, and optionally
+    /// `expected`, a JSON list of calls). `code` is refused: a sandboxed run takes seconds and
+    /// would stall the coordinator's loop.
+    static func verifierProblems(_ settings: [String: String]) -> [String] {
+        func isJSONList(_ text: String?) -> Bool {
+            text.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } is [Any]
+        }
+        func unknown(_ known: [String]) -> [String] {
+            settings.keys.sorted().filter { !known.contains($0) }.map { "unknown key '\($0)' for kind \(settings["kind"] ?? "") (known: \(known.joined(separator: ", ")))" }
+        }
+        switch settings["kind"] {
+        case nil:
+            return ["needs `kind`: math or tools"]
+        case "math":
+            return ((settings["answer"] ?? "").trimmingCharacters(in: .whitespaces).isEmpty ? ["kind math needs `answer`"] : [])
+                + unknown(["kind", "answer"])
+        case "tools":
+            return (isJSONList(settings["functions"]) ? [] : ["kind tools needs `functions`: a JSON list of function schemas"])
+                + (settings["expected"] == nil || isJSONList(settings["expected"]) ? [] : ["`expected` must be a JSON list of calls"])
+                + unknown(["kind", "functions", "expected"])
+        case "code":
+            return ["kind code is not run inside tasks (a sandboxed run takes seconds and would stall the coordinator); check code with `shoal verify --verifier code`"]
+        case let kind?:
+            return ["unknown kind '\(kind)' (tasks run math and tools)"]
+        }
     }
 
     /// Ids of steps that can run once `done` have finished (their dependencies are all done).
