@@ -9,6 +9,8 @@ public final class ChildProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
     private var partial = ""
+    /// Captured pipes whose writers have not all closed yet (their end-of-file not yet read).
+    private var openPipes = 0
     public let name: String
 
     /// `directory`: the child's working directory (default: this process's).
@@ -26,6 +28,11 @@ public final class ChildProcess: @unchecked Sendable {
         if captureStderr { process.standardError = reader { $0.appendErr($1) } }
         if captureStdout { process.standardOutput = reader { $0.append($1) } }
         try process.run()
+        // The child has its own copies of the pipes' write ends: closing ours lets the readers see
+        // end-of-file when the child (and anything it left running) is done writing.
+        for pipe in [process.standardOutput, process.standardError].compactMap({ $0 as? Pipe }) {
+            try? pipe.fileHandleForWriting.close()
+        }
     }
 
     /// A pipe whose output Foundation's reader thread hands to `sink` as it arrives, as text:
@@ -34,11 +41,15 @@ public final class ChildProcess: @unchecked Sendable {
     private func reader(_ sink: @escaping @Sendable (ChildProcess, String) -> Void) -> Pipe {
         let pipe = Pipe()
         let pending = PendingUTF8()
+        lock.withLock { openPipes += 1 }
         pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
             let data = h.availableData
             if data.isEmpty {
                 h.readabilityHandler = nil
-                if let self, let rest = pending.flush() { sink(self, rest) }
+                if let self {
+                    if let rest = pending.flush() { sink(self, rest) }
+                    self.lock.withLock { self.openPipes -= 1 }
+                }
                 return
             }
             if let self, let text = pending.take(data) { sink(self, text) }
@@ -85,9 +96,14 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Waits up to `timeout` for exit; returns whether it exited.
     @discardableResult
+    /// Captured output is complete once it returns true: it also waits (within `timeout`) for
+    /// the end of the captured pipes, so the last lines a child wrote before exiting are read.
     public func wait(timeout: TimeInterval) -> Bool {
         let end = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.01) }
+        // A grandchild may hold the pipe open; output is then as complete as a moment allows.
+        let drained = min(end, Date().addingTimeInterval(2))
+        while !process.isRunning, lock.withLock({ openPipes > 0 }), Date() < drained { Thread.sleep(forTimeInterval: 0.005) }
         return !process.isRunning
     }
 

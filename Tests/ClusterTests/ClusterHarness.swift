@@ -69,7 +69,6 @@ final class ClusterHarness {
         let p = try ChildProcess(name: "cli", executable: Self.binary, arguments: args, directory: workingDirectory, captureStderr: true)
         processes.append(p)
         XCTAssertTrue(p.wait(timeout: timeout), "shoal \(args.joined(separator: " ")) did not finish")
-        Thread.sleep(forTimeInterval: 0.05)  // let the reader threads collect the last bytes
         return (p.exitCode ?? -1, p.output.joined(separator: "\n"), p.stderrText)
     }
 

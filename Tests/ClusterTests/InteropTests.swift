@@ -36,7 +36,6 @@ final class InteropTests: XCTestCase {
 
         let pyClient = try ChildProcess(name: "py-client", executable: python, arguments: [script, "client", ep], captureStderr: true)
         XCTAssertTrue(pyClient.wait(timeout: 60))
-        Thread.sleep(forTimeInterval: 0.05)
         XCTAssertEqual(pyClient.exitCode, 0, pyClient.stderrText)
         let line = try XCTUnwrap(pyClient.output.last, "no output; stderr: \(pyClient.stderrText)")
         let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
