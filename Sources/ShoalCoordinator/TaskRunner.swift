@@ -271,6 +271,7 @@ public struct TaskRunner {
                     run.steps[step.id]!.error = "dependency '\(bad)' did not succeed"
                     runs[taskId] = run
                     record(taskId, step.id, &out)
+                    streamStep(taskId, step.id, &out)
                     changed = true
                 }
             }
@@ -294,6 +295,7 @@ public struct TaskRunner {
                 run.steps[step.id]!.error = "map: \(map.joined(separator: ".")) is not a JSON list"
                 runs[taskId] = run
                 record(taskId, step.id, &out)
+                streamStep(taskId, step.id, &out)
                 return
             }
             items = array.map { Self.text($0) }

@@ -10,6 +10,8 @@ struct SubmitCommand: ParsableCommand {
             Examples:
               shoal submit --skill calculator '2 * (3 + 4)'
               shoal submit --task task.yaml      (steps print as they complete)
+            A task exits 0 when every step ran and every verified step was correct, 3 when a
+            step failed, 4 when every step ran but a verifier did not say correct.
             """)
 
     @Option(help: "The skill (service) to route one sub-task to.") var skill: String?
@@ -75,17 +77,26 @@ struct SubmitCommand: ParsableCommand {
         }
         if json { print(r.output); return }
         let result = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]) ?? [:]
-        say("task \(result["id"] ?? "?"): \(result["status"] ?? "?")")
+        let steps = result["steps"] as? [[String: Any]] ?? []
+        let notCorrect = steps.filter { ($0["verdict"] as? String).map { $0 != "correct" } ?? false }
+        say("task \(result["id"] ?? "?"): \(result["status"] ?? "?")" + (notCorrect.isEmpty ? "" : ", but "
+            + notCorrect.map { "\($0["id"] ?? "?") was \($0["verdict"] ?? "?")" }.joined(separator: ", ") + " by its verifier"))
         if let output = result["output"] { say("output: \(output)") }
         if (result["status"] as? String) != "succeeded" { throw ExitCode(3) }
+        if !notCorrect.isEmpty { throw ExitCode(4) }
     }
 
     static func describe(_ step: [String: Any]) -> String {
         let id = step["id"] as? String ?? "?", status = step["status"] as? String ?? "?"
         let ms = String(format: "%.1f", Double(step["latency_us"] as? Int ?? 0) / 1000)
         if status == "succeeded" {
-            return "  ✓ \(id) → \(step["output"] ?? "")   [\(step["worker_id"] ?? ""), model \(step["model_version"] ?? ""), \(ms) ms, attempts \(step["attempts"] ?? 1)]"
+            // A verified step is ✓ only when its verifier said correct; the verdict and reward are shown.
+            let verdict = step["verdict"] as? String
+            let mark = verdict == nil || verdict == "correct" ? "✓" : "✗"
+            let scored = verdict.map { v in "verdict \(v)" + ((step["reward"] as? Double).map { String(format: ", reward %.2f", $0) } ?? "") + ", " } ?? ""
+            return "  \(mark) \(id) → \(step["output"] ?? "")   [\(scored)\(step["worker_id"] ?? ""), model \(step["model_version"] ?? ""), \(ms) ms, attempts \(step["attempts"] ?? 1)]"
         }
+        if status == "skipped" { return "  – \(id) skipped: \(step["error"] ?? "")" }
         return "  ✗ \(id) \(status): \(step["error"] ?? "")"
     }
 }

@@ -230,3 +230,37 @@ extension HardeningTests {
         XCTAssertEqual(again.output, first.output)
     }
 }
+
+extension HardeningTests {
+    /// Issue 23: a step whose verifier said `wrong` printed ✓ and the task printed `succeeded`
+    /// with exit status 0; skipped steps were never printed.
+    func testSubmitShowsVerdictsAndAWrongVerdictIsNotSuccess() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator", concurrency: 2), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+        let spec = h.directory.appendingPathComponent("t.yaml").path
+        try """
+            id: verdicts
+            steps:
+              - {id: total, skill: calculator, input: "150 * 3", verifier: {kind: math, answer: "450"}}
+              - {id: tax, skill: calculator, input: "{{steps.total.output}} * 0.1", verifier: {kind: math, answer: "40"}}
+              - {id: broken, skill: calculator, input: "1 / (", retries: 0}
+              - {id: after, skill: calculator, input: "{{steps.broken.output}} + 1"}
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let r = try h.run(["submit", "--task", spec, "--coordinator", ep])
+        XCTAssertEqual(r.status, 3, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("  ✓ total → 450   [verdict correct, reward 1.00"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  ✗ tax → 45   [verdict wrong, reward 0.00"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  – after skipped: dependency 'broken' did not succeed"), r.stdout)
+
+        try """
+            id: wrong-only
+            steps:
+              - {id: tax, skill: calculator, input: "45", verifier: {kind: math, answer: "40"}}
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let wrong = try h.run(["submit", "--task", spec, "--coordinator", ep])
+        XCTAssertEqual(wrong.status, 4, wrong.stdout + wrong.stderr)
+        XCTAssertTrue(wrong.stdout.contains("task wrong-only: succeeded, but tax was wrong by its verifier"), wrong.stdout)
+    }
+}
