@@ -36,7 +36,7 @@ public final class Coordinator: @unchecked Sendable {
 
     /// `modelStore`: the model registry's directory; by default `models/` beside the journal.
     public init(bind: String, config: BrokerConfig = BrokerConfig(), journalPath: String? = nil, retentionHours: Double = 168,
-                modelStore: String? = nil,
+                modelStore: String? = nil, recoverJournal: Bool = false,
                 topologySkills: Set<String> = [], logger: Logger = Logger(label: "shoal.coordinator")) throws {
         self.topologySkills = topologySkills
         context = try Context()
@@ -59,7 +59,7 @@ public final class Coordinator: @unchecked Sendable {
         if let journalPath {
             let dir = (journalPath as NSString).deletingLastPathComponent
             if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-            let j = try Journal(path: journalPath)
+            let j = try Journal.openChecked(path: journalPath, recover: recoverJournal, logger: logger)
             let pruned = try j.prune(before: Date().addingTimeInterval(-retentionHours * 3600))
             if pruned > 0 { logger.info("journal: forgot \(pruned) finished task(s) older than \(retentionHours) h") }
             journal = j

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import ShoalWire
 
 /// The coordinator's durable record of multi-step tasks (SQLite, WAL). A task is written
@@ -125,6 +126,29 @@ public final class Journal {
         try db.read { db in try String.fetchOne(db, sql: "SELECT result FROM task WHERE id = ? AND result IS NOT NULL", arguments: [id]) }
     }
 
+    /// Opens the journal at `path`, or says why it cannot and what to do: a journal file that is
+    /// empty (0 bytes: its tasks are gone) or not a readable SQLite database stops start-up,
+    /// naming the file. With `recover`, such a file (and its -wal and -shm) is moved aside as
+    /// `<path>.broken-<time>` and a fresh journal is started.
+    public static func openChecked(path: String, recover: Bool, logger: Logger) throws -> Journal {
+        var problem: String?
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue
+        if size == 0 {
+            problem = "is empty (0 bytes): the tasks it held are gone"
+        } else {
+            do { return try Journal(path: path) } catch { problem = "cannot be opened: \(error)" }
+        }
+        guard recover else {
+            throw JournalError.unusable(path: path, reason: problem!)
+        }
+        let stamp = Int(Date().timeIntervalSince1970)
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.moveItem(atPath: path + suffix, toPath: "\(path).broken-\(stamp)\(suffix)")
+        }
+        logger.warning("journal \(path) \(problem!); moved aside as \(path).broken-\(stamp) (--journal-recover), starting a fresh journal")
+        return try Journal(path: path)
+    }
+
     /// The spec a task was submitted with, as its text.
     public func spec(id: String) throws -> String? {
         try db.read { db in try String.fetchOne(db, sql: "SELECT spec FROM task WHERE id = ?", arguments: [id]) }
@@ -169,9 +193,12 @@ public final class Journal {
 /// The journal file could not be read.
 public enum JournalError: Error, CustomStringConvertible, Equatable {
     case missing(path: String)
+    case unusable(path: String, reason: String)
 
     public var description: String {
         switch self {
+        case let .unusable(path, reason):
+            return "journal \(path) \(reason). Start with --journal-recover to move it aside and begin a fresh journal, or give --journal another path"
         case .missing(let path):
             return "no task journal at \(path); it is where the coordinator keeps tasks (`shoal coordinator --journal`, default .shoal/journal.sqlite)"
         }

@@ -20,6 +20,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("max-pending-bytes"), help: "Bytes of requests held at once, all services together (per service: half); past it clients get `overloaded`.") var maxPendingBytes = 256 << 20
     @Option(name: .customLong("max-worker-capacity"), help: "The most concurrent requests one worker may claim; larger claims are cut to this.") var maxWorkerCapacity = 256
     @Option(help: "SQLite journal of multi-step tasks (WAL); unfinished tasks resume from it after a crash.") var journal = ".shoal/journal.sqlite"
+    @Flag(name: .customLong("journal-recover"), help: "When the journal is empty or not a readable database, move it aside (<path>.broken-<time>) and start a fresh one.") var journalRecover = false
     @Flag(name: .customLong("no-journal"), help: "Keep tasks in memory only (they do not survive a crash).") var noJournal = false
     @Option(name: .customLong("skill"), help: "A skill the topology runs (repeatable): task specs may use it before its workers register.") var skills: [String] = []
     @Option(name: .customLong("journal-retention-hours"), help: "Forget finished tasks older than this at start-up.") var journalRetentionHours: Double = 168
@@ -51,7 +52,8 @@ struct CoordinatorCommand: ParsableCommand {
         config.maxServicePendingBytes = max(maxMessageBytes, maxPendingBytes / 2)
         config.swapStepTimeoutMs = swapStepTimeoutMs
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
-                                          retentionHours: journalRetentionHours, modelStore: models, topologySkills: Set(skills))
+                                          retentionHours: journalRetentionHours, modelStore: models, recoverJournal: journalRecover,
+                                          topologySkills: Set(skills))
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let signals = onTerminationSignal { _ in coordinator.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.

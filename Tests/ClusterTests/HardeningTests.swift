@@ -264,3 +264,26 @@ extension HardeningTests {
         XCTAssertTrue(wrong.stdout.contains("task wrong-only: succeeded, but tax was wrong by its verifier"), wrong.stdout)
     }
 }
+
+extension HardeningTests {
+    /// Issue 21: a corrupt or zero-length journal stops start-up with an error naming the file
+    /// and the way out; `--journal-recover` moves it aside and starts fresh.
+    func testACorruptOrEmptyJournalStopsStartUpUntilRecovered() throws {
+        let h = try ClusterHarness()
+        let corrupt = h.directory.appendingPathComponent("corrupt.sqlite").path
+        try Data((0..<5_000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }).write(to: URL(fileURLWithPath: corrupt))
+        let empty = h.directory.appendingPathComponent("empty.sqlite").path
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        for (path, why) in [(corrupt, "cannot be opened"), (empty, "is empty (0 bytes)")] {
+            let r = try h.run(["coordinator", "--bind", "tcp://127.0.0.1:*", "--journal", path])
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.stderr.contains("journal \(path) \(why)") && r.stderr.contains("--journal-recover"), r.stderr)
+        }
+        let (coordinator, ep) = try h.coordinator(["--journal", corrupt, "--journal-recover"])
+        XCTAssertTrue(eventually { coordinator.stderrText.contains("moved aside as \(corrupt).broken-") }, coordinator.stderrText)
+        let aside = try FileManager.default.contentsOfDirectory(atPath: h.directory.path).filter { $0.hasPrefix("corrupt.sqlite.broken-") }
+        XCTAssertEqual(aside.count, 1, "\(aside)")
+        let reply = try Client(endpoint: ep).call(skill: "shoal.task", input: "nothing-here", params: ["action": "get"])
+        XCTAssertFalse(reply.ok, "a fresh journal knows no task")
+    }
+}
