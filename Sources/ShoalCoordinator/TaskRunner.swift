@@ -145,8 +145,8 @@ public struct TaskRunner {
         let earlier = runs[spec.id]?.spec ?? finishedSpecs[spec.id]
             ?? storedSpec(spec.id).flatMap { try? TaskSpec.parse(yaml: $0, file: "journal:\(spec.id)") }
         if let earlier, earlier != spec {
-            out.toClients.append(reply(.badRequest, "task id '\(spec.id)' is already used by a task with a different spec; "
-                                       + "submit this one under a new id (see the other with: shoal task \(spec.id))", nil))
+            out.toClients.append(reply(.badRequest, "conflict: task '\(spec.id)' exists with a different spec; "
+                                       + "submit this one under a new id (see the stored one with: shoal task \(spec.id))", nil))
             out.logs.append("task '\(spec.id)' refused: its id is used by a different spec")
             return
         }

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
 
-/// `--json` prints one object on stdout, errors included: `{"error": "..."}` and exit status 1.
+/// `--json` prints one object on stdout, errors included: `{"error": {"code": C, "message": M}}`
+/// and a non-zero exit status (the command's own, or 1). C is `usage` for a bad option,
+/// the coordinator's reply code (`bad_request`, `timeout`, `no_such_service`, …) when it
+/// refused, else `failed`.
 func reportingJSONErrors(_ json: Bool, _ body: () throws -> Void) throws {
     guard json else { return try body() }
     do {
@@ -9,8 +12,14 @@ func reportingJSONErrors(_ json: Bool, _ body: () throws -> Void) throws {
     } catch let error as ExitCode {
         throw error
     } catch {
-        let object = ["error": "\(error)"]
+        let code: String
+        switch error {
+        case is ValidationError: code = "usage"
+        case let failure as CommandFailure: code = failure.code
+        default: code = "failed"
+        }
+        let object: [String: Any] = ["error": ["code": code, "message": "\(error)"]]
         print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
-        throw ExitCode.failure
+        throw (error as? CommandFailure)?.exitCode ?? ExitCode.failure
     }
 }

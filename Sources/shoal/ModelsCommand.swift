@@ -18,7 +18,9 @@ struct ModelsListCommand: ParsableCommand {
     @Option(help: "Only this agent's versions.") var agent: String?
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws {
+    func run() throws { try reportingJSONErrors(json) { try execute() } }
+
+    func execute() throws {
         let client = try Client(endpoint: endpoint.coordinator)
         let answer = try client.models(agent: agent)
         if json { printJSON(answer); return }
@@ -54,7 +56,9 @@ struct ModelsImportCommand: ParsableCommand {
     @Option(help: "Version id (default: the next vN).") var id: String?
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws {
+    func run() throws { try reportingJSONErrors(json) { try execute() } }
+
+    func execute() throws {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
         do {
             // Loadability only: the serving agent may name its own chat template.

@@ -10,7 +10,9 @@ struct RollbackCommand: ParsableCommand {
     @Option(help: "The agent to roll back.") var agent: String
     @Flag(help: "Print one JSON object (the final progress).") var json = false
 
-    func run() throws {
+    func run() throws { try reportingJSONErrors(json) { try execute() } }
+
+    func execute() throws {
         let client = try Client(endpoint: endpoint.coordinator)
         let id: String
         do { id = try client.startRollback(agent: agent) } catch ClientError.refused(_, let reason) {

@@ -38,7 +38,15 @@ func say(_ line: String) {
 /// A command could not do its job; the message says why (no usage text follows it).
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
+    /// For `--json` errors: what kind of failure (a coordinator reply code, or `failed`).
+    var code = "failed"
+    var exitCode = ExitCode.failure
     init(_ description: String) { self.description = description }
+    init(_ description: String, code: String, exitCode: ExitCode = .failure) {
+        self.description = description
+        self.code = code
+        self.exitCode = exitCode
+    }
 }
 
 /// Prints one JSON object on stdout (keys sorted, for stable output).

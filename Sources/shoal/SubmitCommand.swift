@@ -33,7 +33,9 @@ struct SubmitCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() throws { try reportingJSONErrors(json) { try execute() } }
+
+    func execute() throws {
         let client = try Client(endpoint: endpoint.coordinator)
         if let task { try runTask(client, file: task); return }
         let r = try client.call(skill: skill!, input: input!, deadlineMs: deadlineMs, modelVersion: modelVersion, timeoutMs: timeoutMs)
@@ -57,7 +59,7 @@ struct SubmitCommand: ParsableCommand {
             let start = Date()
             while Date().timeIntervalSince(start) * 1000 < Double(timeoutMs) {
                 guard let (r, final) = try client.receive(timeoutMs: timeoutMs) else { break }
-                if !r.ok { FileHandle.standardError.write(Data("error: \(r.code.name): \(r.message)\n".utf8)); throw ExitCode(2) }
+                if !r.ok { try refuse(r) }
                 let obj = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]) ?? [:]
                 if let id = obj["accepted"] as? String {
                     if json { print(r.output) } else { say("accepted task \(id); see it with: shoal task \(id)") }
@@ -71,10 +73,7 @@ struct SubmitCommand: ParsableCommand {
             guard !json, let step = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any], step["id"] != nil else { return }
             say(Self.describe(step))
         }
-        guard r.ok else {
-            FileHandle.standardError.write(Data("error: \(r.code.name): \(r.message)\n".utf8))
-            throw ExitCode(2)
-        }
+        guard r.ok else { try refuse(r) }
         if json { print(r.output); return }
         let result = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]) ?? [:]
         let steps = result["steps"] as? [[String: Any]] ?? []
@@ -84,6 +83,13 @@ struct SubmitCommand: ParsableCommand {
         if let output = result["output"] { say("output: \(output)") }
         if (result["status"] as? String) != "succeeded" { throw ExitCode(3) }
         if !notCorrect.isEmpty { throw ExitCode(4) }
+    }
+
+    /// The coordinator refused: the reason on stderr (or as the one JSON object) and exit status 2.
+    func refuse(_ r: SubTaskOutcome) throws -> Never {
+        if json { throw CommandFailure("\(r.code.name): \(r.message)", code: r.code.name, exitCode: ExitCode(2)) }
+        FileHandle.standardError.write(Data("error: \(r.code.name): \(r.message)\n".utf8))
+        throw ExitCode(2)
     }
 
     static func describe(_ step: [String: Any]) -> String {

@@ -28,7 +28,9 @@ struct SwapCommand: ParsableCommand {
         guard promote != (model != nil) else { throw ValidationError("give either --model M or --promote") }
     }
 
-    func run() throws {
+    func run() throws { try reportingJSONErrors(json) { try execute() } }
+
+    func execute() throws {
         let client = try Client(endpoint: endpoint.coordinator)
         var model = self.model
         if let m = model, FileManager.default.fileExists(atPath: m) { model = URL(fileURLWithPath: m).standardizedFileURL.path }
@@ -79,7 +81,9 @@ struct BenchSwapCommand: ParsableCommand {
         guard workers >= 1, rate >= 1, steadySeconds > 0 else { throw ValidationError("--workers, --rate and --steady-seconds must be positive") }
     }
 
-    func run() throws {
+    func run() throws { try reportingJSONErrors(json) { try execute() } }
+
+    func execute() throws {
         var o = SwapBench.Options()
         o.workers = workers
         o.requestsPerSecond = rate

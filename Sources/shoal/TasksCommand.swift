@@ -16,9 +16,11 @@ struct TasksListCommand: ParsableCommand {
     @Option(help: "How many.") var limit = 50
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws {
+    func run() throws { try reportingJSONErrors(json) { try execute() } }
+
+    func execute() throws {
         let r = try Client(endpoint: endpoint.coordinator).call(skill: "shoal.task", input: "", params: ["action": "list", "limit": "\(limit)"])
-        guard r.ok else { throw CommandFailure("\(r.code.name): \(r.message)") }
+        guard r.ok else { throw CommandFailure("\(r.code.name): \(r.message)", code: r.code.name) }
         let list = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [[String: Any]]) ?? []
         if json { printJSON(["tasks": list]); return }
         say("TASK                             STATUS       CREATED")
@@ -35,9 +37,11 @@ struct TaskCommand: ParsableCommand {
     @OptionGroup var endpoint: CoordinatorEndpoint
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws {
+    func run() throws { try reportingJSONErrors(json) { try execute() } }
+
+    func execute() throws {
         let r = try Client(endpoint: endpoint.coordinator).call(skill: "shoal.task", input: id, params: ["action": "get"])
-        guard r.ok else { throw CommandFailure("\(r.code.name): \(r.message)") }
+        guard r.ok else { throw CommandFailure("\(r.code.name): \(r.message)", code: r.code.name) }
         if json { print(r.output); return }
         let t = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]) ?? [:]
         say("task \(t["id"] ?? id): \(t["status"] ?? "?")")

@@ -21,7 +21,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "JSONL input file ('-' for stdin).")
     var input: String
 
-    @Flag(help: "Print the stderr summary as one JSON object (verdicts are JSON lines either way).")
+    @Flag(help: "Print one JSON object on stdout: {\"summary\": …, \"verdicts\": […]} (without it: one JSON verdict a line, and a summary on stderr).")
     var json = false
 
     @Option(help: "Code: candidates run at once (default: twice the cores).")
@@ -30,7 +30,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Code: wall-clock seconds per candidate.")
     var timeout: Double = 10
 
-    func run() throws {
+    func run() throws { try reportingJSONErrors(json) { try execute() } }
+
+    func execute() throws {
         guard let kind = VerifierKind(rawValue: verifier) else {
             throw ValidationError("--verifier must be one of \(VerifierKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(verifier)'")
         }
@@ -48,13 +50,16 @@ struct VerifyCommand: ParsableCommand {
         let start = Date()
         let verification = VerificationInput(kind: kind, sandboxLimits: SandboxLimits(wallSeconds: timeout), parallelism: parallel)
         let verdicts = try verification.verify(Array(data))
+        let seconds = Date().timeIntervalSince(start)
+        if json {
+            // One object: the summary and every verdict.
+            let object = JSONValue.object(["summary": VerificationInput.summaryJSON(verdicts, seconds: seconds), "verdicts": .array(verdicts.map(\.json))])
+            FileHandle.standardOutput.write(Data((object.jsonText + "\n").utf8))
+            return
+        }
         var out = ""
         for v in verdicts { out += v.json.jsonText + "\n" }
         FileHandle.standardOutput.write(Data(out.utf8))
-        let seconds = Date().timeIntervalSince(start)
-        let summary = json
-            ? VerificationInput.summaryJSON(verdicts, seconds: seconds).jsonText
-            : VerificationInput.summary(verdicts, seconds: seconds)
-        FileHandle.standardError.write(Data((summary + "\n").utf8))
+        FileHandle.standardError.write(Data((VerificationInput.summary(verdicts, seconds: seconds) + "\n").utf8))
     }
 }

@@ -223,7 +223,7 @@ extension HardeningTests {
         let changed = try client.call(skill: "shoal.task", input: "id: reno-1\ninputs: {hours: 20}\nsteps:\n  - {id: labour, skill: calculator, input: \"{{inputs.hours}} * 35\"}\n")
         XCTAssertFalse(changed.ok)
         XCTAssertEqual(changed.code, .badRequest)
-        XCTAssertTrue(changed.message.contains("task id 'reno-1' is already used by a task with a different spec"), changed.message)
+        XCTAssertTrue(changed.message.contains("conflict: task 'reno-1' exists with a different spec"), changed.message)
         // The same spec written as JSON is the same task: its stored result, nothing re-run.
         let again = try client.call(skill: "shoal.task", input: #"{"id": "reno-1", "inputs": {"hours": "16"}, "steps": [{"id": "labour", "skill": "calculator", "input": "{{inputs.hours}} * 35"}]}"#)
         XCTAssertTrue(again.ok, again.message)

@@ -94,7 +94,7 @@ final class ModelBackendTests: XCTestCase {
         let failed = try h.run(["quantize", "--model", "/no/such/model", "--out", out, "--json"])
         XCTAssertEqual(failed.status, 1)
         let error = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(failed.stdout.utf8)) as? [String: Any], failed.stdout)
-        XCTAssertTrue((error["error"] as? String)?.contains("/no/such/model") == true, "\(error)")
+        XCTAssertTrue(((error["error"] as? [String: Any])?["message"] as? String)?.contains("/no/such/model") == true, "\(error)")
     }
 
     func testAWorkerWhoseModelDirectoryIsMissingExitsWithAClearError() throws {

@@ -1,0 +1,51 @@
+import Foundation
+import XCTest
+
+/// Issue 23: with `--json` every command prints exactly one JSON object on stdout, errors
+/// included, with numbers as numbers and zero counters present.
+final class JSONOutputTests: XCTestCase {
+    private func object(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        let lines = text.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "not exactly one line: \(text)", file: file, line: line)
+        return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], text, file: file, line: line)
+    }
+
+    func testEveryJSONCommandPrintsOneObjectErrorsIncluded() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator"), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+
+        // status: counters are numbers, zero ones present.
+        let status = try object(try h.run(["status", "--coordinator", ep, "--json"]).stdout)
+        XCTAssertEqual(status["requeued"] as? Int, 0, "\(status)")
+        XCTAssertNotNil(status["requests_total"] as? Int, "\(status)")
+        let service = try XCTUnwrap((status["services"] as? [[String: Any]])?.first { $0["name"] as? String == "calculator" })
+        XCTAssertEqual(service["failed"] as? Int, 0)
+        XCTAssertEqual(service["workers"] as? Int, 1)
+
+        // An unknown task: one JSON error with the coordinator's code, and a non-zero exit.
+        let unknown = try h.run(["task", "no-such-task", "--coordinator", ep, "--json"])
+        XCTAssertNotEqual(unknown.status, 0)
+        let error = try XCTUnwrap(try object(unknown.stdout)["error"] as? [String: Any])
+        XCTAssertNotNil(error["code"] as? String)
+        XCTAssertTrue((error["message"] as? String)?.contains("no-such-task") ?? false, "\(error)")
+
+        // An invalid spec: the problems as one JSON error, exit status 2.
+        let spec = h.directory.appendingPathComponent("bad.yaml").path
+        try "id: bad\nsteps:\n  - {id: a, skill: calculator, input: x, verifier: {kind: astrology}}\n".write(toFile: spec, atomically: true, encoding: .utf8)
+        let invalid = try h.run(["submit", "--task", spec, "--coordinator", ep, "--json"])
+        XCTAssertEqual(invalid.status, 2, invalid.stdout + invalid.stderr)
+        let refused = try XCTUnwrap(try object(invalid.stdout)["error"] as? [String: Any])
+        XCTAssertEqual(refused["code"] as? String, "bad_request")
+        XCTAssertTrue((refused["message"] as? String)?.contains("unknown kind 'astrology'") ?? false, "\(refused)")
+
+        // verify: the summary and the verdicts in one object.
+        let input = h.directory.appendingPathComponent("v.jsonl").path
+        try "{\"id\": \"a\", \"output\": \"\\\\boxed{4}\", \"answer\": \"4\"}\n{\"id\": \"b\", \"output\": \"5\", \"answer\": \"4\"}\n"
+            .write(toFile: input, atomically: true, encoding: .utf8)
+        let verified = try object(try h.run(["verify", "--verifier", "math", "--input", input, "--json"]).stdout)
+        XCTAssertEqual((verified["summary"] as? [String: Any])?["lines"] as? Int, 2)
+        XCTAssertEqual((verified["verdicts"] as? [[String: Any]])?.map { $0["status"] as? String }, ["correct", "wrong"])
+    }
+}
