@@ -19,7 +19,10 @@ public struct TaskRunner {
         var status = "pending"          // pending | running | succeeded | failed | skipped
         var outputs: [Int: String] = [:]  // fan-out item index → output (index 0 without map)
         var expected = 1
+        /// The most attempts any one item took (a fan-out's items are tried separately).
         var attempts = 0
+        /// Attempts per item (index 0 without `map`): a retry is per item, within `retries`.
+        var itemAttempts: [Int: Int] = [:]
         var error = ""
         var workerId = ""
         var modelVersion = ""
@@ -217,7 +220,8 @@ public struct TaskRunner {
               let h = try? Shoal_V1_ReplyHeader(serializedBytes: frames[5]),
               let (taskId, stepId, item, skill) = inFlight.removeValue(forKey: h.requestID) else { return }
         release(skill, &out)
-        guard var run = runs[taskId], var state = run.steps[stepId] else { return }
+        // A reply for a step that already ended (another item of its fan-out failed) changes nothing.
+        guard var run = runs[taskId], var state = run.steps[stepId], state.status == "running" else { return }
         let result = frames.count > 6 ? (try? Shoal_V1_SubTaskResult(serializedBytes: frames[6])) : nil
         state.workerId = h.workerID
         state.modelVersion = h.modelVersion
@@ -239,7 +243,7 @@ public struct TaskRunner {
             }
         } else {
             let step = run.spec.steps.first { $0.id == stepId }!
-            if state.attempts <= step.retries {
+            if state.itemAttempts[item, default: 0] <= step.retries {
                 run.steps[stepId] = state
                 runs[taskId] = run
                 send(taskId, step, item: item, input: nil, &out)
@@ -320,7 +324,11 @@ public struct TaskRunner {
         let key = "\(taskId)\u{0}\(step.id)\u{0}\(item)"
         let text = input ?? sentInputs[key] ?? ""
         sentInputs[key] = text
-        runs[taskId]?.steps[step.id]?.attempts += 1
+        if var state = runs[taskId]?.steps[step.id] {
+            state.itemAttempts[item, default: 0] += 1
+            state.attempts = max(state.attempts, state.itemAttempts[item]!)
+            runs[taskId]?.steps[step.id] = state
+        }
         let id = nextRequestId
         nextRequestId += 1
         inFlight[id] = (taskId, step.id, item, step.skill)

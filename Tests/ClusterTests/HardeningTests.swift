@@ -287,3 +287,32 @@ extension HardeningTests {
         XCTAssertFalse(reply.ok, "a fresh journal knows no task")
     }
 }
+
+extension HardeningTests {
+    /// Issue 23: a fan-out step reported `attempts 10000` when nothing was retried, and a failed
+    /// fan-out step's line printed twice. Attempts count per item; a step's line prints once.
+    func testAFanOutCountsAttemptsPerItemAndPrintsItsLineOnce() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator", concurrency: 4), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+        let spec = h.directory.appendingPathComponent("fan.yaml").path
+        try """
+            id: fan
+            inputs: {ok: [1, 2, 3, 4, 5, 6, 7, 8], mixed: [1, 0, 2, 0, 3]}
+            steps:
+              - {id: fine, skill: calculator, map: inputs.ok, input: "12 / {{item}}"}
+              - {id: mixed, skill: calculator, map: inputs.mixed, input: "6 / {{item}}", retries: 1}
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let r = try h.run(["submit", "--task", spec, "--coordinator", ep])
+        XCTAssertEqual(r.status, 3, r.stdout + r.stderr)
+        let lines = r.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.filter { $0.contains(" fine ") }.count, 1, r.stdout)
+        XCTAssertEqual(lines.filter { $0.contains(" mixed ") }.count, 1, r.stdout)
+        XCTAssertTrue(r.stdout.contains("attempts 1]"), "8 items, none retried: \(r.stdout)")
+        let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try h.run(["task", "fan", "--coordinator", ep, "--json"]).stdout.utf8)) as? [String: Any])
+        let steps = Dictionary(uniqueKeysWithValues: (result["steps"] as? [[String: Any]] ?? []).map { ($0["id"] as? String ?? "", $0) })
+        XCTAssertEqual(steps["fine"]?["attempts"] as? Int, 1)
+        XCTAssertEqual(steps["mixed"]?["attempts"] as? Int, 2, "a failing item is tried once more (retries: 1)")
+    }
+}
