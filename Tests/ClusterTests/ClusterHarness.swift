@@ -37,7 +37,8 @@ final class ClusterHarness {
                                  arguments: ["coordinator", "--bind", bind] + journal + args, captureStderr: true)
         processes.append(p)
         guard let endpoint = p.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
-            throw XCTSkip("coordinator did not start: \(p.stderrText)")
+            // A coordinator that does not start fails the test: it is what these tests test.
+            throw HarnessError.coordinatorDidNotStart(p.stderrText)
         }
         return (p, endpoint)
     }
@@ -141,4 +142,14 @@ func residentKiB(_ pid: Int32) -> Int {
 
 func processIsAlive(_ pid: Int32) -> Bool {
     kill(pid, 0) == 0 && !((try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z ") ?? true)
+}
+
+enum HarnessError: Error, CustomStringConvertible {
+    case coordinatorDidNotStart(String)
+
+    var description: String {
+        switch self {
+        case .coordinatorDidNotStart(let stderr): return "the coordinator did not start: \(stderr)"
+        }
+    }
 }
