@@ -38,8 +38,9 @@ extension Client {
         try Self.object(admin("promote", ["agent": agent]))["swap_id"] as? String ?? ""
     }
 
-    public func startRollback(agent: String) throws -> String {
-        try Self.object(admin("rollback", ["agent": agent]))["swap_id"] as? String ?? ""
+    /// To the version served before (or the current one's parent), or to `to`.
+    public func startRollback(agent: String, to: String? = nil) throws -> String {
+        try Self.object(admin("rollback", ["agent": agent, "to": to ?? ""]))["swap_id"] as? String ?? ""
     }
 
     public func swapProgress(agent: String) throws -> Shoal_V1_SwapProgress {

@@ -44,8 +44,11 @@ enum AdminService {
         }
         switch p["action"] ?? "" {
         case "models":
-            let versions = try registry.versions(agent: p["agent"].flatMap { $0.isEmpty ? nil : $0 })
-            return json(["versions": versions.map(\.json), "served": try registry.servedAll()])
+            let agent = p["agent"].flatMap { $0.isEmpty ? nil : $0 }
+            let versions = try registry.versions(agent: agent)
+            var answer: [String: Any] = ["versions": versions.map(\.json), "served": try registry.servedAll()]
+            if let agent { answer["history"] = try registry.servingHistory(agent: agent) }
+            return json(answer)
         case "import":
             let agent = try need("agent")
             let origin = try p["created_by"].map { s in
@@ -81,7 +84,12 @@ enum AdminService {
             return json(["swap_id": try broker.promote(agent: agent, now: now, into: &out), "agent": agent])
         case "rollback":
             let agent = try need("agent")
-            let previous = try registry.served(agent: agent).previous
+            // To the version served before (or the current one's parent), or to `to` when given.
+            var previous = try registry.served(agent: agent).previous
+            if let to = p["to"], !to.isEmpty {
+                _ = try registry.version(agent: agent, id: to)
+                previous = to
+            }
             let id = try broker.rollback(agent: agent, previous: target(agent, previous), now: now, into: &out)
             return json(["swap_id": id, "agent": agent, "version": previous ?? ""])
         case "swap-status":

@@ -96,8 +96,8 @@ extension Broker {
                 if !held { for s in services { dispatch(s, now: now, &out) } }
             case let .served(agent, version):
                 out.append(.modelServed(agent: agent, version: version))
-            case .rolledBack(let agent):
-                out.append(.modelRolledBack(agent: agent))
+            case let .rolledBack(agent, to):
+                out.append(.modelRolledBack(agent: agent, to: to))
             case let .log(level, message):
                 out.append(.log(level, message))
             }

@@ -9,7 +9,7 @@ public enum BrokerAction: Sendable {
     case log(LogLevel, String)
     /// Durable records for the model registry: a swap finished, a rollback finished.
     case modelServed(agent: String, version: String)
-    case modelRolledBack(agent: String)
+    case modelRolledBack(agent: String, to: String)
 }
 
 public enum LogLevel: Sendable { case debug, info, warning, error }

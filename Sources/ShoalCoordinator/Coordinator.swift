@@ -283,8 +283,8 @@ public final class Coordinator: @unchecked Sendable {
                 do { try models?.recordServed(agent: agent, version: version) } catch {
                     logger.error("model registry: cannot record that \(agent) serves \(version): \(error)")
                 }
-            case .modelRolledBack(let agent):
-                do { try models?.recordRolledBack(agent: agent) } catch {
+            case let .modelRolledBack(agent, to):
+                do { try models?.recordRolledBack(agent: agent, to: to) } catch {
                     logger.error("model registry: cannot record the rollback of \(agent): \(error)")
                 }
             case let .log(level, message):

@@ -239,19 +239,39 @@ public final class ModelRegistry: @unchecked Sendable {
         }
     }
 
-    /// Records a finished rollback: the current entry is forgotten, so the one before is current again.
-    public func recordRolledBack(agent: String) throws {
+    /// Records a finished rollback to `to`: the serving history is a stack, and a rollback
+    /// pops it down to `to` when `to` is in it (so a second rollback goes one further back,
+    /// never forth again); otherwise the current entry is replaced by `to`.
+    public func recordRolledBack(agent: String, to: String) throws {
         try db.write { db in
-            try db.execute(sql: "DELETE FROM served WHERE seq = (SELECT MAX(seq) FROM served WHERE agent = ?)", arguments: [agent])
+            let history = try Row.fetchAll(db, sql: "SELECT seq, version FROM served WHERE agent = ? ORDER BY seq DESC", arguments: [agent])
+                .map { (seq: $0["seq"] as Int64, version: $0["version"] as String) }
+            if let keep = history.dropFirst().firstIndex(where: { $0.version == to }) {
+                for entry in history[..<keep] { try db.execute(sql: "DELETE FROM served WHERE seq = ?", arguments: [entry.seq]) }
+            } else {
+                if let top = history.first { try db.execute(sql: "DELETE FROM served WHERE seq = ?", arguments: [top.seq]) }
+                try db.execute(sql: "INSERT INTO served (agent, version, at) VALUES (?, ?, ?)", arguments: [agent, to, Date().timeIntervalSince1970])
+            }
         }
     }
 
-    /// The version `agent` serves and the one before it (the rollback target), as recorded.
+    /// The version `agent` serves and the rollback target: the version served before it, or,
+    /// when the history holds nothing earlier (the first swap from a worker's start-up
+    /// model), the current version's registered parent.
     public func served(agent: String) throws -> (current: String?, previous: String?) {
         let last = try db.read { db in
             try String.fetchAll(db, sql: "SELECT version FROM served WHERE agent = ? ORDER BY seq DESC LIMIT 2", arguments: [agent])
         }
-        return (last.first, last.count > 1 ? last[1] : nil)
+        guard let current = last.first else { return (nil, nil) }
+        if last.count > 1 { return (current, last[1]) }
+        return (current, try? version(agent: agent, id: current).parent)
+    }
+
+    /// The versions `agent` served, newest first (what rollbacks walk back through).
+    public func servingHistory(agent: String) throws -> [String] {
+        try db.read { db in
+            try String.fetchAll(db, sql: "SELECT version FROM served WHERE agent = ? ORDER BY seq DESC", arguments: [agent])
+        }
     }
 
     /// Every agent's current version.

@@ -60,7 +60,7 @@ public enum SwapAction: Sendable, Equatable {
     case hold(workerId: String, Bool)
     /// Durable record: the agent now serves `version` / rolled back from its current version.
     case served(agent: String, version: String)
-    case rolledBack(agent: String)
+    case rolledBack(agent: String, to: String)
     case log(LogLevel, String)
 }
 
@@ -444,7 +444,7 @@ public struct SwapOrchestrator {
         job.events.append("done: \(agent) serves \(job.to.version)")
         out.append(.log(.info, "\(job.id): \(agent) now serves \(job.to.version) (\(job.switched.count) worker(s) switched)"))
         current[agent] = job.to
-        if !job.endsCanary { out.append(job.kind == .rollback ? .rolledBack(agent: agent) : .served(agent: agent, version: job.to.version)) }
+        if !job.endsCanary { out.append(job.kind == .rollback ? .rolledBack(agent: agent, to: job.to.version) : .served(agent: agent, version: job.to.version)) }
     }
 
     private mutating func finishForward(_ agent: String, to: SwapTarget, now: Int64, _ out: inout [SwapAction]) {

@@ -37,6 +37,9 @@ struct ModelsListCommand: ParsableCommand {
                  pad(v["created_by"] as? String ?? "", 11), pad((v["training_step"] as? Int).map(String.init) ?? "-", 6), pad(created, 20),
                  pad(served[agent] == id ? "*" : "", 7), eval].joined(separator: " "))
         }
+        if let history = answer["history"] as? [String], !history.isEmpty {
+            say("served, newest first (what `shoal rollback` walks back through): " + history.joined(separator: " ← "))
+        }
     }
 }
 

@@ -4,10 +4,12 @@ import ShoalClient
 struct RollbackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback",
-        abstract: "Return an agent to its previous version (or end its canary), live, the way a swap goes.")
+        abstract: "Return an agent to its previous version (or end its canary), live, the way a swap goes.",
+        discussion: "Each rollback goes one version further back through what the agent served (`shoal models --agent A` lists that history); after the first swap from a worker's start-up model, it goes to the current version's registered parent.")
 
     @OptionGroup var endpoint: CoordinatorEndpoint
     @Option(help: "The agent to roll back.") var agent: String
+    @Option(help: "A registered version to go back to, instead of the one served before.") var to: String?
     @Flag(help: "Print one JSON object (the final progress).") var json = false
 
     func run() throws { try reportingJSONErrors(json) { try execute() } }
@@ -15,7 +17,7 @@ struct RollbackCommand: ParsableCommand {
     func execute() throws {
         let client = try Client(endpoint: endpoint.coordinator)
         let id: String
-        do { id = try client.startRollback(agent: agent) } catch ClientError.refused(_, let reason) {
+        do { id = try client.startRollback(agent: agent, to: to) } catch ClientError.refused(_, let reason) {
             throw CommandFailure("rollback refused: \(reason)")
         }
         try follow(client, agent: agent, swapId: id, json: json)

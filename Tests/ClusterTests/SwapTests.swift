@@ -139,6 +139,19 @@ final class SwapTests: XCTestCase {
         let json = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any]
         XCTAssertEqual((json?["served"] as? [String: String])?["tiny"], "v1")
         XCTAssertEqual((json?["versions"] as? [[String: Any]])?.compactMap { $0["id"] as? String }, ["v1", "v2"])
+
+        // Issue 23: a second rollback went forth again to v2. Now it walks back: v1 was the first
+        // version served, with no parent, so there is nowhere further back to go.
+        let second = try c.h.run(["rollback", "--coordinator", c.endpoint, "--agent", "tiny"])
+        XCTAssertNotEqual(second.status, 0, second.stdout)
+        XCTAssertTrue(second.stderr.contains("rollback refused"), second.stderr)
+        XCTAssertTrue(try versions(c, requests: 10).allSatisfy { $0.ok && $0.modelVersion == "v1" })
+        // `--to` names the version; the history shows what rollbacks walk back through.
+        let explicit = try c.h.run(["rollback", "--coordinator", c.endpoint, "--agent", "tiny", "--to", "v2"])
+        XCTAssertEqual(explicit.status, 0, explicit.stderr)
+        XCTAssertTrue(try versions(c, requests: 10).allSatisfy { $0.ok && $0.modelVersion == "v2" })
+        let history = try c.h.run(["models", "--coordinator", c.endpoint, "--agent", "tiny"])
+        XCTAssertTrue(history.stdout.contains("served, newest first (what `shoal rollback` walks back through): v2"), history.stdout)
     }
 
     func testAWorkerStartedOrRestartedAfterASwapServesTheCurrentVersion() throws {

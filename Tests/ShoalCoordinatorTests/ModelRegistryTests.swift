@@ -165,8 +165,35 @@ final class ModelRegistryTests: XCTestCase {
         }
         let reopened = try ModelRegistry(directory: root + "/store")
         XCTAssertEqual(try reopened.servedAll(), ["math": "v2", "code": "v7"])
-        try reopened.recordRolledBack(agent: "math")
+        try reopened.recordRolledBack(agent: "math", to: "v1")
         XCTAssertEqual(try reopened.served(agent: "math").current, "v1")
         XCTAssertNil(try reopened.served(agent: "math").previous)
+    }
+
+    /// Issue 23: rollback refused right after the first swap from a worker's start-up model,
+    /// and a second rollback went forth again (v1 → v2, rollback to v1, rollback to v2).
+    func testRollbacksWalkBackThroughTheHistoryAndTheFirstFallsBackToTheParent() throws {
+        let registry = try ModelRegistry(directory: root + "/store")
+        let v1 = try registry.importDirectory(try modelDir("a", weights: [1]), agent: "math").version
+        let v2 = try registry.importDirectory(try modelDir("b", weights: [2]), agent: "math", parent: v1.id).version
+        let v3 = try registry.importDirectory(try modelDir("c", weights: [3]), agent: "math", parent: v2.id).version
+        // Swapped from `local` straight to v2: nothing earlier was served, so v2's parent is the target.
+        try registry.recordServed(agent: "math", version: v2.id)
+        XCTAssertEqual(try registry.served(agent: "math").previous, v1.id)
+        try registry.recordRolledBack(agent: "math", to: v1.id)
+        XCTAssertEqual(try registry.servingHistory(agent: "math"), [v1.id])
+        // v1 → v2 → v3, then two rollbacks: v2, then v1 (never v3 again).
+        try registry.recordServed(agent: "math", version: v2.id)
+        try registry.recordServed(agent: "math", version: v3.id)
+        XCTAssertEqual(try registry.served(agent: "math").previous, v2.id)
+        try registry.recordRolledBack(agent: "math", to: v2.id)
+        XCTAssertEqual(try registry.served(agent: "math").current, v2.id)
+        XCTAssertEqual(try registry.served(agent: "math").previous, v1.id)
+        try registry.recordRolledBack(agent: "math", to: v1.id)
+        XCTAssertEqual(try registry.servingHistory(agent: "math"), [v1.id])
+        XCTAssertNil(try registry.served(agent: "math").previous, "v1 has no parent and nothing was served before it")
+        // An explicit target outside the history replaces the current entry.
+        try registry.recordRolledBack(agent: "math", to: v3.id)
+        XCTAssertEqual(try registry.servingHistory(agent: "math"), [v3.id])
     }
 }
