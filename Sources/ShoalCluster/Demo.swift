@@ -92,6 +92,19 @@ public enum Demo {
             let r = try client.call(skill: skill, input: input)
             say("   \(skill.padding(toLength: 10, withPad: " ", startingAt: 0))  \(quote(input, 22)) → \(r.code.name): \(r.message)")
         }
+        // An attacker's input is bad input too (issue 21): specs that once crashed or stalled the coordinator.
+        var bomb = "id: bomb\ninputs:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        for (name, previous) in zip(["b", "c", "d", "e", "f", "g", "h", "i"], ["a", "b", "c", "d", "e", "f", "g", "h"]) {
+            bomb += "  \(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ", ") + "]\n"
+        }
+        let deep = "id: deep\ninputs: {x: " + String(repeating: "[", count: 6_000) + String(repeating: "]", count: 6_000) + "}\nsteps: []\n"
+        for (what, spec) in [("a task 6,000 [ deep (12 KB)", deep), ("a YAML alias bomb (\(bomb.utf8.count) bytes)", bomb + "steps: []\n")] {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let r = try client.call(skill: "shoal.task", input: spec)
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            let reason = r.message.split(separator: "\n").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? r.message
+            say("   \(what) → \(r.code.name) in \(String(format: "%.1f", ms)) ms: \(reason)")
+        }
 
         say("")
         say("6. A worker dies (kill -9) under load: its in-flight requests go to another worker,")
