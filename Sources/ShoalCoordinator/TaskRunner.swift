@@ -427,6 +427,9 @@ public struct TaskRunner {
         let statuses = run.spec.steps.map { run.steps[$0.id]!.status }
         let status = statuses.allSatisfy { $0 == "succeeded" } ? "succeeded" : (statuses.contains("succeeded") ? "partial" : "failed")
         var result: [String: Any] = ["id": taskId, "status": status, "steps": run.spec.steps.map { stepJSON($0.id, run) }]
+        // Whether what ran was right: every verified step correct, some not (or not run), or none verified.
+        let verdicts = run.spec.steps.filter { $0.verifier != nil }.map { run.steps[$0.id]?.verdict?.status }
+        result["verified"] = verdicts.isEmpty ? "unverified" : verdicts.allSatisfy { $0 == "correct" } ? "correct" : "wrong"
         if let output = run.spec.output, status == "succeeded" { result["output"] = output.render { resolve($0, run: run) ?? "" } }
         let json = Self.json(result)
         if keepsResults {

@@ -262,6 +262,10 @@ extension HardeningTests {
         let wrong = try h.run(["submit", "--task", spec, "--coordinator", ep])
         XCTAssertEqual(wrong.status, 4, wrong.stdout + wrong.stderr)
         XCTAssertTrue(wrong.stdout.contains("task wrong-only: succeeded, but tax was wrong by its verifier"), wrong.stdout)
+        // The result says it too: the steps ran (`succeeded`), and what was verified was not right.
+        let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try h.run(["task", "wrong-only", "--coordinator", ep, "--json"]).stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(result["status"] as? String, "succeeded")
+        XCTAssertEqual(result["verified"] as? String, "wrong")
     }
 }
 
