@@ -276,8 +276,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         state.evalTime += clock.now - evalStart
         _ = try state.guardrail?.evaluate(version: learner.version, heldOutPassAtOne: state.before)
         state.heldOutPoints = [.init(step: 0, passAtOne: state.before, version: base.name, decision: "baseline")]
-        log("held-out before: pass@1 \(fixed(state.before)) (greedy, \(heldOut.items.count) tasks)  pass@k "
-            + state.passAtKBefore.points.map { "@\($0.k) \(fixed($0.passAtK))" }.joined(separator: " "))
+        log("held-out before: pass@1 \(fixed(state.before)) (greedy, \(heldOut.items.count) tasks)" + Self.passAtK(state.passAtKBefore))
         state.taskSuccessBefore = try taskSuccess(label: "before", &state)
         return state
     }
@@ -392,8 +391,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         state.evalTime += clock.now - evalStart
         let taskSuccessAfter = try taskSuccess(label: "after", &state)
         state.heldOutPoints.append(.init(step: learner.steps, passAtOne: after, version: served, decision: "final"))
-        log("held-out after: pass@1 \(fixed(after)) (before \(fixed(state.before)))  pass@k "
-            + passAtKAfter.points.map { "@\($0.k) \(fixed($0.passAtK))" }.joined(separator: " "))
+        log("held-out after: pass@1 \(fixed(after)) (before \(fixed(state.before)))" + Self.passAtK(passAtKAfter))
         try writePlots(state.metrics, state.heldOutPoints)
         try PassAtKCurve.plot(before: state.passAtKBefore, after: passAtKAfter, title: "\(settings.agent): held-out pass@k before and after GRPO")
             .write(to: out.appendingPathComponent("pass_at_k.svg").path)
@@ -409,6 +407,11 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: out.appendingPathComponent("summary.json"))
         return summary
+    }
+
+    /// "  pass@k @1 … @32 …" for a log line, or nothing when pass@k was not measured.
+    static func passAtK(_ curve: PassAtKCurve) -> String {
+        curve.points.isEmpty ? "" : "  pass@k " + curve.points.map { "@\($0.k) \(fixed($0.passAtK))" }.joined(separator: " ")
     }
 
     /// The share of `heldOutTasks` the served versions solve (greedy), logged; nil without them.
