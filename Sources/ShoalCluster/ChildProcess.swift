@@ -4,7 +4,7 @@ import Foundation
 /// A child process whose stdout lines are collected (stderr passes through to ours, where
 /// its logs belong). Used by `shoal up`, the demo, the benchmarks and the cluster tests.
 public final class ChildProcess: @unchecked Sendable {
-    // `lines` is written by Foundation's reader thread and read by callers: guarded by `lock`.
+    // `lines` is written by the reader threads and read by callers: guarded by `lock`.
     private let process = Process()
     private let lock = NSLock()
     private var lines: [String] = []
@@ -25,36 +25,49 @@ public final class ChildProcess: @unchecked Sendable {
         process.environment = env
         process.standardInput = FileHandle.nullDevice
         if silenceStderr { process.standardError = FileHandle.nullDevice }
-        if captureStderr { process.standardError = reader { $0.appendErr($1) } }
-        if captureStdout { process.standardOutput = reader { $0.append($1) } }
-        try process.run()
-        // The child has its own copies of the pipes' write ends: closing ours lets the readers see
-        // end-of-file when the child (and anything it left running) is done writing.
-        for pipe in [process.standardOutput, process.standardError].compactMap({ $0 as? Pipe }) {
-            try? pipe.fileHandleForWriting.close()
+        var readers: [(Pipe, @Sendable (ChildProcess, String) -> Void)] = []
+        if captureStderr {
+            let pipe = Pipe()
+            process.standardError = pipe
+            readers.append((pipe, { $0.appendErr($1) }))
         }
+        if captureStdout {
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            readers.append((pipe, { $0.append($1) }))
+        }
+        defer {
+            // The child has its own copies of the pipes' write ends: closing ours lets the readers
+            // see end-of-file when the child (and anything it left running) is done writing.
+            for (pipe, _) in readers { try? pipe.fileHandleForWriting.close() }
+        }
+        try process.run()
+        for (pipe, sink) in readers { read(pipe, into: sink) }
     }
 
-    /// A pipe whose output Foundation's reader thread hands to `sink` as it arrives, as text:
+    /// Reads `pipe` to its end on a thread of its own and hands what arrives to `sink` as text:
     /// a character whose UTF-8 bytes arrive in two reads waits for the rest (the child may
-    /// write unbuffered, a byte at a time).
-    private func reader(_ sink: @escaping @Sendable (ChildProcess, String) -> Void) -> Pipe {
-        let pipe = Pipe()
-        let pending = PendingUTF8()
+    /// write unbuffered, a byte at a time). Plain blocking reads: Foundation's readability
+    /// handler lost output past the pipe's 64 KB buffer.
+    private func read(_ pipe: Pipe, into sink: @escaping @Sendable (ChildProcess, String) -> Void) {
         lock.withLock { openPipes += 1 }
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let data = h.availableData
-            if data.isEmpty {
-                h.readabilityHandler = nil
-                if let self {
-                    if let rest = pending.flush() { sink(self, rest) }
-                    self.lock.withLock { self.openPipes -= 1 }
-                }
-                return
+        let handle = pipe.fileHandleForReading
+        let thread = Thread { [weak self] in
+            let pending = PendingUTF8()
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                if let self, let text = pending.take(Data(buffer[0..<n])) { sink(self, text) }
             }
-            if let self, let text = pending.take(data) { sink(self, text) }
+            try? handle.close()
+            guard let self else { return }
+            if let rest = pending.flush() { sink(self, rest) }
+            self.lock.withLock { self.openPipes -= 1 }
         }
-        return pipe
+        thread.name = "shoal-child-reader"
+        thread.start()
     }
 
     private func append(_ text: String) {
