@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShoalClient
+import ShoalConfig
 
 struct SubmitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,6 +10,9 @@ struct SubmitCommand: ParsableCommand {
         discussion: """
             Examples:
               shoal submit --skill calculator '2 * (3 + 4)'
+              shoal submit --skill calculator -- '-1 + 2'     (after --, nothing is read as an option)
+              echo '2 * 21' | shoal submit --skill calculator -
+              shoal submit --skill code --input-file prompt.txt
               shoal submit --task task.yaml      (steps print as they complete)
             A task exits 0 when every step ran and every verified step was correct, 3 when a
             step failed, 4 when every step ran but a verifier did not say correct.
@@ -16,7 +20,8 @@ struct SubmitCommand: ParsableCommand {
 
     @Option(help: "The skill (service) to route one sub-task to.") var skill: String?
     @Option(help: "A multi-step task file (YAML or JSON).") var task: String?
-    @Argument(help: "The input text (with --skill).") var input: String?
+    @Argument(help: "The input text (with --skill); - reads it from stdin.") var input: String?
+    @Option(name: .customLong("input-file"), help: "With --skill: read the input from this file (for inputs past the shell's argument limit).") var inputFile: String?
     @OptionGroup var endpoint: CoordinatorEndpoint
     @Option(name: .customLong("deadline-ms"), help: "Deadline in ms (0: coordinator default).") var deadlineMs: UInt32 = 0
     @Option(name: .customLong("model-version"), help: "Only workers serving this model version may answer.") var modelVersion = ""
@@ -28,8 +33,10 @@ struct SubmitCommand: ParsableCommand {
         switch (skill, task) {
         case (nil, nil): throw ValidationError("give --skill SKILL INPUT or --task FILE")
         case (.some, .some): throw ValidationError("give --skill or --task, not both")
-        case (.some, nil): if input == nil { throw ValidationError("--skill needs an INPUT argument") }
-        case (nil, .some): if input != nil { throw ValidationError("--task takes no INPUT argument") }
+        case (.some, nil):
+            if input == nil && inputFile == nil { throw ValidationError("--skill needs an INPUT argument, - (stdin) or --input-file FILE") }
+            if input != nil && inputFile != nil { throw ValidationError("give an INPUT argument or --input-file, not both") }
+        case (nil, .some): if input != nil || inputFile != nil { throw ValidationError("--task takes no INPUT argument or --input-file") }
         }
     }
 
@@ -38,7 +45,15 @@ struct SubmitCommand: ParsableCommand {
     func execute() throws {
         let client = try Client(endpoint: endpoint.coordinator)
         if let task { try runTask(client, file: task); return }
-        let r = try client.call(skill: skill!, input: input!, deadlineMs: deadlineMs, modelVersion: modelVersion, timeoutMs: timeoutMs)
+        let text: String
+        if let inputFile {
+            text = try readConfigFile(inputFile)
+        } else if input == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        } else {
+            text = input ?? ""
+        }
+        let r = try client.call(skill: skill!, input: text, deadlineMs: deadlineMs, modelVersion: modelVersion, timeoutMs: timeoutMs)
         if json {
             printJSON(["ok": r.ok, "code": r.code.name, "output": r.output, "message": r.message, "request_id": r.requestId,
                        "worker_id": r.workerId, "model_version": r.modelVersion, "latency_us": r.latencyUs])

@@ -49,3 +49,31 @@ final class JSONOutputTests: XCTestCase {
         XCTAssertEqual((verified["verdicts"] as? [[String: Any]])?.map { $0["status"] as? String }, ["correct", "wrong"])
     }
 }
+
+extension JSONOutputTests {
+    /// Issue 23: '-1 + 2' was taken as a flag, there was no stdin, and big inputs hit the
+    /// shell's argument limit.
+    func testSubmitTakesInputAfterDashesFromStdinAndFromAFile() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator"), endpoint: ep, id: "calc-1")
+        _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1")
+        try h.waitForWorkers(ep, count: 2)
+        let dashed = try h.run(["submit", "--skill", "calculator", "--coordinator", ep, "--", "-1 + 2"])
+        XCTAssertEqual(dashed.stdout, "1", dashed.stderr)
+        // A 200 KB input from a file (past what one argument may hold on Linux, 128 KB).
+        let file = h.directory.appendingPathComponent("big.txt").path
+        let text = String(repeating: "0123456789", count: 20_000)
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        let big = try h.run(["submit", "--skill", "echo", "--coordinator", ep, "--input-file", file])
+        XCTAssertEqual(big.status, 0, big.stderr)
+        XCTAssertTrue(big.stdout == text, "echoed \(big.stdout.count) of \(text.count) bytes; stderr \(big.stderr.prefix(300))")
+        // stdin: the harness gives children /dev/null, so `-` reads an empty input, which the calculator names.
+        let empty = try h.run(["submit", "--skill", "calculator", "--coordinator", ep, "-"])
+        XCTAssertEqual(empty.status, 2)
+        XCTAssertTrue(empty.stderr.contains("specialist_error"), empty.stderr)
+        let both = try h.run(["submit", "--skill", "calculator", "--coordinator", ep, "--input-file", file, "2"])
+        XCTAssertNotEqual(both.status, 0)
+        XCTAssertTrue(both.stderr.contains("give an INPUT argument or --input-file, not both"), both.stderr)
+    }
+}
