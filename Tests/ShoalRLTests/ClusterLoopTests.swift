@@ -106,6 +106,11 @@ final class ClusterLoopTests: XCTestCase {
         for file in ["reward.svg", "pass_at_k.svg", "summary.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
         }
+        // summary.json's keys are snake_case, like every JSON Shoal writes.
+        let written = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json"))) as? [String: Any])
+        XCTAssertNotNil(written["pass_at_one_before"])
+        XCTAssertNotNil(written["rollout_seconds"])
+        XCTAssertTrue(written.keys.allSatisfy { $0 == $0.lowercased() }, "\(written.keys.sorted())")
     }
 
     /// Replaying a run's experience.jsonl into a fresh learner from the same start makes the

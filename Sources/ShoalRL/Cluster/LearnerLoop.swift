@@ -405,6 +405,8 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
             heldOutTasks: heldOutTasks.isEmpty ? nil : heldOutTasks.count)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // snake_case like every JSON Shoal writes (pass_at_one_before, rollout_seconds, …).
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         try encoder.encode(summary).write(to: out.appendingPathComponent("summary.json"))
         return summary
     }
