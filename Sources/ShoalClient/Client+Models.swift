@@ -15,14 +15,21 @@ extension Client {
     }
 
     /// Registers a model directory (on the coordinator's filesystem) as a version of `agent`.
+    /// `newAgent`: the first version of an agent no worker, topology or version names yet.
     public func importModel(agent: String, directory: String, createdBy: String = "import", parent: String? = nil,
-                            trainingStep: Int? = nil, evalScores: String? = nil, id: String? = nil) throws -> [String: Any] {
+                            trainingStep: Int? = nil, evalScores: String? = nil, id: String? = nil, newAgent: Bool = false) throws -> [String: Any] {
         var p = ["agent": agent, "dir": directory, "created_by": createdBy]
+        if newAgent { p["new_agent"] = "true" }
         p["parent"] = parent
         p["training_step"] = trainingStep.map(String.init)
         p["eval_scores"] = evalScores
         p["id"] = id
         return try Self.object(admin("import", p))
+    }
+
+    /// Forgets a version that is not served, not in the serving history and no version's parent.
+    public func removeModel(agent: String, version: String) throws {
+        _ = try admin("remove", ["agent": agent, "version": version])
     }
 
     public func models(agent: String? = nil) throws -> [String: Any] {

@@ -12,7 +12,8 @@ enum AdminService {
         init(_ d: String) { description = d }
     }
 
-    static func answer(_ request: ClientRequest, registry: ModelRegistry?, broker: inout Broker, now: Int64,
+    /// `knownAgents`: the agents an import may name without `new_agent` (besides those with versions).
+    static func answer(_ request: ClientRequest, registry: ModelRegistry?, broker: inout Broker, now: Int64, knownAgents: Set<String> = [],
                        into out: inout [BrokerAction]) -> [Frame] {
         var h = Shoal_V1_ReplyHeader()
         var r = Shoal_V1_SubTaskResult()
@@ -24,7 +25,7 @@ enum AdminService {
         h.requestID = header.requestID
         do {
             guard let registry else { throw Failure("this coordinator runs without a model registry (--no-journal and no --models)") }
-            r.output = try perform(task.params, registry: registry, broker: &broker, now: now, &out)
+            r.output = try perform(task.params, registry: registry, broker: &broker, now: now, knownAgents: knownAgents, &out)
         } catch {
             h.code = .badRequest
             h.message = "\(error)"
@@ -32,7 +33,7 @@ enum AdminService {
         return reply(request, ShoalBody.reply(header: h, result: r))
     }
 
-    static func perform(_ p: [String: String], registry: ModelRegistry, broker: inout Broker, now: Int64,
+    static func perform(_ p: [String: String], registry: ModelRegistry, broker: inout Broker, now: Int64, knownAgents: Set<String> = [],
                         _ out: inout [BrokerAction]) throws -> String {
         func need(_ key: String) throws -> String {
             guard let v = p[key], !v.isEmpty else { throw Failure("missing parameter '\(key)' for action '\(p["action"] ?? "")'") }
@@ -51,6 +52,11 @@ enum AdminService {
             return json(answer)
         case "import":
             let agent = try need("agent")
+            let known = knownAgents.union(Set(broker.agentOfService.values)).union(Set(try registry.versions().map(\.agent)))
+            guard known.contains(agent) || p["new_agent"] == "true" else {
+                throw Failure("no worker, topology or registered version names agent '\(agent)' (known: \(known.sorted().joined(separator: ", "))); "
+                              + "check the name, or pass --new-agent to register a first version for it")
+            }
             let origin = try p["created_by"].map { s in
                 guard let o = ModelVersion.Origin(rawValue: s) else { throw Failure("created_by must be sft, grpo or import, got '\(s)'") }
                 return o
@@ -92,6 +98,10 @@ enum AdminService {
             }
             let id = try broker.rollback(agent: agent, previous: target(agent, previous), now: now, into: &out)
             return json(["swap_id": id, "agent": agent, "version": previous ?? ""])
+        case "remove":
+            let agent = try need("agent"), id = try need("version")
+            try registry.remove(agent: agent, id: id)
+            return json(["removed": id, "agent": agent])
         case "swap-status":
             let agent = try need("agent")
             guard let progress = broker.swaps.progress(agent: agent, now: now) else { throw Failure("agent '\(agent)' has had no swap") }
@@ -100,7 +110,7 @@ enum AdminService {
             options.alwaysPrintEnumsAsInts = false
             return try progress.jsonString(options: options)
         default:
-            throw Failure("unknown action '\(p["action"] ?? "")' (models, import, swap, promote, rollback, swap-status)")
+            throw Failure("unknown action '\(p["action"] ?? "")' (models, import, remove, swap, promote, rollback, swap-status)")
         }
     }
 

@@ -126,7 +126,7 @@ public final class Coordinator: @unchecked Sendable {
                     if let (request, service) = Self.adminRequest(frames) {
                         let now = monotonicMs()
                         let reply = service == MDP.adminService
-                            ? AdminService.answer(request, registry: models, broker: &broker, now: now, into: &actions)
+                            ? AdminService.answer(request, registry: models, broker: &broker, now: now, knownAgents: topologySkills, into: &actions)
                             : AdminService.blob(request, registry: models, maxChunk: broker.config.maxMessageBytes / 2)
                         actions.append(.send(reply))
                     } else if let submission = Self.taskSubmission(frames) {

@@ -51,6 +51,7 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
     case invalidEvalScores(String)
     case invalidName(what: String, value: String)
     case linkOutside(String, name: String)
+    case inUse(agent: String, id: String, reason: String)
 
     public var description: String {
         switch self {
@@ -65,6 +66,7 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
         case .invalidEvalScores(let s): "eval scores must be a JSON object, got \(s.prefix(80))"
         case let .invalidName(what, v): "\(what) '\(v)' may use only letters, digits, '.', '_' and '-'"
         case let .linkOutside(d, name): "\(d): \(name) is a symbolic link out of the model directory; import the files themselves"
+        case let .inUse(a, id, why): "version '\(id)' of agent '\(a)' \(why); it is kept"
         }
     }
 }
@@ -227,6 +229,27 @@ public final class ModelRegistry: @unchecked Sendable {
             next = try version(agent: agent, id: v).parent
         }
         return chain
+    }
+
+    /// Forgets a version: its row, its directory under versions/, and the blobs no other
+    /// version uses. Refused for a version that is served now, in the serving history
+    /// (rollbacks may return to it), or the parent of another version.
+    public func remove(agent: String, id: String) throws {
+        let v = try version(agent: agent, id: id)
+        if try servingHistory(agent: agent).contains(id) {
+            throw ModelRegistryError.inUse(agent: agent, id: id, reason: "is served now or in the serving history (what rollbacks return to)")
+        }
+        if let child = try versions(agent: agent).first(where: { $0.parent == id }) {
+            throw ModelRegistryError.inUse(agent: agent, id: id, reason: "is the parent of \(child.id)")
+        }
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM model_version WHERE agent = ? AND id = ?", arguments: [agent, id])
+        }
+        try? FileManager.default.removeItem(atPath: path(of: v))
+        let used = Set(try versions().flatMap { $0.files.map(\.sha256) })
+        for f in v.files where !used.contains(f.sha256) {
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent("blobs/\(f.sha256)"))
+        }
     }
 
     // MARK: what is served

@@ -6,8 +6,8 @@ import ShoalEngine
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "The model registry: list each agent's versions, or import a model directory as a new version.",
-        subcommands: [ModelsListCommand.self, ModelsImportCommand.self],
+        abstract: "The model registry: list each agent's versions, import a model directory as a new version, or remove one.",
+        subcommands: [ModelsListCommand.self, ModelsImportCommand.self, ModelsRemoveCommand.self],
         defaultSubcommand: ModelsListCommand.self)
 }
 
@@ -57,6 +57,7 @@ struct ModelsImportCommand: ParsableCommand {
     @Option(name: .customLong("training-step"), help: "The training step that produced it.") var trainingStep: Int?
     @Option(name: .customLong("eval-scores"), help: "Eval scores as a JSON object.") var evalScores: String?
     @Option(help: "Version id (default: the next vN).") var id: String?
+    @Flag(name: .customLong("new-agent"), help: "Register a first version for an agent no worker, topology or version names yet.") var newAgent = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws { try reportingJSONErrors(json) { try execute() } }
@@ -71,11 +72,34 @@ struct ModelsImportCommand: ParsableCommand {
             throw CommandFailure("\(dir): the model does not load: \(error)")
         }
         let answer = try Client(endpoint: endpoint.coordinator).importModel(
-            agent: agent, directory: dir, createdBy: createdBy, parent: parent, trainingStep: trainingStep, evalScores: evalScores, id: id)
+            agent: agent, directory: dir, createdBy: createdBy, parent: parent, trainingStep: trainingStep, evalScores: evalScores, id: id,
+            newAgent: newAgent)
         if json { printJSON(answer); return }
         let v = answer["version"] as? [String: Any] ?? [:]
         let created = answer["created"] as? Bool ?? false
         say("\(created ? "registered" : "already registered as") \(agent) \(v["id"] as? String ?? "?") (sha256 \((v["sha256"] as? String ?? "").prefix(16))…, parent \(v["parent"] as? String ?? "none"))")
+    }
+}
+
+/// `shoal models remove --agent A VERSION`.
+struct ModelsRemoveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remove",
+        abstract: "Forget a version: its record, its files in the store that no other version uses.",
+        discussion: "Refused for a version that is served, in the serving history (rollbacks may return to it), or the parent of another version.")
+
+    @OptionGroup var endpoint: CoordinatorEndpoint
+    @Option(help: "The agent the version belongs to.") var agent: String
+    @Argument(help: "The version id (e.g. v3).") var version: String
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws { try reportingJSONErrors(json) { try execute() } }
+
+    func execute() throws {
+        do { try Client(endpoint: endpoint.coordinator).removeModel(agent: agent, version: version) } catch ClientError.refused(_, let reason) {
+            throw CommandFailure("remove refused: \(reason)", code: "bad_request")
+        }
+        if json { printJSON(["removed": version, "agent": agent]) } else { say("removed \(agent) \(version)") }
     }
 }
 

@@ -97,7 +97,7 @@ extension HardeningTests {
         try? FileManager.default.removeItem(atPath: model + "/tokenizer.json")
         try FileManager.default.createSymbolicLink(atPath: model + "/tokenizer.json", withDestinationPath: secret)
         let client = try Client(endpoint: ep)
-        XCTAssertThrowsError(try client.importModel(agent: "tiny", directory: model)) { error in
+        XCTAssertThrowsError(try client.importModel(agent: "tiny", directory: model, newAgent: true)) { error in
             XCTAssertTrue("\(error)".contains("tokenizer.json is a symbolic link out of the model directory"), "\(error)")
         }
         XCTAssertEqual((try client.models(agent: "tiny")["versions"] as? [Any])?.count, 0)

@@ -152,6 +152,18 @@ final class SwapTests: XCTestCase {
         XCTAssertTrue(try versions(c, requests: 10).allSatisfy { $0.ok && $0.modelVersion == "v2" })
         let history = try c.h.run(["models", "--coordinator", c.endpoint, "--agent", "tiny"])
         XCTAssertTrue(history.stdout.contains("served, newest first (what `shoal rollback` walks back through): v2"), history.stdout)
+
+        // Registry hygiene: an agent nothing names is refused without --new-agent; a served
+        // version cannot be removed.
+        let typo = try c.h.run(["models", "import", "--coordinator", c.endpoint, "--agent", "tinny", Self.modelA])
+        XCTAssertNotEqual(typo.status, 0)
+        XCTAssertTrue(typo.stderr.contains("no worker, topology or registered version names agent 'tinny'"), typo.stderr)
+        let fresh = try c.h.run(["models", "import", "--coordinator", c.endpoint, "--agent", "tinny", "--new-agent", Self.modelA])
+        XCTAssertEqual(fresh.status, 0, fresh.stderr)
+        XCTAssertEqual(try c.h.run(["models", "remove", "--coordinator", c.endpoint, "--agent", "tinny", "v1"]).status, 0)
+        let served = try c.h.run(["models", "remove", "--coordinator", c.endpoint, "--agent", "tiny", "v2"])
+        XCTAssertNotEqual(served.status, 0)
+        XCTAssertTrue(served.stderr.contains("remove refused"), served.stderr)
     }
 
     func testAWorkerStartedOrRestartedAfterASwapServesTheCurrentVersion() throws {

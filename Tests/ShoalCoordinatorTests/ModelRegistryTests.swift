@@ -196,4 +196,28 @@ final class ModelRegistryTests: XCTestCase {
         try registry.recordRolledBack(agent: "math", to: v3.id)
         XCTAssertEqual(try registry.servingHistory(agent: "math"), [v3.id])
     }
+
+    /// Issue 23: no command removed a version. Removing forgets the record, the version's
+    /// directory and the blobs no other version shares; served, history and parents are kept.
+    func testRemoveForgetsAnUnusedVersionAndKeepsWhatIsUsed() throws {
+        let registry = try ModelRegistry(directory: root + "/store")
+        let v1 = try registry.importDirectory(try modelDir("a", weights: [1, 1]), agent: "math").version
+        let v2 = try registry.importDirectory(try modelDir("b", weights: [2, 2]), agent: "math", parent: v1.id).version
+        let v3 = try registry.importDirectory(try modelDir("c", weights: [3, 3]), agent: "math", parent: v1.id).version
+        try registry.recordServed(agent: "math", version: v2.id)
+        XCTAssertThrowsError(try registry.remove(agent: "math", id: v2.id)) { error in
+            XCTAssertTrue("\(error)".contains("is served now or in the serving history"), "\(error)")
+        }
+        XCTAssertThrowsError(try registry.remove(agent: "math", id: v1.id)) { error in
+            XCTAssertTrue("\(error)".contains("is the parent of"), "\(error)")
+        }
+        let weights = try XCTUnwrap(v3.files.first { $0.name == "model.safetensors" }).sha256
+        let config = try XCTUnwrap(v3.files.first { $0.name == "config.json" }).sha256
+        try registry.remove(agent: "math", id: v3.id)
+        XCTAssertEqual(try registry.versions(agent: "math").map(\.id), [v1.id, v2.id])
+        XCTAssertNil(registry.blobPath(sha256: weights), "its own weights are gone")
+        XCTAssertNotNil(registry.blobPath(sha256: config), "the config it shares with v1 and v2 stays")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: registry.path(of: v3)))
+        XCTAssertThrowsError(try registry.remove(agent: "math", id: v3.id))
+    }
 }
