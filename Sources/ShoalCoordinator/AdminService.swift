@@ -79,7 +79,9 @@ enum AdminService {
                     throw ModelRegistryError.unknownVersion(agent: agent, id: model)
                 }
                 // A directory: registered as it is; every worker checks that it loads before it switches.
-                version = try registry.importDirectory(model, agent: agent).version
+                let (imported, created) = try registry.importDirectory(model, agent: agent)
+                version = imported
+                if created { out.append(.provisionalVersion(agent: agent, version: imported.id)) }
             }
             let to = SwapTarget(version!, directory: registry.path(of: version!))
             let id = try broker.startSwap(agent: agent, to: to, from: target(agent, try registry.served(agent: agent).current),

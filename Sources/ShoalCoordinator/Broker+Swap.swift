@@ -98,6 +98,8 @@ extension Broker {
                 out.append(.modelServed(agent: agent, version: version))
             case let .rolledBack(agent, to):
                 out.append(.modelRolledBack(agent: agent, to: to))
+            case let .swapFailed(agent, version):
+                out.append(.modelSwapFailed(agent: agent, version: version))
             case let .log(level, message):
                 out.append(.log(level, message))
             }

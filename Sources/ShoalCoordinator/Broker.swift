@@ -10,6 +10,10 @@ public enum BrokerAction: Sendable {
     /// Durable records for the model registry: a swap finished, a rollback finished.
     case modelServed(agent: String, version: String)
     case modelRolledBack(agent: String, to: String)
+    /// A swap to `version` failed (no worker serves it).
+    case modelSwapFailed(agent: String, version: String)
+    /// `version` was registered by a swap from a directory: forgotten again if that swap fails.
+    case provisionalVersion(agent: String, version: String)
 }
 
 public enum LogLevel: Sendable { case debug, info, warning, error }

@@ -20,6 +20,8 @@ public final class Coordinator: @unchecked Sendable {
     /// (the replies they justify) are sent.
     private var pendingJournal: [Journal.Event] = []
     private var heldReplies: [[Frame]] = []
+    /// Versions registered by swaps from a directory that are still running ("agent\0version").
+    private var provisional = Set<String>()
     /// Warnings logged in the current second, and those left out past `warningsPerSecond`.
     private var warningSecond: Int64 = 0
     private var warningsThisSecond = 0
@@ -280,12 +282,24 @@ public final class Coordinator: @unchecked Sendable {
                     logger.warning("send failed: \(error)")
                 }
             case let .modelServed(agent, version):
+                provisional.remove("\(agent)\u{0}\(version)")
                 do { try models?.recordServed(agent: agent, version: version) } catch {
                     logger.error("model registry: cannot record that \(agent) serves \(version): \(error)")
                 }
             case let .modelRolledBack(agent, to):
                 do { try models?.recordRolledBack(agent: agent, to: to) } catch {
                     logger.error("model registry: cannot record the rollback of \(agent): \(error)")
+                }
+            case let .provisionalVersion(agent, version):
+                provisional.insert("\(agent)\u{0}\(version)")
+            case let .modelSwapFailed(agent, version):
+                // A version registered by this swap from a directory goes again when no worker took it.
+                guard provisional.remove("\(agent)\u{0}\(version)") != nil else { break }
+                do {
+                    try models?.remove(agent: agent, id: version)
+                    logger.info("model registry: forgot \(agent) \(version), registered by a swap from a directory that failed")
+                } catch {
+                    logger.warning("model registry: kept \(agent) \(version) after its swap failed: \(error)")
                 }
             case let .log(level, message):
                 // Warnings are about peers' input: at most `warningsPerSecond` a second, the rest counted.

@@ -61,6 +61,8 @@ public enum SwapAction: Sendable, Equatable {
     /// Durable record: the agent now serves `version` / rolled back from its current version.
     case served(agent: String, version: String)
     case rolledBack(agent: String, to: String)
+    /// A swap to `version` ended without the agent serving it.
+    case swapFailed(agent: String, version: String)
     case log(LogLevel, String)
 }
 
@@ -428,6 +430,7 @@ public struct SwapOrchestrator {
         job.finishedAt = now
         if job.phase == .reverting {
             job.state = .failed
+            if job.kind == .swap { out.append(.swapFailed(agent: agent, version: job.to.version)) }
             job.events.append("returned \(job.switched.count) switched worker(s) to \(job.target.version)")
             out.append(.log(.warning, "\(job.id): failed at \(job.failedWorker): \(job.reason); switched workers returned to \(job.target.version)"))
             return
@@ -483,6 +486,7 @@ public struct SwapOrchestrator {
         }
         job.state = .failed
         job.finishedAt = now
+        if job.kind == .swap && job.switched.isEmpty { out.append(.swapFailed(agent: agent, version: job.to.version)) }
         if !job.switched.isEmpty {
             job.events.append("\(job.switched.joined(separator: ", ")) stay on \(job.to.version): the registry does not have \(job.from) to return them to")
         }

@@ -85,6 +85,9 @@ final class SwapTests: XCTestCase {
         XCTAssertNotEqual(cli.status, 0)
         XCTAssertTrue(cli.stderr.contains("worker w1") && cli.stderr.contains("truncated"), cli.stderr)
         XCTAssertTrue(try versions(c, requests: 20).allSatisfy { $0.ok && $0.modelVersion == "v1" })
+        // Issue 23: the failed swap from a directory leaves no version behind (v1, v2 stay).
+        XCTAssertTrue(eventually { ((try? c.client.models(agent: "tiny"))?["versions"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == ["v1", "v2"] },
+                      "\(String(describing: try? c.client.models(agent: "tiny")["versions"]))")
     }
 
     func testAWorkerRejectsAStoredVersionWhoseBytesNoLongerMatchTheirSha256() throws {
