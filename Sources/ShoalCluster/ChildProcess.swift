@@ -86,6 +86,12 @@ public final class ChildProcess: @unchecked Sendable {
     public var stderrText: String { lock.withLock { errText } }
 
     public var pid: Int32 { process.processIdentifier }
+    /// The child's resident memory in KiB (`VmRSS` in /proc), or 0 once it is gone.
+    public var residentKB: Int {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
     public var isRunning: Bool { process.isRunning }
     public var exitCode: Int32? { process.isRunning ? nil : process.terminationStatus }
     public var output: [String] { lock.withLock { lines } }

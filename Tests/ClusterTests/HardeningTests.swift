@@ -180,11 +180,6 @@ extension HardeningTests {
         var codes: [Shoal_V1_ReplyCode: Int] = [:]
         var sent = 0, answered = 0
         var peakKB = 0
-        func rssKB() -> Int {
-            let status = (try? String(contentsOfFile: "/proc/\(coordinator.pid)/status", encoding: .utf8)) ?? ""
-            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-        }
         while answered < 2_000 {
             // At most 400 in flight (1.6 GB, were they all held), so the test process stays bounded too.
             while sent < 2_000 && sent - answered < 400 {
@@ -195,12 +190,12 @@ extension HardeningTests {
             guard final else { continue }
             codes[outcome.code, default: 0] += 1
             answered += 1
-            if answered % 200 == 0 { peakKB = max(peakKB, rssKB()) }
+            if answered % 200 == 0 { peakKB = max(peakKB, coordinator.residentKB) }
         }
         XCTAssertTrue(coordinator.isRunning)
         XCTAssertEqual(codes.values.reduce(0, +), 2_000)
         XCTAssertGreaterThan(codes[.overloaded] ?? 0, 1_900, "\(codes)")
-        let afterKB = rssKB()
+        let afterKB = coordinator.residentKB
         print("2,000 × 4 MB to a dead service: \(codes); coordinator RSS peak sampled \(peakKB / 1024) MB, after \(afterKB / 1024) MB")
         XCTAssertLessThan(max(peakKB, afterKB), 600 * 1024)
     }

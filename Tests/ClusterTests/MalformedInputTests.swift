@@ -126,19 +126,14 @@ extension MalformedInputTests {
         _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1")
         try h.waitForWorkers(ep, count: 1)
         let client = try Client(endpoint: ep)
-        func rssKB() -> Int {
-            let status = (try? String(contentsOfFile: "/proc/\(coordinator.pid)/status", encoding: .utf8)) ?? ""
-            let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-            return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-        }
-        let before = rssKB()
+        let before = coordinator.residentKB
         let ctx = try Context()
         let raw = try ctx.socket(.dealer)
         defer { raw.close() }
         try raw.connect(ep)
         try raw.send([MDP.clientV2, [1], Array("echo".utf8)] + Array(repeating: [0x41], count: 1_000_000))
         XCTAssertEqual(try client.call(skill: "echo", input: "after a million frames", timeoutMs: 30_000).output, "after a million frames")
-        let after = rssKB()
+        let after = coordinator.residentKB
         print("a 1,000,000-frame message: coordinator RSS \(before / 1024) MB before, \(after / 1024) MB after")
         XCTAssertLessThan(after - before, 64 * 1024, "the coordinator kept \((after - before) / 1024) MB")
 
