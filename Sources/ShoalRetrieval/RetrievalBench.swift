@@ -30,6 +30,11 @@ public enum RetrievalBench {
         public var recallAt1: Double
         public var recallAt5: Double
         public var ndcgAt10: Double
+
+        /// snake_case with the cut-off as its own word (`recall_at_5`, not `recall_at5`).
+        enum CodingKeys: String, CodingKey {
+            case recallAt1 = "recall_at_1", recallAt5 = "recall_at_5", ndcgAt10 = "ndcg_at_10"
+        }
     }
 
     public struct Report: Sendable, Codable {

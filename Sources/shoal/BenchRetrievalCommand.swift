@@ -31,6 +31,7 @@ struct BenchRetrievalCommand: ParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
+            encoder.keyEncodingStrategy = .convertToSnakeCase  // shoal_documents_per_second, …
             say(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             say(RetrievalBench.format(report))

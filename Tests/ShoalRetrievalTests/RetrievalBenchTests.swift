@@ -33,3 +33,14 @@ final class RetrievalBenchTests: XCTestCase {
         XCTAssertEqual(s.ndcgAt10, (1 / log2(3.0) + 1 / log2(5.0)) / (1 + 1 / log2(3.0)), accuracy: 1e-12)
     }
 }
+
+extension RetrievalBenchTests {
+    /// Issue 22: `bench retrieval --json` wrote `recallAt5` and `shoalDocumentsPerSecond`.
+    func testScoresEncodeSnakeCaseWithTheCutOffAsAWord() throws {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        let text = String(decoding: try encoder.encode(RetrievalBench.Scores(recallAt1: 0.5, recallAt5: 1, ndcgAt10: 0.75)), as: UTF8.self)
+        XCTAssertEqual(text, #"{"ndcg_at_10":0.75,"recall_at_1":0.5,"recall_at_5":1}"#)
+    }
+}
