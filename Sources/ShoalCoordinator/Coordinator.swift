@@ -38,7 +38,7 @@ public final class Coordinator: @unchecked Sendable {
 
     /// `modelStore`: the model registry's directory; by default `models/` beside the journal.
     public init(bind: String, config: BrokerConfig = BrokerConfig(), journalPath: String? = nil, retentionHours: Double = 168,
-                modelStore: String? = nil, recoverJournal: Bool = false,
+                modelStore: String? = nil, modelRoots: [String] = [], recoverJournal: Bool = false,
                 topologySkills: Set<String> = [], logger: Logger = Logger(label: "shoal.coordinator")) throws {
         self.topologySkills = topologySkills
         context = try Context()
@@ -72,6 +72,7 @@ public final class Coordinator: @unchecked Sendable {
         let store = modelStore ?? journalPath.map { (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("models") }
         if let store {
             let registry = try ModelRegistry(directory: store)
+            registry.roots = modelRoots
             // Workers that join are brought to each agent's recorded version.
             for (agent, id) in try registry.servedAll() {
                 if let v = try? registry.version(agent: agent, id: id) {

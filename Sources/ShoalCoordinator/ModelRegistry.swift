@@ -52,6 +52,7 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
     case invalidName(what: String, value: String)
     case linkOutside(String, name: String)
     case inUse(agent: String, id: String, reason: String)
+    case outsideRoots(String)
 
     public var description: String {
         switch self {
@@ -67,6 +68,7 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
         case let .invalidName(what, v): "\(what) '\(v)' may use only letters, digits, '.', '_' and '-'"
         case let .linkOutside(d, name): "\(d): \(name) is a symbolic link out of the model directory; import the files themselves"
         case let .inUse(a, id, why): "version '\(id)' of agent '\(a)' \(why); it is kept"
+        case .outsideRoots(let d): "\(d) is not under a model root; this coordinator imports only from its --model-root directories"
         }
     }
 }
@@ -80,6 +82,15 @@ public final class ModelRegistry: @unchecked Sendable {
     // GRDB's DatabaseQueue serialises access; the rest is immutable.
     let db: DatabaseQueue
     public let directory: String
+    /// Directories imports must come from (resolved, ending in "/"); empty: anywhere.
+    public var roots: [String] = [] {
+        didSet {
+            roots = roots.map { root in
+                let path = ((root as NSString).resolvingSymlinksInPath as NSString).standardizingPath
+                return path.hasSuffix("/") ? path : path + "/"
+            }
+        }
+    }
 
     public init(directory: String) throws {
         self.directory = directory
@@ -131,6 +142,11 @@ public final class ModelRegistry: @unchecked Sendable {
                                 validate: ((String) throws -> Void)? = nil) throws -> (version: ModelVersion, created: Bool) {
         try Self.checkName("agent", agent)
         if let id { try Self.checkName("version id", id) }
+        if !roots.isEmpty {
+            // Checked before anything is looked at, with one message whether or not the path exists.
+            let resolved = ((source as NSString).resolvingSymlinksInPath as NSString).standardizingPath
+            guard roots.contains(where: { (resolved + "/").hasPrefix($0) }) else { throw ModelRegistryError.outsideRoots(source) }
+        }
         guard (try? JSONSerialization.jsonObject(with: Data(evalScores.utf8))) is [String: Any] else {
             throw ModelRegistryError.invalidEvalScores(evalScores)
         }

@@ -24,6 +24,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(name: .customLong("no-journal"), help: "Keep tasks in memory only (they do not survive a crash).") var noJournal = false
     @Option(name: .customLong("skill"), help: "A skill the topology runs (repeatable): task specs may use it before its workers register.") var skills: [String] = []
     @Option(name: .customLong("journal-retention-hours"), help: "Forget finished tasks older than this at start-up.") var journalRetentionHours: Double = 168
+    @Option(name: .customLong("model-root"), help: "A directory model imports may come from (repeatable); without any, imports may name any path the coordinator can read.") var modelRoots: [String] = []
     @Option(help: "The model registry's directory (SQLite + content-addressed store; default: models/ beside the journal).") var models: String?
     @Option(name: .customLong("swap-step-timeout-ms"), help: "How long a worker may take to load (or switch to) a swapped-in model.") var swapStepTimeoutMs: Int64 = 300_000
 
@@ -52,7 +53,7 @@ struct CoordinatorCommand: ParsableCommand {
         config.maxServicePendingBytes = max(maxMessageBytes, maxPendingBytes / 2)
         config.swapStepTimeoutMs = swapStepTimeoutMs
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
-                                          retentionHours: journalRetentionHours, modelStore: models, recoverJournal: journalRecover,
+                                          retentionHours: journalRetentionHours, modelStore: models, modelRoots: modelRoots, recoverJournal: journalRecover,
                                           topologySkills: Set(skills))
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let signals = onTerminationSignal { _ in coordinator.stop() }

@@ -220,4 +220,24 @@ final class ModelRegistryTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: registry.path(of: v3)))
         XCTAssertThrowsError(try registry.remove(agent: "math", id: v3.id))
     }
+
+    /// Issue 21: imports only from the model roots, and the refusal does not tell whether a
+    /// path outside them exists.
+    func testImportsComeOnlyFromTheModelRoots() throws {
+        let registry = try ModelRegistry(directory: root + "/store")
+        let allowed = (root as NSString).appendingPathComponent("allowed")
+        try FileManager.default.createDirectory(atPath: allowed, withIntermediateDirectories: true)
+        registry.roots = [allowed]
+        let outside = try modelDir("outside", weights: [9])
+        for path in [outside, "/etc", "/no/such/dir"] {
+            XCTAssertThrowsError(try registry.importDirectory(path, agent: "math")) { error in
+                XCTAssertEqual(error as? ModelRegistryError, .outsideRoots(path))
+            }
+        }
+        // A link inside a root that leads outside is outside.
+        try FileManager.default.createSymbolicLink(atPath: allowed + "/sneaky", withDestinationPath: outside)
+        XCTAssertThrowsError(try registry.importDirectory(allowed + "/sneaky", agent: "math"))
+        try FileManager.default.moveItem(atPath: outside, toPath: allowed + "/inside")
+        XCTAssertEqual(try registry.importDirectory(allowed + "/inside", agent: "math").version.id, "v1")
+    }
 }
