@@ -25,6 +25,8 @@ public final class Journal {
         case accepted(id: String, spec: String, origin: TaskService.Origin)
         case step(task: String, step: String, StepRecord)
         case finished(id: String, status: String, result: String)
+        /// A finished task forgotten so its id can run another spec (`submit --replace`).
+        case replaced(id: String)
     }
 
     public init(path: String) throws {
@@ -87,6 +89,9 @@ public final class Journal {
                     try db.execute(sql: "UPDATE task SET updated_at = ? WHERE id = ?", arguments: [now, task])
                 case let .finished(id, status, result):
                     try db.execute(sql: "UPDATE task SET status = ?, result = ?, updated_at = ? WHERE id = ?", arguments: [status, result, now, id])
+                case let .replaced(id):
+                    try db.execute(sql: "DELETE FROM step WHERE task_id = ?", arguments: [id])
+                    try db.execute(sql: "DELETE FROM task WHERE id = ?", arguments: [id])
                 }
             }
         }

@@ -147,13 +147,25 @@ public struct TaskRunner {
         // changed spec, or another client's task under a squatted id, is refused by name.
         let earlier = runs[spec.id]?.spec ?? finishedSpecs[spec.id]
             ?? storedSpec(spec.id).flatMap { try? TaskSpec.parse(yaml: $0, file: "journal:\(spec.id)") }
+        var replacing = false
         if let earlier, earlier != spec {
-            out.toClients.append(reply(.badRequest, "conflict: task '\(spec.id)' exists with a different spec; "
-                                       + "submit this one under a new id (see the stored one with: shoal task \(spec.id))", nil))
-            out.logs.append("task '\(spec.id)' refused: its id is used by a different spec")
-            return
+            // `replace`: a finished task under the id is forgotten and this spec runs in its place.
+            guard params[TaskService.replaceParam] == "true", runs[spec.id] == nil else {
+                let running = runs[spec.id] != nil
+                out.toClients.append(reply(.badRequest, "conflict: task '\(spec.id)' exists with a different spec"
+                                           + (running ? " and is still running; submit this one under a new id"
+                                                      : "; submit this one under a new id, or replace it (submit --replace)")
+                                           + " (see the stored one with: shoal task \(spec.id))", nil))
+                out.logs.append("task '\(spec.id)' refused: its id is used by a different spec")
+                return
+            }
+            finished[spec.id] = nil
+            finishedSpecs[spec.id] = nil
+            out.journal.append(.replaced(id: spec.id))
+            out.logs.append("task '\(spec.id)': the finished task under this id is replaced by a different spec")
+            replacing = true
         }
-        if let result = finished[spec.id] ?? storedResult(spec.id) {
+        if !replacing, let result = finished[spec.id] ?? storedResult(spec.id) {
             out.toClients.append(reply(.ok, "", result))  // idempotent: the stored result, nothing re-run
             return
         }

@@ -9,6 +9,9 @@ public enum TaskService {
     public static let actionParam = "action"
     /// On a submission: whose run it is. A learner marks its re-runs of users' tasks, so they
     /// are never listed as tasks to learn from.
+    /// Submit param `"true"`: a finished task under the same id with a different spec is
+    /// forgotten and this one runs in its place.
+    public static let replaceParam = "replace"
     public static let originParam = "origin"
 
     public enum Origin: String, Sendable, CaseIterable {

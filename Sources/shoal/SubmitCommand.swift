@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ShoalClient
 import ShoalConfig
+import ShoalWire
 
 struct SubmitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +28,7 @@ struct SubmitCommand: ParsableCommand {
     @Option(name: .customLong("model-version"), help: "Only workers serving this model version may answer.") var modelVersion = ""
     @Option(name: .customLong("timeout-ms"), help: "How long this command waits for any reply.") var timeoutMs = 60_000
     @Flag(help: "Print one JSON object.") var json = false
+    @Flag(help: "With --task: when the id is used by a finished task with a different spec, forget that one and run this.") var replace = false
     @Flag(name: .customLong("no-wait"), help: "With --task: return once the coordinator has journaled the task.") var noWait = false
 
     func validate() throws {
@@ -65,12 +67,14 @@ struct SubmitCommand: ParsableCommand {
         if !r.ok { throw ExitCode(2) }
     }
 
+    var taskParams: [String: String] { replace ? [TaskService.replaceParam: "true"] : [:] }
+
     func runTask(_ client: Client, file: String) throws {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
             throw CommandFailure("\(file): cannot read the task file")
         }
         if noWait {
-            try client.send(skill: "shoal.task", input: text)
+            try client.send(skill: "shoal.task", input: text, params: taskParams)
             let start = Date()
             while Date().timeIntervalSince(start) * 1000 < Double(timeoutMs) {
                 guard let (r, final) = try client.receive(timeoutMs: timeoutMs) else { break }
@@ -84,7 +88,7 @@ struct SubmitCommand: ParsableCommand {
             }
             throw CommandFailure("no reply from the coordinator at \(endpoint.coordinator)")
         }
-        let r = try client.call(skill: "shoal.task", input: text, timeoutMs: timeoutMs) { partial in
+        let r = try client.call(skill: "shoal.task", input: text, params: taskParams, timeoutMs: timeoutMs) { partial in
             guard !json, let step = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any], step["id"] != nil else { return }
             say(Self.describe(step))
         }

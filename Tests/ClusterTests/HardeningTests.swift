@@ -223,6 +223,19 @@ extension HardeningTests {
         let again = try client.call(skill: "shoal.task", input: #"{"id": "reno-1", "inputs": {"hours": "16"}, "steps": [{"id": "labour", "skill": "calculator", "input": "{{inputs.hours}} * 35"}]}"#)
         XCTAssertTrue(again.ok, again.message)
         XCTAssertEqual(again.output, first.output)
+
+        // `submit --replace` forgets the finished task under the id and runs the new spec.
+        let spec = h.directory.appendingPathComponent("reno.yaml").path
+        try "id: reno-1\ninputs: {hours: 20}\nsteps:\n  - {id: labour, skill: calculator, input: \"{{inputs.hours}} * 35\"}\n"
+            .write(toFile: spec, atomically: true, encoding: .utf8)
+        let refused = try h.run(["submit", "--task", spec, "--coordinator", ep])
+        XCTAssertEqual(refused.status, 2)
+        XCTAssertTrue(refused.stderr.contains("or replace it (submit --replace)"), refused.stderr)
+        let replaced = try h.run(["submit", "--task", spec, "--coordinator", ep, "--replace"])
+        XCTAssertEqual(replaced.status, 0, replaced.stderr)
+        XCTAssertTrue(replaced.stdout.contains("labour → 700"), replaced.stdout)
+        let stored = try h.run(["task", "reno-1", "--coordinator", ep, "--json"])
+        XCTAssertTrue(stored.stdout.contains("\"700\""), stored.stdout)
     }
 }
 
