@@ -188,3 +188,20 @@ extension TaskRolloutTests {
         XCTAssertTrue(try TaskRolloutSource.select(math, skill: "math").allSatisfy { $0.agentSteps == ["solve"] })
     }
 }
+
+extension TaskRolloutTests {
+    /// Dynamic sampling for task runs: a group whose runs all solved, or all failed, the task
+    /// carries no signal and is set aside for the next tasks; mixed groups are kept, in order.
+    func testTaskGroupsSplitByWhetherTheirRunsDifferInOutcome() {
+        func run(_ group: String, outcome: Double, own: Double) -> Rollout {
+            Rollout(groupID: group, prompt: "p", completion: "c", promptTokens: [1], completionTokens: [2], samplingLogProbs: [-1],
+                    modelVersion: 0, reward: RewardBreakdown(total: own + 0.25 * outcome, components: ["step": own, "outcome": outcome]))
+        }
+        let rollouts = [run("a", outcome: 1, own: 1.1), run("b", outcome: 0, own: 0.1), run("a", outcome: 1, own: 1.1),
+                        run("b", outcome: 1, own: 1.1), run("c", outcome: 0, own: 0.1), run("c", outcome: 0, own: 0.6)]
+        let (mixed, same) = LearnerLoop<Float>.byOutcome(rollouts)
+        XCTAssertEqual(mixed.map { $0.map(\.groupID) }, [["b", "b"]])
+        // `c` differs in its own dense reward but not in outcome: still no task-level signal.
+        XCTAssertEqual(same.map { $0.map(\.groupID) }, [["a", "a"], ["c", "c"]])
+    }
+}

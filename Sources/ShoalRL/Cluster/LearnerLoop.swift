@@ -93,6 +93,8 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     public var maxFruitlessSteps = 3
     /// The next train item to sample (the steps walk the train split in order).
     var trainCursor = 0
+    /// The next task to run, with `tasks` (the steps walk the tasks in order).
+    var taskCursor = 0
     /// Dynamic sampling's work in the last step: groups dropped as all-pass or all-fail, and draws.
     public private(set) var lastDraw = (flatGroupsDropped: 0, rounds: 0)
     /// How long the last `sample` took (for the progress line's sampling rate).
@@ -143,9 +145,25 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     private func sampledRollouts(step: Int) throws -> [Rollout] {
         let g = settings.grpo
         if let tasks {
+            // Dynamic sampling for task runs: a group whose runs all had the same task outcome
+            // is dropped and the next tasks are run instead, in at most `sampling_rounds` draws.
             let sampling = RolloutSampling(groupSize: g.groupSize, temperature: g.temperature, maxTokens: g.maxTokens,
                                            seed: settings.seed &+ UInt64(step) &* 0x1_0000_0001)
-            return try tasks.rollouts(step: step, promptsPerStep: g.promptsPerStep, sampling: sampling, naming: naming)
+            var kept: [[Rollout]] = [], flat: [[Rollout]] = []
+            var round = 0, drawn = 0
+            repeat {
+                let count = g.promptsPerStep - kept.count
+                let chosen = (0..<count).map { tasks.tasks[(taskCursor + $0) % tasks.tasks.count] }
+                taskCursor += count
+                let rollouts = try tasks.rollouts(of: chosen, step: step, firstPrompt: drawn, sampling: sampling, naming: naming)
+                drawn += count
+                let (mixed, same) = Self.byOutcome(rollouts)
+                kept += g.dynamicSampling ? mixed : mixed + same
+                if g.dynamicSampling { flat += same }
+                round += 1
+            } while g.dynamicSampling && kept.count < g.promptsPerStep && round < g.samplingRounds
+            lastDraw = (flat.count, round)
+            return (kept.isEmpty ? flat : kept).flatMap { $0 }
         }
         // Dynamic sampling (DAPO): a group whose samples all pass, or all fail, tells the
         // policy nothing about what makes an answer right (only the dense and format parts
@@ -167,6 +185,22 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         } while g.dynamicSampling && kept.count < g.promptsPerStep && round < g.samplingRounds
         lastDraw = (flat.count, round)
         return (kept.isEmpty ? flat : kept).flatMap { $0 }
+    }
+
+    /// Task-run groups (by group id, in order) split into those whose runs differ in task
+    /// outcome and those whose runs all share one (all solved or all failed: no signal).
+    static func byOutcome(_ rollouts: [Rollout]) -> (mixed: [[Rollout]], same: [[Rollout]]) {
+        var order: [String] = [], groups: [String: [Rollout]] = [:]
+        for r in rollouts {
+            if groups[r.groupID] == nil { order.append(r.groupID) }
+            groups[r.groupID, default: []].append(r)
+        }
+        var mixed: [[Rollout]] = [], same: [[Rollout]] = []
+        for id in order {
+            let group = groups[id] ?? []
+            if Set(group.map { $0.reward.components["outcome"] ?? 0 }).count > 1 { mixed.append(group) } else { same.append(group) }
+        }
+        return (mixed, same)
     }
 
     /// `count` groups of the next train prompts, scored, with the overlong penalty added, and
@@ -323,7 +357,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         }
         state.fruitless = 0
         var m = result.metrics
-        if tasks == nil { (m.flatGroupsDropped, m.samplingRounds) = lastDraw }
+        (m.flatGroupsDropped, m.samplingRounds) = lastDraw
         state.metrics.append(m)
         try GRPOMetricsLog.append(m, to: out.appendingPathComponent("metrics.jsonl"))
         try ExperienceLog.write(ExperienceRecord.records(of: result.batch, agent: settings.agent, step: m.step),

@@ -178,11 +178,17 @@ public final class TaskRolloutSource {
     /// The rollouts of learner step `step`: `promptsPerStep` tasks (cycling through `tasks`),
     /// G runs each, every agent step of every run scored as described above.
     public func rollouts(step: Int, promptsPerStep: Int, sampling: RolloutSampling, naming: VersionNaming) throws -> [Rollout] {
-        let chosen = (0..<promptsPerStep).map { tasks[(step * promptsPerStep + $0) % tasks.count] }
+        try rollouts(of: (0..<promptsPerStep).map { tasks[(step * promptsPerStep + $0) % tasks.count] }, step: step, firstPrompt: 0,
+                     sampling: sampling, naming: naming)
+    }
+
+    /// The rollouts of `chosen` tasks (G runs each) in learner step `step`; their prompt
+    /// indices start at `firstPrompt` (a later draw of the same step gets its own ids and seeds).
+    public func rollouts(of chosen: [Task], step: Int, firstPrompt: Int, sampling: RolloutSampling, naming: VersionNaming) throws -> [Rollout] {
         var jobs: [(prompt: Int, sample: Int, id: String, json: String)] = []
         for (p, task) in chosen.enumerated() {
             for g in 0..<sampling.groupSize {
-                let run = try runSpec(task, step: step, prompt: p, sample: g, sampling: sampling)
+                let run = try runSpec(task, step: step, prompt: firstPrompt + p, sample: g, sampling: sampling)
                 jobs.append((p, g, run.id, run.json))
             }
         }
@@ -192,7 +198,7 @@ public final class TaskRolloutSource {
             // A run the coordinator refused (e.g. a skill no longer served) gives no rollouts.
             guard let result = results[j] else { continue }
             let task = chosen[job.prompt]
-            rollouts += try Self.rollouts(ofRun: result, task: task, runID: job.id, groupPrefix: "s\(step)-p\(job.prompt)-\(task.id)",
+            rollouts += try Self.rollouts(ofRun: result, task: task, runID: job.id, groupPrefix: "s\(step)-p\(firstPrompt + job.prompt)-\(task.id)",
                                           temperature: sampling.temperature, module: rewardModule, naming: naming, credit: credit) { self.promptTokens($0) }
         }
         return rollouts
