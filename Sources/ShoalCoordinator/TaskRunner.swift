@@ -60,6 +60,8 @@ public struct TaskRunner {
         let shoalClient: Bool
         let clientRequestId: UInt64
         var steps: [String: StepState]
+        /// A learner's run (hundreds a minute in a GRPO run): not logged line by line.
+        var quiet = false
     }
 
     var runs: [String: Run] = [:]
@@ -175,8 +177,8 @@ public struct TaskRunner {
         }
         runs[spec.id] = Run(spec: spec, client: request.identity, clientVersion: request.version, delimited: request.delimited,
                             shoalClient: ShoalBody.isShoal(request.body), clientRequestId: header.requestID,
-                            steps: Dictionary(uniqueKeysWithValues: spec.steps.map { ($0.id, StepState()) }))
-        out.logs.append("task '\(spec.id)' accepted: \(spec.steps.count) steps")
+                            steps: Dictionary(uniqueKeysWithValues: spec.steps.map { ($0.id, StepState()) }), quiet: origin == .learner)
+        if origin != .learner { out.logs.append("task '\(spec.id)' accepted: \(spec.steps.count) steps") }
         out.journal.append(.accepted(id: spec.id, spec: text, origin: origin))
         if request.version == .v2 && ShoalBody.isShoal(request.body) {
             var h = Shoal_V1_ReplyHeader()
@@ -449,7 +451,7 @@ public struct TaskRunner {
             finishedSpecs[taskId] = run.spec
         }
         for key in sentInputs.keys where key.hasPrefix(taskId + "\u{0}") { sentInputs[key] = nil }
-        out.logs.append("task '\(taskId)' \(status)")
+        if !run.quiet { out.logs.append("task '\(taskId)' \(status)") }
         out.journal.append(.finished(id: taskId, status: status, result: json))
         guard let client = run.client else { return }
         var h = Shoal_V1_ReplyHeader()

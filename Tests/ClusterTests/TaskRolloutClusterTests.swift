@@ -144,7 +144,7 @@ final class TaskRolloutClusterTests: XCTestCase {
 
     func testTheLearnerListsUsersFinishedTasksThroughTheCoordinatorButNotItsOwnRuns() throws {
         let h = try ClusterHarness()
-        let (_, ep) = try h.coordinator()
+        let (coordinator, ep) = try h.coordinator()
         _ = try h.worker(agent: try h.agent(name: "calc", model: "calculator", concurrency: 4), endpoint: ep, id: "calc-1")
         let silent = TokenWorker(endpoint: ep, service: "sampler")
         defer { silent.stop() }
@@ -169,6 +169,11 @@ final class TaskRolloutClusterTests: XCTestCase {
         XCTAssertTrue(learnerRun.ok, learnerRun.message)
         try client.send(skill: TaskService.name, input: "id: pending\nsteps:\n  - {id: wait, skill: sampler, input: x, params: {form: silent}}\n")
         XCTAssertTrue(eventually { (try? client.tasks(TaskService.ListQuery(limit: 10)).count) == 4 })
+        // A learner's runs (hundreds a minute in a GRPO run) are not logged line by line; users' tasks
+        // are (the one submitted after the learner's run is in the log, so that run's line would be too).
+        XCTAssertTrue(eventually { coordinator.stderrText.contains("task 'pending' accepted") }, coordinator.stderrText)
+        XCTAssertTrue(coordinator.stderrText.contains("task 'plain' accepted"), coordinator.stderrText)
+        XCTAssertFalse(coordinator.stderrText.contains("task 'plain-rerun'"), coordinator.stderrText)
 
         let listed = try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100)
         XCTAssertEqual(listed.map(\.id), ["recording", "plain"])
