@@ -53,7 +53,7 @@ public final class ChildProcess: @unchecked Sendable {
         lock.withLock { openPipes += 1 }
         let handle = pipe.fileHandleForReading
         let thread = Thread { [weak self] in
-            let pending = PendingUTF8()
+            var pending = PendingUTF8()
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             while true {
                 let n = buffer.withUnsafeMutableBytes { Glibc.read(handle.fileDescriptor, $0.baseAddress, $0.count) }
@@ -151,35 +151,31 @@ public func currentExecutable() -> String {
 }
 
 /// Bytes read from a pipe, handed on as text up to the last complete UTF-8 character.
-private final class PendingUTF8: @unchecked Sendable {
+/// Owned by the one thread that reads the pipe.
+private struct PendingUTF8 {
     private var bytes: [UInt8] = []
-    private let lock = NSLock()
 
-    func take(_ data: Data) -> String? {
-        lock.withLock {
-            bytes += data
-            // A lead byte (11xxxxxx) among the last three whose sequence is not complete stays.
-            var end = bytes.count
-            for back in 1...min(3, bytes.count) {
-                let b = bytes[bytes.count - back]
-                if b & 0xC0 == 0xC0 {
-                    let length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2
-                    if back < length { end = bytes.count - back }
-                    break
-                }
-                if b & 0x80 == 0 { break }
+    mutating func take(_ data: Data) -> String? {
+        bytes += data
+        // A lead byte (11xxxxxx) among the last three whose sequence is not complete stays.
+        var end = bytes.count
+        for back in 1...min(3, bytes.count) {
+            let b = bytes[bytes.count - back]
+            if b & 0xC0 == 0xC0 {
+                let length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2
+                if back < length { end = bytes.count - back }
+                break
             }
-            guard end > 0 else { return nil }
-            let text = String(decoding: bytes[..<end], as: UTF8.self)
-            bytes.removeFirst(end)
-            return text
+            if b & 0x80 == 0 { break }
         }
+        guard end > 0 else { return nil }
+        let text = String(decoding: bytes[..<end], as: UTF8.self)
+        bytes.removeFirst(end)
+        return text
     }
 
-    func flush() -> String? {
-        lock.withLock {
-            defer { bytes = [] }
-            return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
-        }
+    mutating func flush() -> String? {
+        defer { bytes = [] }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -182,7 +182,7 @@ public struct Broker {
             key: key, client: request.identity, clientVersion: request.version, delimited: request.delimited,
             service: service, serviceFrame: request.service, body: request.body, shoalRequestId: shoalId,
             arrivedAt: now, deadline: deadlineMs > 0 ? now + deadlineMs : nil, pin: pin, avoid: avoid,
-            splitPinned: pin != header.modelVersion || !avoid.isEmpty)
+            splitPinned: pin != header.modelVersion || !avoid.isEmpty, bytes: bytes)
         pending[key] = pendingRequest
         pendingBytes += bytes
         services[service]!.pendingBytes += bytes

@@ -95,9 +95,8 @@ struct PendingRequest {
     var splitPinned = false
     var attempts = 0
     var worker: Frame?
-
-    /// What the coordinator holds for it: the body it keeps to send (and resend).
-    var bytes: Int { body.reduce(0) { $0 + $1.count } }
+    /// What the coordinator holds for it: the bytes of the body it keeps to send (and resend).
+    var bytes = 0
 }
 
 /// A min-heap of (deadline, key); stale entries (already answered) are skipped when popped.

@@ -145,41 +145,39 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     private func sampledRollouts(step: Int) throws -> [Rollout] {
         let g = settings.grpo
         if let tasks {
-            // Dynamic sampling for task runs: a group whose runs all had the same task outcome
-            // is dropped and the next tasks are run instead, in at most `sampling_rounds` draws.
+            // Task runs: a group is flat when its runs all had the same task outcome.
             let sampling = RolloutSampling(groupSize: g.groupSize, temperature: g.temperature, maxTokens: g.maxTokens,
                                            seed: settings.seed &+ UInt64(step) &* 0x1_0000_0001)
-            var kept: [[Rollout]] = [], flat: [[Rollout]] = []
-            var round = 0, drawn = 0
-            repeat {
-                let count = g.promptsPerStep - kept.count
+            var drawn = 0
+            return try dynamicallySampled { count, _ in
                 let chosen = (0..<count).map { tasks.tasks[(taskCursor + $0) % tasks.tasks.count] }
                 taskCursor += count
                 let rollouts = try tasks.rollouts(of: chosen, step: step, firstPrompt: drawn, sampling: sampling, naming: naming)
                 drawn += count
                 let (mixed, same) = Self.byOutcome(rollouts)
-                kept += g.dynamicSampling ? mixed : mixed + same
-                if g.dynamicSampling { flat += same }
-                round += 1
-            } while g.dynamicSampling && kept.count < g.promptsPerStep && round < g.samplingRounds
-            lastDraw = (flat.count, round)
-            return (kept.isEmpty ? flat : kept).flatMap { $0 }
+                return mixed.map { ($0, false) } + same.map { ($0, true) }
+            }
         }
-        // Dynamic sampling (DAPO): a group whose samples all pass, or all fail, tells the
-        // policy nothing about what makes an answer right (only the dense and format parts
-        // of its rewards differ), so it is dropped and replaced by the next train prompts, in
-        // at most `sampling_rounds` draws. If no draw brings a mixed group, the step trains
-        // on the flat groups rather than nothing.
+        // Prompts of the train split: a group is flat when its samples all pass or all fail.
+        return try dynamicallySampled { count, round in
+            try sampleGroups(count: count, step: step, round: round).map { group, solved in
+                (group, solved.allSatisfy { $0 } || !solved.contains(true))
+            }
+        }
+    }
+
+    /// Dynamic sampling (DAPO): a flat group tells the policy nothing about what makes an
+    /// answer right (only the dense and format parts of its rewards differ), so it is dropped
+    /// and `draw` is asked for as many groups again, in at most `sampling_rounds` draws. If no
+    /// draw brings a mixed group, the step trains on the flat groups rather than nothing.
+    /// `draw(count, round)` returns groups with whether each is flat.
+    private func dynamicallySampled(_ draw: (_ count: Int, _ round: Int) throws -> [(rollouts: [Rollout], flat: Bool)]) rethrows -> [Rollout] {
+        let g = settings.grpo
         var kept: [[Rollout]] = [], flat: [[Rollout]] = []
         var round = 0
         repeat {
-            let groups = try sampleGroups(count: g.promptsPerStep - kept.count, step: step, round: round)
-            for (group, solved) in groups {
-                if g.dynamicSampling && (solved.allSatisfy { $0 } || !solved.contains(true)) {
-                    flat.append(group)
-                } else {
-                    kept.append(group)
-                }
+            for (group, isFlat) in try draw(g.promptsPerStep - kept.count, round) {
+                if g.dynamicSampling && isFlat { flat.append(group) } else { kept.append(group) }
             }
             round += 1
         } while g.dynamicSampling && kept.count < g.promptsPerStep && round < g.samplingRounds
