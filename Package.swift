@@ -88,6 +88,6 @@ let package = Package(
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRLTests", dependencies: ["ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
-        .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
+        .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
     ]
 )

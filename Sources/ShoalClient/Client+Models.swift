@@ -10,7 +10,7 @@ extension Client {
         var p = params
         p["action"] = action
         let outcome = try call(skill: MDP.adminService, input: "", params: p, timeoutMs: timeoutMs)
-        guard outcome.ok else { throw ClientError.refused(service: MDP.adminService, reason: outcome.message) }
+        guard outcome.ok else { throw ClientError.refused(service: MDP.adminService, reason: outcome.message, code: outcome.code) }
         return outcome.output
     }
 
@@ -70,7 +70,7 @@ extension Client {
                 if p.state != "running" { return p }
             }
             guard monotonicMs() < end else {
-                throw ClientError.noReply(service: "\(MDP.adminService) (swap \(swapId) still running)", waitedMs: Int64(timeoutMs), endpoint: endpoint)
+                throw ClientError.noReply(service: "\(MDP.adminService) (swap \(swapId) still running)", waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: security.hint)
             }
             Thread.sleep(forTimeInterval: Double(pollMs) / 1000)
         }

@@ -34,16 +34,17 @@ public struct SubTaskOutcome: Sendable, Equatable {
 }
 
 public enum ClientError: Error, CustomStringConvertible, Equatable {
-    case noReply(service: String, waitedMs: Int64, endpoint: String)
+    case noReply(service: String, waitedMs: Int64, endpoint: String, hint: String = "")
     case malformedReply(String)
-    case refused(service: String, reason: String)
+    /// The coordinator answered with an error `code` (bad_request, forbidden, …).
+    case refused(service: String, reason: String, code: Shoal_V1_ReplyCode = .badRequest)
 
     public var description: String {
         switch self {
-        case let .noReply(service, waited, endpoint):
-            "no reply for '\(service)' from the coordinator at \(endpoint) within \(waited) ms — is `shoal coordinator` (or `shoal up`) running there?"
+        case let .noReply(service, waited, endpoint, hint):
+            "no reply for '\(service)' from the coordinator at \(endpoint) within \(waited) ms — is `shoal coordinator` (or `shoal up`) running there?\(hint)"
         case let .malformedReply(why): "malformed reply from the coordinator: \(why)"
-        case let .refused(_, reason): reason
+        case let .refused(_, reason, _): reason
         }
     }
 }
@@ -52,16 +53,22 @@ public enum ClientError: Error, CustomStringConvertible, Equatable {
 /// Not thread-safe (it owns a socket); use one per thread.
 public final class Client {
     public let endpoint: String
+    /// How it connects: CURVE with a key file's credentials, or plaintext.
+    public let security: Security
     private let context: Context
     private let socket: Socket
     private var nextId: UInt64 = 1
 
-    public init(endpoint: String) throws {
+    /// `security` nil: `Security.ambient(name: "admin")` ($SHOAL_KEY, else .shoal/keys/admin.key
+    /// when it exists, else plaintext).
+    public init(endpoint: String, security: Security? = nil) throws {
         self.endpoint = endpoint
+        self.security = try security ?? Security.ambient(name: "admin")
         context = try Context()
         socket = try context.socket(.dealer)
         try socket.setSendHighWaterMark(0)
         try socket.setReceiveHighWaterMark(0)
+        try self.security.apply(to: socket)
         try socket.connect(endpoint)
     }
 
@@ -108,7 +115,7 @@ public final class Client {
         while true {
             let left = Int64(timeoutMs) - (monotonicMs() - start)
             guard left > 0, let (outcome, final) = try receive(timeoutMs: Int(left)) else {
-                throw ClientError.noReply(service: skill, waitedMs: Int64(timeoutMs), endpoint: endpoint)
+                throw ClientError.noReply(service: skill, waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: security.hint)
             }
             guard outcome.requestId == id else { continue }  // a late reply to an earlier call
             if final { return outcome }
@@ -122,7 +129,7 @@ public final class Client {
         let start = monotonicMs()
         while true {
             let left = Int64(timeoutMs) - (monotonicMs() - start)
-            guard left > 0 else { throw ClientError.noReply(service: MDP.statusService, waitedMs: Int64(timeoutMs), endpoint: endpoint) }
+            guard left > 0 else { throw ClientError.noReply(service: MDP.statusService, waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: security.hint) }
             var poller = Poller()
             poller.add(socket)
             if try poller.poll(timeoutMs: Int(left)).isEmpty { continue }

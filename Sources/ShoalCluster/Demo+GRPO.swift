@@ -1,3 +1,4 @@
+import ShoalWire
 import Foundation
 import ShoalClient
 import ShoalConfig
@@ -24,7 +25,7 @@ extension Demo {
 
     /// 8. GRPO through the cluster: rollouts sampled by the live workers, rewards, updates, and
     /// every few steps a new version registered and rolled into the workers while they serve.
-    static func showGRPO(endpoint: String, modelDirectory: String, state: String, say: @escaping (String) -> Void) throws {
+    static func showGRPO(endpoint: String, security: Security, modelDirectory: String, state: String, say: @escaping (String) -> Void) throws {
         say("")
         say("8. RL from verifiable rewards: GRPO through the cluster. The learner asks the '\(digitsSkill)' workers for")
         say("   8 samples of each of 4 prompts (token ids, log-probs, version), scores them (reward = share of")
@@ -49,12 +50,12 @@ extension Demo {
         var settings = LearnerLoopSettings(agent: digitsSkill, grpo: grpo, outDirectory: (state as NSString).appendingPathComponent("grpo"))
         settings.evalEvery = 0
         settings.rollbackMargin = nil
-        let loop = try LearnerLoop(learner: learner, source: try ClusterRolloutSource(endpoint: endpoint, skill: digitsSkill, tokenizer: tokenizer),
+        let loop = try LearnerLoop(learner: learner, source: try ClusterRolloutSource(endpoint: endpoint, skill: digitsSkill, tokenizer: tokenizer, security: security),
                                    scorer: DigitShareScorer(), trainItems: items, heldOut: heldOut, naming: naming,
-                                   publisher: try CoordinatorVersionPublisher(endpoint: endpoint, agent: digitsSkill),
+                                   publisher: try CoordinatorVersionPublisher(endpoint: endpoint, agent: digitsSkill, security: security),
                                    settings: settings, tokenizer: tokenizer, tokenizerDirectory: modelDirectory) { say("   " + $0) }
         let summary = try loop.run()
-        let versions = (try? Client(endpoint: endpoint).status())?.workers.filter { $0.service == digitsSkill }
+        let versions = (try? Client(endpoint: endpoint, security: security).status())?.workers.filter { $0.service == digitsSkill }
             .map { "\($0.workerID)@\($0.modelVersion)" }.joined(separator: ", ") ?? "?"
         say("   \(summary.steps) steps in \(String(format: "%.1f", summary.seconds)) s; versions published and swapped in live: "
             + summary.publishedVersions.joined(separator: ", ") + "; the workers now serve \(versions)")

@@ -48,7 +48,7 @@ extension Demo {
         let first = try client.waitForSwap(agent: "assistant", swapId: try client.startSwap(agent: "assistant", model: v1, strategy: "all"))
         say("   serving \(v1) on every worker: \(first.state)\(first.state == "succeeded" ? "" : " (\(first.reason))")")
         say("   shoal swap --agent assistant --model \(v2) --strategy rolling   (under 4 requests/s)")
-        let r = try SwapBench.underLoad(endpoint: endpoint, skill: "assistant", agent: "assistant", model: v2, strategy: "rolling",
+        let r = try SwapBench.underLoad(endpoint: endpoint, security: client.security, skill: "assistant", agent: "assistant", model: v2, strategy: "rolling",
                                         requestsPerSecond: 4, steadySeconds: 2, input: "Say hi in three words.") { say("   " + $0) }
         say("   swap \(r.outcome) in \(String(format: "%.1f", r.swapSeconds)) s · \(r.total) requests, \(r.failed) failed")
         for (worker, versions) in r.versionsByWorker.sorted(by: { $0.key < $1.key }) {

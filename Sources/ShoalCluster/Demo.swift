@@ -34,7 +34,7 @@ public enum Demo {
         }
         let registered = supervisor.waitForWorkers(timeout: 30)
         say("   \(registered)/\(supervisor.workers.count) workers registered with the coordinator.")
-        let client = try Client(endpoint: supervisor.endpoint)
+        let client = try supervisor.client()
 
         say("")
         say("2. Route sub-tasks to the specialist that serves each skill.")
@@ -105,6 +105,7 @@ public enum Demo {
             let reason = r.message.split(separator: "\n").dropFirst().first.map { $0.trimmingCharacters(in: .whitespaces) } ?? r.message
             say("   \(what) → \(r.code.name) in \(String(format: "%.1f", ms)) ms: \(reason)")
         }
+        try showRoles(supervisor: supervisor, say: say)
 
         say("")
         say("6. A worker dies (kill -9) under load: its in-flight requests go to another worker,")
@@ -137,11 +138,11 @@ public enum Demo {
             try realModelSwap(client: client, endpoint: supervisor.endpoint, state: state, workers: assistant.replicas,
                               supervisor: supervisor, say: say)
         }
-        if digits != nil { try showGRPO(endpoint: supervisor.endpoint, modelDirectory: digitsModel, state: state, say: say) }
+        if digits != nil { try showGRPO(endpoint: supervisor.endpoint, security: client.security, modelDirectory: digitsModel, state: state, say: say) }
         if let tools = topology.agents.first(where: { $0.agent.name == "tools" && $0.agent.backend == .swift }) {
             let base = (tools.agentFile as NSString).deletingLastPathComponent
             let model = tools.agent.model.hasPrefix("/") ? tools.agent.model : (base as NSString).appendingPathComponent(tools.agent.model)
-            try showStepCredit(endpoint: supervisor.endpoint, state: state, toolsModel: model, say: say)
+            try showStepCredit(endpoint: supervisor.endpoint, security: client.security, state: state, toolsModel: model, say: say)
         }
 
         let s = try client.status()
@@ -170,7 +171,7 @@ public enum Demo {
         let first = try client.waitForSwap(agent: tinySkill, swapId: try client.startSwap(agent: tinySkill, model: "v1", strategy: "all"))
         say("   serving v1 on every worker: \(first.state)")
         say("   shoal swap --agent \(tinySkill) --model v2 --strategy rolling   (under 40 requests/s)")
-        let r = try SwapBench.underLoad(endpoint: endpoint, skill: tinySkill, agent: tinySkill, model: "v2", strategy: "rolling",
+        let r = try SwapBench.underLoad(endpoint: endpoint, security: client.security, skill: tinySkill, agent: tinySkill, model: "v2", strategy: "rolling",
                                         requestsPerSecond: 40, steadySeconds: 1.5) { say("   " + $0) }
         say("   swap \(r.outcome) in \(String(format: "%.0f", r.swapSeconds * 1000)) ms · \(r.total) requests, \(r.failed) failed")
         for (worker, versions) in r.versionsByWorker.sorted(by: { $0.key < $1.key }) {

@@ -1,11 +1,14 @@
 import Foundation
 import ShoalClient
+import ShoalCoordinator
 import ShoalWire
 import ZeroMQ
 
 /// `shoal bench routing`: no-op requests client → coordinator → worker → client over tcp
 /// loopback, each in its own process, against the same through libzmq's logic-free
-/// `zmq_proxy` ROUTER/DEALER broker, measured in the same run.
+/// `zmq_proxy` ROUTER/DEALER broker, measured in the same run. Shoal runs twice: in
+/// plaintext (`--insecure`, like the proxy) and with CURVE keys (its default), so the run also
+/// says what encryption and authentication cost.
 public enum RoutingBench {
     public struct Measurement: Sendable {
         public var p50Us: Double
@@ -14,7 +17,10 @@ public enum RoutingBench {
     }
 
     public struct Report: Sendable {
+        /// Plaintext, as the proxy: the like-for-like comparison.
         public var shoal: Measurement
+        /// CURVE encryption and ZAP roles on, as `shoal up` runs.
+        public var shoalCurve: Measurement
         public var proxy: Measurement
         public var payloadBytes: Int
         public var latencyRequests: Int
@@ -25,6 +31,8 @@ public enum RoutingBench {
             ["shoal_p50_us": shoal.p50Us, "shoal_p99_us": shoal.p99Us, "shoal_rps": shoal.rps,
              "proxy_p50_us": proxy.p50Us, "proxy_p99_us": proxy.p99Us, "proxy_rps": proxy.rps,
              "p50_ratio": shoal.p50Us / proxy.p50Us, "rps_ratio": shoal.rps / proxy.rps,
+             "shoal_curve_p50_us": shoalCurve.p50Us, "shoal_curve_p99_us": shoalCurve.p99Us, "shoal_curve_rps": shoalCurve.rps,
+             "curve_p50_ratio": shoalCurve.p50Us / shoal.p50Us, "curve_rps_ratio": shoalCurve.rps / shoal.rps,
              "payload_bytes": payloadBytes, "latency_requests": latencyRequests,
              "throughput_requests": throughputRequests, "window": window]
         }
@@ -49,29 +57,37 @@ public enum RoutingBench {
             .write(toFile: agent, atomically: true, encoding: .utf8)
 
         // Shoal: coordinator and worker processes; this process is the client.
-        progress("starting coordinator and echo worker…")
-        let coordinator = try ChildProcess(name: "coordinator", executable: executable,
-                                           arguments: ["coordinator", "--bind", "tcp://127.0.0.1:*", "--no-journal"], silenceStderr: true)
-        defer { coordinator.stop(grace: 2) }
-        guard let endpoint = coordinator.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
-            throw BenchError("the coordinator did not start")
-        }
-        let worker = try ChildProcess(name: "echo", executable: executable,
-                                      arguments: ["worker", "--agent", agent, "--coordinator", endpoint, "--id", "bench-echo"],
-                                      captureStdout: false, silenceStderr: true)
-        defer { worker.stop(grace: 2) }
-        let client = try Client(endpoint: endpoint)
-        for _ in 0..<200 where (try? client.call(skill: "echo", input: payload, timeoutMs: 200))?.ok != true {}
-        progress("shoal: \(options.latencyRequests) sequential round trips, then \(options.throughputRequests) with \(options.window) in flight…")
-        let shoal = try measure(options) {
-            try client.send(skill: "echo", input: payload)
-        } receive: {
-            while true {
-                guard let (outcome, final) = try client.receive(timeoutMs: 10_000) else { throw BenchError("shoal: no reply within 10 s") }
-                guard outcome.ok else { throw BenchError("shoal: \(outcome.code.name): \(outcome.message)") }
-                if final { return }
+        let keys = try KeyDirectory.create(at: dir.appendingPathComponent("keys").path)
+        func shoal(curve: Bool) throws -> Measurement {
+            let label = curve ? "shoal (CURVE)" : "shoal (plaintext)"
+            progress("\(label): starting coordinator and echo worker…")
+            let coordinator = try ChildProcess(name: "coordinator", executable: executable,
+                                               arguments: ["coordinator", "--bind", "tcp://127.0.0.1:*", "--no-journal"]
+                                                   + (curve ? ["--keys", keys.path] : ["--insecure"]), silenceStderr: true)
+            defer { coordinator.stop(grace: 2) }
+            guard let endpoint = coordinator.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
+                throw BenchError("the coordinator did not start")
+            }
+            let worker = try ChildProcess(name: "echo", executable: executable,
+                                          arguments: ["worker", "--agent", agent, "--coordinator", endpoint, "--id", "bench-echo"]
+                                              + (curve ? ["--key", keys.file("worker")] : ["--insecure"]),
+                                          captureStdout: false, silenceStderr: true)
+            defer { worker.stop(grace: 2) }
+            let client = try Client(endpoint: endpoint, security: curve ? .curve(try keys.credentials("client")) : .plaintext)
+            for _ in 0..<200 where (try? client.call(skill: "echo", input: payload, timeoutMs: 200))?.ok != true {}
+            progress("\(label): \(options.latencyRequests) sequential round trips, then \(options.throughputRequests) with \(options.window) in flight…")
+            return try measure(options) {
+                try client.send(skill: "echo", input: payload)
+            } receive: {
+                while true {
+                    guard let (outcome, final) = try client.receive(timeoutMs: 10_000) else { throw BenchError("\(label): no reply within 10 s") }
+                    guard outcome.ok else { throw BenchError("\(label): \(outcome.code.name): \(outcome.message)") }
+                    if final { return }
+                }
             }
         }
+        let plain = try shoal(curve: false)
+        let curve = try shoal(curve: true)
 
         // Baseline: zmq_proxy process, raw DEALER echo process, raw DEALER client here.
         progress("starting zmq_proxy baseline…")
@@ -99,7 +115,7 @@ public enum RoutingBench {
             if try poller.poll(timeoutMs: 10_000).isEmpty { throw BenchError("proxy: no reply within 10 s") }
             _ = try raw.receive()
         }
-        return Report(shoal: shoal, proxy: baseline, payloadBytes: options.payloadBytes,
+        return Report(shoal: plain, shoalCurve: curve, proxy: baseline, payloadBytes: options.payloadBytes,
                       latencyRequests: options.latencyRequests, throughputRequests: options.throughputRequests,
                       window: options.window)
     }

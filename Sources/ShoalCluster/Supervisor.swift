@@ -1,6 +1,8 @@
 import Foundation
 import ShoalClient
 import ShoalConfig
+import ShoalCoordinator
+import ShoalWire
 
 /// Runs a topology on this machine (`shoal up`): the coordinator first, then every worker
 /// replica, each its own child process. Crashed children restart with exponential back-off;
@@ -22,6 +24,8 @@ public final class Supervisor: @unchecked Sendable {
     public private(set) var endpoint = ""
     public private(set) var coordinator: Child?
     public private(set) var workers: [Child] = []
+    /// The cluster's CURVE keys (made on first start); nil when the topology says `insecure`.
+    public private(set) var keys: KeyDirectory?
     private let log: (String) -> Void
 
     public init(topology: Topology, executable: String = currentExecutable(), quietStderr: Bool = false,
@@ -47,12 +51,22 @@ public final class Supervisor: @unchecked Sendable {
     public func start(bindOverride: String? = nil, stateDirectory: String? = nil) throws {
         let c = topology.coordinator
         let bind = bindOverride ?? c.endpoint
+        if !c.insecure {
+            // The topology's, else beside the state (a run's own cluster), else $SHOAL_KEYS or .shoal/keys,
+            // where commands run beside `shoal up` look by default.
+            let env = ProcessInfo.processInfo.environment["SHOAL_KEYS"].flatMap { $0.isEmpty ? nil : $0 }
+            let dir = c.keys ?? stateDirectory.map { ($0 as NSString).appendingPathComponent("keys") } ?? env ?? Security.localKeyDirectory
+            let made = !KeyDirectory(path: dir).exists
+            keys = try KeyDirectory.ensure(at: dir)
+            if made { log("keys          made in \(dir): admin.key, worker.key, learner.key, client.key (allowlist: allow.yaml)") }
+        }
+        let security = keys.map { ["--keys", $0.path] } ?? ["--insecure"] + (Self.isLoopback(bind) ? [] : ["--insecure-network"])
         let args = ["coordinator", "--bind", bind, "--heartbeat-ms", "\(c.heartbeatMs)", "--liveness", "\(c.liveness)",
                     "--queue-limit", "\(c.queueLimit)", "--max-message-bytes", "\(c.maxMessageBytes)",
                     "--grace-ms", "\(c.unknownServiceGraceMs)", "--default-deadline-ms", "\(c.defaultDeadlineMs)",
                     "--max-worker-capacity", "\(c.maxWorkerCapacity)", "--max-pending-bytes", "\(c.maxPendingBytes)"]
             + (stateDirectory.map { ["--journal", ($0 as NSString).appendingPathComponent("journal.sqlite")] } ?? [])
-            + Set(topology.agents.flatMap(\.agent.skills)).sorted().flatMap { ["--skill", $0] }
+            + Set(topology.agents.flatMap(\.agent.skills)).sorted().flatMap { ["--skill", $0] } + security
         let p = try ChildProcess(name: "coordinator", executable: executable, arguments: args, silenceStderr: quietStderr)
         guard let ep = p.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
             p.stop(grace: 1)
@@ -60,12 +74,13 @@ public final class Supervisor: @unchecked Sendable {
         }
         endpoint = ep
         coordinator = Child(name: "coordinator", arguments: args, process: p)
-        log("coordinator   listening on \(endpoint)   (pid \(p.pid))")
+        log("coordinator   listening on \(endpoint)   (pid \(p.pid))\(keys == nil ? "   INSECURE: plaintext, no keys" : "   CURVE, keys in \(keys!.path)")")
         for d in topology.agents {
             for i in 1...d.replicas {
                 let name = "\(d.agent.name)-\(i)"
+                let key = keys.map { ["--key", d.key ?? $0.file("worker")] } ?? ["--insecure"]
                 let wargs = ["worker", "--agent", d.agentFile, "--coordinator", endpoint, "--id", name,
-                             "--heartbeat-ms", "\(c.heartbeatMs)", "--liveness", "\(c.liveness)"]
+                             "--heartbeat-ms", "\(c.heartbeatMs)", "--liveness", "\(c.liveness)"] + key
                 let w = try ChildProcess(name: name, executable: executable, arguments: wargs, captureStdout: false,
                                          silenceStderr: quietStderr)
                 workers.append(Child(name: name, arguments: wargs, process: w))
@@ -74,13 +89,32 @@ public final class Supervisor: @unchecked Sendable {
         }
     }
 
+    /// How a process beside the supervisor connects as `name` (admin, learner, client or
+    /// worker): with that key of the cluster's directory, or in plaintext when insecure.
+    public func security(_ name: String = "admin") throws -> Security {
+        guard let keys else { return .plaintext }
+        return .curve(try keys.credentials(name))
+    }
+
+    /// A client of this cluster's coordinator, as `name`.
+    public func client(_ name: String = "admin") throws -> Client {
+        try Client(endpoint: endpoint, security: try security(name))
+    }
+
+    /// Whether an endpoint stays on this machine (loopback TCP, IPC or in-process).
+    public static func isLoopback(_ endpoint: String) -> Bool {
+        guard endpoint.hasPrefix("tcp://") else { return true }
+        let host = endpoint.dropFirst(6).split(separator: ":", omittingEmptySubsequences: false).dropLast().joined(separator: ":")
+        return ["127.0.0.1", "localhost", "[::1]", "::1"].contains(host) || host.hasPrefix("127.")
+    }
+
     /// Waits until `count` workers have registered, or `timeout` passes; returns how many did.
     public func waitForWorkers(_ count: Int? = nil, timeout: TimeInterval = 30) -> Int {
         let want = count ?? workers.count
         let end = Date().addingTimeInterval(timeout)
         var seen = 0
         while Date() < end {
-            if let client = try? Client(endpoint: endpoint), let s = try? client.status(timeoutMs: 1000) {
+            if let client = try? client(), let s = try? client.status(timeoutMs: 1000) {
                 seen = s.workers.count
                 if seen >= want { return seen }
             }

@@ -81,7 +81,7 @@ public enum SwapBench {
             """.write(toFile: agent, atomically: true, encoding: .utf8)
         progress("starting a coordinator and \(options.workers) model worker(s)…")
         let coordinator = try ChildProcess(name: "coordinator", executable: executable, arguments: [
-            "coordinator", "--bind", "tcp://127.0.0.1:*", "--journal", dir.appendingPathComponent("journal.sqlite").path,
+            "coordinator", "--bind", "tcp://127.0.0.1:*", "--journal", dir.appendingPathComponent("journal.sqlite").path, "--insecure",
         ], silenceStderr: true)
         defer { coordinator.stop(grace: 2) }
         guard let endpoint = coordinator.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
@@ -94,10 +94,10 @@ public enum SwapBench {
         for i in 1...options.workers {
             workers.append(try ChildProcess(name: "w\(i)", executable: executable, arguments: [
                 "worker", "--agent", agent, "--coordinator", endpoint, "--id", "bench-\(i)",
-                "--model-cache", dir.appendingPathComponent("cache").path,
+                "--model-cache", dir.appendingPathComponent("cache").path, "--insecure",
             ], environment: env, captureStdout: false, silenceStderr: true))
         }
-        let admin = try Client(endpoint: endpoint)
+        let admin = try Client(endpoint: endpoint, security: .plaintext)
         let end = Date().addingTimeInterval(60)
         while (try? admin.status(timeoutMs: 1000))?.workers.count ?? 0 < options.workers {
             guard Date() < end else { throw BenchError("the workers did not register within 60 s") }
@@ -110,19 +110,19 @@ public enum SwapBench {
         guard first.state == "succeeded" else { throw BenchError("setting up version A failed: \(first.reason)") }
         let to = (vb["version"] as? [String: Any])?["id"] as? String ?? "v2"
         progress("steady load \(options.requestsPerSecond) req/s for \(options.steadySeconds) s, then a \(options.strategy) swap v1 → \(to) under the same load…")
-        return try underLoad(endpoint: endpoint, skill: "bench", agent: "bench", model: to, strategy: options.strategy,
+        return try underLoad(endpoint: endpoint, security: .plaintext, skill: "bench", agent: "bench", model: to, strategy: options.strategy,
                              requestsPerSecond: options.requestsPerSecond, steadySeconds: options.steadySeconds, progress: progress)
     }
 
     /// The measurement alone, against a running cluster: steady load, then a swap under the same
     /// load, then one more second. The demo uses it to show a live swap.
-    public static func underLoad(endpoint: String, skill: String, agent: String, model: String, strategy: String,
+    public static func underLoad(endpoint: String, security: Security = .plaintext, skill: String, agent: String, model: String, strategy: String,
                                  requestsPerSecond: Int, steadySeconds: Double, input: String = "Hello",
                                  progress: (String) -> Void = { _ in }) throws -> Report {
-        let load = LoadGenerator(endpoint: endpoint, skill: skill, input: input, requestsPerSecond: requestsPerSecond)
+        let load = LoadGenerator(endpoint: endpoint, security: security, skill: skill, input: input, requestsPerSecond: requestsPerSecond)
         load.start()
         Thread.sleep(forTimeInterval: steadySeconds)
-        let admin = try Client(endpoint: endpoint)
+        let admin = try Client(endpoint: endpoint, security: security)
         let from = (try? admin.status())?.agents.first { $0.agent == agent }?.currentVersion ?? ""
         let swapStart = monotonicUs()
         let result: Shoal_V1_SwapProgress
@@ -165,6 +165,7 @@ final class LoadGenerator: @unchecked Sendable {
     }
 
     let endpoint: String, skill: String, input: String
+    let security: Security
     let intervalUs: Int64
     private let lock = NSLock()
     private var samples: [Sample] = []
@@ -172,8 +173,9 @@ final class LoadGenerator: @unchecked Sendable {
     private var missing = 0
     private let done = DispatchSemaphore(value: 0)
 
-    init(endpoint: String, skill: String, input: String, requestsPerSecond: Int) {
+    init(endpoint: String, security: Security, skill: String, input: String, requestsPerSecond: Int) {
         self.endpoint = endpoint
+        self.security = security
         self.skill = skill
         self.input = input
         intervalUs = 1_000_000 / Int64(max(1, requestsPerSecond))
@@ -197,7 +199,7 @@ final class LoadGenerator: @unchecked Sendable {
 
     private func loop() {
         defer { done.signal() }
-        guard let client = try? Client(endpoint: endpoint) else { return }
+        guard let client = try? Client(endpoint: endpoint, security: security) else { return }
         var sent: [UInt64: Int64] = [:]
         var next = monotonicUs()
         var drainUntil: Int64?

@@ -28,15 +28,15 @@ public enum TaskBench {
 
         func measure(journal: [String], label: String) throws -> Double {
             let coordinator = try ChildProcess(name: "coordinator", executable: executable,
-                                               arguments: ["coordinator", "--bind", "tcp://127.0.0.1:*"] + journal, silenceStderr: true)
+                                               arguments: ["coordinator", "--bind", "tcp://127.0.0.1:*", "--insecure"] + journal, silenceStderr: true)
             defer { coordinator.stop(grace: 2) }
             guard let ep = coordinator.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
                 throw BenchError("the coordinator did not start")
             }
             let worker = try ChildProcess(name: "echo", executable: executable,
-                                          arguments: ["worker", "--agent", agent, "--coordinator", ep], captureStdout: false, silenceStderr: true)
+                                          arguments: ["worker", "--agent", agent, "--coordinator", ep, "--insecure"], captureStdout: false, silenceStderr: true)
             defer { worker.stop(grace: 2) }
-            let client = try Client(endpoint: ep)
+            let client = try Client(endpoint: ep, security: .plaintext)
             for _ in 0..<100 where (try? client.call(skill: "echo", input: "x", timeoutMs: 200))?.ok != true {}
             progress("\(label): \(tasks) tasks of 5 steps, \(window) in flight…")
             let tag = UUID().uuidString.prefix(8)

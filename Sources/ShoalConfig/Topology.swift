@@ -14,6 +14,11 @@ public struct Topology: Sendable, Equatable {
         public var defaultDeadlineMs = 300_000
         public var maxWorkerCapacity = 256
         public var maxPendingBytes = 256 << 20
+        /// The cluster's key directory (`KeyDirectory`), relative to the topology file; nil: the
+        /// default, `keys/` in the state directory (made on first start).
+        public var keys: String?
+        /// Plaintext, no keys or roles (`--insecure`): every peer may do everything.
+        public var insecure = false
         public init() {}
     }
 
@@ -21,11 +26,14 @@ public struct Topology: Sendable, Equatable {
         public var agent: AgentSpec
         public var agentFile: String
         public var replicas: Int
+        /// The key file its workers connect with (default: the key directory's `worker.key`).
+        public var key: String?
 
-        public init(agent: AgentSpec, agentFile: String, replicas: Int) {
+        public init(agent: AgentSpec, agentFile: String, replicas: Int, key: String? = nil) {
             self.agent = agent
             self.agentFile = agentFile
             self.replicas = replicas
+            self.key = key
         }
     }
 
@@ -35,8 +43,9 @@ public struct Topology: Sendable, Equatable {
 
     static let keys = ["coordinator", "agents"]
     static let coordinatorKeys = ["endpoint", "heartbeat_ms", "liveness", "queue_limit", "max_message_bytes",
-                                  "unknown_service_grace_ms", "default_deadline_ms", "max_worker_capacity", "max_pending_bytes"]
-    static let deploymentKeys = ["file", "replicas"]
+                                  "unknown_service_grace_ms", "default_deadline_ms", "max_worker_capacity", "max_pending_bytes",
+                                  "keys", "insecure"]
+    static let deploymentKeys = ["file", "replicas", "key"]
 
     public static func load(_ path: String) throws -> Topology {
         try parse(yaml: try readConfigFile(path), file: path)
@@ -46,6 +55,8 @@ public struct Topology: Sendable, Equatable {
     public static func parse(yaml: String, file: String) throws -> Topology {
         let r = try YAMLReader.load(file: file, text: yaml)
         try r.allowOnly(keys)
+        let base = (file as NSString).deletingLastPathComponent
+        func relative(_ p: String) -> String { p.hasPrefix("/") || base.isEmpty ? p : "\(base)/\(p)" }
         var c = Coordinator()
         if let cr = try r.child("coordinator") {
             try cr.allowOnly(coordinatorKeys)
@@ -68,9 +79,11 @@ public struct Topology: Sendable, Equatable {
             c.defaultDeadlineMs = try positive("default_deadline_ms", 0) ?? c.defaultDeadlineMs
             c.maxWorkerCapacity = try positive("max_worker_capacity", 1) ?? c.maxWorkerCapacity
             c.maxPendingBytes = try positive("max_pending_bytes", 1024) ?? c.maxPendingBytes
+            c.keys = try cr.string("keys").map { relative($0) }
+            c.insecure = try cr.bool("insecure") ?? false
+            if c.insecure && c.keys != nil { throw cr.fail("insecure", "and keys exclude each other: keys mean CURVE") }
         }
         guard let list = try r.children("agents") else { throw r.fail("agents", "is required: list the agents to run") }
-        let base = (file as NSString).deletingLastPathComponent
         var deployments: [Deployment] = []
         for d in list {
             try d.allowOnly(deploymentKeys)
@@ -85,7 +98,7 @@ public struct Topology: Sendable, Equatable {
             if deployments.contains(where: { $0.agent.name == agent.name }) {
                 throw d.fail("file", "agent \"\(agent.name)\" is listed twice")
             }
-            deployments.append(Deployment(agent: agent, agentFile: path, replicas: replicas))
+            deployments.append(Deployment(agent: agent, agentFile: path, replicas: replicas, key: try d.string("key").map { relative($0) }))
         }
         return Topology(coordinator: c, agents: deployments, sourceFile: file)
     }

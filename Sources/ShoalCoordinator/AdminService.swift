@@ -1,4 +1,5 @@
 import Foundation
+import ShoalConfig
 import ShoalWire
 import SwiftProtobuf
 import ZeroMQ
@@ -13,8 +14,8 @@ enum AdminService {
     }
 
     /// `knownAgents`: the agents an import may name without `new_agent` (besides those with versions).
-    static func answer(_ request: ClientRequest, registry: ModelRegistry?, broker: inout Broker, now: Int64, knownAgents: Set<String> = [],
-                       into out: inout [BrokerAction]) -> [Frame] {
+    static func answer(_ request: ClientRequest, registry: ModelRegistry?, broker: inout Broker, now: Int64, principal: Principal = .plaintext,
+                       knownAgents: Set<String> = [], into out: inout [BrokerAction]) -> [Frame] {
         var h = Shoal_V1_ReplyHeader()
         var r = Shoal_V1_SubTaskResult()
         guard ShoalBody.isShoal(request.body), request.body.count > 2,
@@ -23,6 +24,11 @@ enum AdminService {
             return reply(request, ShoalBody.error(.badRequest, "\(MDP.adminService) takes a Shoal request (RequestHeader + SubTask)", requestId: 0))
         }
         h.requestID = header.requestID
+        if let why = Access.refusal(admin: task.params["action"] ?? "", agent: task.params["agent"], by: principal) {
+            h.code = .forbidden
+            h.message = why
+            return reply(request, ShoalBody.reply(header: h, result: r))
+        }
         do {
             guard let registry else { throw Failure("this coordinator runs without a model registry (--no-journal and no --models)") }
             r.output = try perform(task.params, registry: registry, broker: &broker, now: now, knownAgents: knownAgents, &out)

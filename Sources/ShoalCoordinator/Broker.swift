@@ -1,3 +1,4 @@
+import ShoalConfig
 import ShoalWire
 import SwiftProtobuf
 import ZeroMQ
@@ -40,6 +41,8 @@ public struct Broker {
     var agentOfService: [String: String] = [:]
     let startedAt: Int64
     public var endpoint = ""
+    /// "curve" or "insecure", for `shoal status`.
+    public var security = "insecure"
 
     public internal(set) var counters = Counters()
 
@@ -50,6 +53,8 @@ public struct Broker {
         public var malformed: UInt64 = 0
         public var duplicates: UInt64 = 0
         public var requeued: UInt64 = 0
+        /// Messages whose sender's role does not allow them (a client key speaking as a worker…).
+        public var refused: UInt64 = 0
     }
 
     public init(config: BrokerConfig = BrokerConfig(), now: Int64) {
@@ -65,8 +70,9 @@ public struct Broker {
 
     // MARK: events
 
-    /// A message arrived on the ROUTER socket.
-    public mutating func receive(_ frames: [Frame], now: Int64, into out: inout [BrokerAction]) {
+    /// A message arrived on the ROUTER socket from a peer authenticated as `principal`
+    /// (`.plaintext` for every peer of an `--insecure` coordinator).
+    public mutating func receive(_ frames: [Frame], from principal: Principal = .plaintext, now: Int64, into out: inout [BrokerAction]) {
         let size = frames.reduce(0) { $0 + $1.count }
         let inbound: Inbound
         do {
@@ -84,11 +90,30 @@ public struct Broker {
                 replyError(to: request, .tooLarge, "request is \(size) bytes; the limit is \(config.maxMessageBytes)", &out)
                 return
             }
+            if !principal.mayCall, let why = Access.refusal(calling: String(decoding: request.service, as: UTF8.self), by: principal) {
+                counters.refused += 1
+                out.append(.log(.warning, "refused a request from \(peer(request.identity)): \(why)"))
+                replyError(to: request, .forbidden, why, &out)
+                return
+            }
             clientRequest(request, now: now, &out)
         case let .worker(identity, version, command):
             if size > config.maxMessageBytes {
                 counters.malformed += 1
                 out.append(.log(.warning, "dropped \(size)-byte message from worker \(peer(identity)): over the \(config.maxMessageBytes)-byte limit"))
+                return
+            }
+            if !principal.mayServe {
+                // Not a worker key: nothing it says as a worker is believed, and it is told to go.
+                counters.refused += 1
+                out.append(.log(.warning, "refused a worker command from \(peer(identity)): \(Access.refusal(serving: "", by: principal) ?? "")"))
+                if case .disconnect = command {} else { out.append(.send(Outbound.disconnect(to: identity, version))) }
+                return
+            }
+            if case .ready(let service, _) = command, let why = Access.refusal(serving: String(decoding: service, as: UTF8.self), by: principal) {
+                counters.refused += 1
+                out.append(.log(.warning, "refused READY from \(peer(identity)): \(why)"))
+                out.append(.send(Outbound.disconnect(to: identity, version)))
                 return
             }
             workerCommand(identity, version, command, now: now, &out)
@@ -503,6 +528,8 @@ public struct Broker {
         s.droppedMalformed = counters.malformed
         s.duplicatesDropped = counters.duplicates
         s.requeued = counters.requeued
+        s.refusedTotal = counters.refused
+        s.security = security
         for w in workers.values.sorted(by: { $0.info.workerID < $1.info.workerID }) {
             var x = Shoal_V1_ClusterStatus.Worker()
             x.workerID = w.info.workerID

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ShoalConfig
 import ShoalWire
 import ZeroMQ
 
@@ -32,6 +33,12 @@ public final class Coordinator: @unchecked Sendable {
     private let logger: Logger
     private let stopFlag = OnceFlag()
     public let endpoint: String
+    /// The allowlist and ZAP handler of a CURVE coordinator; nil for `--insecure`.
+    private let access: AccessList?
+    private let zap: ZAPHandler?
+    /// The last sender's User-Id and principal: consecutive messages mostly come from one peer.
+    private var lastUserId: String?
+    private var lastPrincipal: Principal?
 
     /// Skills the topology promises, accepted in task specs before their workers register.
     private let topologySkills: Set<String>
@@ -39,10 +46,32 @@ public final class Coordinator: @unchecked Sendable {
     /// `modelStore`: the model registry's directory; by default `models/` beside the journal.
     public init(bind: String, config: BrokerConfig = BrokerConfig(), journalPath: String? = nil, retentionHours: Double = 168,
                 modelStore: String? = nil, modelRoots: [String] = [], recoverJournal: Bool = false,
-                topologySkills: Set<String> = [], logger: Logger = Logger(label: "shoal.coordinator")) throws {
+                topologySkills: Set<String> = [], security: CoordinatorSecurity? = nil,
+                logger: Logger = Logger(label: "shoal.coordinator")) throws {
         self.topologySkills = topologySkills
         context = try Context()
         socket = try context.socket(.router)
+        if let security {
+            // The handler is bound before the socket: libzmq lets connections in unchecked while none is.
+            let access = security.access, denials = DenialLog(logger: logger)
+            zap = try ZAPHandler(context: context) { request in
+                guard request.mechanism == "CURVE", let key = request.clientKey else {
+                    denials.note("refused a \(request.mechanism) (plaintext) connection from \(request.address): this coordinator takes CURVE keys only")
+                    return .deny("CURVE keys required")
+                }
+                guard let principal = access.principal(key: key) else {
+                    denials.note("refused a connection from \(request.address): key \(key.prefix(8))… is not in the allowlist")
+                    return .deny("unknown key")
+                }
+                return .allow(userId: principal.name)
+            }
+            try socket.setZAPDomain("shoal")
+            try socket.makeCurveServer(secretKey: security.keyPair.secretKey)
+            self.access = access
+        } else {
+            zap = nil
+            access = nil
+        }
         // Memory stays bounded: libzmq disconnects a peer that sends one frame over twice the
         // request limit (the broker itself rejects whole requests over the limit with too_large).
         try socket.setMaxMessageSize(Int64(config.maxMessageBytes) * 2 + 4096)
@@ -55,6 +84,7 @@ public final class Coordinator: @unchecked Sendable {
         wakeup = try Wakeup()
         broker = Broker(config: config, now: monotonicMs())
         broker.endpoint = endpoint
+        broker.security = access == nil ? "insecure" : "curve"
         // Tasks' sub-requests leave half of each service's queue to other clients.
         runner.maxInFlightPerSkill = max(1, config.queueLimit / 2)
         self.logger = logger
@@ -92,7 +122,7 @@ public final class Coordinator: @unchecked Sendable {
         do {
             for t in try journal.unfinished() {
                 var out = TaskRunner.Output()
-                runner.resume(id: t.id, specText: t.spec, steps: t.steps, into: &out)
+                runner.resume(id: t.id, specText: t.spec, owner: t.owner, steps: t.steps, into: &out)
                 apply(out, &actions)
             }
         } catch {
@@ -113,7 +143,12 @@ public final class Coordinator: @unchecked Sendable {
         let bell = poller.add(fileDescriptor: wakeup.fileDescriptor)
         var actions: [BrokerAction] = []
         actions.reserveCapacity(64)
-        logger.info("coordinator listening on \(endpoint)\(journal.map { ", journal \($0.path)" } ?? "")")
+        let keys = access.map { ", CURVE with \($0.entries.count) allowed key(s)" } ?? ""
+        logger.info("coordinator listening on \(endpoint)\(journal.map { ", journal \($0.path)" } ?? "")\(keys)")
+        if access == nil {
+            logger.warning("INSECURE: no CURVE keys (--insecure). Anyone who can reach \(endpoint) may register as a worker, submit, read every task, and swap models.")
+        }
+        defer { zap?.stop() }
         resumeFromJournal(&actions)
         perform(&actions)
         commitJournal()
@@ -125,26 +160,37 @@ public final class Coordinator: @unchecked Sendable {
             if ready.contains(sock) {
                 // Drain what is waiting, in bounded batches so timers still run under load.
                 var n = 0
-                while n < 1024, let frames = try socket.receive(dontWait: true, maxFrames: Self.maxFrames) {
+                var userId: String?
+                while n < 1024, let frames = try access == nil ? socket.receive(dontWait: true, maxFrames: Self.maxFrames)
+                                                                : socket.receive(dontWait: true, maxFrames: Self.maxFrames, userId: &userId) {
+                    n += 1
+                    guard let principal = principal(userId) else { continue }
                     if let (request, service) = Self.adminRequest(frames) {
                         let now = monotonicMs()
-                        let reply = service == MDP.adminService
-                            ? AdminService.answer(request, registry: models, broker: &broker, now: now, knownAgents: topologySkills, into: &actions)
-                            : AdminService.blob(request, registry: models, maxChunk: broker.config.maxMessageBytes / 2)
-                        actions.append(.send(reply))
+                        if service == MDP.adminService {
+                            actions.append(.send(AdminService.answer(request, registry: models, broker: &broker, now: now, principal: principal,
+                                                                     knownAgents: topologySkills, into: &actions)))
+                        } else if let why = Access.refusalToReadBlobs(principal) {
+                            actions.append(.send(AdminService.reply(request, ShoalBody.error(.forbidden, why, requestId: ShoalBody.requestId(request.body)))))
+                        } else {
+                            actions.append(.send(AdminService.blob(request, registry: models, maxChunk: broker.config.maxMessageBytes / 2)))
+                        }
                     } else if let submission = Self.taskSubmission(frames) {
-                        if !answerTaskQuery(submission) {
+                        if let why = Access.refusal(calling: TaskRunner.service, by: principal) {
+                            actions.append(.send(AdminService.reply(submission, ShoalBody.error(.forbidden, why, requestId: ShoalBody.requestId(submission.body)))))
+                        } else if !answerTaskQuery(submission, principal: principal) {
                             var out = TaskRunner.Output()
                             runner.submit(submission, knownSkills: broker.registeredServices.union(topologySkills),
+                                          owner: principal.owner, seesAll: principal.seesAllTasks,
                                           storedResult: { [journal] id in try? journal?.result(id: id) },
-                                          storedSpec: { [journal] id in (try? journal?.spec(id: id)) ?? nil }, into: &out)
+                                          storedSpec: { [journal] id in (try? journal?.spec(id: id)) ?? nil },
+                                          storedOwner: { [journal] id in (try? journal?.owner(id: id)) ?? nil }, into: &out)
                             apply(out, &actions)
                         }
                     } else {
-                        broker.receive(frames, now: monotonicMs(), into: &actions)
+                        broker.receive(frames, from: principal, now: monotonicMs(), into: &actions)
                     }
                     perform(&actions)
-                    n += 1
                 }
             }
             broker.tick(now: monotonicMs(), into: &actions)
@@ -153,6 +199,20 @@ public final class Coordinator: @unchecked Sendable {
             commitJournal()
         }
         logger.info("coordinator stopped")
+    }
+
+    /// Who sent a message: `.plaintext` without keys; else the allowlist's entry for the User-Id the
+    /// ZAP handler gave its connection (nil, and the message is dropped, if it has none).
+    private func principal(_ userId: String?) -> Principal? {
+        guard let access else { return .plaintext }
+        if userId == lastUserId, let p = lastPrincipal { return p }
+        guard let userId, let p = access.principal(name: userId) else {
+            logger.error("dropped a message whose connection has no known User-Id (\(userId ?? "none")); is a ZAP handler missing?")
+            return nil
+        }
+        lastUserId = userId
+        lastPrincipal = p
+        return p
     }
 
     /// A client request for the task service, which the runner (not the broker) answers.
@@ -233,7 +293,8 @@ public final class Coordinator: @unchecked Sendable {
 
     /// `shoal task ID`, `shoal tasks` and a learner's task listing: sub-task params `action: get|list`
     /// on the task service (`TaskService`).
-    private func answerTaskQuery(_ request: ClientRequest) -> Bool {
+    /// A client key sees only its own tasks: another's is answered as if it did not exist.
+    private func answerTaskQuery(_ request: ClientRequest, principal: Principal) -> Bool {
         guard ShoalBody.isShoal(request.body), request.body.count > 2,
               let task = try? Shoal_V1_SubTask(serializedBytes: request.body[2]),
               let action = task.params[TaskService.actionParam], ["get", "list"].contains(action) else { return false }
@@ -242,7 +303,11 @@ public final class Coordinator: @unchecked Sendable {
         h.requestID = header?.requestID ?? 0
         var r = Shoal_V1_SubTaskResult()
         if action == "get" {
-            if let result = (try? journal?.result(id: task.input)) ?? runner.finished[task.input] {
+            let owner = runner.owner(of: task.input) ?? (try? journal?.owner(id: task.input)) ?? nil
+            if !principal.seesAllTasks, let owner, owner != principal.owner {
+                h.code = .badRequest
+                h.message = "no task '\(task.input)' of key '\(principal.name)'"
+            } else if let result = (try? journal?.result(id: task.input)) ?? runner.finished[task.input] {
                 r.output = result
             } else if let status = try? journal?.status(id: task.input) {
                 r.output = TaskRunner.json(["id": task.input, "status": status])
@@ -252,7 +317,8 @@ public final class Coordinator: @unchecked Sendable {
             }
         } else {
             do {
-                let query = try TaskService.ListQuery(params: task.params)
+                var query = try TaskService.ListQuery(params: task.params)
+                if !principal.seesAllTasks { query.owner = principal.owner }
                 r.output = TaskRunner.json(try journal?.recent(query).map(\.jsonObject) ?? [])
             } catch let error as TaskServiceError {
                 h.code = .badRequest
@@ -318,5 +384,51 @@ public final class Coordinator: @unchecked Sendable {
             }
         }
         actions.removeAll(keepingCapacity: true)
+    }
+}
+
+/// The coordinator's side of CURVE: its key pair and who may connect (`KeyDirectory`).
+public struct CoordinatorSecurity: Sendable {
+    public var keyPair: CurveKeyPair
+    public var access: AccessList
+
+    public init(keyPair: CurveKeyPair, access: AccessList) {
+        self.keyPair = keyPair
+        self.access = access
+    }
+
+    /// The coordinator key and allowlist of a key directory.
+    public init(keys: KeyDirectory) throws {
+        self.init(keyPair: try keys.coordinatorCredentials().keyPair, access: try keys.accessList())
+    }
+}
+
+/// Refused handshakes, logged from the ZAP thread at most `perSecond` a second (a scanner must
+/// not flood the log); the rest are counted into the next line.
+final class DenialLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var second: Int64 = 0
+    private var count = 0
+    private var suppressed = 0
+    private let logger: Logger
+    static let perSecond = 10
+
+    init(logger: Logger) { self.logger = logger }
+
+    func note(_ line: String) {
+        let now = monotonicMs() / 1000
+        let (log, left) = lock.withLock { () -> (Bool, Int) in
+            if now != second {
+                let left = suppressed
+                second = now
+                count = 1
+                suppressed = 0
+                return (true, left)
+            }
+            count += 1
+            if count > Self.perSecond { suppressed += 1; return (false, 0) }
+            return (true, 0)
+        }
+        if log { logger.warning("\(line)\(left > 0 ? " (and \(left) more refused in the second before, rate-limited)" : "")") }
     }
 }

@@ -22,7 +22,7 @@ public final class Journal {
     }
 
     public enum Event: Sendable {
-        case accepted(id: String, spec: String, origin: TaskService.Origin)
+        case accepted(id: String, spec: String, origin: TaskService.Origin, owner: String = "")
         case step(task: String, step: String, StepRecord)
         case finished(id: String, status: String, result: String)
         /// A finished task forgotten so its id can run another spec (`submit --replace`).
@@ -67,6 +67,10 @@ public final class Journal {
             try db.execute(sql: "UPDATE task SET origin = ? WHERE id GLOB '*-grpo-????????-s[0-9]*-p[0-9]*-g[0-9]*'",
                            arguments: [TaskService.Origin.learner.rawValue])
         }
+        // Which key submitted a task: a client key sees only its own (issue 21).
+        migrator.registerMigration("v3-owner") { db in
+            try db.alter(table: "task") { t in t.add(column: "owner", .text).notNull().defaults(to: "") }
+        }
         try migrator.migrate(db)
     }
 
@@ -77,9 +81,9 @@ public final class Journal {
         try db.write { db in
             for e in events {
                 switch e {
-                case let .accepted(id, spec, origin):
-                    try db.execute(sql: "INSERT OR IGNORE INTO task (id, spec, status, origin, created_at, updated_at) VALUES (?, ?, 'running', ?, ?, ?)",
-                                   arguments: [id, spec, origin.rawValue, now, now])
+                case let .accepted(id, spec, origin, owner):
+                    try db.execute(sql: "INSERT OR IGNORE INTO task (id, spec, status, origin, owner, created_at, updated_at) VALUES (?, ?, 'running', ?, ?, ?, ?)",
+                                   arguments: [id, spec, origin.rawValue, owner, now, now])
                 case let .step(task, step, r):
                     let outputs = String(decoding: (try? JSONEncoder().encode(Dictionary(uniqueKeysWithValues: r.outputs.map { (String($0.key), $0.value) }))) ?? Data("{}".utf8), as: UTF8.self)
                     try db.execute(sql: """
@@ -98,9 +102,9 @@ public final class Journal {
     }
 
     /// Tasks accepted but not finished, with their recorded steps.
-    public func unfinished() throws -> [(id: String, spec: String, steps: [String: StepRecord])] {
+    public func unfinished() throws -> [(id: String, spec: String, owner: String, steps: [String: StepRecord])] {
         try db.read { db in
-            let tasks = try Row.fetchAll(db, sql: "SELECT id, spec FROM task WHERE status = 'running' ORDER BY created_at")
+            let tasks = try Row.fetchAll(db, sql: "SELECT id, spec, owner FROM task WHERE status = 'running' ORDER BY created_at")
             return try tasks.map { row in
                 let id: String = row["id"]
                 var steps: [String: StepRecord] = [:]
@@ -110,7 +114,7 @@ public final class Journal {
                                                      attempts: s["attempts"], workerId: s["worker_id"], modelVersion: s["model_version"],
                                                      latencyUs: UInt64(s["latency_us"] as Int64), error: s["error"])
                 }
-                return (id, row["spec"], steps)
+                return (id, row["spec"], row["owner"], steps)
             }
         }
     }
@@ -159,6 +163,11 @@ public final class Journal {
         try db.read { db in try String.fetchOne(db, sql: "SELECT spec FROM task WHERE id = ?", arguments: [id]) }
     }
 
+    /// The name of the key that submitted a task ("" for one submitted without keys).
+    public func owner(id: String) throws -> String? {
+        try db.read { db in try String.fetchOne(db, sql: "SELECT owner FROM task WHERE id = ?", arguments: [id]) }
+    }
+
     public func status(id: String) throws -> String? {
         try db.read { db in try String.fetchOne(db, sql: "SELECT status FROM task WHERE id = ?", arguments: [id]) }
     }
@@ -171,6 +180,10 @@ public final class Journal {
         if let origin = query.origin {
             conditions.append("origin = ?")
             arguments += [origin.rawValue]
+        }
+        if let owner = query.owner {
+            conditions.append("owner = ?")
+            arguments += [owner]
         }
         // SQLite reads a negative LIMIT as none.
         arguments += [max(0, min(query.limit, TaskService.ListQuery.maxLimit))]

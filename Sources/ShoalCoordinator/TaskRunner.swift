@@ -62,6 +62,9 @@ public struct TaskRunner {
         var steps: [String: StepState]
         /// A learner's run (hundreds a minute in a GRPO run): not logged line by line.
         var quiet = false
+        /// The name of the key that submitted it ("" without keys): only it (or a learner or
+        /// admin key) may see it, or use its id.
+        var owner = ""
     }
 
     var runs: [String: Run] = [:]
@@ -69,6 +72,8 @@ public struct TaskRunner {
     var finished: [String: String] = [:]
     /// Task id → spec, beside `finished`: a resubmitted id must come with the same spec.
     var finishedSpecs: [String: TaskSpec] = [:]
+    /// Task id → owner, beside `finished`.
+    var finishedOwners: [String: String] = [:]
     /// Off when a journal keeps results (then memory does not grow with every task).
     public var keepsResults = true
     var inFlight: [UInt64: (task: String, step: String, item: Int, skill: String)] = [:]
@@ -95,8 +100,15 @@ public struct TaskRunner {
     // MARK: events
 
     /// A client asked `shoal.task` to run a spec (YAML or JSON text in the SubTask input).
-    public mutating func submit(_ request: ClientRequest, knownSkills: Set<String>, storedResult: (String) -> String? = { _ in nil },
-                                storedSpec: (String) -> String? = { _ in nil }, into out: inout Output) {
+    /// `owner`: the submitting key's name ("" without keys); `seesAll`: a learner or admin key,
+    /// which may use any task's id. A task id another key holds is refused without saying more.
+    /// Who submitted a running or (without a journal) finished task; nil when this runner does not know it.
+    public func owner(of id: String) -> String? { runs[id]?.owner ?? finishedOwners[id] }
+
+    public mutating func submit(_ request: ClientRequest, knownSkills: Set<String>, owner: String = "", seesAll: Bool = true,
+                                storedResult: (String) -> String? = { _ in nil },
+                                storedSpec: (String) -> String? = { _ in nil }, storedOwner: (String) -> String? = { _ in nil },
+                                into out: inout Output) {
         var header = Shoal_V1_RequestHeader()
         var text = ""
         var params: [String: String] = [:]
@@ -145,6 +157,12 @@ public struct TaskRunner {
             out.logs.append("task rejected: \(error)")
             return
         }
+        // Another key's id is not this key's to read or replace (squatting, or reading a result by guessing its id).
+        if !seesAll, let holder = runs[spec.id]?.owner ?? finishedOwners[spec.id] ?? storedOwner(spec.id), holder != owner {
+            out.toClients.append(reply(.forbidden, "task id '\(spec.id)' is taken by another key; submit under another id", nil))
+            out.logs.append("task '\(spec.id)' refused: key '\(owner)' used an id another key holds")
+            return
+        }
         // A used id returns its stored result only for the same spec (however it is written): a
         // changed spec, or another client's task under a squatted id, is refused by name.
         let earlier = runs[spec.id]?.spec ?? finishedSpecs[spec.id]
@@ -163,6 +181,7 @@ public struct TaskRunner {
             }
             finished[spec.id] = nil
             finishedSpecs[spec.id] = nil
+            finishedOwners[spec.id] = nil
             out.journal.append(.replaced(id: spec.id))
             out.logs.append("task '\(spec.id)': the finished task under this id is replaced by a different spec")
             replacing = true
@@ -177,9 +196,9 @@ public struct TaskRunner {
         }
         runs[spec.id] = Run(spec: spec, client: request.identity, clientVersion: request.version, delimited: request.delimited,
                             shoalClient: ShoalBody.isShoal(request.body), clientRequestId: header.requestID,
-                            steps: Dictionary(uniqueKeysWithValues: spec.steps.map { ($0.id, StepState()) }), quiet: origin == .learner)
-        if origin != .learner { out.logs.append("task '\(spec.id)' accepted: \(spec.steps.count) steps") }
-        out.journal.append(.accepted(id: spec.id, spec: text, origin: origin))
+                            steps: Dictionary(uniqueKeysWithValues: spec.steps.map { ($0.id, StepState()) }), quiet: origin == .learner, owner: owner)
+        if origin != .learner { out.logs.append("task '\(spec.id)' accepted: \(spec.steps.count) steps\(owner.isEmpty ? "" : " from '\(owner)'")") }
+        out.journal.append(.accepted(id: spec.id, spec: text, origin: origin, owner: owner))
         if request.version == .v2 && ShoalBody.isShoal(request.body) {
             var h = Shoal_V1_ReplyHeader()
             h.requestID = header.requestID
@@ -194,7 +213,7 @@ public struct TaskRunner {
     /// Picks up a task the journal recorded as unfinished: steps that succeeded keep their
     /// outputs and are not run again; the rest run now. Nobody waits for the reply; the
     /// result goes to the journal, where `shoal task ID` finds it.
-    public mutating func resume(id: String, specText: String, steps recorded: [String: Journal.StepRecord], into out: inout Output) {
+    public mutating func resume(id: String, specText: String, owner: String = "", steps recorded: [String: Journal.StepRecord], into out: inout Output) {
         guard let spec = try? TaskSpec.parse(yaml: specText, file: "journal:\(id)") else {
             out.logs.append("journal: task '\(id)' has an unreadable spec; marking it failed")
             out.journal.append(.finished(id: id, status: "failed", result: Self.json(["id": id, "status": "failed", "error": "unreadable spec in journal"])))
@@ -215,7 +234,7 @@ public struct TaskRunner {
             }
             states[step.id] = st
         }
-        runs[id] = Run(spec: spec, client: nil, clientVersion: .v2, delimited: false, shoalClient: true, clientRequestId: 0, steps: states)
+        runs[id] = Run(spec: spec, client: nil, clientVersion: .v2, delimited: false, shoalClient: true, clientRequestId: 0, steps: states, owner: owner)
         out.logs.append("task '\(id)' resumed from the journal: \(states.values.filter { $0.status == "succeeded" }.count) of \(spec.steps.count) steps already done")
         advance(id, &out)
     }
@@ -449,6 +468,7 @@ public struct TaskRunner {
         if keepsResults {
             finished[taskId] = json
             finishedSpecs[taskId] = run.spec
+            finishedOwners[taskId] = run.owner
         }
         for key in sentInputs.keys where key.hasPrefix(taskId + "\u{0}") { sentInputs[key] = nil }
         if !run.quiet { out.logs.append("task '\(taskId)' \(status)") }

@@ -36,6 +36,12 @@ public enum ShoalBody {
 
     /// A coordinator-made error reply, in Shoal form for Shoal clients and as one text frame
     /// (`ERROR <code>: <message>`) for plain MDP clients.
+    /// The request id of a Shoal body (nil for a plain MDP body; 0 when its header does not parse).
+    public static func requestId(_ body: [Frame]) -> UInt64? {
+        guard isShoal(body) else { return nil }
+        return (try? Shoal_V1_RequestHeader(serializedBytes: body[1]))?.requestID ?? 0
+    }
+
     public static func error(_ code: Shoal_V1_ReplyCode, _ message: String, requestId: UInt64?) -> [Frame] {
         if let requestId {
             var h = Shoal_V1_ReplyHeader()
@@ -60,6 +66,7 @@ extension Shoal_V1_ReplyCode {
         case .badRequest: "bad_request"
         case .specialistError: "specialist_error"
         case .internal: "internal"
+        case .forbidden: "forbidden"
         case .UNRECOGNIZED(let n): "code_\(n)"
         }
     }

@@ -30,6 +30,8 @@ public enum TaskService {
         public var origin: Origin?
         /// Each entry carries its spec as submitted.
         public var withSpecs: Bool
+        /// Only tasks this key submitted: set by the coordinator for a client key, never sent.
+        public var owner: String?
 
         public init(limit: Int = 50, finishedOnly: Bool = false, origin: Origin? = nil, withSpecs: Bool = false) {
             self.limit = limit

@@ -57,7 +57,7 @@ public final class Worker: @unchecked Sendable {
         wakeup = try Wakeup()
         swappable = specialist as? any SwappableSpecialist
         swap = ModelSwap(specialist: specialist, fetcher: ModelFetcher(coordinator: options.coordinator, cacheDirectory: options.modelCache,
-                                                                       alwaysFetch: options.fetchModels),
+                                                                       alwaysFetch: options.fetchModels, security: options.security),
                          workerId: options.workerId)
     }
 
@@ -134,6 +134,7 @@ public final class Worker: @unchecked Sendable {
         try s.socket.setReconnectInterval(Int32(options.reconnectInitialMs), max: Int32(options.reconnectMaxMs))
         // Requests are bounded by the coordinator (4 MB by default); anything far bigger is refused by libzmq.
         try s.socket.setMaxMessageSize(Self.maxMessageBytes)
+        try options.security.apply(to: s.socket)
         try s.socket.connect(options.coordinator)
         var info = Shoal_V1_WorkerInfo()
         info.workerID = options.workerId

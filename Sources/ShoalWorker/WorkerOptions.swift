@@ -1,3 +1,5 @@
+import ShoalWire
+
 /// How a worker process connects and behaves.
 public struct WorkerOptions: Sendable {
     public var coordinator: String
@@ -15,6 +17,8 @@ public struct WorkerOptions: Sendable {
     public var modelCache = ".shoal/worker-models"
     /// Fetch swapped-in versions over ZeroMQ even when the coordinator's store is visible here.
     public var fetchModels = false
+    /// The key the worker presents (CURVE), or plaintext for an `--insecure` coordinator.
+    public var security: Security = .plaintext
 
     public init(coordinator: String, agent: String, skills: [String], capacity: Int, workerId: String) {
         self.coordinator = coordinator

@@ -74,8 +74,20 @@ public final class Socket {
     /// back as no frames at all (`[]`), so one message of a million tiny frames cannot hold
     /// memory for each.
     public func receive(dontWait: Bool = false, maxFrames: Int = .max) throws -> [Frame]? {
+        var unused: String?
+        return try receive(dontWait: dontWait, maxFrames: maxFrames, userId: &unused, wantsUserId: false)
+    }
+
+    /// `receive`, also giving the User-Id a ZAP handler gave the sending peer's connection
+    /// (nil on a connection no ZAP handler authenticated, such as a plaintext one).
+    public func receive(dontWait: Bool = false, maxFrames: Int = .max, userId: inout String?) throws -> [Frame]? {
+        try receive(dontWait: dontWait, maxFrames: maxFrames, userId: &userId, wantsUserId: true)
+    }
+
+    private func receive(dontWait: Bool, maxFrames: Int, userId: inout String?, wantsUserId: Bool) throws -> [Frame]? {
         var frames: [Frame] = []
         var tooMany = false
+        if wantsUserId { userId = nil }
         frames.reserveCapacity(6)
         var msg = zmq_msg_t()
         zmq_msg_init(&msg)
@@ -92,6 +104,11 @@ public final class Socket {
             if frames.count >= maxFrames {
                 tooMany = true
                 frames = [[]]  // keeps `frames.isEmpty` false while the rest is drained
+            }
+            // A ROUTER's first frame (the identity it made up) may carry no metadata: the first
+            // frame that does answers.
+            if wantsUserId && (frames.isEmpty || userId == nil) {
+                userId = zmq_msg_gets(&msg, "User-Id").map { String(cString: $0) }
             }
             if !tooMany {
                 let size = zmq_msg_size(&msg)
@@ -171,6 +188,10 @@ public final class Socket {
         try set(ZMQ_CURVE_SECRETKEY, bytes: Array(secretKey.utf8), "ZMQ_CURVE_SECRETKEY")
     }
 
+    /// The ZAP domain this socket's connections are authenticated in (RFC 27). Setting one also
+    /// makes libzmq ask the ZAP handler about plaintext (NULL) connections.
+    public func setZAPDomain(_ domain: String) throws { try set(ZMQ_ZAP_DOMAIN, bytes: Array(domain.utf8), "ZMQ_ZAP_DOMAIN") }
+
     /// Makes this socket a CURVE client of the server whose Z85 public key is `serverKey`.
     public func makeCurveClient(serverKey: String, keyPair: CurveKeyPair) throws {
         try set(ZMQ_CURVE_SERVERKEY, bytes: Array(serverKey.utf8), "ZMQ_CURVE_SERVERKEY")
@@ -183,6 +204,32 @@ public final class Socket {
 public struct CurveKeyPair: Sendable, Equatable {
     public let publicKey: String
     public let secretKey: String
+
+    public init(publicKey: String, secretKey: String) {
+        self.publicKey = publicKey
+        self.secretKey = secretKey
+    }
+
+    /// Whether `text` reads as a Z85 CURVE key (40 characters of the Z85 alphabet).
+    public static func isKey(_ text: String) -> Bool {
+        text.utf8.count == 40 && text.utf8.allSatisfy { z85Alphabet.contains($0) }
+    }
+
+    static let z85Alphabet = Set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8)
+
+    /// The Z85 text of a 32-byte binary key (how ZAP hands a CURVE client's key over).
+    public static func z85(_ key: [UInt8]) -> String? {
+        guard key.count == 32 else { return nil }
+        var out = [CChar](repeating: 0, count: 41)
+        return key.withUnsafeBufferPointer { zmq_z85_encode(&out, $0.baseAddress, 32) } == nil ? nil : String(cString: out)
+    }
+
+    /// The public key that belongs to a Z85 secret key.
+    public static func publicKey(ofSecret secretKey: String) throws -> String {
+        var pub = [CChar](repeating: 0, count: 41)
+        try check(zmq_curve_public(&pub, secretKey), "zmq_curve_public")
+        return String(cString: pub)
+    }
 
     public static func generate() throws -> CurveKeyPair {
         var pub = [CChar](repeating: 0, count: 41)

@@ -38,10 +38,13 @@ struct BenchRoutingCommand: ParsableCommand {
         func f(_ x: Double) -> String { String(format: "%8.1f", x) }
         say("")
         say("path                      p50 µs    p99 µs      req/s   (\(payloadBytes) B, \(window) in flight for req/s)")
-        say("shoal coordinator      \(f(r.shoal.p50Us))  \(f(r.shoal.p99Us))  \(String(format: "%9.0f", r.shoal.rps))")
+        say("shoal coordinator      \(f(r.shoal.p50Us))  \(f(r.shoal.p99Us))  \(String(format: "%9.0f", r.shoal.rps))   plaintext (--insecure)")
+        say("shoal coordinator      \(f(r.shoalCurve.p50Us))  \(f(r.shoalCurve.p99Us))  \(String(format: "%9.0f", r.shoalCurve.rps))   CURVE keys (the default)")
         say("zmq_proxy (baseline)   \(f(r.proxy.p50Us))  \(f(r.proxy.p99Us))  \(String(format: "%9.0f", r.proxy.rps))")
         say(String(format: "ratio shoal/proxy: p50 %.2fx (target ≤ 1.5x), p99 %.2fx, throughput %.2fx (target ≥ 0.5x)",
                    r.shoal.p50Us / r.proxy.p50Us, r.shoal.p99Us / r.proxy.p99Us, r.shoal.rps / r.proxy.rps))
+        say(String(format: "cost of CURVE (curve/plaintext): p50 %.2fx, throughput %.2fx",
+                   r.shoalCurve.p50Us / r.shoal.p50Us, r.shoalCurve.rps / r.shoal.rps))
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ShoalCluster
 import ShoalCoordinator
+import ShoalWire
 
 struct CoordinatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,6 +27,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("journal-retention-hours"), help: "Forget finished tasks older than this at start-up.") var journalRetentionHours: Double = 168
     @Option(name: .customLong("model-root"), help: "A directory model imports may come from (repeatable); without any, imports may name any path the coordinator can read.") var modelRoots: [String] = []
     @Option(help: "The model registry's directory (SQLite + content-addressed store; default: models/ beside the journal).") var models: String?
+    @Option(help: ArgumentHelp("Key directory: coordinator.key and the allowlist allow.yaml (`shoal keys init`). Default: $SHOAL_KEYS, else .shoal/keys, made on first start.", valueName: "dir")) var keys: String?
+    @Flag(help: "Plaintext, no keys and no roles: anyone who can reach the port may do anything. Loopback binds only, unless --insecure-network.") var insecure = false
+    @Flag(name: .customLong("insecure-network"), help: "Allow --insecure on a non-loopback bind.") var insecureNetwork = false
     @Option(name: .customLong("swap-step-timeout-ms"), help: "How long a worker may take to load (or switch to) a swapped-in model.") var swapStepTimeoutMs: Int64 = 300_000
 
     func validate() throws {
@@ -36,6 +40,27 @@ struct CoordinatorCommand: ParsableCommand {
         guard maxPendingBytes >= maxMessageBytes else { throw ValidationError("--max-pending-bytes must be ≥ --max-message-bytes (\(maxMessageBytes)), got \(maxPendingBytes)") }
         guard maxWorkerCapacity >= 1 else { throw ValidationError("--max-worker-capacity must be ≥ 1, got \(maxWorkerCapacity)") }
         guard defaultDeadlineMs >= 0 else { throw ValidationError("--default-deadline-ms must be ≥ 0, got \(defaultDeadlineMs)") }
+        if insecure && keys != nil { throw ValidationError("--insecure and --keys exclude each other: keys mean CURVE") }
+        if insecure && !insecureNetwork && !Supervisor.isLoopback(bind) {
+            throw ValidationError("--insecure on \(bind) would let anyone on the network register workers, read tasks and swap models; "
+                                  + "bind to 127.0.0.1, use keys (drop --insecure), or add --insecure-network")
+        }
+    }
+
+    /// The key directory's coordinator key and allowlist; the default directory is made when
+    /// missing (a named one must exist: a typo must not lock every key out).
+    func security() throws -> CoordinatorSecurity? {
+        if insecure { return nil }
+        let env = ProcessInfo.processInfo.environment["SHOAL_KEYS"].flatMap { $0.isEmpty ? nil : $0 }
+        let dir = KeyDirectory(path: keys ?? env ?? Security.localKeyDirectory)
+        if !dir.exists {
+            guard keys == nil && env == nil else {
+                throw CommandFailure("\(dir.path) holds no coordinator.key and allow.yaml; make them with `shoal keys init \(dir.path)`, or run --insecure", code: "no_keys")
+            }
+            try KeyDirectory.create(at: dir.path)
+            FileHandle.standardError.write(Data("made CURVE keys in \(dir.path): admin.key, worker.key, learner.key, client.key; give each process its file (--key or SHOAL_KEY)\n".utf8))
+        }
+        return try CoordinatorSecurity(keys: dir)
     }
 
     func run() throws {
@@ -54,7 +79,7 @@ struct CoordinatorCommand: ParsableCommand {
         config.swapStepTimeoutMs = swapStepTimeoutMs
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
                                           retentionHours: journalRetentionHours, modelStore: models, modelRoots: modelRoots, recoverJournal: journalRecover,
-                                          topologySkills: Set(skills))
+                                          topologySkills: Set(skills), security: try security())
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let signals = onTerminationSignal { _ in coordinator.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.

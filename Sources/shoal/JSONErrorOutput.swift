@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalClient
 
 /// `--json` prints one object on stdout, errors included: `{"error": {"code": C, "message": M}}`
 /// and a non-zero exit status (the command's own, or 1). C is `usage` for a bad option,
@@ -16,6 +17,7 @@ func reportingJSONErrors(_ json: Bool, _ body: () throws -> Void) throws {
         switch error {
         case is ValidationError: code = "usage"
         case let failure as CommandFailure: code = failure.code
+        case let ClientError.refused(_, _, reply): code = reply.name
         default: code = "failed"
         }
         let object: [String: Any] = ["error": ["code": code, "message": "\(error)"]]

@@ -157,7 +157,8 @@ struct LearnerCommand: ParsableCommand {
             throw ValidationError("--from-experience needs no cluster: use `shoal train grpo --agent \(agent) --from-experience FILE`")
         }
         let reward = try agentFile.map { try AgentSpec.load($0).reward } ?? [:]
-        let run = try options.learner(agent: agent, modelDirectory: model, reward: reward, tasksEndpoint: endpoint.coordinator)
+        var run = try options.learner(agent: agent, modelDirectory: model, reward: reward, tasksEndpoint: endpoint.coordinator)
+        run.security = try endpoint.security("learner")
         let loop = try run.makeLoop(rollouts: .cluster(endpoint: endpoint.coordinator, skill: skill ?? agent),
                                     publication: noSwap ? .directory : .coordinator(endpoint: endpoint.coordinator), log: say)
         let summary = try loop.run()

@@ -21,7 +21,7 @@ struct ModelsListCommand: ParsableCommand {
     func run() throws { try reportingJSONErrors(json) { try execute() } }
 
     func execute() throws {
-        let client = try Client(endpoint: endpoint.coordinator)
+        let client = try endpoint.client()
         let answer = try client.models(agent: agent)
         if json { printJSON(answer); return }
         let versions = answer["versions"] as? [[String: Any]] ?? []
@@ -71,7 +71,7 @@ struct ModelsImportCommand: ParsableCommand {
         } catch let e as CommandFailure { throw e } catch {
             throw CommandFailure("\(dir): the model does not load: \(error)")
         }
-        let answer = try Client(endpoint: endpoint.coordinator).importModel(
+        let answer = try endpoint.client().importModel(
             agent: agent, directory: dir, createdBy: createdBy, parent: parent, trainingStep: trainingStep, evalScores: evalScores, id: id,
             newAgent: newAgent)
         if json { printJSON(answer); return }
@@ -96,8 +96,8 @@ struct ModelsRemoveCommand: ParsableCommand {
     func run() throws { try reportingJSONErrors(json) { try execute() } }
 
     func execute() throws {
-        do { try Client(endpoint: endpoint.coordinator).removeModel(agent: agent, version: version) } catch ClientError.refused(_, let reason) {
-            throw CommandFailure("remove refused: \(reason)", code: "bad_request")
+        do { try endpoint.client().removeModel(agent: agent, version: version) } catch ClientError.refused(_, let reason, let code) {
+            throw CommandFailure("remove refused: \(reason)", code: code.name)
         }
         if json { printJSON(["removed": version, "agent": agent]) } else { say("removed \(agent) \(version)") }
     }

@@ -15,10 +15,10 @@ struct RollbackCommand: ParsableCommand {
     func run() throws { try reportingJSONErrors(json) { try execute() } }
 
     func execute() throws {
-        let client = try Client(endpoint: endpoint.coordinator)
+        let client = try endpoint.client()
         let id: String
-        do { id = try client.startRollback(agent: agent, to: to) } catch ClientError.refused(_, let reason) {
-            throw CommandFailure("rollback refused: \(reason)")
+        do { id = try client.startRollback(agent: agent, to: to) } catch ClientError.refused(_, let reason, let code) {
+            throw CommandFailure("rollback refused: \(reason)", code: code.name)
         }
         try follow(client, agent: agent, swapId: id, json: json)
     }

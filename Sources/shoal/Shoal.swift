@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ShoalClient
+import ShoalWire
 
 @main
 struct Shoal: ParsableCommand {
@@ -9,7 +11,7 @@ struct Shoal: ParsableCommand {
         abstract: "A cluster of small specialist models: route sub-tasks, verify results, swap models live.",
         subcommands: [
             UpCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, TasksCommand.self, TaskCommand.self,
-            StatusCommand.self, ModelsCommand.self, SwapCommand.self, RollbackCommand.self,
+            StatusCommand.self, ModelsCommand.self, SwapCommand.self, RollbackCommand.self, KeysCommand.self,
             GenerateCommand.self, LogitsCommand.self, QuantizeCommand.self, VerifyCommand.self, EvalCommand.self, TrainCommand.self, LearnerCommand.self, IndexCommand.self, BenchCommand.self, DemoCommand.self,
         ])
 
@@ -23,10 +25,28 @@ struct Shoal: ParsableCommand {
     }
 }
 
-/// Common option: where the coordinator is.
+/// Common options: where the coordinator is, and the key to show it.
 struct CoordinatorEndpoint: ParsableArguments {
     @Option(name: .long, help: "The coordinator's ZeroMQ endpoint.")
     var coordinator = ProcessInfo.processInfo.environment["SHOAL_COORDINATOR"] ?? "tcp://127.0.0.1:5555"
+    @Option(name: .long, help: ArgumentHelp("Key file to connect with (CURVE). Default: $SHOAL_KEY, else <$SHOAL_KEYS or .shoal/keys>/ROLE.key (ROLE: admin for commands, worker for `shoal worker`, learner for `shoal learner`).", valueName: "file"))
+    var key: String?
+    @Flag(name: .long, help: "Connect in plaintext, to a coordinator started with --insecure.")
+    var insecure = false
+
+    func validate() throws {
+        if key != nil && insecure { throw ValidationError("--key and --insecure exclude each other: a key means CURVE") }
+    }
+
+    /// The connection's security; `role` names the default key file.
+    func security(_ role: String = "admin") throws -> Security {
+        try Security.resolve(keyFile: key, insecure: insecure, defaultName: role)
+    }
+
+    /// A client of the coordinator, as `role`'s key (by default).
+    func client(_ role: String = "admin") throws -> Client {
+        try Client(endpoint: coordinator, security: try security(role))
+    }
 }
 
 /// Prints a line at once, even into a pipe (print() is block-buffered there): progress output

@@ -15,12 +15,12 @@ struct StatusCommand: ParsableCommand {
     func run() throws { try reportingJSONErrors(json) { try execute() } }
 
     func execute() throws {
-        let s = try Client(endpoint: endpoint.coordinator).status()
+        let s = try endpoint.client().status()
         if json {
             printJSON(Self.statusJSON(s))
             return
         }
-        print("coordinator \(s.endpoint) · up \(Int(s.uptimeSeconds)) s · requests \(s.requestsTotal) · replies \(s.repliesTotal) · errors \(s.errorsTotal) · requeued \(s.requeued) · malformed dropped \(s.droppedMalformed)")
+        print("coordinator \(s.endpoint) · up \(Int(s.uptimeSeconds)) s · requests \(s.requestsTotal) · replies \(s.repliesTotal) · errors \(s.errorsTotal) · requeued \(s.requeued) · malformed dropped \(s.droppedMalformed) · refused \(s.refusedTotal) · \(s.security == "curve" ? "CURVE keys" : "INSECURE (plaintext, no roles)")")
         print("\nSERVICE              WORKERS  QUEUED  IN-FLIGHT  COMPLETED  FAILED")
         for v in s.services {
             print(pad(v.name, 20), pad("\(v.workers)", 8), pad("\(v.queued)", 7), pad("\(v.inFlight)", 10), pad("\(v.completed)", 10), v.failed)
@@ -56,6 +56,7 @@ extension StatusCommand {
             "endpoint": s.endpoint, "uptime_seconds": s.uptimeSeconds,
             "requests_total": s.requestsTotal, "replies_total": s.repliesTotal, "errors_total": s.errorsTotal,
             "dropped_malformed": s.droppedMalformed, "duplicates_dropped": s.duplicatesDropped, "requeued": s.requeued,
+            "refused_total": s.refusedTotal, "security": s.security,
             "services": s.services.map { v -> [String: Any] in
                 ["name": v.name, "workers": v.workers, "queued": v.queued, "in_flight": v.inFlight,
                  "completed": v.completed, "failed": v.failed, "queue_limit": v.queueLimit]

@@ -45,7 +45,7 @@ struct SubmitCommand: ParsableCommand {
     func run() throws { try reportingJSONErrors(json) { try execute() } }
 
     func execute() throws {
-        let client = try Client(endpoint: endpoint.coordinator)
+        let client = try endpoint.client()
         if let task { try runTask(client, file: task); return }
         let text: String
         if let inputFile {

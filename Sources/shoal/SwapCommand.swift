@@ -31,13 +31,13 @@ struct SwapCommand: ParsableCommand {
     func run() throws { try reportingJSONErrors(json) { try execute() } }
 
     func execute() throws {
-        let client = try Client(endpoint: endpoint.coordinator)
+        let client = try endpoint.client()
         var model = self.model
         if let m = model, FileManager.default.fileExists(atPath: m) { model = URL(fileURLWithPath: m).standardizedFileURL.path }
         let id: String
         do {
             id = promote ? try client.startPromote(agent: agent) : try client.startSwap(agent: agent, model: model!, strategy: strategy)
-        } catch ClientError.refused(_, let reason) { throw CommandFailure("swap refused: \(reason)") }
+        } catch ClientError.refused(_, let reason, let code) { throw CommandFailure("swap refused: \(reason)", code: code.name) }
         try follow(client, agent: agent, swapId: id, json: json)
     }
 }

@@ -19,7 +19,7 @@ struct TasksListCommand: ParsableCommand {
     func run() throws { try reportingJSONErrors(json) { try execute() } }
 
     func execute() throws {
-        let r = try Client(endpoint: endpoint.coordinator).call(skill: "shoal.task", input: "", params: ["action": "list", "limit": "\(limit)"])
+        let r = try endpoint.client().call(skill: "shoal.task", input: "", params: ["action": "list", "limit": "\(limit)"])
         guard r.ok else { throw CommandFailure("\(r.code.name): \(r.message)", code: r.code.name) }
         let list = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [[String: Any]]) ?? []
         if json { printJSON(["tasks": list]); return }
@@ -40,7 +40,7 @@ struct TaskCommand: ParsableCommand {
     func run() throws { try reportingJSONErrors(json) { try execute() } }
 
     func execute() throws {
-        let r = try Client(endpoint: endpoint.coordinator).call(skill: "shoal.task", input: id, params: ["action": "get"])
+        let r = try endpoint.client().call(skill: "shoal.task", input: id, params: ["action": "get"])
         guard r.ok else { throw CommandFailure("\(r.code.name): \(r.message)", code: r.code.name) }
         if json { print(r.output); return }
         let t = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]) ?? [:]

@@ -127,6 +127,8 @@ struct TrainGRPOCommand: ParsableCommand {
         }
         var loops: [(agent: String, loop: LearnerLoop<Float>)] = []
         for (t, run) in zip(trainees, runs) {
+            var run = run
+            run.security = try supervisor.security("learner")
             let name = t.name
             let log: (String) -> Void = several ? { say("[\(name)] " + $0) } : { say($0) }
             let loop = try run.makeLoop(rollouts: .cluster(endpoint: supervisor.endpoint, skill: t.spec.skills.first ?? t.spec.name),

@@ -30,6 +30,10 @@ struct WorkerCommand: ParsableCommand {
         options.heartbeatLiveness = liveness
         options.modelCache = modelCache
         options.fetchModels = fetchModels
+        options.security = try endpoint.security("worker")
+        if options.security == .plaintext && !endpoint.insecure {
+            FileHandle.standardError.write(Data("worker \(options.workerId): no key (--key, SHOAL_KEY or .shoal/keys/worker.key); connecting in plaintext, which only an --insecure coordinator accepts\n".utf8))
+        }
         let worker = try Worker(options: options, specialist: specialist)
         let signals = onTerminationSignal { _ in worker.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.

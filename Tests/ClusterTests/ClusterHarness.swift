@@ -1,16 +1,49 @@
 import Foundation
 import ShoalClient
 import ShoalCluster
+import ShoalConfig
+import ShoalCoordinator
+import ShoalWire
 import XCTest
 
 /// Starts real `shoal` processes on loopback with random ports, and cleans them up.
 final class ClusterHarness {
     let directory: URL
     private(set) var processes: [ChildProcess] = []
+    /// The cluster's CURVE keys: coordinators start with them unless told `--insecure`.
+    let keys: KeyDirectory
+    /// Whether the last coordinator started runs `--insecure` (then workers and clients connect in plaintext).
+    private(set) var insecure = false
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        keys = try KeyDirectory.create(at: directory.appendingPathComponent("keys").path)
+    }
+
+    /// How a process connects as `name` (admin, worker, learner, client or a key made with `key`).
+    func security(_ name: String = "admin") throws -> Security {
+        insecure ? .plaintext : .curve(try keys.credentials(name))
+    }
+
+    /// A client of the coordinator at `endpoint`, as `name`'s key (plaintext when it runs `--insecure`).
+    func client(_ endpoint: String, as name: String = "admin") throws -> Client {
+        try Client(endpoint: endpoint, security: try security(name))
+    }
+
+    /// Another key in the cluster's allowlist (before its coordinator starts).
+    @discardableResult
+    func key(_ name: String, role: Role, scope: Set<String>? = nil) throws -> String {
+        try keys.generate(name: name, role: role, scope: scope)
+        return keys.file(name)
+    }
+
+    /// Environment for `shoal` commands the harness runs: the admin key and this cluster's key directory.
+    var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["SHOAL_KEYS"] = keys.path
+        env["SHOAL_KEY"] = insecure ? nil : keys.file("admin")
+        return env
     }
 
     deinit {
@@ -33,8 +66,10 @@ final class ClusterHarness {
     /// Starts a coordinator on a free port; returns it and its endpoint.
     func coordinator(_ args: [String] = [], bind: String = "tcp://127.0.0.1:*") throws -> (ChildProcess, String) {
         let journal = args.contains("--journal") || args.contains("--no-journal") ? [] : ["--journal", directory.appendingPathComponent("journal.sqlite").path]
+        insecure = args.contains("--insecure")
+        let security = insecure || args.contains("--keys") ? [] : ["--keys", keys.path]
         let p = try ChildProcess(name: "coordinator", executable: Self.binary,
-                                 arguments: ["coordinator", "--bind", bind] + journal + args, captureStderr: true)
+                                 arguments: ["coordinator", "--bind", bind] + journal + security + args, environment: environment, captureStderr: true)
         processes.append(p)
         guard let endpoint = p.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
             // A coordinator that does not start fails the test: it is what these tests test.
@@ -58,8 +93,9 @@ final class ClusterHarness {
     }
 
     func worker(agent: String, endpoint: String, id: String, _ args: [String] = []) throws -> ChildProcess {
+        let key = args.contains("--key") || args.contains("--insecure") ? [] : insecure ? ["--insecure"] : ["--key", keys.file("worker")]
         let p = try ChildProcess(name: id, executable: Self.binary,
-                                 arguments: ["worker", "--agent", agent, "--coordinator", endpoint, "--id", id] + args,
+                                 arguments: ["worker", "--agent", agent, "--coordinator", endpoint, "--id", id] + key + args, environment: environment,
                                  captureStdout: false, captureStderr: true)
         processes.append(p)
         return p
@@ -67,7 +103,7 @@ final class ClusterHarness {
 
     /// Runs one `shoal` command to its end, in `workingDirectory` when given.
     func run(_ args: [String], in workingDirectory: URL? = nil, timeout: TimeInterval = 60) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = try ChildProcess(name: "cli", executable: Self.binary, arguments: args, directory: workingDirectory, captureStderr: true)
+        let p = try ChildProcess(name: "cli", executable: Self.binary, arguments: args, environment: environment, directory: workingDirectory, captureStderr: true)
         processes.append(p)
         XCTAssertTrue(p.wait(timeout: timeout), "shoal \(args.joined(separator: " ")) did not finish")
         return (p.exitCode ?? -1, p.output.joined(separator: "\n"), p.stderrText)
@@ -76,7 +112,7 @@ final class ClusterHarness {
     /// Waits until the coordinator lists `count` workers (optionally for one service).
     @discardableResult
     func waitForWorkers(_ endpoint: String, count: Int, service: String? = nil, timeout: TimeInterval = 20) throws -> Int {
-        let client = try Client(endpoint: endpoint)
+        let client = try client(endpoint)
         let end = Date().addingTimeInterval(timeout)
         var n = -1
         while Date() < end {

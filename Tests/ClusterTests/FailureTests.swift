@@ -13,7 +13,7 @@ final class FailureTests: XCTestCase {
         var workers = [try h.worker(agent: agent, endpoint: ep, id: "echo-1", fastBeats)]
         for i in 2...3 { workers.append(try h.worker(agent: agent, endpoint: ep, id: "echo-\(i)", fastBeats)) }
         try h.waitForWorkers(ep, count: 3)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         var killed = false
         let replies = try pipeline(client, skill: "echo", total: 1000, window: 32, params: ["delay_ms": "5"], onProgress: { done in
             if done == 200 && !killed {
@@ -38,12 +38,12 @@ final class FailureTests: XCTestCase {
         var (coordinator, ep) = try h.coordinator(fastBeats)
         _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1", fastBeats)
         try h.waitForWorkers(ep, count: 1)
-        XCTAssertEqual(try Client(endpoint: ep).call(skill: "echo", input: "before").output, "before")
+        XCTAssertEqual(try h.client(ep).call(skill: "echo", input: "before").output, "before")
         coordinator.signal(SIGKILL)
         coordinator.wait(timeout: 5)
         (coordinator, _) = try h.coordinator(fastBeats, bind: ep)
         try h.waitForWorkers(ep, count: 1, timeout: 15)
-        let after = try Client(endpoint: ep).call(skill: "echo", input: "after", timeoutMs: 10_000)
+        let after = try h.client(ep).call(skill: "echo", input: "after", timeoutMs: 10_000)
         XCTAssertEqual(after.code, .ok, after.message)
         XCTAssertEqual(after.output, "after")
     }
@@ -62,7 +62,7 @@ final class FailureTests: XCTestCase {
     func testUnknownServiceGetsNoSuchServiceAfterTheGrace() throws {
         let h = try ClusterHarness()
         let (_, ep) = try h.coordinator(["--grace-ms", "300"])
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let started = Date()
         let r = try client.call(skill: "no-such-skill", input: "hi")
         XCTAssertEqual(r.code, .noSuchService)
@@ -73,7 +73,7 @@ final class FailureTests: XCTestCase {
     func testARequestWaitingInTheGraceIsServedByAWorkerThatRegistersLate() throws {
         let h = try ClusterHarness()
         let (_, ep) = try h.coordinator(["--grace-ms", "10000"])
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let id = try client.send(skill: "late", input: "hello")
         _ = try h.worker(agent: try h.agent(name: "late"), endpoint: ep, id: "late-1")
         let (r, final) = try XCTUnwrap(try client.receive(timeoutMs: 15_000))
@@ -88,7 +88,7 @@ final class FailureTests: XCTestCase {
         let (_, ep) = try h.coordinator()
         _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1")
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let r = try client.call(skill: "echo", input: "slow", params: ["delay_ms": "3000"], deadlineMs: 200)
         XCTAssertEqual(r.code, .timeout)
         XCTAssertTrue(r.message.contains("deadline"), r.message)
@@ -104,11 +104,11 @@ final class FailureTests: XCTestCase {
         let (coordinator, ep) = try h.coordinator()
         let w = try h.worker(agent: try h.agent(name: "echo", concurrency: 4), endpoint: ep, id: "echo-1")
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         var ids: Set<UInt64> = []
         for i in 0..<4 { ids.insert(try client.send(skill: "echo", input: "job \(i)", params: ["delay_ms": "1000"])) }
         // SIGTERM only once all four are in the worker's hands (a fixed sleep is too short on a loaded machine).
-        let observer = try Client(endpoint: ep)
+        let observer = try h.client(ep)
         XCTAssertTrue(eventually { (try? observer.status())?.workers.first?.inFlight == 4 }, "the worker never had 4 requests in flight")
         w.signal(SIGTERM)
         var answered: Set<UInt64> = []

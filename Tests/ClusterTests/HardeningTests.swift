@@ -10,8 +10,10 @@ import ZeroMQ
 /// takes work and never answers holds a request no longer than the default deadline.
 final class HardeningTests: XCTestCase {
     /// READY as a Shoal worker: `id`, `capacity`, on a fresh DEALER.
-    private func rogue(_ ctx: Context, _ ep: String, service: String, id: String, capacity: UInt32) throws -> Socket {
+    /// It holds a worker key: these are attacks by a worker that may register, on its claims.
+    private func rogue(_ ctx: Context, _ ep: String, service: String, id: String, capacity: UInt32, security: Security) throws -> Socket {
         let socket = try ctx.socket(.dealer)
+        try security.apply(to: socket)
         try socket.connect(ep)
         var info = Shoal_V1_WorkerInfo()
         info.workerID = id
@@ -40,10 +42,10 @@ final class HardeningTests: XCTestCase {
         let ctx = try Context()
 
         // A second connection under the real worker's id is told to go, and gets no work.
-        let impostor = try rogue(ctx, ep, service: "calculator", id: "calc-1", capacity: .max)
+        let impostor = try rogue(ctx, ep, service: "calculator", id: "calc-1", capacity: .max, security: try h.security("worker"))
         defer { impostor.close() }
         XCTAssertTrue(eventually { coordinator.stderrText.contains("worker id 'calc-1' is already registered for 'calculator'") }, coordinator.stderrText)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         for i in 0..<20 { XCTAssertEqual(try client.call(skill: "calculator", input: "\(i) + 1", timeoutMs: 10_000).output, "\(i + 1)") }
         let seen = try drain(impostor, ms: 200)
         XCTAssertTrue(seen.commands.contains(WorkerCommandCode.disconnect(.v2)), "\(seen.commands)")
@@ -51,7 +53,7 @@ final class HardeningTests: XCTestCase {
 
         // A new id claiming 4294967295 is capped at --max-worker-capacity 4: of 40 requests sent at
         // once it holds at most 4 (it never answers), and every other request is answered by calc-1.
-        let greedy = try rogue(ctx, ep, service: "calculator", id: "greedy-1", capacity: .max)
+        let greedy = try rogue(ctx, ep, service: "calculator", id: "greedy-1", capacity: .max, security: try h.security("worker"))
         defer { greedy.close() }
         XCTAssertTrue(eventually { coordinator.stderrText.contains("worker greedy-1 claimed capacity 4294967295 for 'calculator'; capped at 4") })
         var ids: [UInt64] = []
@@ -71,10 +73,10 @@ final class HardeningTests: XCTestCase {
         let h = try ClusterHarness()
         let (_, ep) = try h.coordinator(["--default-deadline-ms", "1500"])
         let ctx = try Context()
-        let silent = try rogue(ctx, ep, service: "sink", id: "sink-1", capacity: 8)
+        let silent = try rogue(ctx, ep, service: "sink", id: "sink-1", capacity: 8, security: try h.security("worker"))
         defer { silent.close() }
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let start = Date()
         let reply = try client.call(skill: "sink", input: "anyone?", timeoutMs: 20_000)
         XCTAssertFalse(reply.ok)
@@ -96,7 +98,7 @@ extension HardeningTests {
         try FileManager.default.copyItem(atPath: LearnerTests.fixture, toPath: model)
         try? FileManager.default.removeItem(atPath: model + "/tokenizer.json")
         try FileManager.default.createSymbolicLink(atPath: model + "/tokenizer.json", withDestinationPath: secret)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         XCTAssertThrowsError(try client.importModel(agent: "tiny", directory: model, newAgent: true)) { error in
             XCTAssertTrue("\(error)".contains("tokenizer.json is a symbolic link out of the model directory"), "\(error)")
         }
@@ -138,7 +140,7 @@ extension HardeningTests {
         XCTAssertTrue(refused.stderr.contains("journal \(journal): write failed"), refused.stderr)
         XCTAssertTrue(eventually { coordinator.stderrText.contains("journal \(journal): write failed") })
         // The coordinator still serves plain requests.
-        XCTAssertEqual(try Client(endpoint: ep).call(skill: "echo", input: "still here").output, "still here")
+        XCTAssertEqual(try h.client(ep).call(skill: "echo", input: "still here").output, "still here")
     }
 }
 
@@ -151,7 +153,7 @@ extension HardeningTests {
         let (_, ep) = try h.coordinator(["--queue-limit", "100"])
         _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator", concurrency: 8), endpoint: ep, id: "calc-1")
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let items = "[" + (1...200).map(String.init).joined(separator: ", ") + "]"
         for t in 0..<20 {
             _ = try client.send(skill: "shoal.task", input: "id: fan-\(t)\ninputs: {xs: \(items)}\nsteps:\n  - {id: double, skill: calculator, map: inputs.xs, input: \"{{item}} * 2\"}\n")
@@ -175,7 +177,7 @@ extension HardeningTests {
     func testTwoThousandFourMegabyteRequestsToADeadServiceAreBounded() throws {
         let h = try ClusterHarness()
         let (coordinator, ep) = try h.coordinator()
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let input = String(repeating: "x", count: 4_000_000)
         var codes: [Shoal_V1_ReplyCode: Int] = [:]
         var sent = 0, answered = 0
@@ -194,7 +196,11 @@ extension HardeningTests {
         }
         XCTAssertTrue(coordinator.isRunning)
         XCTAssertEqual(codes.values.reduce(0, +), 2_000)
-        XCTAssertGreaterThan(codes[.overloaded] ?? 0, 1_900, "\(codes)")
+        // At most 32 requests (128 MB) are held at once; each waits out the 5 s grace and is answered
+        // no_such_service, and every other is overloaded at once. How many grace periods pass
+        // depends on the machine's speed (with CURVE, 8 GB are encrypted on the way), not the bound.
+        XCTAssertEqual(Set(codes.keys), [.overloaded, .noSuchService], "\(codes)")
+        XCTAssertGreaterThan(codes[.overloaded] ?? 0, 1_500, "\(codes)")
         let afterKB = coordinator.residentKB
         print("2,000 × 4 MB to a dead service: \(codes); coordinator RSS peak sampled \(peakKB / 1024) MB, after \(afterKB / 1024) MB")
         XCTAssertLessThan(max(peakKB, afterKB), 600 * 1024)
@@ -210,7 +216,7 @@ extension HardeningTests {
         let (_, ep) = try h.coordinator()
         _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator", concurrency: 2), endpoint: ep, id: "calc-1")
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let first = try client.call(skill: "shoal.task", input: "id: reno-1\ninputs: {hours: 16}\nsteps:\n  - {id: labour, skill: calculator, input: \"{{inputs.hours}} * 35\"}\n")
         XCTAssertTrue(first.ok, first.message)
         XCTAssertTrue(first.output.contains("560"), first.output)
@@ -295,7 +301,7 @@ extension HardeningTests {
         XCTAssertTrue(eventually { coordinator.stderrText.contains("moved aside as \(corrupt).broken-") }, coordinator.stderrText)
         let aside = try FileManager.default.contentsOfDirectory(atPath: h.directory.path).filter { $0.hasPrefix("corrupt.sqlite.broken-") }
         XCTAssertEqual(aside.count, 1, "\(aside)")
-        let reply = try Client(endpoint: ep).call(skill: "shoal.task", input: "nothing-here", params: ["action": "get"])
+        let reply = try h.client(ep).call(skill: "shoal.task", input: "nothing-here", params: ["action": "get"])
         XCTAssertFalse(reply.ok, "a fresh journal knows no task")
     }
 }

@@ -24,17 +24,32 @@ final class InteropTests: XCTestCase {
         throw XCTSkip(why)
     }
 
-    func testPlainMDPClientAndWorkerInteroperateThroughTheCoordinator() throws {
+    func testPlainMDPClientAndWorkerInteroperateThroughAnInsecureCoordinator() throws {
+        try interoperate(insecure: true)
+    }
+
+    func testPyzmqPeersWithCurveKeysInteroperateThroughTheCoordinator() throws {
+        try interoperate(insecure: false)
+    }
+
+    /// zguide-style 7/MDP peers written with pyzmq from the RFC: in plaintext against `--insecure`,
+    /// or with CURVE keys from `shoal keys` files (the worker's key as worker, the client's as client).
+    func interoperate(insecure: Bool) throws {
         let python = try Self.python()
         let script = Self.packageRoot.appendingPathComponent("scripts/interop/plain_mdp.py").path
         let h = try ClusterHarness()
-        let (coordinator, ep) = try h.coordinator()
+        let (coordinator, ep) = try h.coordinator(insecure ? ["--insecure"] : [])
         _ = try h.worker(agent: try h.agent(name: "calc", model: "calculator", skills: ["calculator"]), endpoint: ep, id: "calc-1")
-        let pyWorker = try ChildProcess(name: "py-worker", executable: python, arguments: [script, "worker", ep, "py.echo"])
+        func env(_ key: String) -> [String: String] {
+            var e = ProcessInfo.processInfo.environment
+            e["SHOAL_KEY"] = insecure ? nil : h.keys.file(key)
+            return e
+        }
+        let pyWorker = try ChildProcess(name: "py-worker", executable: python, arguments: [script, "worker", ep, "py.echo"], environment: env("worker"))
         defer { pyWorker.signal(SIGKILL); pyWorker.wait(timeout: 5) }
         try h.waitForWorkers(ep, count: 2)
 
-        let pyClient = try ChildProcess(name: "py-client", executable: python, arguments: [script, "client", ep], captureStderr: true)
+        let pyClient = try ChildProcess(name: "py-client", executable: python, arguments: [script, "client", ep], environment: env("client"), captureStderr: true)
         XCTAssertTrue(pyClient.wait(timeout: 60))
         XCTAssertEqual(pyClient.exitCode, 0, pyClient.stderrText)
         let line = try XCTUnwrap(pyClient.output.last, "no output; stderr: \(pyClient.stderrText)")

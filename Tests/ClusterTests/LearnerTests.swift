@@ -40,7 +40,7 @@ final class LearnerTests: XCTestCase {
 
         let generator = try Generator.load(path: model)
         let tokenizer = try XCTUnwrap(generator.tokenizer)
-        let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer, maxInFlight: 4)
+        let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer, maxInFlight: 4, security: try h.security("learner"))
         XCTAssertEqual(try source.servedVersion(), "run-v2")
         let prompts = [RolloutPrompt(groupID: "a", text: "Hello world"), RolloutPrompt(groupID: "b", text: "The cat sat")]
         let samples = try source.sample(prompts, sampling: RolloutSampling(groupSize: 3, temperature: 1, maxTokens: 6, seed: 11))
@@ -98,13 +98,13 @@ final class LearnerTests: XCTestCase {
         grpo.klCoefficient = 0
         grpo.maxStaleness = 3
         let learner = try GRPOLearner(policy: policy, reference: nil, settings: grpo)
-        let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer)
+        let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer, security: try h.security("learner"))
         let naming = VersionNaming(prefix: "learner-test-v", baseName: try source.servedVersion())
         let items = (0..<4).map { TaskItem(id: "t\($0)", family: .math, difficulty: 1, prompt: "Write \($0)", target: "") }
         let heldOut = HeldOutEvaluation(items: items, passAtKItems: [], maxTokens: 4, tokenizer: tokenizer, stopTokenIds: [], scorer: Letters())
         var settings = LearnerLoopSettings(agent: "tiny", grpo: grpo, outDirectory: h.directory.appendingPathComponent("run").path)
         settings.evalEvery = 0
-        let publisher = try CoordinatorVersionPublisher(endpoint: ep, agent: "tiny")
+        let publisher = try CoordinatorVersionPublisher(endpoint: ep, agent: "tiny", security: try h.security("learner"))
         var lines: [String] = []
         let loop = try LearnerLoop(learner: learner, source: source, scorer: Letters(), trainItems: items, heldOut: heldOut,
                                    naming: naming, publisher: publisher, settings: settings, tokenizer: tokenizer,
@@ -115,7 +115,7 @@ final class LearnerTests: XCTestCase {
         XCTAssertEqual(summary.publishedVersions, ["learner-test-v1", "learner-test-v2", "learner-test-v3"])
         XCTAssertTrue(lines.contains { $0.contains("learner-test-v1 registered") && $0.contains("swap") }, lines.joined(separator: "\n"))
         // The registry holds every published version, made by GRPO, each with its parent.
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let versions = (try client.models(agent: "tiny")["versions"] as? [[String: Any]]) ?? []
         let grpo1 = versions.first { $0["id"] as? String == "learner-test-v1" }
         XCTAssertEqual(grpo1?["created_by"] as? String, "grpo")
@@ -171,7 +171,7 @@ final class LearnerTests: XCTestCase {
             grpo.klCoefficient = 0
             grpo.maxStaleness = 4
             let learner = try GRPOLearner(policy: try TrainableDecoder<Float>(directory: model), reference: nil, settings: grpo)
-            let source = try ClusterRolloutSource(endpoint: ep, skill: name, tokenizer: tokenizer)
+            let source = try ClusterRolloutSource(endpoint: ep, skill: name, tokenizer: tokenizer, security: try h.security("learner"))
             let items = (0..<4).map { TaskItem(id: "\(name)-\($0)", family: .math, difficulty: 1, prompt: "Write \($0)", target: "") }
             var settings = LearnerLoopSettings(agent: name, grpo: grpo, outDirectory: h.directory.appendingPathComponent("run-\(name)").path)
             settings.evalEvery = 0
@@ -179,7 +179,7 @@ final class LearnerTests: XCTestCase {
                 learner: learner, source: source, scorer: Letters(), trainItems: items,
                 heldOut: HeldOutEvaluation(items: items, passAtKItems: [], maxTokens: 4, tokenizer: tokenizer, stopTokenIds: [], scorer: Letters()),
                 naming: VersionNaming(prefix: "\(name)-v", baseName: "\(name)-v0"),
-                publisher: try CoordinatorVersionPublisher(endpoint: ep, agent: name), settings: settings, tokenizer: tokenizer,
+                publisher: try CoordinatorVersionPublisher(endpoint: ep, agent: name, security: try h.security("learner")), settings: settings, tokenizer: tokenizer,
                 tokenizerDirectory: model, log: { events.add(name, $0) })
             loops.append((name, loop))
         }
@@ -194,7 +194,7 @@ final class LearnerTests: XCTestCase {
             let first = try XCTUnwrap(published.firstIndex { $0 == name }), last = try XCTUnwrap(published.lastIndex { $0 == other })
             XCTAssertLessThan(first, last, "\(name) published nothing until \(other) was done: \(published)")
         }
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         for name in ["tiny-a", "tiny-b"] {
             let ids = Set(((try client.models(agent: name)["versions"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String })
             XCTAssertTrue(ids.isSuperset(of: (1...4).map { "\(name)-v\($0)" }), "\(name): \(ids)")

@@ -12,7 +12,7 @@ final class MalformedInputTests: XCTestCase {
         let (coordinator, ep) = try h.coordinator(["--max-message-bytes", "65536"])
         _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1")
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let ctx = try Context()
         var rng = SystemRandomNumberGenerator()
 
@@ -27,6 +27,7 @@ final class MalformedInputTests: XCTestCase {
         ]
         for c in cases {
             let raw = try ctx.socket(.dealer)
+            try h.security("worker").apply(to: raw)  // an authenticated peer: the parser is what is tested
             try raw.connect(ep)
             try raw.send(c.frames)
             let ok = try client.call(skill: "echo", input: "still here after \(c.name)", timeoutMs: 10_000)
@@ -37,6 +38,7 @@ final class MalformedInputTests: XCTestCase {
 
         // A truncated RequestHeader protobuf gets a bad_request reply (the client can be told).
         let raw = try ctx.socket(.dealer)
+        try h.security("client").apply(to: raw)
         try raw.connect(ep)
         try raw.send([MDP.clientV2, [1], Array("echo".utf8), ShoalBody.contentType, [0x08, 0x96], []])
         var poller = Poller(); poller.add(raw)
@@ -64,7 +66,7 @@ final class OverloadTests: XCTestCase {
         let h = try ClusterHarness()
         // No worker serves "busy" and the grace is long, so requests sit in its queue.
         let (coordinator, ep) = try h.coordinator(["--queue-limit", "100", "--grace-ms", "600000"])
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         _ = try client.status()
         let before = residentKiB(coordinator.pid)
         let payload = String(repeating: "p", count: 8192)
@@ -94,7 +96,7 @@ extension MalformedInputTests {
         let (coordinator, ep) = try h.coordinator()
         _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1")
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let deep = "id: deep\ninputs: {x: " + String(repeating: "[", count: 6_000) + String(repeating: "]", count: 6_000) + "}\nsteps:\n  - {id: a, skill: echo, input: x}\n"
         var bomb = "id: bomb\ninputs:\n  a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
         for (name, previous) in zip(["b", "c", "d", "e", "f", "g", "h", "i"], ["a", "b", "c", "d", "e", "f", "g", "h"]) {
@@ -125,11 +127,12 @@ extension MalformedInputTests {
         let (coordinator, ep) = try h.coordinator()
         _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1")
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let before = coordinator.residentKB
         let ctx = try Context()
         let raw = try ctx.socket(.dealer)
         defer { raw.close() }
+        try h.security("client").apply(to: raw)
         try raw.connect(ep)
         try raw.send([MDP.clientV2, [1], Array("echo".utf8)] + Array(repeating: [0x41], count: 1_000_000))
         XCTAssertEqual(try client.call(skill: "echo", input: "after a million frames", timeoutMs: 30_000).output, "after a million frames")

@@ -20,7 +20,7 @@ final class ModelBackendTests: XCTestCase {
         let (_, ep) = try h.coordinator()
         _ = try h.worker(agent: agent, endpoint: ep, id: "tiny-1")
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
 
         let a = try client.call(skill: "tiny", input: "Hello world")
         XCTAssertEqual(a.code, .ok, a.message)
@@ -53,7 +53,7 @@ final class ModelBackendTests: XCTestCase {
         let w1 = try h.worker(agent: agent, endpoint: ep, id: "assistant-1")
         let w2 = try h.worker(agent: agent, endpoint: ep, id: "assistant-2")
         try h.waitForWorkers(ep, count: 2, timeout: 60)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
 
         let a = try client.call(skill: "assistant", input: "What is the capital of France?", params: ["max_tokens": "24"])
         XCTAssertEqual(a.code, .ok, a.message)

@@ -23,7 +23,7 @@ final class OpenAIBackendTests: XCTestCase {
         let (_, ep) = try h.coordinator()
         _ = try h.worker(agent: agent, endpoint: ep, id: "remote-1")
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
 
         let ok = try client.call(skill: "remote", input: "hello there")
         XCTAssertEqual(ok.code, .ok, ok.message)

@@ -20,8 +20,8 @@ final class TokenWorker: @unchecked Sendable {
     private var running = true
     private var failure: Error?
 
-    init(endpoint: String, service: String) {
-        let thread = Thread { self.serve(endpoint: endpoint, service: service) }
+    init(endpoint: String, service: String, security: Security) {
+        let thread = Thread { self.serve(endpoint: endpoint, service: service, security: security) }
         thread.start()
     }
 
@@ -29,11 +29,12 @@ final class TokenWorker: @unchecked Sendable {
 
     func stop() { lock.withLock { running = false } }
 
-    private func serve(endpoint: String, service: String) {
+    private func serve(endpoint: String, service: String, security: Security) {
         do {
             let context = try Context()
             let socket = try context.socket(.dealer)
             defer { socket.close() }
+            try security.apply(to: socket)
             try socket.connect(endpoint)
             var info = Shoal_V1_WorkerInfo()
             info.workerID = "tokens-1"
@@ -80,10 +81,10 @@ final class SampledTokensClusterTests: XCTestCase {
     func testTypedAndOlderTextTokensReachTheLearnerAsTheSameValuesDirectlyAndThroughTaskRecords() throws {
         let h = try ClusterHarness()
         let (_, ep) = try h.coordinator()
-        let worker = TokenWorker(endpoint: ep, service: "sampler")
+        let worker = TokenWorker(endpoint: ep, service: "sampler", security: try h.security("worker"))
         defer { worker.stop() }
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
 
         // Straight from the worker, as `ClusterRolloutSource` samples.
         var direct: [String: SampledCompletion] = [:]

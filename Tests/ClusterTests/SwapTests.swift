@@ -32,7 +32,7 @@ final class SwapTests: XCTestCase {
         let (_, ep) = try h.coordinator()
         for i in 1...workers { _ = try h.worker(agent: agent, endpoint: ep, id: "w\(i)") }
         try h.waitForWorkers(ep, count: workers)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         XCTAssertEqual((try client.importModel(agent: "tiny", directory: Self.modelA)["version"] as? [String: Any])?["id"] as? String, "v1")
         XCTAssertEqual((try client.importModel(agent: "tiny", directory: Self.modelB)["version"] as? [String: Any])?["id"] as? String, "v2")
         let first = try client.waitForSwap(agent: "tiny", swapId: try client.startSwap(agent: "tiny", model: "v1", strategy: "all"))
@@ -49,7 +49,7 @@ final class SwapTests: XCTestCase {
     // ≈100 req/s for about 20 s, as the issue asks: 19 s steady, the swap, 1 s after.
     func testRollingSwapUnderSteadyLoadFailsNoRequestAndEachWorkerGoesFromOldToNew() throws {
         let c = try cluster(workers: 2)
-        let r = try SwapBench.underLoad(endpoint: c.endpoint, skill: "tiny", agent: "tiny", model: "v2", strategy: "rolling",
+        let r = try SwapBench.underLoad(endpoint: c.endpoint, security: try c.h.security(), skill: "tiny", agent: "tiny", model: "v2", strategy: "rolling",
                                         requestsPerSecond: 100, steadySeconds: 19)
         XCTAssertEqual(r.outcome, "succeeded")
         XCTAssertEqual(r.failed, 0, "no request may fail because of a swap")
@@ -72,7 +72,7 @@ final class SwapTests: XCTestCase {
         try weights.truncate(atOffset: 100_000)
         try weights.close()
 
-        let r = try SwapBench.underLoad(endpoint: c.endpoint, skill: "tiny", agent: "tiny", model: bad, strategy: "rolling",
+        let r = try SwapBench.underLoad(endpoint: c.endpoint, security: try c.h.security(), skill: "tiny", agent: "tiny", model: bad, strategy: "rolling",
                                         requestsPerSecond: 100, steadySeconds: 2)
         XCTAssertTrue(r.outcome.hasPrefix("failed at w1: "), r.outcome)
         XCTAssertTrue(r.outcome.contains("model.safetensors"), r.outcome)

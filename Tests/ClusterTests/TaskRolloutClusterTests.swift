@@ -26,7 +26,7 @@ final class TaskRolloutClusterTests: XCTestCase {
         try h.waitForWorkers(ep, count: 2)
 
         // Two tasks as a user would run them: the tiny model names a number, the calculator adds one.
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         for (id, word) in [("seven", "seven"), ("three", "three")] {
             let spec = """
                 id: \(id)
@@ -39,12 +39,12 @@ final class TaskRolloutClusterTests: XCTestCase {
             XCTAssertTrue(reply.ok, reply.message)
         }
         let journal = h.directory.appendingPathComponent("journal.sqlite").path
-        let specs = try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100)
+        let specs = try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100, security: try h.security("learner"))
         XCTAssertEqual(Set(specs.map(\.id)), ["seven", "three"])
 
         let tokenizer = try XCTUnwrap(try Generator.load(path: model).tokenizer)
         let chatML = ChatML.isTemplate(ofModelDirectory: model)
-        let source = try TaskRolloutSource(endpoint: ep, skill: "tiny", specs: specs, tokenizer: tokenizer, chatML: chatML)
+        let source = try TaskRolloutSource(endpoint: ep, security: try h.security("learner"), skill: "tiny", specs: specs, tokenizer: tokenizer, chatML: chatML)
         let naming = VersionNaming(prefix: "test-v", baseName: "base")
         let sampling = RolloutSampling(groupSize: 3, temperature: 1, maxTokens: 6, seed: 5)
         let rollouts = try source.rollouts(step: 0, promptsPerStep: 2, sampling: sampling, naming: naming)
@@ -75,7 +75,7 @@ final class TaskRolloutClusterTests: XCTestCase {
         // The runs are journaled like any task, as the learner's, and are not mistaken for tasks to learn from.
         XCTAssertEqual(try Journal(path: journal).recent(TaskService.ListQuery(limit: 50)).count, 8)
         XCTAssertEqual(try client.tasks(TaskService.ListQuery(limit: 50, origin: .learner)).count, 6)
-        XCTAssertEqual(Set(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100).map(\.id)), ["seven", "three"])
+        XCTAssertEqual(Set(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100, security: try h.security("learner")).map(\.id)), ["seven", "three"])
         XCTAssertEqual(Set(try Journal.finishedSpecs(path: journal).map(\.id)), ["seven", "three"])
 
         // A run the coordinator refuses (a step on a skill nobody serves) gives no rollouts, and says why.
@@ -85,7 +85,7 @@ final class TaskRolloutClusterTests: XCTestCase {
               - {id: say, skill: tiny, input: "Write 7", verifier: {kind: math, answer: "7"}}
               - {id: add, skill: nowhere, input: "{{steps.say.output}} + 1"}
             """
-        let refusing = try TaskRolloutSource(endpoint: ep, skill: "tiny", specs: [(id: "orphan", text: orphan)], tokenizer: tokenizer, chatML: chatML)
+        let refusing = try TaskRolloutSource(endpoint: ep, security: try h.security("learner"), skill: "tiny", specs: [(id: "orphan", text: orphan)], tokenizer: tokenizer, chatML: chatML)
         XCTAssertTrue(try refusing.rollouts(step: 0, promptsPerStep: 1, sampling: RolloutSampling(groupSize: 2, maxTokens: 4, seed: 1),
                                             naming: naming).isEmpty)
         XCTAssertEqual(refusing.refused.count, 2)
@@ -111,14 +111,14 @@ final class TaskRolloutClusterTests: XCTestCase {
 
         let specs = try MultiStepTasks.specs(.toolsCalculator, split: .heldout, count: 3, seed: 1).map { (id: $0.id, text: $0.json) }
         let model = root.appendingPathComponent("agents/tools").path
-        let source = try TaskRolloutSource(endpoint: ep, skill: "tools", specs: specs, tokenizer: try XCTUnwrap(try Generator.load(path: model).tokenizer),
+        let source = try TaskRolloutSource(endpoint: ep, security: try h.security("learner"), skill: "tools", specs: specs, tokenizer: try XCTUnwrap(try Generator.load(path: model).tokenizer),
                                            chatML: ChatML.isTemplate(ofModelDirectory: model))
         let tasks = try TaskRolloutSource.select(specs, skill: "tools")
         let (solved, of) = try source.successRate(tasks, label: "test", maxTokens: 192)
         XCTAssertEqual(of, 3)
         XCTAssertTrue(source.refused.isEmpty, "\(source.refused)")
 
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         var right = 0
         for spec in specs {
             let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(spec.text.utf8)) as? [String: Any])
@@ -133,7 +133,7 @@ final class TaskRolloutClusterTests: XCTestCase {
         XCTAssertEqual(solved, right, "a task is solved exactly when its greedy call verifies (\(right) of 3 here)")
         // The evaluation runs are journaled as the learner's, never as tasks to learn from.
         XCTAssertEqual(try client.tasks(TaskService.ListQuery(limit: 50, origin: .learner)).count, 3)
-        XCTAssertTrue(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100).isEmpty)
+        XCTAssertTrue(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100, security: try h.security("learner")).isEmpty)
     }
 
     func testAMissingJournalIsNamed() {
@@ -146,10 +146,10 @@ final class TaskRolloutClusterTests: XCTestCase {
         let h = try ClusterHarness()
         let (coordinator, ep) = try h.coordinator()
         _ = try h.worker(agent: try h.agent(name: "calc", model: "calculator", concurrency: 4), endpoint: ep, id: "calc-1")
-        let silent = TokenWorker(endpoint: ep, service: "sampler")
+        let silent = TokenWorker(endpoint: ep, service: "sampler", security: try h.security("worker"))
         defer { silent.stop() }
         try h.waitForWorkers(ep, count: 2)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
 
         // A user's task whose text names `record_tokens` (its step even records tokens) is a user's task like any other.
         let plain = "id: plain\nsteps:\n  - {id: add, skill: calc, input: \"1 + 1\", verifier: {kind: math, answer: \"2\"}}\n"
@@ -175,14 +175,14 @@ final class TaskRolloutClusterTests: XCTestCase {
         XCTAssertTrue(coordinator.stderrText.contains("task 'plain' accepted"), coordinator.stderrText)
         XCTAssertFalse(coordinator.stderrText.contains("task 'plain-rerun'"), coordinator.stderrText)
 
-        let listed = try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100)
+        let listed = try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 100, security: try h.security("learner"))
         XCTAssertEqual(listed.map(\.id), ["recording", "plain"])
         XCTAssertEqual(listed.map(\.text), [recording, plain])
         XCTAssertEqual(try TaskRolloutSource.select(listed, skill: "calc").map(\.id), ["recording", "plain"])
         // Bounded: newest first, at most `limit`; a limit out of range is refused by name.
-        XCTAssertEqual(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 1).map(\.id), ["recording"])
+        XCTAssertEqual(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: 1, security: try h.security("learner")).map(\.id), ["recording"])
         for limit in [0, TaskService.ListQuery.maxLimit + 1] {
-            XCTAssertThrowsError(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: limit)) { error in
+            XCTAssertThrowsError(try TaskRolloutSource.journaledTasks(endpoint: ep, limit: limit, security: try h.security("learner"))) { error in
                 XCTAssertTrue("\(error)".contains("`limit` must be a whole number in 1...10000"), "\(error)")
             }
         }

@@ -31,7 +31,7 @@ final class TaskTests: XCTestCase {
             output: "{{steps.note.output}}"
             """
         var streamed: [String] = []
-        let r = try result(try Client(endpoint: ep).call(skill: "shoal.task", input: spec) { partial in
+        let r = try result(try h.client(ep).call(skill: "shoal.task", input: spec) { partial in
             guard let s = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any] else { return }
             if let id = s["id"] as? String { streamed.append(id) } else { XCTAssertNotNil(s["accepted"], "unexpected partial \(partial)") }
         })
@@ -65,7 +65,7 @@ final class TaskTests: XCTestCase {
               - {id: last, skill: calculator, input: "{{steps.plain.answer}} - 2"}
             output: "{{steps.solve.answer}} → {{steps.check.output}}, {{steps.last.output}}"
             """
-        let r = try result(try Client(endpoint: ep).call(skill: "shoal.task", input: spec))
+        let r = try result(try h.client(ep).call(skill: "shoal.task", input: spec))
         XCTAssertEqual(r["status"] as? String, "succeeded", "\(r)")
         XCTAssertEqual(r["output"] as? String, "14 → 43, 10")
         XCTAssertEqual(steps(r)["check"]?["verdict"] as? String, "correct")
@@ -78,7 +78,7 @@ final class TaskTests: XCTestCase {
         try h.waitForWorkers(ep, count: 1)
         let spec = "id: par\nsteps:\n" + (1...3).map { "  - {id: s\($0), skill: echo, input: x\($0), params: {delay_ms: '400'}}\n" }.joined()
             + "  - {id: join, skill: echo, input: \"{{steps.s1.output}}{{steps.s2.output}}{{steps.s3.output}}\"}\n"
-        let client = try Client(endpoint: ep), observer = try Client(endpoint: ep)
+        let client = try h.client(ep), observer = try h.client(ep)
         try client.send(skill: "shoal.task", input: spec)
         // Observe the coordinator's in-flight count for echo while the task runs.
         var most: UInt32 = 0
@@ -105,7 +105,7 @@ final class TaskTests: XCTestCase {
               - {id: after, skill: calculator, input: "{{steps.bad.output}} + 1"}
               - {id: fine, skill: calculator, input: "2 + 2"}
             """
-        let r = try result(try Client(endpoint: ep).call(skill: "shoal.task", input: spec))
+        let r = try result(try h.client(ep).call(skill: "shoal.task", input: spec))
         XCTAssertEqual(r["status"] as? String, "partial")
         let s = steps(r)
         XCTAssertEqual(s["bad"]?["status"] as? String, "failed")
@@ -119,7 +119,7 @@ final class TaskTests: XCTestCase {
     func testATaskMayUseATopologySkillWhoseWorkerRegistersLater() throws {
         let h = try ClusterHarness()
         let (_, ep) = try h.coordinator(["--skill", "late-calc", "--grace-ms", "15000"])
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let id = try client.send(skill: "shoal.task", input: "id: early\nsteps:\n  - {id: a, skill: late-calc, input: \"6 * 7\"}\n")
         _ = try h.worker(agent: try h.agent(name: "late", model: "calculator", skills: ["late-calc"]), endpoint: ep, id: "late-1")
         var final: SubTaskOutcome?
@@ -146,7 +146,7 @@ final class TaskTests: XCTestCase {
         b.dependsOn = ["scaled"]; b.verifier = ["kind": "math", "answer": "30"]; b.retries = 1
         spec.steps = [a, b]
         spec.output = "{{steps.sum.output}}"
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         func run(_ s: Shoal_V1_TaskSpec) throws -> SubTaskOutcome {
             let id = try client.send(skill: "shoal.task", input: "", payload: try s.serializedData())
             while true {
@@ -178,7 +178,7 @@ final class TaskTests: XCTestCase {
         let (_, ep) = try h.coordinator()
         _ = try h.worker(agent: try h.agent(name: "echo", concurrency: 4), endpoint: ep, id: "echo-1")
         try h.waitForWorkers(ep, count: 1)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         let bad = try client.call(skill: "shoal.task", input: "id: x\nsteps:\n  - {id: a, skill: poet, input: \"{{steps.zz.output}}\"}\n")
         XCTAssertEqual(bad.code, .badRequest)
         XCTAssertTrue(bad.message.contains("steps[0].skill: 'poet' is neither registered nor in the topology"), bad.message)
@@ -208,7 +208,7 @@ final class JournalTests: XCTestCase {
               - {id: last, skill: echo, input: "{{steps.slow.output}} three"}
             output: "{{steps.last.output}}"
             """
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         try client.send(skill: "shoal.task", input: spec)
         var sawFirst = false
         while !sawFirst, let (r, _) = try client.receive(timeoutMs: 5000) {
@@ -223,7 +223,7 @@ final class JournalTests: XCTestCase {
         (coordinator, _) = try h.coordinator(fastBeats, bind: ep)
         XCTAssertTrue(eventually(timeout: 10) { coordinator.stderrText.contains("task 'durable-1' resumed from the journal: 1 of 3 steps already done") },
                       coordinator.stderrText)
-        let fresh = try Client(endpoint: ep)
+        let fresh = try h.client(ep)
         var result: [String: Any] = [:]
         XCTAssertTrue(eventually(timeout: 20) {
             guard let r = try? fresh.call(skill: "shoal.task", input: "durable-1", params: ["action": "get"], timeoutMs: 2000), r.ok,
@@ -253,7 +253,7 @@ final class TaskLoadTests: XCTestCase {
         let agent = try h.agent(name: "calc", model: "calculator", skills: ["calculator"], concurrency: 16)
         for i in 1...2 { _ = try h.worker(agent: agent, endpoint: ep, id: "calc-\(i)") }
         try h.waitForWorkers(ep, count: 2)
-        let client = try Client(endpoint: ep)
+        let client = try h.client(ep)
         var ids: [UInt64: Int] = [:]
         for n in 0..<200 {
             let spec = """

@@ -1,6 +1,7 @@
 import Foundation
 import ShoalClient
 import ShoalCluster
+import ShoalWire
 import XCTest
 
 final class UpTests: XCTestCase {
@@ -16,7 +17,8 @@ final class UpTests: XCTestCase {
               - file: \(agent)
                 replicas: 2
             """.write(toFile: topology, atomically: true, encoding: .utf8)
-        let up = try ChildProcess(name: "up", executable: ClusterHarness.binary, arguments: ["up", topology], captureStderr: true)
+        // In its own directory: `shoal up` keeps its journal and makes its keys under ./.shoal.
+        let up = try ChildProcess(name: "up", executable: ClusterHarness.binary, arguments: ["up", topology], directory: h.directory, captureStderr: true)
         defer { up.signal(SIGKILL) }
         XCTAssertNotNil(up.waitForLine(prefix: "2/2 workers registered", timeout: 30), up.output.joined(separator: "\n"))
         let lines = up.output
@@ -26,12 +28,18 @@ final class UpTests: XCTestCase {
             return Int32(line[r.upperBound...].prefix { $0.isNumber })
         }
         XCTAssertEqual(pids.count, 3, lines.joined(separator: "\n"))
-        XCTAssertEqual(try Client(endpoint: String(endpoint)).call(skill: "calculator", input: "6*7").output, "42")
+        // CURVE with no user action: the keys `shoal up` made are what a command beside it uses.
+        XCTAssertNotNil(lines.first { $0.contains("keys          made in .shoal/keys") }, lines.joined(separator: "\n"))
+        let admin = try Credentials.load(path: h.directory.appendingPathComponent(".shoal/keys/admin.key").path)
+        let client = try Client(endpoint: String(endpoint), security: .curve(admin))
+        XCTAssertEqual(try client.call(skill: "calculator", input: "6*7").output, "42")
+        XCTAssertEqual(try client.status().security, "curve")
+        XCTAssertThrowsError(try Client(endpoint: String(endpoint), security: .plaintext).call(skill: "calculator", input: "6*7", timeoutMs: 1000))
 
         // A crashed worker is restarted and registers again.
         kill(pids[1], SIGKILL)
         XCTAssertNotNil(up.waitForLine(prefix: "restarted calc-1", timeout: 15), up.output.joined(separator: "\n"))
-        try h.waitForWorkers(String(endpoint), count: 2, timeout: 15)
+        XCTAssertTrue(eventually(timeout: 15) { (try? client.status(timeoutMs: 1000))?.workers.count == 2 })
 
         up.signal(SIGTERM)
         XCTAssertTrue(up.wait(timeout: 20), "shoal up must exit after SIGTERM")

@@ -4,8 +4,12 @@ from the RFC with pyzmq and nothing of Shoal's, to prove Shoal's coordinator int
 
   plain_mdp.py worker ENDPOINT SERVICE   echo every request body back, frame for frame
   plain_mdp.py client ENDPOINT           run the interop checks, print one JSON object
+
+With SHOAL_KEY naming a Shoal key file (`shoal keys`), every socket connects with CURVE
+(RFC 26) using that file's key pair and coordinator key; without it, in plaintext.
 """
 import json
+import os
 import sys
 import time
 
@@ -17,10 +21,28 @@ READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = b"\x01", b"\x02", b"\x03", b"\x04
 HEARTBEAT_S = 1.0
 
 
+def secure(sock):
+    """CURVE client settings from the key file $SHOAL_KEY (`field: value` lines), if set."""
+    path = os.environ.get("SHOAL_KEY")
+    if not path:
+        return
+    fields = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#") and ":" in line:
+                name, value = line.split(":", 1)
+                fields[name.strip()] = value.strip()
+    sock.curve_publickey = fields["public_key"].encode()
+    sock.curve_secretkey = fields["secret_key"].encode()
+    sock.curve_serverkey = fields["coordinator_key"].encode()
+
+
 def worker(endpoint, service):
     ctx = zmq.Context()
     sock = ctx.socket(zmq.DEALER)
     sock.linger = 0
+    secure(sock)
     sock.connect(endpoint)
     sock.send_multipart([b"", W_WORKER, READY, service.encode()])
     last_beat = time.time()
@@ -44,6 +66,7 @@ def worker(endpoint, service):
 def request(ctx, endpoint, service, body):
     sock = ctx.socket(zmq.REQ)
     sock.linger = 0
+    secure(sock)
     sock.connect(endpoint)
     sock.send_multipart([C_CLIENT, service] + body)
     if not sock.poll(10000):

@@ -1,3 +1,4 @@
+import ShoalWire
 import Foundation
 import ShoalEngine
 import ShoalTraining
@@ -71,6 +72,9 @@ public struct AgentLearner {
         }
     }
 
+    /// The key the learner's clients present to the coordinator (nil: `Security.ambient(name: "learner")`).
+    public var security: Security?
+
     public init(agent: String, modelDirectory: String, settings: LearnerLoopSettings) {
         self.agent = agent
         self.modelDirectory = modelDirectory
@@ -98,6 +102,7 @@ public struct AgentLearner {
     }
 
     public func makeLoop(rollouts: Rollouts, publication: Publication, log: @escaping (String) -> Void) throws -> LearnerLoop<Float> {
+        let security = try self.security ?? Security.ambient(name: "learner")
         let verifier = try AgentVerifier(agent: agent, reward: reward)
         let generator = try TaskGenerators.named(agent)
         let train = try items(generator, .train, trainPool, seed: dataSeed)
@@ -115,7 +120,7 @@ public struct AgentLearner {
         let naming: VersionNaming
         switch rollouts {
         case let .cluster(endpoint, skill):
-            let cluster = try ClusterRolloutSource(endpoint: endpoint, skill: skill, tokenizer: tokenizer)
+            let cluster = try ClusterRolloutSource(endpoint: endpoint, skill: skill, tokenizer: tokenizer, security: security)
             let served = try cluster.servedVersion()
             log("rollouts from '\(skill)' workers at \(endpoint), serving version \(served)")
             if case .coordinator = publication {
@@ -136,7 +141,7 @@ public struct AgentLearner {
         let publisher: any VersionPublisher
         switch publication {
         case .directory: publisher = DirectoryVersionPublisher()
-        case .coordinator(let endpoint): publisher = try CoordinatorVersionPublisher(endpoint: endpoint, agent: agent)
+        case .coordinator(let endpoint): publisher = try CoordinatorVersionPublisher(endpoint: endpoint, agent: agent, security: security)
         }
         let evaluation = HeldOutEvaluation(items: Array(heldOut.prefix(heldOutItems)), passAtKItems: Array(heldOut.prefix(passAtKItems)),
                                            samplesPerItem: passAtKSamples, maxTokens: settings.grpo.maxTokens,
@@ -152,13 +157,13 @@ public struct AgentLearner {
             let origin: String
             switch fromTasks {
             case .journal(let listing):
-                specs = try TaskRolloutSource.journaledTasks(endpoint: listing.endpoint, limit: listing.limit)
+                specs = try TaskRolloutSource.journaledTasks(endpoint: listing.endpoint, limit: listing.limit, security: security)
                 origin = "finished task(s) at \(listing.endpoint)"
             case let .specs(given, from):
                 specs = given
                 origin = "task(s) of \(from)"
             }
-            let tasks = try TaskRolloutSource(endpoint: endpoint, skill: skill, specs: specs, tokenizer: tokenizer,
+            let tasks = try TaskRolloutSource(endpoint: endpoint, security: security, skill: skill, specs: specs, tokenizer: tokenizer,
                                               chatML: ChatML.isTemplate(ofModelDirectory: modelDirectory), rewardModule: verifier.module)
             tasks.credit = credit
             log("step-wise RL (\(credit == .step ? "step-wise credit" : "task outcome alone")) from \(tasks.tasks.count) of \(specs.count) \(origin) with a verified '\(skill)' step: "

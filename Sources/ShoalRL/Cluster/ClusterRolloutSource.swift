@@ -21,8 +21,9 @@ public final class ClusterRolloutSource: RolloutSource {
     /// loaded machine needs minutes, hence the generous default).
     public var timeoutMs: Int
 
-    public init(endpoint: String, skill: String, tokenizer: any Tokenizer, maxInFlight: Int = 64, timeoutMs: Int = 600_000) throws {
-        client = try Client(endpoint: endpoint)
+    public init(endpoint: String, skill: String, tokenizer: any Tokenizer, maxInFlight: Int = 64, timeoutMs: Int = 600_000,
+                security: Security? = nil) throws {
+        client = try Client(endpoint: endpoint, security: security)
         self.skill = skill
         self.tokenizer = tokenizer
         self.maxInFlight = maxInFlight

@@ -1,3 +1,4 @@
+import ShoalWire
 import Foundation
 import ShoalClient
 
@@ -14,8 +15,8 @@ public final class CoordinatorVersionPublisher: VersionPublisher {
     /// Ids the registry holds for the agent (a parent must be one of them); read once, then kept up to date.
     private var registered: Set<String>?
 
-    public init(endpoint: String, agent: String, strategy: String = "rolling") throws {
-        client = try Client(endpoint: endpoint)
+    public init(endpoint: String, agent: String, strategy: String = "rolling", security: Security? = nil) throws {
+        client = try Client(endpoint: endpoint, security: security)
         self.agent = agent
         self.strategy = strategy
     }
@@ -28,7 +29,7 @@ public final class CoordinatorVersionPublisher: VersionPublisher {
         let id: String
         do {
             id = try client.startSwap(agent: agent, model: base.name, strategy: "all")
-        } catch ClientError.refused(_, let reason) where reason.contains("already") {
+        } catch ClientError.refused(_, let reason, _) where reason.contains("already") {
             return "workers already serve the starting version \(base.name)"
         }
         let progress = try client.waitForSwap(agent: agent, swapId: id)
@@ -72,7 +73,7 @@ public final class CoordinatorVersionPublisher: VersionPublisher {
         do {
             let id = try client.startSwap(agent: agent, model: model, strategy: strategy)
             return "\(what); \(strategy) swap \(id) started"
-        } catch ClientError.refused(_, let reason) {
+        } catch ClientError.refused(_, let reason, _) {
             return "\(what); swap not started: \(reason)"
         }
     }

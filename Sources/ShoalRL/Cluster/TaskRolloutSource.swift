@@ -65,14 +65,14 @@ public final class TaskRolloutSource {
 
     /// `specs` are task specs as submitted (YAML or JSON text), e.g. from `journaledTasks`;
     /// those without a verified step on `skill` are left out. Throws when none is left.
-    public init(endpoint: String, skill: String, specs: [(id: String, text: String)], tokenizer: any Tokenizer, chatML: Bool,
+    public init(endpoint: String, security: Security? = nil, skill: String, specs: [(id: String, text: String)], tokenizer: any Tokenizer, chatML: Bool,
                 rewardModule: RewardModule = RewardModule()) throws {
         self.skill = skill
         self.tasks = try Self.select(specs, skill: skill)
         self.rewardModule = rewardModule
         self.tokenizer = tokenizer
         self.chatML = chatML
-        client = try Client(endpoint: endpoint)
+        client = try Client(endpoint: endpoint, security: security)
         runTag = String(UUID().uuidString.prefix(8)).lowercased()
     }
 
@@ -112,9 +112,9 @@ public final class TaskRolloutSource {
 
     /// The specs of the `limit` most recent finished tasks of users (not learners' runs) at the
     /// coordinator at `endpoint`, through its `shoal.task` service: the tasks a learner chooses from.
-    public static func journaledTasks(endpoint: String, limit: Int, timeoutMs: Int = 30_000) throws -> [(id: String, text: String)] {
+    public static func journaledTasks(endpoint: String, limit: Int, timeoutMs: Int = 30_000, security: Security? = nil) throws -> [(id: String, text: String)] {
         let query = TaskService.ListQuery(limit: limit, finishedOnly: true, origin: .user, withSpecs: true)
-        return try Client(endpoint: endpoint).tasks(query, timeoutMs: timeoutMs).map { entry in
+        return try Client(endpoint: endpoint, security: security).tasks(query, timeoutMs: timeoutMs).map { entry in
             guard let spec = entry.spec else {
                 throw RolloutError.malformedReply(skill: TaskService.name, field: "spec",
                                                   reason: "task '\(entry.id)' is listed without its spec; the coordinator at \(endpoint) is older than this learner")

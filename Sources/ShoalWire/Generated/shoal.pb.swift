@@ -51,6 +51,9 @@ public nonisolated enum Shoal_V1_ReplyCode: SwiftProtobuf.Enum, Swift.CaseIterab
   /// the specialist ran and failed (e.g. a syntax error in the input)
   case specialistError // = 6
   case `internal` // = 7
+
+  /// the caller's key (its role) may not do this
+  case forbidden // = 8
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -67,6 +70,7 @@ public nonisolated enum Shoal_V1_ReplyCode: SwiftProtobuf.Enum, Swift.CaseIterab
     case 5: self = .badRequest
     case 6: self = .specialistError
     case 7: self = .internal
+    case 8: self = .forbidden
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -81,6 +85,7 @@ public nonisolated enum Shoal_V1_ReplyCode: SwiftProtobuf.Enum, Swift.CaseIterab
     case .badRequest: return 5
     case .specialistError: return 6
     case .internal: return 7
+    case .forbidden: return 8
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -95,6 +100,7 @@ public nonisolated enum Shoal_V1_ReplyCode: SwiftProtobuf.Enum, Swift.CaseIterab
     .badRequest,
     .specialistError,
     .internal,
+    .forbidden,
   ]
 
 }
@@ -341,6 +347,12 @@ public nonisolated struct Shoal_V1_ClusterStatus: Sendable {
   public var agents: [Shoal_V1_AgentModel] = []
 
   public var swaps: [Shoal_V1_SwapProgress] = []
+
+  /// messages dropped or refused because the sender's role does not allow them
+  public var refusedTotal: UInt64 = 0
+
+  /// "curve" (keys and roles) or "insecure" (plaintext, no roles)
+  public var security: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -625,7 +637,7 @@ public nonisolated struct Shoal_V1_BlobChunk: Sendable {
 fileprivate nonisolated let _protobuf_package = "shoal.v1"
 
 nonisolated extension Shoal_V1_ReplyCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OK\0\u{1}OVERLOADED\0\u{1}TIMEOUT\0\u{1}NO_SUCH_SERVICE\0\u{1}TOO_LARGE\0\u{1}BAD_REQUEST\0\u{1}SPECIALIST_ERROR\0\u{1}INTERNAL\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OK\0\u{1}OVERLOADED\0\u{1}TIMEOUT\0\u{1}NO_SUCH_SERVICE\0\u{1}TOO_LARGE\0\u{1}BAD_REQUEST\0\u{1}SPECIALIST_ERROR\0\u{1}INTERNAL\0\u{1}FORBIDDEN\0")
 }
 
 nonisolated extension Shoal_V1_WorkerInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
@@ -1049,7 +1061,7 @@ nonisolated extension Shoal_V1_SampledTokens: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Shoal_V1_ClusterStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ClusterStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}workers\0\u{1}services\0\u{3}requests_total\0\u{3}replies_total\0\u{3}errors_total\0\u{3}dropped_malformed\0\u{3}duplicates_dropped\0\u{1}requeued\0\u{3}uptime_seconds\0\u{1}endpoint\0\u{1}agents\0\u{1}swaps\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}workers\0\u{1}services\0\u{3}requests_total\0\u{3}replies_total\0\u{3}errors_total\0\u{3}dropped_malformed\0\u{3}duplicates_dropped\0\u{1}requeued\0\u{3}uptime_seconds\0\u{1}endpoint\0\u{1}agents\0\u{1}swaps\0\u{3}refused_total\0\u{1}security\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1069,6 +1081,8 @@ nonisolated extension Shoal_V1_ClusterStatus: SwiftProtobuf.Message, SwiftProtob
       case 10: try { try decoder.decodeSingularStringField(value: &self.endpoint) }()
       case 11: try { try decoder.decodeRepeatedMessageField(value: &self.agents) }()
       case 12: try { try decoder.decodeRepeatedMessageField(value: &self.swaps) }()
+      case 13: try { try decoder.decodeSingularUInt64Field(value: &self.refusedTotal) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.security) }()
       default: break
       }
     }
@@ -1111,6 +1125,12 @@ nonisolated extension Shoal_V1_ClusterStatus: SwiftProtobuf.Message, SwiftProtob
     if !self.swaps.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.swaps, fieldNumber: 12)
     }
+    if self.refusedTotal != 0 {
+      try visitor.visitSingularUInt64Field(value: self.refusedTotal, fieldNumber: 13)
+    }
+    if !self.security.isEmpty {
+      try visitor.visitSingularStringField(value: self.security, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1127,6 +1147,8 @@ nonisolated extension Shoal_V1_ClusterStatus: SwiftProtobuf.Message, SwiftProtob
     if lhs.endpoint != rhs.endpoint {return false}
     if lhs.agents != rhs.agents {return false}
     if lhs.swaps != rhs.swaps {return false}
+    if lhs.refusedTotal != rhs.refusedTotal {return false}
+    if lhs.security != rhs.security {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

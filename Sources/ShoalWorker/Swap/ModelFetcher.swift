@@ -11,6 +11,7 @@ struct ModelFetcher {
     let coordinator: String
     let cacheDirectory: String
     let alwaysFetch: Bool
+    var security: Security = .plaintext
     var chunkBytes = 1 << 20
     var timeoutMs = 30_000
 
@@ -37,6 +38,7 @@ struct ModelFetcher {
         let socket = try context.socket(.dealer)
         defer { socket.close() }
         try socket.setLinger(0)
+        try security.apply(to: socket)
         try socket.connect(coordinator)
         var nextId: UInt64 = 1
         for f in c.files {
