@@ -40,7 +40,7 @@ final class SandboxTests: XCTestCase {
         if Self.platformAllowsNamespaces {
             XCTAssertEqual(report.isolation["network"], "netns")
             XCTAssertEqual(report.isolation["processes"], "pidns")
-            XCTAssertTrue(report.isolation["filesystem"]?.hasPrefix("tmpfs") ?? false, "\(report.isolation)")
+            XCTAssertTrue(report.isolation["filesystem"]?.hasPrefix("own root") ?? false, "\(report.isolation)")
         }
     }
 
@@ -178,6 +178,64 @@ final class SandboxTests: XCTestCase {
             XCTAssertEqual(verdict.status, .correct, verdict.detail)
         }
         XCTAssertNotNil(report.isolation["network"])
+    }
+
+    /// Issue 21: the sandbox could write into host world-writable directories outside its tmpfs
+    /// mounts, connect to a host Unix socket, and read the host's /proc (the coordinator's command
+    /// line). With a root of its own, none of them is there; what the candidate finds comes back as
+    /// its answer, so a failure says what it reached.
+    func testTheCandidateReachesNoHostDirectorySocketOrProcess() throws {
+        try XCTSkipUnless(Self.platformAllowsNamespaces, "a root of its own needs root and mount namespaces")
+        // A world-writable directory and a listening socket on the host, outside every temp dir.
+        let host = FileManager.default.currentDirectoryPath + "/.build/sandbox-host-\(getpid())"
+        try FileManager.default.createDirectory(atPath: host, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: host) }
+        chmod(host, 0o1777)
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let path = host + "/host.sock"
+        XCTAssertLessThan(path.utf8.count, 100)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        XCTAssertEqual(withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }, 0)
+        XCTAssertEqual(listen(listener, 4), 0)
+        chmod(path, 0o777)
+
+        let program = """
+        import os, socket
+        def add(a, b):
+            reached = []
+            try:
+                with open("\(host)/dropped.txt", "w") as f:
+                    f.write("escaped")
+                reached.append("wrote the host directory")
+            except OSError:
+                pass
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect("\(path)")
+                reached.append("connected to the host socket")
+            except OSError:
+                pass
+            try:
+                pids = [p for p in os.listdir("/proc") if p.isdigit()]
+                if len(pids) > 3:
+                    reached.append("saw %d processes in /proc" % len(pids))
+            except OSError:
+                pass
+            for d in ("/var/tmp", "/run", "/root", "/home", "/work"):
+                if os.path.exists(d):
+                    reached.append("saw " + d)
+            return a + b if not reached else "; ".join(reached)
+        """
+        let (verdict, report) = try run(program)
+        XCTAssertTrue(report.isolation["filesystem"]?.hasPrefix("own root") == true, "\(report.isolation)")
+        XCTAssertEqual(verdict.status, .correct, "\(verdict.detail) \(report.output)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: host + "/dropped.txt"))
     }
 
     func testBadProgramsAndTestsGetVerdicts() throws {

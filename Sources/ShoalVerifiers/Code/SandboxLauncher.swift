@@ -8,8 +8,10 @@
 /// builtin `_ast`. Isolation, in order:
 /// 1. new network namespace (root: CLONE_NEWNET; otherwise CLONE_NEWUSER|CLONE_NEWNET;
 ///    when neither is allowed the run keeps the host network and says so);
-/// 2. new mount namespace with small tmpfs over the work dir, /tmp, /var/tmp, /dev/shm and
-///    /run/lock (root only), so disk writes vanish with the run and cannot fill the disk;
+/// 2. new mount namespace (root only) with a root of its own (`own_root`): the host's /usr and
+///    /etc read-only, small tmpfs /tmp and /dev/shm (writes vanish with the run and cannot fill
+///    the disk), a private /proc, and no other host directory or Unix socket; where that cannot
+///    be built, small tmpfs over the work dir, /tmp, /var/tmp, /dev/shm and /run/lock;
 /// 3. nice 10, so sandboxed code yields to the machine's other work;
 /// 4. rlimits: CPU seconds, address space, file size, processes, no core files;
 /// 5. a new PID namespace (root), whose death takes every process of the run with it;
@@ -100,13 +102,74 @@ else:
 
 work = workdir
 tmpfs_opts = ("size=%s,mode=1777" % tmpfs_bytes).encode()
+MS_RDONLY, MS_NOSUID, MS_NOEXEC, MS_REMOUNT, MS_BIND, MNT_DETACH = 1, 2, 8, 32, 4096, 2
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}.get(os.uname().machine)
+
+def own_root(root):
+    """A root of the run's own, on a tmpfs at `root`: the host's /usr and /etc (and the links
+    into them, and Python's prefix) bound read-only, /dev with null, zero and the random
+    devices only, tmpfs /tmp and /dev/shm, a /proc of the run's PID namespace, and nothing
+    else: no host temp or world-writable directory, no /run, no host Unix socket.
+    Returns None, or the step that failed (the caller falls back to tmpfs over the temp dirs)."""
+    if SYS_PIVOT_ROOT is None:
+        return "pivot_root on " + os.uname().machine
+    if libc.mount(b"tmpfs", root.encode(), b"tmpfs", MS_NOSUID, b"size=1m,mode=755") != 0:
+        return "tmpfs root"
+    def bind(host, inside, flags):
+        if libc.mount(host.encode(), inside.encode(), None, MS_BIND | MS_REC, None) != 0:
+            return "bind " + host
+        if libc.mount(None, inside.encode(), None, MS_REMOUNT | MS_BIND | flags, None) != 0:
+            return "remount " + host
+        return None
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable)))}
+    for name in ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        host = "/" + name
+        if os.path.islink(host):
+            os.symlink(os.readlink(host), root + host)
+        elif os.path.isdir(host):
+            os.mkdir(root + host)
+            failed = bind(host, root + host, MS_RDONLY | MS_NOSUID)
+            if failed:
+                return failed
+    for host in sorted(prefixes):
+        if os.path.exists(root + host):
+            continue  # under /usr already
+        os.makedirs(root + host)
+        failed = bind(host, root + host, MS_RDONLY | MS_NOSUID)
+        if failed:
+            return failed
+    for d in ("/tmp", "/dev", "/dev/shm", "/proc", "/.old"):
+        os.mkdir(root + d)
+    for d in ("/tmp", "/dev/shm"):
+        if libc.mount(b"tmpfs", (root + d).encode(), b"tmpfs", MS_NOSUID, tmpfs_opts) != 0:
+            return "tmpfs " + d
+    for dev in ("null", "zero", "random", "urandom"):
+        os.close(os.open(root + "/dev/" + dev, os.O_CREAT | os.O_WRONLY, 0o666))
+        if libc.mount(("/dev/" + dev).encode(), (root + "/dev/" + dev).encode(), None, MS_BIND, None) != 0:
+            return "bind /dev/" + dev
+    if isolation["processes"] == "pidns" and libc.mount(b"proc", (root + "/proc").encode(), b"proc", MS_NOSUID | MS_NOEXEC, None) != 0:
+        return "proc"
+    if libc.syscall(SYS_PIVOT_ROOT, root.encode(), (root + "/.old").encode()) != 0:
+        return "pivot_root (errno %d)" % ctypes.get_errno()
+    os.chdir("/")
+    if libc.umount2(b"/.old", MNT_DETACH) != 0:
+        return "detach the host root"
+    os.rmdir("/.old")
+    return None
+
 if is_root and libc.unshare(CLONE_NEWNS) == 0 and libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0:
-    mounted = [p for p in (work, "/tmp", "/var/tmp", "/dev/shm", "/run/lock")
-               if os.path.isdir(p) and libc.mount(b"tmpfs", p.encode(), b"tmpfs", 0, tmpfs_opts) == 0]
-    if "/tmp" in mounted:
+    failed = own_root(work)
+    if failed is None:
         work = "/tmp/work"
         os.mkdir(work, 0o700)
-    isolation["filesystem"] = "tmpfs " + ",".join(mounted)
+        isolation["filesystem"] = "own root: /usr, /etc read-only; tmpfs /tmp, /dev/shm; " + ("private /proc" if os.path.isdir("/proc/self") else "no /proc")
+    else:
+        mounted = [p for p in (work, "/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+                   if os.path.isdir(p) and libc.mount(b"tmpfs", p.encode(), b"tmpfs", 0, tmpfs_opts) == 0]
+        if "/tmp" in mounted:
+            work = "/tmp/work"
+            os.mkdir(work, 0o700)
+        isolation["filesystem"] = "tmpfs " + ",".join(mounted) + " (no root of its own: %s)" % failed
 else:
     isolation["filesystem"] = "host temp dir"
 
