@@ -38,6 +38,8 @@ public enum ClientError: Error, CustomStringConvertible, Equatable {
     case malformedReply(String)
     /// The coordinator answered with an error `code` (bad_request, forbidden, …).
     case refused(service: String, reason: String, code: Shoal_V1_ReplyCode = .badRequest)
+    /// No connection to send on came up in time.
+    case notConnected(endpoint: String, waitedMs: Int, hint: String)
 
     public var description: String {
         switch self {
@@ -45,6 +47,8 @@ public enum ClientError: Error, CustomStringConvertible, Equatable {
             "no reply for '\(service)' from the coordinator at \(endpoint) within \(waited) ms — is `shoal coordinator` (or `shoal up`) running there?\(hint)"
         case let .malformedReply(why): "malformed reply from the coordinator: \(why)"
         case let .refused(_, reason, _): reason
+        case let .notConnected(endpoint, waited, hint):
+            "could not connect to the coordinator at \(endpoint) within \(waited) ms — is `shoal coordinator` (or `shoal up`) running there?\(hint)"
         }
     }
 }
@@ -58,6 +62,8 @@ public final class Client {
     private let context: Context
     private let socket: Socket
     private var nextId: UInt64 = 1
+    /// How long a send waits for the connection to come up.
+    public static let connectTimeoutMs = 10_000
 
     /// `security` nil: `Security.ambient(name: "admin")` ($SHOAL_KEY, else .shoal/keys/admin.key
     /// when it exists, else plaintext).
@@ -68,6 +74,9 @@ public final class Client {
         socket = try context.socket(.dealer)
         try socket.setSendHighWaterMark(0)
         try socket.setReceiveHighWaterMark(0)
+        // With no high-water mark, a send blocks only while no connection is up: bounded, so a
+        // refused key or a coordinator that is not there ends in an error, not a hang.
+        try socket.setSendTimeout(Int32(Self.connectTimeoutMs))
         try self.security.apply(to: socket)
         try socket.connect(endpoint)
     }
@@ -91,7 +100,11 @@ public final class Client {
         task.taskID = taskId
         task.stepID = stepId
         task.payload = payload
-        try socket.send([MDP.clientV2, [ClientCommandCode.request], Array(skill.utf8)] + ShoalBody.request(header: header, task: task))
+        do {
+            try socket.send([MDP.clientV2, [ClientCommandCode.request], Array(skill.utf8)] + ShoalBody.request(header: header, task: task))
+        } catch let error as ZMQError where error.isWouldBlock {
+            throw ClientError.notConnected(endpoint: endpoint, waitedMs: Self.connectTimeoutMs, hint: security.hint)
+        }
         return id
     }
 

@@ -33,8 +33,11 @@ public final class Coordinator: @unchecked Sendable {
     private let logger: Logger
     private let stopFlag = OnceFlag()
     public let endpoint: String
-    /// The allowlist and ZAP handler of a CURVE coordinator; nil for `--insecure`.
-    private let access: AccessList?
+    /// The allowlist and ZAP handler of a CURVE coordinator; nil for `--insecure`. The loop's
+    /// copy of the list follows `allowFile` when that file changes (checked once a second).
+    private var access: AccessList?
+    private let allowFile: AllowFile?
+    private var allowCheckedAt: Int64 = 0
     private let zap: ZAPHandler?
     /// The last sender's User-Id and principal: consecutive messages mostly come from one peer.
     private var lastUserId: String?
@@ -53,8 +56,10 @@ public final class Coordinator: @unchecked Sendable {
         socket = try context.socket(.router)
         if let security {
             // The handler is bound before the socket: libzmq lets connections in unchecked while none is.
-            let access = security.access, denials = DenialLog(logger: logger)
+            let file = security.allowFile.map { AllowFile(path: $0, list: security.access) }
+            let fixed = security.access, denials = DenialLog(logger: logger)
             zap = try ZAPHandler(context: context) { request in
+                let access = file?.current ?? fixed
                 guard request.mechanism == "CURVE", let key = request.clientKey else {
                     denials.note("refused a \(request.mechanism) (plaintext) connection from \(request.address): this coordinator takes CURVE keys only")
                     return .deny("CURVE keys required")
@@ -67,10 +72,12 @@ public final class Coordinator: @unchecked Sendable {
             }
             try socket.setZAPDomain("shoal")
             try socket.makeCurveServer(secretKey: security.keyPair.secretKey)
-            self.access = access
+            access = fixed
+            allowFile = file
         } else {
             zap = nil
             access = nil
+            allowFile = nil
         }
         // Memory stays bounded: libzmq disconnects a peer that sends one frame over twice the
         // request limit (the broker itself rejects whole requests over the limit with too_large).
@@ -164,7 +171,7 @@ public final class Coordinator: @unchecked Sendable {
                 while n < 1024, let frames = try access == nil ? socket.receive(dontWait: true, maxFrames: Self.maxFrames)
                                                                 : socket.receive(dontWait: true, maxFrames: Self.maxFrames, userId: &userId) {
                     n += 1
-                    guard let principal = principal(userId) else { continue }
+                    guard let principal = principal(userId, &actions) else { perform(&actions); continue }
                     if let (request, service) = Self.adminRequest(frames) {
                         let now = monotonicMs()
                         if service == MDP.adminService {
@@ -194,6 +201,14 @@ public final class Coordinator: @unchecked Sendable {
                 }
             }
             broker.tick(now: monotonicMs(), into: &actions)
+            if let allowFile, monotonicMs() - allowCheckedAt >= 1000 {
+                allowCheckedAt = monotonicMs()
+                if let fresh = allowFile.reloadIfChanged(logger: logger) {
+                    access = fresh
+                    lastUserId = nil
+                    lastPrincipal = nil
+                }
+            }
             if suppressedWarnings > 0 && monotonicMs() / 1000 != warningSecond { reportSuppressedWarnings() }
             perform(&actions)
             commitJournal()
@@ -203,11 +218,12 @@ public final class Coordinator: @unchecked Sendable {
 
     /// Who sent a message: `.plaintext` without keys; else the allowlist's entry for the User-Id the
     /// ZAP handler gave its connection (nil, and the message is dropped, if it has none).
-    private func principal(_ userId: String?) -> Principal? {
+    private func principal(_ userId: String?, _ actions: inout [BrokerAction]) -> Principal? {
         guard let access else { return .plaintext }
         if userId == lastUserId, let p = lastPrincipal { return p }
         guard let userId, let p = access.principal(name: userId) else {
-            logger.error("dropped a message whose connection has no known User-Id (\(userId ?? "none")); is a ZAP handler missing?")
+            // A key taken out of the allowlist while connected ends here, as does a connection no ZAP handler saw.
+            actions.append(.log(.warning, "dropped a message from a connection whose key is not in the allowlist (\(userId ?? "no User-Id"))"))
             return nil
         }
         lastUserId = userId
@@ -391,15 +407,18 @@ public final class Coordinator: @unchecked Sendable {
 public struct CoordinatorSecurity: Sendable {
     public var keyPair: CurveKeyPair
     public var access: AccessList
+    /// Where `access` came from; when set, edits to it take effect without a restart.
+    public var allowFile: String?
 
-    public init(keyPair: CurveKeyPair, access: AccessList) {
+    public init(keyPair: CurveKeyPair, access: AccessList, allowFile: String? = nil) {
         self.keyPair = keyPair
         self.access = access
+        self.allowFile = allowFile
     }
 
     /// The coordinator key and allowlist of a key directory.
     public init(keys: KeyDirectory) throws {
-        self.init(keyPair: try keys.coordinatorCredentials().keyPair, access: try keys.accessList())
+        self.init(keyPair: try keys.coordinatorCredentials().keyPair, access: try keys.accessList(), allowFile: keys.allowFile)
     }
 }
 

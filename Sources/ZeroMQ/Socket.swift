@@ -160,6 +160,9 @@ public final class Socket {
     public func setSendHighWaterMark(_ n: Int32) throws { try set(ZMQ_SNDHWM, n, "ZMQ_SNDHWM") }
     /// Incoming high-water mark, in messages (0 = unlimited).
     public func setReceiveHighWaterMark(_ n: Int32) throws { try set(ZMQ_RCVHWM, n, "ZMQ_RCVHWM") }
+    /// How long a blocking send waits for a peer to send to (-1: forever); past it, send throws
+    /// EAGAIN. A DEALER has no peer while its connection is refused (a CURVE key not allowed).
+    public func setSendTimeout(_ ms: Int32) throws { try set(ZMQ_SNDTIMEO, ms, "ZMQ_SNDTIMEO") }
     /// Largest inbound frame libzmq accepts; a peer that sends more is disconnected (-1 = no limit).
     public func setMaxMessageSize(_ bytes: Int64) throws { try set(ZMQ_MAXMSGSIZE, bytes, "ZMQ_MAXMSGSIZE") }
     public func setRoutingId(_ id: Frame) throws { try set(ZMQ_ROUTING_ID, bytes: id, "ZMQ_ROUTING_ID") }

@@ -12,12 +12,13 @@ struct KeysCommand: ParsableCommand {
             A key directory holds coordinator.key (the coordinator's key pair), allow.yaml (every \
             allowed public key with its name and role) and one NAME.key per process: its key pair \
             and the coordinator's public key, all a worker, client or learner needs (--key FILE or \
-            SHOAL_KEY). `shoal up` makes one in .shoal/keys on first start.
+            SHOAL_KEY). `shoal up` makes one in .shoal/keys on first start. A running coordinator \
+            re-reads allow.yaml within a second of a change.
             Roles: worker (registers, for its `services` only when listed), client (requests and \
             tasks; sees only its own tasks), learner (also imports, swaps and rolls back; its \
             `agents` only when listed), admin (everything, and removes versions).
             """,
-        subcommands: [KeysInitCommand.self, KeysGenerateCommand.self, KeysListCommand.self])
+        subcommands: [KeysInitCommand.self, KeysGenerateCommand.self, KeysRevokeCommand.self, KeysListCommand.self])
 }
 
 struct KeysInitCommand: ParsableCommand {
@@ -37,7 +38,7 @@ struct KeysInitCommand: ParsableCommand {
 struct KeysGenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Make NAME.key and allow it in allow.yaml with a role (restart the coordinator to pick it up).")
+        abstract: "Make NAME.key and allow it in allow.yaml with a role (a running coordinator lets it in within a second).")
 
     @Argument(help: "The key's name (letters, digits, '-', '_', '.', '@'): how logs and task ownership name it.") var name: String
     @Option(help: "worker, client, learner or admin.") var role: String
@@ -58,12 +59,28 @@ struct KeysGenerateCommand: ParsableCommand {
             let c = try keys.generate(name: name, role: Role(rawValue: role)!, scope: list)
             say("wrote \(keys.file(name)) (mode 0600; public key \(c.keyPair.publicKey)) and allowed it in \(keys.allowFile) as \(role)"
                 + (list.map { " for \($0.sorted().joined(separator: ", "))" } ?? ""))
-            say("restart the coordinator to let it in; hand the file to its process (--key \(keys.file(name)) or SHOAL_KEY).")
+            say("a running coordinator lets it in within a second; hand the file to its process (--key \(keys.file(name)) or SHOAL_KEY).")
         } catch let error as KeyDirectoryError {
             throw CommandFailure(error.description, code: "keys")
         } catch let error as ConfigError {
             throw CommandFailure(error.description, code: "keys")
         }
+    }
+}
+
+struct KeysRevokeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Take NAME out of allow.yaml and delete NAME.key: a running coordinator refuses it within a second, open connections included.")
+
+    @Argument(help: "The key's name.") var name: String
+    @Option(help: "The key directory.") var dir = Security.localKeyDirectory
+
+    func run() throws {
+        do { try KeyDirectory(path: dir).revoke(name: name) } catch let error as KeyDirectoryError {
+            throw CommandFailure(error.description, code: "keys")
+        }
+        say("revoked '\(name)': removed from \(KeyDirectory(path: dir).allowFile)")
     }
 }
 

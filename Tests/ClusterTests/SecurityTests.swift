@@ -129,3 +129,31 @@ final class SecurityTests: XCTestCase {
         XCTAssertEqual(try h.client(ep).status().security, "insecure")
     }
 }
+
+extension SecurityTests {
+    /// The allowlist is re-read when it changes: a key made while the coordinator runs gets in,
+    /// and a revoked key's open connection is refused from then on, without a restart.
+    func testKeysMadeOrRevokedWhileTheCoordinatorRunsTakeEffectWithoutARestart() throws {
+        let h = try ClusterHarness()
+        let (coordinator, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator"), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+        let before = try h.client(ep, as: "client")
+        XCTAssertEqual(try before.call(skill: "calculator", input: "1 + 2").output, "3")
+
+        let made = try h.run(["keys", "generate", "late", "--role", "client", "--dir", h.keys.path])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        XCTAssertTrue(eventually(timeout: 10) { coordinator.stderrText.contains("reloaded: 5 key(s)") }, coordinator.stderrText)
+        // (A connection refused at its handshake is not retried by libzmq: the key's process connects anew.)
+        let late = try h.client(ep, as: "late")
+        XCTAssertEqual(try late.call(skill: "calculator", input: "2 + 2").output, "4")
+
+        let revoked = try h.run(["keys", "revoke", "client", "--dir", h.keys.path])
+        XCTAssertEqual(revoked.status, 0, revoked.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.keys.file("client")))
+        XCTAssertTrue(eventually(timeout: 10) { coordinator.stderrText.contains("reloaded: 4 key(s)") }, coordinator.stderrText)
+        XCTAssertThrowsError(try before.call(skill: "calculator", input: "3 + 3", timeoutMs: 1500), "the open connection of a revoked key")
+        XCTAssertTrue(coordinator.stderrText.contains("whose key is not in the allowlist (client)"), coordinator.stderrText)
+        XCTAssertEqual(try late.call(skill: "calculator", input: "4 + 4").output, "8")
+    }
+}

@@ -90,6 +90,16 @@ public struct AccessList: Sendable, Equatable {
         entries.append((key, principal))
     }
 
+    /// Takes `name` out; returns whether it was listed.
+    @discardableResult
+    public mutating func remove(name: String) -> Bool {
+        guard byName[name] != nil else { return false }
+        let kept = entries.filter { $0.principal.name != name }
+        self = AccessList()
+        for e in kept { try! add(key: e.key, e.principal) }  // kept entries were valid and distinct already
+        return true
+    }
+
     public static func load(_ path: String) throws -> AccessList {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
         guard size <= maxFileBytes else { throw ConfigError(file: path, key: "", reason: "is \(size) bytes; the limit is \(maxFileBytes)") }
@@ -118,8 +128,8 @@ public struct AccessList: Sendable, Equatable {
     }
 
     public var yaml: String {
-        var lines = ["# Who may connect to the coordinator, and as what (`shoal keys`). Read at start-up:",
-                     "# restart the coordinator after editing.", entries.isEmpty ? "keys: []" : "keys:"]
+        var lines = ["# Who may connect to the coordinator, and as what (`shoal keys`). A running coordinator",
+                     "# re-reads this file within a second of a change.", entries.isEmpty ? "keys: []" : "keys:"]
         for (key, p) in entries {
             lines += ["  - name: \(p.name)", "    role: \(p.role.rawValue)", "    key: \"\(key)\""]
             if let scope = p.scope {

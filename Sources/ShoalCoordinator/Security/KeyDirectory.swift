@@ -63,6 +63,15 @@ public struct KeyDirectory: Sendable {
         return credentials
     }
 
+    /// Takes `name` out of allow.yaml and deletes its key file: a running coordinator refuses
+    /// its connections within a second.
+    public func revoke(name: String) throws {
+        var list = try accessList()
+        guard list.remove(name: name) else { throw KeyDirectoryError("no key named '\(name)' in \(allowFile)") }
+        try writeAllowList(list)
+        try? FileManager.default.removeItem(atPath: file(name))
+    }
+
     public func coordinatorCredentials() throws -> Credentials {
         guard FileManager.default.fileExists(atPath: coordinatorKeyFile) else {
             throw KeyDirectoryError("\(path) has no coordinator.key; make a key directory with `shoal keys init \(path)`")
