@@ -70,7 +70,7 @@ extension Client {
                 if p.state != "running" { return p }
             }
             guard monotonicMs() < end else {
-                throw ClientError.noReply(service: "\(MDP.adminService) (swap \(swapId) still running)", waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: security.hint)
+                throw ClientError.noReply(service: "\(MDP.adminService) (swap \(swapId) still running)", waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: hint)
             }
             Thread.sleep(forTimeInterval: Double(pollMs) / 1000)
         }

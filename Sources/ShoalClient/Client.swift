@@ -61,7 +61,13 @@ public final class Client {
     public let security: Security
     private let context: Context
     private let socket: Socket
+    private let handshakes: HandshakeMonitor
     private var nextId: UInt64 = 1
+    /// Said after a timeout: why the handshake failed, when libzmq said, else what to check.
+    var hint: String {
+        handshakes.failure().map { ": \($0)" + (security == .plaintext ? " (this client sent plaintext; pass --key FILE or set SHOAL_KEY)" : "") } ?? security.hint
+    }
+
     /// How long a send waits for the connection to come up.
     public static let connectTimeoutMs = 10_000
 
@@ -78,6 +84,7 @@ public final class Client {
         // refused key or a coordinator that is not there ends in an error, not a hang.
         try socket.setSendTimeout(Int32(Self.connectTimeoutMs))
         try self.security.apply(to: socket)
+        handshakes = try socket.monitorHandshakes(context: context)
         try socket.connect(endpoint)
     }
 
@@ -103,7 +110,7 @@ public final class Client {
         do {
             try socket.send([MDP.clientV2, [ClientCommandCode.request], Array(skill.utf8)] + ShoalBody.request(header: header, task: task))
         } catch let error as ZMQError where error.isWouldBlock {
-            throw ClientError.notConnected(endpoint: endpoint, waitedMs: Self.connectTimeoutMs, hint: security.hint)
+            throw ClientError.notConnected(endpoint: endpoint, waitedMs: Self.connectTimeoutMs, hint: hint)
         }
         return id
     }
@@ -128,7 +135,7 @@ public final class Client {
         while true {
             let left = Int64(timeoutMs) - (monotonicMs() - start)
             guard left > 0, let (outcome, final) = try receive(timeoutMs: Int(left)) else {
-                throw ClientError.noReply(service: skill, waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: security.hint)
+                throw ClientError.noReply(service: skill, waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: hint)
             }
             guard outcome.requestId == id else { continue }  // a late reply to an earlier call
             if final { return outcome }
@@ -142,7 +149,7 @@ public final class Client {
         let start = monotonicMs()
         while true {
             let left = Int64(timeoutMs) - (monotonicMs() - start)
-            guard left > 0 else { throw ClientError.noReply(service: MDP.statusService, waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: security.hint) }
+            guard left > 0 else { throw ClientError.noReply(service: MDP.statusService, waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: hint) }
             var poller = Poller()
             poller.add(socket)
             if try poller.poll(timeoutMs: Int(left)).isEmpty { continue }

@@ -185,6 +185,18 @@ public final class Socket {
 
     // MARK: CURVE security
 
+    /// Why this socket's handshakes failed, as libzmq reports them to a monitor: read with
+    /// `HandshakeMonitor.failure()`. Made before `connect`, so no event is missed.
+    public func monitorHandshakes(context: Context) throws -> HandshakeMonitor {
+        let endpoint = "inproc://shoal-handshake-\(UInt(bitPattern: handle))"
+        let events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+            | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+        try check(zmq_socket_monitor(handle, endpoint, events), "zmq_socket_monitor")
+        let pair = try context.socket(.pair)
+        try pair.connect(endpoint)
+        return HandshakeMonitor(socket: pair)
+    }
+
     /// Makes this socket a CURVE server with the given Z85 secret key.
     public func makeCurveServer(secretKey: String) throws {
         try set(ZMQ_CURVE_SERVER, Int32(1), "ZMQ_CURVE_SERVER")
@@ -200,6 +212,31 @@ public final class Socket {
         try set(ZMQ_CURVE_SERVERKEY, bytes: Array(serverKey.utf8), "ZMQ_CURVE_SERVERKEY")
         try set(ZMQ_CURVE_PUBLICKEY, bytes: Array(keyPair.publicKey.utf8), "ZMQ_CURVE_PUBLICKEY")
         try set(ZMQ_CURVE_SECRETKEY, bytes: Array(keyPair.secretKey.utf8), "ZMQ_CURVE_SECRETKEY")
+    }
+}
+
+/// The handshake events of one socket (see `Socket.monitorHandshakes`).
+public final class HandshakeMonitor {
+    let socket: Socket
+    private var last: String?
+
+    init(socket: Socket) { self.socket = socket }
+
+    /// The latest handshake failure, in words, or nil when the latest handshake succeeded (or none
+    /// was reported yet). Reads what is waiting; never blocks.
+    public func failure() -> String? {
+        // Each event: [6 bytes: event (u16) and value (u32), native order] [the peer's endpoint].
+        while let frames = try? socket.receive(dontWait: true), let head = frames.first, head.count >= 6 {
+            let event = Int32(UInt16(head[0]) | UInt16(head[1]) << 8)
+            let value = UInt32(head[2]) | UInt32(head[3]) << 8 | UInt32(head[4]) << 16 | UInt32(head[5]) << 24
+            switch event {
+            case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: last = nil
+            case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: last = "the coordinator refused this key (ZAP status \(value))"
+            case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: last = "the handshake failed (protocol error \(value): a CURVE peer meeting a plaintext one, or the wrong coordinator key)"
+            default: last = "the handshake failed (errno \(value): \(String(cString: zmq_strerror(Int32(value)))))"
+            }
+        }
+        return last
     }
 }
 

@@ -50,8 +50,13 @@ final class SecurityTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(status.refusedTotal, 1)
         XCTAssertEqual(status.security, "curve")
         // And a client with no key, or a key the coordinator does not know, gets no answer at all.
-        XCTAssertThrowsError(try Client(endpoint: ep, security: .plaintext).call(skill: "calculator", input: "1 + 1", timeoutMs: 1500))
-        XCTAssertThrowsError(try Client(endpoint: ep, security: .curve(stranger)).call(skill: "calculator", input: "1 + 1", timeoutMs: 1500))
+        // and is told why, as far as libzmq says.
+        XCTAssertThrowsError(try Client(endpoint: ep, security: .plaintext).call(skill: "calculator", input: "1 + 1", timeoutMs: 1500)) {
+            XCTAssertTrue("\($0)".contains("this client sent plaintext"), "\($0)")
+        }
+        XCTAssertThrowsError(try Client(endpoint: ep, security: .curve(stranger)).call(skill: "calculator", input: "1 + 1", timeoutMs: 1500)) {
+            XCTAssertTrue("\($0)".contains("the coordinator refused this key (ZAP status 400)"), "\($0)")
+        }
     }
 
     func testAWorkerKeyServesOnlyItsListedServices() throws {
