@@ -41,6 +41,8 @@ public final class Worker: @unchecked Sendable {
         var readySentAt: Int64 = 0
         /// A reconnect waiting for its back-off (the loop keeps serving the other sessions).
         var reconnectAt: Int64?
+        /// Why the socket's handshakes failed (a refused key), for the reconnect warning.
+        var handshakes: HandshakeMonitor?
         init(skill: String, socket: Socket, reconnectDelayMs: Int64) {
             self.skill = skill
             self.socket = socket
@@ -117,7 +119,8 @@ public final class Worker: @unchecked Sendable {
                 }
                 if now - s.lastSentAt >= options.heartbeatIntervalMs { sendHeartbeat(s, draining: draining, now: now) }
                 if now - s.lastHeardAt > options.heartbeatIntervalMs * options.heartbeatLiveness {
-                    logger.warning("coordinator silent for \(now - s.lastHeardAt) ms on '\(s.skill)'; reconnecting in \(s.reconnectDelayMs) ms")
+                    let why = s.handshakes?.failure().map { " (\($0))" } ?? ""
+                    logger.warning("coordinator silent for \(now - s.lastHeardAt) ms on '\(s.skill)'\(why); reconnecting in \(s.reconnectDelayMs) ms")
                     backOff(s, now: now)
                 }
             }
@@ -135,6 +138,7 @@ public final class Worker: @unchecked Sendable {
         // Requests are bounded by the coordinator (4 MB by default); anything far bigger is refused by libzmq.
         try s.socket.setMaxMessageSize(Self.maxMessageBytes)
         try options.security.apply(to: s.socket)
+        s.handshakes = try s.socket.monitorHandshakes(context: context)
         try s.socket.connect(options.coordinator)
         var info = Shoal_V1_WorkerInfo()
         info.workerID = options.workerId

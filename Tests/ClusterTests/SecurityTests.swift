@@ -66,6 +66,12 @@ final class SecurityTests: XCTestCase {
         _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator"), endpoint: ep, id: "calc-squat", ["--key", mathOnly])
         XCTAssertTrue(eventually { coordinator.stderrText.contains("key 'math-worker' may serve only math, not 'calculator'") }, coordinator.stderrText)
         XCTAssertEqual(try h.client(ep).status().workers.count, 0)
+        // A worker whose key is not allowed at all says why in its own log.
+        let stranger = try Credentials(name: "stranger", keyPair: CurveKeyPair.generate(), coordinatorKey: h.keys.credentials("admin").coordinatorKey)
+        let file = h.directory.appendingPathComponent("stranger.key").path
+        try stranger.write(path: file)
+        let outsider = try h.worker(agent: try h.agent(name: "calculator", model: "calculator"), endpoint: ep, id: "calc-outsider", ["--key", file, "--liveness", "1"])
+        XCTAssertTrue(eventually(timeout: 15) { outsider.stderrText.contains("the coordinator refused this key") }, outsider.stderrText)
     }
 
     func testAClientKeyCannotSwapImportRollBackOrRemoveButMayReadAndAWorkerKeyCannotSubmit() throws {
