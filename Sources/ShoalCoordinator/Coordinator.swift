@@ -54,6 +54,10 @@ public final class Coordinator: @unchecked Sendable {
         self.topologySkills = topologySkills
         context = try Context()
         socket = try context.socket(.router)
+        // A start-up that fails after the ZAP handler started stops it again (its socket keeps the context alive).
+        var started: ZAPHandler?
+        var initialized = false
+        defer { if !initialized { started?.stop() } }
         if let security {
             // The handler is bound before the socket: libzmq lets connections in unchecked while none is.
             let file = security.allowFile.map { AllowFile(path: $0, list: security.access) }
@@ -72,6 +76,7 @@ public final class Coordinator: @unchecked Sendable {
             }
             try socket.setZAPDomain("shoal")
             try socket.makeCurveServer(secretKey: security.keyPair.secretKey)
+            started = zap
             access = fixed
             allowFile = file
         } else {
@@ -121,6 +126,7 @@ public final class Coordinator: @unchecked Sendable {
             models = nil
         }
         broker.swaps.stepTimeoutMs = config.swapStepTimeoutMs
+        initialized = true
     }
 
     /// Resumes the tasks the journal holds as unfinished (after a crash).
