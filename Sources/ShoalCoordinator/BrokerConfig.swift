@@ -21,6 +21,9 @@ public struct BrokerConfig: Sendable, Equatable {
     public var maxPendingBytes: Int = 256 << 20
     /// The same, per service.
     public var maxServicePendingBytes: Int = 128 << 20
+    /// Open connections (clients, workers' sessions) the coordinator accepts at once; past it a new
+    /// one is refused at its handshake (libzmq keeps buffers for each: 10,000 held ~500 MB).
+    public var maxConnections: Int = 4096
     /// Messages libzmq buffers per connected peer before that peer's sends block.
     public var receiveHighWaterMark: Int = 1000
     /// Dispatch attempts before a request whose workers keep dying is failed.

@@ -57,12 +57,16 @@ public final class Coordinator: @unchecked Sendable {
         // A start-up that fails after the ZAP handler started stops it again (its socket keeps the context alive).
         var started: ZAPHandler?
         var initialized = false
+        let denials = DenialLog(logger: logger)
+        let full: @Sendable (ZAPHandler.Request) -> Void = { request in
+            denials.note("refused a connection from \(request.address): \(config.maxConnections) are open (--max-connections)")
+        }
         defer { if !initialized { started?.stop() } }
         if let security {
             // The handler is bound before the socket: libzmq lets connections in unchecked while none is.
             let file = security.allowFile.map { AllowFile(path: $0, list: security.access) }
-            let fixed = security.access, denials = DenialLog(logger: logger)
-            zap = try ZAPHandler(context: context) { request in
+            let fixed = security.access
+            zap = try ZAPHandler(context: context, guarding: socket, maxConnections: config.maxConnections, onFull: full) { request in
                 let access = file?.current ?? fixed
                 guard request.mechanism == "CURVE", let key = request.clientKey else {
                     denials.note("refused a \(request.mechanism) (plaintext) connection from \(request.address): this coordinator takes CURVE keys only")
@@ -80,7 +84,11 @@ public final class Coordinator: @unchecked Sendable {
             access = fixed
             allowFile = file
         } else {
-            zap = nil
+            // No keys to check, but the connection count is still bounded (ZAP is asked about
+            // plaintext connections too once a domain is set).
+            zap = try ZAPHandler(context: context, guarding: socket, maxConnections: config.maxConnections, onFull: full) { _ in .allow(userId: "") }
+            started = zap
+            try socket.setZAPDomain("shoal")
             access = nil
             allowFile = nil
         }

@@ -30,16 +30,35 @@ public final class ZAPHandler: @unchecked Sendable {
     private let socket: Socket
     private let wakeup: Wakeup
     private let decide: @Sendable (Request) -> Verdict
+    /// The guarded socket's accepted and closed connections (a monitor), with `maxConnections`.
+    private let connections: Socket?
+    private let maxConnections: Int
+    private let onFull: @Sendable (Request) -> Void
+    private var open = 0
     private let done = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var stopping = false  // guarded by `lock`: `stop` may come from any thread, more than once
 
-    /// `decide` runs on the handler's thread, once per new connection.
-    public init(context: Context, decide: @escaping @Sendable (Request) -> Verdict) throws {
+    /// `decide` runs on the handler's thread, once per new connection. With `guarding` and
+    /// `maxConnections`, a connection past that many open ones on the guarded socket is refused
+    /// before `decide` is asked (each keeps buffers in libzmq, so their number is a memory bound).
+    public init(context: Context, guarding guarded: Socket? = nil, maxConnections: Int = .max,
+                onFull: @escaping @Sendable (Request) -> Void = { _ in }, decide: @escaping @Sendable (Request) -> Verdict) throws {
+        self.onFull = onFull
         socket = try context.socket(.rep)
         try socket.bind(Self.endpoint)
         wakeup = try Wakeup()
         self.decide = decide
+        self.maxConnections = maxConnections
+        if let guarded, maxConnections < .max {
+            let endpoint = "inproc://shoal-zap-connections-\(UInt(bitPattern: guarded.handle))"
+            try check(zmq_socket_monitor(guarded.handle, endpoint, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED), "zmq_socket_monitor")
+            let pair = try context.socket(.pair)
+            try pair.connect(endpoint)
+            connections = pair
+        } else {
+            connections = nil
+        }
         let thread = Thread { [self] in self.run() }
         thread.name = "shoal-zap"
         thread.start()
@@ -56,15 +75,38 @@ public final class ZAPHandler: @unchecked Sendable {
     }
 
     private func run() {
-        defer { socket.close(); done.signal() }
+        defer { socket.close(); connections?.close(); done.signal() }
         var poller = Poller()
         let sock = poller.add(socket)
         let bell = poller.add(fileDescriptor: wakeup.fileDescriptor)
+        let monitor = connections.map { poller.add($0) }
         while true {
             guard let ready = try? poller.poll(timeoutMs: -1) else { return }
             if ready.contains(bell) { return }
+            if let monitor, ready.contains(monitor), let connections { count(connections) }
             guard ready.contains(sock), let frames = try? socket.receive(dontWait: true, maxFrames: 16) else { continue }
-            _ = try? socket.send(Self.answer(frames, decide), dontWait: true)
+            // A connection is accepted (and counted) before its handshake asks here.
+            if let events = connections { count(events) }
+            let full = open > maxConnections
+            let reply: [Frame]
+            if full {
+                reply = Self.answer(frames) { request in
+                    onFull(request)
+                    return .deny("too many connections")
+                }
+            } else {
+                reply = Self.answer(frames, decide)
+            }
+            _ = try? socket.send(reply, dontWait: true)
+        }
+    }
+
+    /// Applies the monitor's waiting events to `open`.
+    private func count(_ events: Socket) {
+        while let frames = try? events.receive(dontWait: true), let head = frames.first, head.count >= 2 {
+            let event = Int32(UInt16(head[0]) | UInt16(head[1]) << 8)
+            if event == ZMQ_EVENT_ACCEPTED { open += 1 }
+            if event == ZMQ_EVENT_DISCONNECTED { open = max(0, open - 1) }
         }
     }
 

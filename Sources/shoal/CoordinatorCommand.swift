@@ -20,6 +20,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(name: .customLong("default-deadline-ms"), help: "Deadline for requests that carry none (0: none): a worker that takes work and never answers holds it at most this long.") var defaultDeadlineMs: Int64 = 300_000
     @Option(name: .customLong("max-pending-bytes"), help: "Bytes of requests held at once, all services together (per service: half); past it clients get `overloaded`.") var maxPendingBytes = 256 << 20
     @Option(name: .customLong("max-worker-capacity"), help: "The most concurrent requests one worker may claim; larger claims are cut to this.") var maxWorkerCapacity = 256
+    @Option(name: .customLong("max-connections"), help: "Open connections (clients and workers' sessions) accepted at once; past it new ones are refused at the handshake.") var maxConnections = 4096
     @Option(help: "SQLite journal of multi-step tasks (WAL); unfinished tasks resume from it after a crash.") var journal = ".shoal/journal.sqlite"
     @Flag(name: .customLong("journal-recover"), help: "When the journal is empty or not a readable database, move it aside (<path>.broken-<time>) and start a fresh one.") var journalRecover = false
     @Flag(name: .customLong("no-journal"), help: "Keep tasks in memory only (they do not survive a crash).") var noJournal = false
@@ -38,6 +39,7 @@ struct CoordinatorCommand: ParsableCommand {
         guard queueLimit >= 1 else { throw ValidationError("--queue-limit must be ≥ 1, got \(queueLimit)") }
         guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be ≥ 1024, got \(maxMessageBytes)") }
         guard maxPendingBytes >= maxMessageBytes else { throw ValidationError("--max-pending-bytes must be ≥ --max-message-bytes (\(maxMessageBytes)), got \(maxPendingBytes)") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be ≥ 1, got \(maxConnections)") }
         guard maxWorkerCapacity >= 1 else { throw ValidationError("--max-worker-capacity must be ≥ 1, got \(maxWorkerCapacity)") }
         guard defaultDeadlineMs >= 0 else { throw ValidationError("--default-deadline-ms must be ≥ 0, got \(defaultDeadlineMs)") }
         if insecure && keys != nil { throw ValidationError("--insecure and --keys exclude each other: keys mean CURVE") }
@@ -74,6 +76,7 @@ struct CoordinatorCommand: ParsableCommand {
         config.unknownServiceGraceMs = graceMs
         config.defaultDeadlineMs = defaultDeadlineMs
         config.maxWorkerCapacity = maxWorkerCapacity
+        config.maxConnections = maxConnections
         config.maxPendingBytes = maxPendingBytes
         config.maxServicePendingBytes = max(maxMessageBytes, maxPendingBytes / 2)
         config.swapStepTimeoutMs = swapStepTimeoutMs

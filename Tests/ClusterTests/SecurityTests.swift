@@ -168,3 +168,25 @@ extension SecurityTests {
         XCTAssertEqual(try late.call(skill: "calculator", input: "4 + 4").output, "8")
     }
 }
+
+extension SecurityTests {
+    /// Issue 21: 10,000 client connections held ~500 MB of libzmq buffers. Past
+    /// `--max-connections` a new connection is refused at its handshake (keys or not), and a
+    /// closed one makes room again.
+    func testConnectionsPastTheLimitAreRefusedAtTheHandshakeAndClosingOneMakesRoom() throws {
+        for insecure in [false, true] {
+            let h = try ClusterHarness()
+            let (coordinator, ep) = try h.coordinator(["--max-connections", "4"] + (insecure ? ["--insecure"] : []))
+            _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator"), endpoint: ep, id: "calc-1")  // 1
+            try h.waitForWorkers(ep, count: 1)                                                                         // 2, closed
+            var clients = try (0..<3).map { _ in try h.client(ep) }                                                   // 2, 3, 4
+            for (i, c) in clients.enumerated() { XCTAssertEqual(try c.call(skill: "calculator", input: "\(i) + 1").output, "\(i + 1)") }
+            let extra = try h.client(ep)                                                                             // 5: refused
+            XCTAssertThrowsError(try extra.call(skill: "calculator", input: "1 + 1", timeoutMs: 1500), "insecure: \(insecure)")
+            XCTAssertTrue(eventually { coordinator.stderrText.contains("4 are open (--max-connections)") }, coordinator.stderrText)
+            clients.removeLast()  // closes its connection
+            XCTAssertTrue(eventually(timeout: 10) { (try? h.client(ep).call(skill: "calculator", input: "2 + 2", timeoutMs: 1000))?.output == "4" },
+                          "insecure: \(insecure): \(coordinator.stderrText)")
+        }
+    }
+}
