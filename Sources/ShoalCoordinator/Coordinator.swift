@@ -61,12 +61,13 @@ public final class Coordinator: @unchecked Sendable {
         let full: @Sendable (ZAPHandler.Request) -> Void = { request in
             denials.note("refused a connection from \(request.address): \(config.maxConnections) are open (--max-connections)")
         }
+        let failed: @Sendable (String) -> Void = { why in denials.note("a connection's handshake failed: \(why)") }
         defer { if !initialized { started?.stop() } }
         if let security {
             // The handler is bound before the socket: libzmq lets connections in unchecked while none is.
             let file = security.allowFile.map { AllowFile(path: $0, list: security.access) }
             let fixed = security.access
-            zap = try ZAPHandler(context: context, guarding: socket, maxConnections: config.maxConnections, onFull: full) { request in
+            zap = try ZAPHandler(context: context, guarding: socket, maxConnections: config.maxConnections, onFull: full, onHandshakeFailure: failed) { request in
                 let access = file?.current ?? fixed
                 guard request.mechanism == "CURVE", let key = request.clientKey else {
                     denials.note("refused a \(request.mechanism) (plaintext) connection from \(request.address): this coordinator takes CURVE keys only")

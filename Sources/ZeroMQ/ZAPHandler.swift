@@ -34,6 +34,7 @@ public final class ZAPHandler: @unchecked Sendable {
     private let connections: Socket?
     private let maxConnections: Int
     private let onFull: @Sendable (Request) -> Void
+    private let onHandshakeFailure: @Sendable (String) -> Void
     private var open = 0
     private let done = DispatchSemaphore(value: 0)
     private let lock = NSLock()
@@ -43,8 +44,11 @@ public final class ZAPHandler: @unchecked Sendable {
     /// `maxConnections`, a connection past that many open ones on the guarded socket is refused
     /// before `decide` is asked (each keeps buffers in libzmq, so their number is a memory bound).
     public init(context: Context, guarding guarded: Socket? = nil, maxConnections: Int = .max,
-                onFull: @escaping @Sendable (Request) -> Void = { _ in }, decide: @escaping @Sendable (Request) -> Verdict) throws {
+                onFull: @escaping @Sendable (Request) -> Void = { _ in },
+                onHandshakeFailure: @escaping @Sendable (String) -> Void = { _ in },
+                decide: @escaping @Sendable (Request) -> Verdict) throws {
         self.onFull = onFull
+        self.onHandshakeFailure = onHandshakeFailure
         socket = try context.socket(.rep)
         try socket.bind(Self.endpoint)
         wakeup = try Wakeup()
@@ -52,7 +56,9 @@ public final class ZAPHandler: @unchecked Sendable {
         self.maxConnections = maxConnections
         if let guarded, maxConnections < .max {
             let endpoint = "inproc://shoal-zap-connections-\(UInt(bitPattern: guarded.handle))"
-            try check(zmq_socket_monitor(guarded.handle, endpoint, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED), "zmq_socket_monitor")
+            // Handshakes that fail before ZAP is asked (a plaintext peer at a CURVE socket) are seen here only.
+            try check(zmq_socket_monitor(guarded.handle, endpoint, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED
+                                         | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL), "zmq_socket_monitor")
             let pair = try context.socket(.pair)
             try pair.connect(endpoint)
             connections = pair
@@ -107,6 +113,12 @@ public final class ZAPHandler: @unchecked Sendable {
             let event = Int32(UInt16(head[0]) | UInt16(head[1]) << 8)
             if event == ZMQ_EVENT_ACCEPTED { open += 1 }
             if event == ZMQ_EVENT_DISCONNECTED { open = max(0, open - 1) }
+            if event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL {
+                let value = head.count >= 6 ? UInt32(head[2]) | UInt32(head[3]) << 8 | UInt32(head[4]) << 16 | UInt32(head[5]) << 24 : 0
+                onHandshakeFailure(event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                    ? "protocol error 0x\(String(value, radix: 16)): a plaintext peer at a CURVE coordinator, or a client with the wrong coordinator key"
+                    : "errno \(value), \(String(cString: zmq_strerror(Int32(value)))) (as a plaintext peer's does at a CURVE coordinator)")
+            }
         }
     }
 

@@ -38,6 +38,7 @@ final class SecurityTests: XCTestCase {
         XCTAssertTrue(eventually { coordinator.stderrText.contains("key 'mallory' has role client; only role worker may register as a worker") },
                       coordinator.stderrText)
         XCTAssertTrue(eventually { coordinator.stderrText.contains("is not in the allowlist") }, coordinator.stderrText)
+        XCTAssertTrue(eventually { coordinator.stderrText.contains("a connection's handshake failed") }, coordinator.stderrText)
 
         let client = try h.client(ep, as: "client")
         for i in 0..<30 {
