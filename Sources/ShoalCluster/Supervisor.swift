@@ -60,7 +60,9 @@ public final class Supervisor: @unchecked Sendable {
             keys = try KeyDirectory.ensure(at: dir)
             if made { log("keys          made in \(dir): admin.key, worker.key, learner.key, client.key (allowlist: allow.yaml)") }
         }
-        let security = keys.map { ["--keys", $0.path] } ?? ["--insecure"] + (Self.isLoopback(bind) ? [] : ["--insecure-network"])
+        // An insecure topology stays on loopback: the coordinator refuses anything else without
+        // --insecure-network, which only a hand-started coordinator can be given.
+        let security = keys.map { ["--keys", $0.path] } ?? ["--insecure"]
         let args = ["coordinator", "--bind", bind, "--heartbeat-ms", "\(c.heartbeatMs)", "--liveness", "\(c.liveness)",
                     "--queue-limit", "\(c.queueLimit)", "--max-message-bytes", "\(c.maxMessageBytes)",
                     "--grace-ms", "\(c.unknownServiceGraceMs)", "--default-deadline-ms", "\(c.defaultDeadlineMs)",
