@@ -54,8 +54,8 @@ public final class Supervisor: @unchecked Sendable {
         if !c.insecure {
             // The topology's, else beside the state (a run's own cluster), else $SHOAL_KEYS or .shoal/keys,
             // where commands run beside `shoal up` look by default.
-            let env = ProcessInfo.processInfo.environment["SHOAL_KEYS"].flatMap { $0.isEmpty ? nil : $0 }
-            let dir = c.keys ?? stateDirectory.map { ($0 as NSString).appendingPathComponent("keys") } ?? env ?? Security.localKeyDirectory
+            let dir = c.keys ?? stateDirectory.map { ($0 as NSString).appendingPathComponent("keys") }
+                ?? Security.environmentKeyDirectory ?? Security.localKeyDirectory
             let made = !KeyDirectory(path: dir).exists
             keys = try KeyDirectory.ensure(at: dir)
             if made { log("keys          made in \(dir): admin.key, worker.key, learner.key, client.key (allowlist: allow.yaml)") }

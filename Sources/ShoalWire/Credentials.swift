@@ -95,15 +95,21 @@ public enum Security: Sendable, Equatable {
     /// The key directory `shoal up` makes for a local cluster (beside its journal).
     public static let localKeyDirectory = ".shoal/keys"
 
+    /// `$SHOAL_KEYS` when set and not empty: the key directory the environment names.
+    public static var environmentKeyDirectory: String? {
+        ProcessInfo.processInfo.environment["SHOAL_KEYS"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// The credentials a process uses when it is given none: `$SHOAL_KEY` (a key file), else
     /// `<$SHOAL_KEYS or .shoal/keys>/<name>.key` when that file exists, else plaintext.
     public static func ambient(name: String) throws -> Security {
         let env = ProcessInfo.processInfo.environment
         if let file = env["SHOAL_KEY"], !file.isEmpty { return .curve(try Credentials.load(path: file)) }
-        let dir = env["SHOAL_KEYS"].flatMap { $0.isEmpty ? nil : $0 } ?? localKeyDirectory
+        let named = environmentKeyDirectory
+        let dir = named ?? localKeyDirectory
         let path = (dir as NSString).appendingPathComponent("\(name).key")
         if FileManager.default.fileExists(atPath: path) { return .curve(try Credentials.load(path: path)) }
-        if env["SHOAL_KEYS"] != nil { throw CredentialsError(path: path, reason: "no such key file ($SHOAL_KEYS names \(dir))") }
+        if named != nil { throw CredentialsError(path: path, reason: "no such key file ($SHOAL_KEYS names \(dir))") }
         return .plaintext
     }
 

@@ -225,10 +225,7 @@ public final class HandshakeMonitor {
     /// The latest handshake failure, in words, or nil when the latest handshake succeeded (or none
     /// was reported yet). Reads what is waiting; never blocks.
     public func failure() -> String? {
-        // Each event: [6 bytes: event (u16) and value (u32), native order] [the peer's endpoint].
-        while let frames = try? socket.receive(dontWait: true), let head = frames.first, head.count >= 6 {
-            let event = Int32(UInt16(head[0]) | UInt16(head[1]) << 8)
-            let value = UInt32(head[2]) | UInt32(head[3]) << 8 | UInt32(head[4]) << 16 | UInt32(head[5]) << 24
+        while let frames = try? socket.receive(dontWait: true), let (event, value) = monitorEvent(frames) {
             switch event {
             case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: last = nil
             case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: last = "the coordinator refused this key (ZAP status \(value))"
@@ -238,6 +235,13 @@ public final class HandshakeMonitor {
         }
         return last
     }
+}
+
+/// A socket monitor's event: [6 bytes: event (u16) and value (u32), native order] [endpoint].
+func monitorEvent(_ frames: [Frame]) -> (event: Int32, value: UInt32)? {
+    guard let head = frames.first, head.count >= 6 else { return nil }
+    return (Int32(UInt16(head[0]) | UInt16(head[1]) << 8),
+            UInt32(head[2]) | UInt32(head[3]) << 8 | UInt32(head[4]) << 16 | UInt32(head[5]) << 24)
 }
 
 /// A CURVE key pair in Z85 text (40 characters each).

@@ -109,12 +109,10 @@ public final class ZAPHandler: @unchecked Sendable {
 
     /// Applies the monitor's waiting events to `open`.
     private func count(_ events: Socket) {
-        while let frames = try? events.receive(dontWait: true), let head = frames.first, head.count >= 2 {
-            let event = Int32(UInt16(head[0]) | UInt16(head[1]) << 8)
+        while let frames = try? events.receive(dontWait: true), let (event, value) = monitorEvent(frames) {
             if event == ZMQ_EVENT_ACCEPTED { open += 1 }
             if event == ZMQ_EVENT_DISCONNECTED { open = max(0, open - 1) }
             if event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL || event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL {
-                let value = head.count >= 6 ? UInt32(head[2]) | UInt32(head[3]) << 8 | UInt32(head[4]) << 16 | UInt32(head[5]) << 24 : 0
                 onHandshakeFailure(event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                     ? "protocol error 0x\(String(value, radix: 16)): a plaintext peer at a CURVE coordinator, or a client with the wrong coordinator key"
                     : "errno \(value), \(String(cString: zmq_strerror(Int32(value)))) (as a plaintext peer's does at a CURVE coordinator)")

@@ -53,7 +53,7 @@ struct CoordinatorCommand: ParsableCommand {
     /// missing (a named one must exist: a typo must not lock every key out).
     func security() throws -> CoordinatorSecurity? {
         if insecure { return nil }
-        let env = ProcessInfo.processInfo.environment["SHOAL_KEYS"].flatMap { $0.isEmpty ? nil : $0 }
+        let env = Security.environmentKeyDirectory
         let dir = KeyDirectory(path: keys ?? env ?? Security.localKeyDirectory)
         if !dir.exists {
             guard keys == nil && env == nil else {
