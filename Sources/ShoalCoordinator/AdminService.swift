@@ -10,7 +10,34 @@ import ZeroMQ
 enum AdminService {
     struct Failure: Error, CustomStringConvertible {
         let description: String
-        init(_ d: String) { description = d }
+        var code = Shoal_V1_ReplyCode.badRequest
+        init(_ d: String, code: Shoal_V1_ReplyCode = .badRequest) {
+            description = d
+            self.code = code
+        }
+    }
+
+    /// The reply code an admin failure is answered with: `not_found` for what does not exist,
+    /// `conflict` for what clashes with what does, `no_such_service` for an agent with no
+    /// worker, else `bad_request`.
+    static func code(of error: Error) -> Shoal_V1_ReplyCode {
+        switch error {
+        case let failure as Failure: failure.code
+        case let e as ModelRegistryError:
+            switch e {
+            case .notADirectory, .unknownVersion, .unknownParent: .notFound
+            case .duplicateId, .inUse: .conflict
+            default: .badRequest
+            }
+        case let e as SwapOrchestrator.StartError:
+            switch e {
+            case .busy, .alreadyServing: .conflict
+            case .noWorkers: .noSuchService
+            case .noCanary, .noPreviousVersion: .notFound
+            case .canaryNeedsTwoWorkers: .badRequest
+            }
+        default: .badRequest
+        }
     }
 
     /// `knownAgents`: the agents an import may name without `new_agent` (besides those with versions).
@@ -33,7 +60,7 @@ enum AdminService {
             guard let registry else { throw Failure("this coordinator runs without a model registry (--no-journal and no --models)") }
             r.output = try perform(task.params, registry: registry, broker: &broker, now: now, knownAgents: knownAgents, &out)
         } catch {
-            h.code = .badRequest
+            h.code = code(of: error)
             h.message = "\(error)"
         }
         return reply(request, ShoalBody.reply(header: h, result: r))
@@ -61,7 +88,7 @@ enum AdminService {
             let known = knownAgents.union(Set(broker.agentOfService.values)).union(Set(try registry.versions().map(\.agent)))
             guard known.contains(agent) || p["new_agent"] == "true" else {
                 throw Failure("no worker, topology or registered version names agent '\(agent)' (known: \(known.sorted().joined(separator: ", "))); "
-                              + "check the name, or pass --new-agent to register a first version for it")
+                              + "check the name, or pass --new-agent to register a first version for it", code: .notFound)
             }
             let origin = try p["created_by"].map { s in
                 guard let o = ModelVersion.Origin(rawValue: s) else { throw Failure("created_by must be sft, grpo or import, got '\(s)'") }
@@ -112,7 +139,7 @@ enum AdminService {
             return json(["removed": id, "agent": agent])
         case "swap-status":
             let agent = try need("agent")
-            guard let progress = broker.swaps.progress(agent: agent, now: now) else { throw Failure("agent '\(agent)' has had no swap") }
+            guard let progress = broker.swaps.progress(agent: agent, now: now) else { throw Failure("agent '\(agent)' has had no swap", code: .notFound) }
             var options = JSONEncodingOptions()
             options.preserveProtoFieldNames = true
             options.alwaysPrintEnumsAsInts = false
@@ -157,6 +184,6 @@ enum AdminService {
     }
 
     static func json(_ object: [String: Any]) -> String {
-        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+        String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8), as: UTF8.self)
     }
 }

@@ -336,14 +336,14 @@ public final class Coordinator: @unchecked Sendable {
         if action == "get" {
             let owner = runner.owner(of: task.input) ?? (try? journal?.owner(id: task.input)) ?? nil
             if !principal.seesAllTasks, let owner, owner != principal.owner {
-                h.code = .badRequest
+                h.code = .notFound
                 h.message = "no task '\(task.input)' of key '\(principal.name)'"
             } else if let result = (try? journal?.result(id: task.input)) ?? runner.finished[task.input] {
                 r.output = result
             } else if let status = try? journal?.status(id: task.input) {
                 r.output = TaskRunner.json(["id": task.input, "status": status])
             } else {
-                h.code = .badRequest
+                h.code = .notFound
                 h.message = "no task '\(task.input)'\(journal == nil ? " (this coordinator runs without a journal)" : "")"
             }
         } else {

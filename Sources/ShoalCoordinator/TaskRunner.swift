@@ -172,7 +172,7 @@ public struct TaskRunner {
             // `replace`: a finished task under the id is forgotten and this spec runs in its place.
             guard params[TaskService.replaceParam] == "true", runs[spec.id] == nil else {
                 let running = runs[spec.id] != nil
-                out.toClients.append(reply(.badRequest, "conflict: task '\(spec.id)' exists with a different spec"
+                out.toClients.append(reply(.conflict, "conflict: task '\(spec.id)' exists with a different spec"
                                            + (running ? " and is still running; submit this one under a new id"
                                                       : "; submit this one under a new id, or replace it (submit --replace)")
                                            + " (see the stored one with: shoal task \(spec.id))", nil))

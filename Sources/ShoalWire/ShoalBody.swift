@@ -67,6 +67,8 @@ extension Shoal_V1_ReplyCode {
         case .specialistError: "specialist_error"
         case .internal: "internal"
         case .forbidden: "forbidden"
+        case .notFound: "not_found"
+        case .conflict: "conflict"
         case .UNRECOGNIZED(let n): "code_\(n)"
         }
     }

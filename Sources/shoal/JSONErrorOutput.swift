@@ -3,9 +3,9 @@ import Foundation
 import ShoalClient
 
 /// `--json` prints one object on stdout, errors included: `{"error": {"code": C, "message": M}}`
-/// and a non-zero exit status (the command's own, or 1). C is `usage` for a bad option,
+/// and a non-zero exit status (`ExitStatus.of(error)`). C is `usage` for a bad option,
 /// the coordinator's reply code (`bad_request`, `timeout`, `no_such_service`, …) when it
-/// refused, else `failed`.
+/// refused, `unavailable` when it did not answer, else `failed`.
 func reportingJSONErrors(_ json: Bool, _ body: () throws -> Void) throws {
     guard json else { return try body() }
     do {
@@ -18,10 +18,11 @@ func reportingJSONErrors(_ json: Bool, _ body: () throws -> Void) throws {
         case is ValidationError: code = "usage"
         case let failure as CommandFailure: code = failure.code
         case let ClientError.refused(_, _, reply): code = reply.name
+        case ClientError.noReply, ClientError.notConnected: code = "unavailable"
         default: code = "failed"
         }
         let object: [String: Any] = ["error": ["code": code, "message": "\(error)"]]
-        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
-        throw (error as? CommandFailure)?.exitCode ?? ExitCode.failure
+        printJSON(object)
+        throw ExitCode(ExitStatus.of(error))
     }
 }

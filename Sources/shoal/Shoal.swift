@@ -15,6 +15,37 @@ struct Shoal: ParsableCommand {
             GenerateCommand.self, LogitsCommand.self, QuantizeCommand.self, VerifyCommand.self, EvalCommand.self, TrainCommand.self, LearnerCommand.self, IndexCommand.self, BenchCommand.self, DemoCommand.self,
         ])
 
+    /// ArgumentParser's main, but a failure exits with `ExitStatus.of(error)`, and a usage error
+    /// found while running shows the subcommand's usage (not the top level's).
+    static func main() {
+        var command: ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do {
+            try command.run()
+        } catch let error as ValidationError {
+            let type = Swift.type(of: command)
+            let path = (["shoal"] + commandPath(to: type)).joined(separator: " ")
+            FileHandle.standardError.write(Data("Error: \(error.message)\nUsage: \(usageString(for: type))\n  See '\(path) --help' for more information.\n".utf8))
+            Foundation.exit(ExitStatus.usage)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            Foundation.exit(ExitStatus.of(error))
+        }
+    }
+
+    /// The subcommand names from the root down to `type` (empty for the root itself).
+    static func commandPath(to type: ParsableCommand.Type, from root: ParsableCommand.Type = Shoal.self) -> [String] {
+        for sub in root.configuration.subcommands {
+            let name = sub.configuration.commandName ?? String(describing: sub).lowercased()
+            if sub == type { return [name] }
+            let below = commandPath(to: type, from: sub)
+            if !below.isEmpty { return [name] + below }
+        }
+        return []
+    }
+
     static func bootstrapLogging() {
         let level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["SHOAL_LOG"] ?? "info") ?? .info
         LoggingSystem.bootstrap { label in
@@ -60,17 +91,18 @@ struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     /// For `--json` errors: what kind of failure (a coordinator reply code, or `failed`).
     var code = "failed"
-    var exitCode = ExitCode.failure
+    /// The exit status: the code's (`ExitStatus.of(code:)`) unless given.
+    var exitStatus = ExitStatus.failure
     init(_ description: String) { self.description = description }
-    init(_ description: String, code: String, exitCode: ExitCode = .failure) {
+    init(_ description: String, code: String, exitStatus: Int32? = nil) {
         self.description = description
         self.code = code
-        self.exitCode = exitCode
+        self.exitStatus = exitStatus ?? ExitStatus.of(code: code)
     }
 }
 
 /// Prints one JSON object on stdout (keys sorted, for stable output).
 func printJSON(_ object: [String: Any]) {
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
     print(String(decoding: data, as: UTF8.self))
 }

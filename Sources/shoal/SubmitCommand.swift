@@ -62,9 +62,9 @@ struct SubmitCommand: ParsableCommand {
         } else if r.ok {
             print(r.output)
         } else {
-            FileHandle.standardError.write(Data("error: \(r.code.name): \(r.message)\n".utf8))
+            FileHandle.standardError.write(Data("Error: \(r.code.name): \(r.message)\n".utf8))
         }
-        if !r.ok { throw ExitCode(2) }
+        if !r.ok { throw ExitCode(ExitStatus.of(r.code)) }
     }
 
     var taskParams: [String: String] { replace ? [TaskService.replaceParam: "true"] : [:] }
@@ -86,7 +86,7 @@ struct SubmitCommand: ParsableCommand {
                 }
                 if final { print(r.output); return }  // already finished earlier: the stored result
             }
-            throw CommandFailure("no reply from the coordinator at \(endpoint.coordinator)")
+            throw CommandFailure("no reply from the coordinator at \(endpoint.coordinator)", code: "unavailable")
         }
         let r = try client.call(skill: "shoal.task", input: text, params: taskParams, timeoutMs: timeoutMs) { partial in
             guard !json, let step = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any], step["id"] != nil else { return }
@@ -100,15 +100,13 @@ struct SubmitCommand: ParsableCommand {
         say("task \(result["id"] ?? "?"): \(result["status"] ?? "?")" + (notCorrect.isEmpty ? "" : ", but "
             + notCorrect.map { "\($0["id"] ?? "?") was \($0["verdict"] ?? "?")" }.joined(separator: ", ") + " by its verifier"))
         if let output = result["output"] { say("output: \(output)") }
-        if (result["status"] as? String) != "succeeded" { throw ExitCode(3) }
-        if !notCorrect.isEmpty { throw ExitCode(4) }
+        if (result["status"] as? String) != "succeeded" { throw ExitCode(ExitStatus.stepFailed) }
+        if !notCorrect.isEmpty { throw ExitCode(ExitStatus.notCorrect) }
     }
 
-    /// The coordinator refused: the reason on stderr (or as the one JSON object) and exit status 2.
+    /// The coordinator refused: the reason on stderr (or as the one JSON object) and its code's exit status.
     func refuse(_ r: SubTaskOutcome) throws -> Never {
-        if json { throw CommandFailure("\(r.code.name): \(r.message)", code: r.code.name, exitCode: ExitCode(2)) }
-        FileHandle.standardError.write(Data("error: \(r.code.name): \(r.message)\n".utf8))
-        throw ExitCode(2)
+        throw CommandFailure(r.message.hasPrefix("\(r.code.name):") ? r.message : "\(r.code.name): \(r.message)", code: r.code.name)
     }
 
     static func describe(_ step: [String: Any]) -> String {

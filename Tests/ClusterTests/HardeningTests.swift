@@ -223,7 +223,7 @@ extension HardeningTests {
 
         let changed = try client.call(skill: "shoal.task", input: "id: reno-1\ninputs: {hours: 20}\nsteps:\n  - {id: labour, skill: calculator, input: \"{{inputs.hours}} * 35\"}\n")
         XCTAssertFalse(changed.ok)
-        XCTAssertEqual(changed.code, .badRequest)
+        XCTAssertEqual(changed.code, .conflict)
         XCTAssertTrue(changed.message.contains("conflict: task 'reno-1' exists with a different spec"), changed.message)
         // The same spec written as JSON is the same task: its stored result, nothing re-run.
         let again = try client.call(skill: "shoal.task", input: #"{"id": "reno-1", "inputs": {"hours": "16"}, "steps": [{"id": "labour", "skill": "calculator", "input": "{{inputs.hours}} * 35"}]}"#)
@@ -235,8 +235,8 @@ extension HardeningTests {
         try "id: reno-1\ninputs: {hours: 20}\nsteps:\n  - {id: labour, skill: calculator, input: \"{{inputs.hours}} * 35\"}\n"
             .write(toFile: spec, atomically: true, encoding: .utf8)
         let refused = try h.run(["submit", "--task", spec, "--coordinator", ep])
-        XCTAssertEqual(refused.status, 2)
-        XCTAssertTrue(refused.stderr.contains("or replace it (submit --replace)"), refused.stderr)
+        XCTAssertEqual(refused.status, 6, "conflict")
+        XCTAssertTrue(refused.stderr.contains("Error: conflict: task 'reno-1' exists") && refused.stderr.contains("or replace it (submit --replace)"), refused.stderr)
         let replaced = try h.run(["submit", "--task", spec, "--coordinator", ep, "--replace"])
         XCTAssertEqual(replaced.status, 0, replaced.stderr)
         XCTAssertTrue(replaced.stdout.contains("labour → 700"), replaced.stdout)

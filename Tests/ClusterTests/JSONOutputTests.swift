@@ -26,9 +26,9 @@ final class JSONOutputTests: XCTestCase {
 
         // An unknown task: one JSON error with the coordinator's code, and a non-zero exit.
         let unknown = try h.run(["task", "no-such-task", "--coordinator", ep, "--json"])
-        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertEqual(unknown.status, 5, "not found")
         let error = try XCTUnwrap(try object(unknown.stdout)["error"] as? [String: Any])
-        XCTAssertNotNil(error["code"] as? String)
+        XCTAssertEqual(error["code"] as? String, "not_found")
         XCTAssertTrue((error["message"] as? String)?.contains("no-such-task") ?? false, "\(error)")
 
         // An invalid spec: the problems as one JSON error, exit status 2.
@@ -75,5 +75,42 @@ extension JSONOutputTests {
         let both = try h.run(["submit", "--skill", "calculator", "--coordinator", ep, "--input-file", file, "2"])
         XCTAssertNotEqual(both.status, 0)
         XCTAssertTrue(both.stderr.contains("give an INPUT argument or --input-file, not both"), both.stderr)
+    }
+}
+
+extension JSONOutputTests {
+    /// Issue 23: exit statuses tell usage, not found, conflict, unavailable and forbidden apart
+    /// (the README's "Using it" lists them), in text and in `--json` alike.
+    func testExitStatusesNameWhatWentWrong() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator"), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+        func expect(_ args: [String], _ status: Int32, _ code: String?, _ says: String, line: UInt = #line) throws {
+            let text = try h.run(args)
+            XCTAssertEqual(text.status, status, "shoal \(args.joined(separator: " ")): \(text.stderr)", line: line)
+            XCTAssertTrue(text.stderr.hasPrefix("Error: ") && text.stderr.contains(says), text.stderr, line: line)
+            guard let code else { return }
+            let json = try h.run(args + ["--json"])
+            XCTAssertEqual(json.status, status, json.stdout, line: line)
+            let error = try XCTUnwrap(try object(json.stdout)["error"] as? [String: Any], line: line)
+            XCTAssertEqual(error["code"] as? String, code, line: line)
+        }
+        try expect(["task", "nope-1", "--coordinator", ep], 5, "not_found", "no task 'nope-1'")
+        try expect(["models", "remove", "--agent", "calculator", "v9", "--coordinator", ep], 5, "not_found", "has no registered version 'v9'")
+        try expect(["rollback", "--agent", "calculator", "--to", "v9", "--coordinator", ep], 5, "not_found", "has no registered version 'v9'")
+        try expect(["submit", "--skill", "nosuch", "--coordinator", ep, "2"], 7, nil, "no_such_service")
+        try expect(["submit", "--skill", "calculator", "--coordinator", "tcp://127.0.0.1:1", "--timeout-ms", "300", "2"], 7, nil,
+                   "is `shoal coordinator` (or `shoal up`) running there?")
+        try expect(["submit", "--skill", "calculator", "--coordinator", ep, "--key", h.keys.file("worker"), "2"], 8, nil, "forbidden")
+        try expect(["submit", "--skill", "calculator", "--coordinator", ep, "--", "1 +"], 2, nil, "specialist_error")
+        // A usage error found while running names the subcommand's usage, not the top level's.
+        let usage = try h.run(["eval", "--agent", "math", "--split", "nope"])
+        XCTAssertEqual(usage.status, 64)
+        XCTAssertTrue(usage.stderr.contains("Error: --split must be train or heldout") && usage.stderr.contains("Usage: shoal eval ")
+                      && usage.stderr.contains("See 'shoal eval --help'"), usage.stderr)
+        let nested = try h.run(["train", "grpo", "--agents", "tools,tools"])
+        XCTAssertEqual(nested.status, 64, nested.stderr)
+        XCTAssertTrue(nested.stderr.contains("Usage: shoal train grpo ") && nested.stderr.contains("See 'shoal train grpo --help'"), nested.stderr)
     }
 }

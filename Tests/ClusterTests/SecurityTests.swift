@@ -88,12 +88,12 @@ final class SecurityTests: XCTestCase {
                                (["models", "import", "--agent", "calculator", model], "import"),
                                (["models", "remove", "--agent", "calculator", "v1"], "remove")] {
             let r = try h.run(args + ["--coordinator", ep, "--key", client, "--json"])
-            XCTAssertNotEqual(r.status, 0, "\(action): \(r.stdout)")
+            XCTAssertEqual(r.status, 8, "\(action): \(r.stdout)")
             XCTAssertTrue(r.stdout.contains("\"code\":\"forbidden\"") && r.stdout.contains("key 'client' has role client; \(action) needs role"), "\(action): \(r.stdout) \(r.stderr)")
         }
         XCTAssertEqual((try h.client(ep, as: "client").models(agent: "calculator")["versions"] as? [Any])?.count, 0, "reading is allowed")
         let submit = try h.run(["submit", "--coordinator", ep, "--key", worker, "--skill", "calculator", "--", "1 + 1"])
-        XCTAssertNotEqual(submit.status, 0)
+        XCTAssertEqual(submit.status, 8, submit.stderr)
         XCTAssertTrue(submit.stderr.contains("forbidden") && submit.stderr.contains("only client, learner or admin keys may send requests"), submit.stderr)
         // The admin key may (the version registered here is the model just refused to the client).
         let imported = try h.run(["models", "import", "--agent", "calculator", model, "--coordinator", ep])
@@ -113,7 +113,7 @@ final class SecurityTests: XCTestCase {
         XCTAssertTrue(submitted.stdout.contains("49200"), submitted.stdout)
 
         let peek = try h.run(["task", "payroll-7", "--coordinator", ep, "--key", bob, "--json"])
-        XCTAssertNotEqual(peek.status, 0)
+        XCTAssertEqual(peek.status, 5, peek.stdout)
         XCTAssertFalse(peek.stdout.contains("49200"), peek.stdout)
         XCTAssertTrue(peek.stdout.contains("no task 'payroll-7' of key 'bob'"), peek.stdout)
         let listed = try h.run(["tasks", "--coordinator", ep, "--key", bob, "--json"])

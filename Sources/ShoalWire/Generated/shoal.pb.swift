@@ -54,6 +54,12 @@ public nonisolated enum Shoal_V1_ReplyCode: SwiftProtobuf.Enum, Swift.CaseIterab
 
   /// the caller's key (its role) may not do this
   case forbidden // = 8
+
+  /// no such task, agent or version
+  case notFound // = 9
+
+  /// it clashes with what exists (a task id with another spec, a version in use)
+  case conflict // = 10
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -71,6 +77,8 @@ public nonisolated enum Shoal_V1_ReplyCode: SwiftProtobuf.Enum, Swift.CaseIterab
     case 6: self = .specialistError
     case 7: self = .internal
     case 8: self = .forbidden
+    case 9: self = .notFound
+    case 10: self = .conflict
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -86,6 +94,8 @@ public nonisolated enum Shoal_V1_ReplyCode: SwiftProtobuf.Enum, Swift.CaseIterab
     case .specialistError: return 6
     case .internal: return 7
     case .forbidden: return 8
+    case .notFound: return 9
+    case .conflict: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -101,6 +111,8 @@ public nonisolated enum Shoal_V1_ReplyCode: SwiftProtobuf.Enum, Swift.CaseIterab
     .specialistError,
     .internal,
     .forbidden,
+    .notFound,
+    .conflict,
   ]
 
 }
@@ -637,7 +649,7 @@ public nonisolated struct Shoal_V1_BlobChunk: Sendable {
 fileprivate nonisolated let _protobuf_package = "shoal.v1"
 
 nonisolated extension Shoal_V1_ReplyCode: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OK\0\u{1}OVERLOADED\0\u{1}TIMEOUT\0\u{1}NO_SUCH_SERVICE\0\u{1}TOO_LARGE\0\u{1}BAD_REQUEST\0\u{1}SPECIALIST_ERROR\0\u{1}INTERNAL\0\u{1}FORBIDDEN\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OK\0\u{1}OVERLOADED\0\u{1}TIMEOUT\0\u{1}NO_SUCH_SERVICE\0\u{1}TOO_LARGE\0\u{1}BAD_REQUEST\0\u{1}SPECIALIST_ERROR\0\u{1}INTERNAL\0\u{1}FORBIDDEN\0\u{1}NOT_FOUND\0\u{1}CONFLICT\0")
 }
 
 nonisolated extension Shoal_V1_WorkerInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
