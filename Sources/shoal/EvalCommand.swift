@@ -10,13 +10,13 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Held-out accuracy of a specialist (--agent), or pass@k of sampled outputs on HumanEval or a BFCL category (--dataset).",
         discussion: """
-        --agent math|code|tools: the model (default agents/<agent>) answers generator items of
-        --split greedily; each answer is checked by the agent's verifier (math: boxed answer;
-        code: hidden tests in the sandbox; tools: exact call match). A trivial baseline is
+        --agent math|code|tools: the model (default agents/<agent>) answers generator items of \
+        --split greedily; each answer is checked by the agent's verifier (math: boxed answer; \
+        code: hidden tests in the sandbox; tools: exact call match). A trivial baseline is \
         checked on the same items. JSON: accuracy, n, agent, baseline_accuracy, ...
 
-        --dataset with --samples (JSONL): humaneval {"task_id", "completion"} or
-        {"task_id", "code"}; bfcl:CATEGORY {"id", "output"}. Datasets come from the project's
+        --dataset with --samples (JSONL): humaneval {"task_id", "completion"} or \
+        {"task_id", "code"}; bfcl:CATEGORY {"id", "output"}. Datasets come from the project's \
         .venv (installed by `make test`'s set-up) or the venv named by SHOAL_VENV.
         """)
 
@@ -50,7 +50,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Option(help: "Code: candidates run at once (default: twice the cores).")
+    @Option(help: "Code: candidates run at once, by default twice the cores.")
     var parallel: Int = CodeVerifier.defaultParallelism
 
     @Option(help: "Code: wall-clock seconds per candidate.")

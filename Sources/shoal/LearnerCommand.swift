@@ -140,7 +140,7 @@ struct LearnerCommand: ParsableCommand {
         commandName: "learner",
         abstract: "Run GRPO for one specialist against a running cluster.",
         discussion: """
-        --model is the directory the agent's workers serve (the learner starts from the same
+        --model is the directory the agent's workers serve (the learner starts from the same \
         weights and tokenizer). Use --no-swap to keep new versions as directories only.
         """)
 

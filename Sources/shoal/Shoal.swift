@@ -29,6 +29,8 @@ struct Shoal: ParsableCommand {
             Foundation.exit(ExitStatus.usage)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
+        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            exit(withError: error)  // its own: --help (thrown by its help command's run), CleanExit
         } catch {
             FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
             Foundation.exit(ExitStatus.of(error))

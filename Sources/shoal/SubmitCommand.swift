@@ -15,8 +15,9 @@ struct SubmitCommand: ParsableCommand {
               echo '2 * 21' | shoal submit --skill calculator -
               shoal submit --skill code --input-file prompt.txt
               shoal submit --task task.yaml      (steps print as they complete)
-            A task exits 0 when every step ran and every verified step was correct, 3 when a
-            step failed, 4 when every step ran but a verifier did not say correct.
+            A task exits 0 when every step ran and every verified step was correct, 3 when a \
+            step failed, 4 when every step ran but a verifier did not say correct; 2 an invalid \
+            input, 5 not found, 6 conflict, 7 unavailable, 8 forbidden, 64 usage (README: "Using it").
             """)
 
     @Option(help: "The skill (service) to route one sub-task to.") var skill: String?

@@ -55,11 +55,11 @@ struct TasksGenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate", abstract: "Write seeded multi-step task specs, one JSON object a line.",
         discussion: """
-        tools-calculator: a tools call with a number among its arguments, then the calculator
-        computes with it; retrieval-calculator: a fact looked up, then computed with;
-        math-check: a math problem solved, then its answer computed with. The last step is
-        verified (math), and so is the tools or math step. Train and held-out splits never share
-        a task. Submit one with `shoal submit --task FILE` (a line saved as its own file), or
+        tools-calculator: a tools call with a number among its arguments, then the calculator \
+        computes with it; retrieval-calculator: a fact looked up, then computed with; \
+        math-check: a math problem solved, then its answer computed with. The last step is \
+        verified (math), and so is the tools or math step. Train and held-out splits never share \
+        a task. Submit one with `shoal submit --task FILE` (a line saved as its own file), or \
         train on them: `shoal train grpo --agent tools --from-tasks --tasks-file FILE`.
         """)
 

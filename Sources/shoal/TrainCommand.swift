@@ -17,8 +17,8 @@ struct TrainSFTCommand: ParsableCommand {
         commandName: "sft",
         abstract: "Supervised fine-tuning of a built-in specialist on its seeded task generator.",
         discussion: """
-        Writes a checkpoint (config.json, model.safetensors, tokenizer.json, optimizer.safetensors,
-        trainer_state.json), train_log.jsonl and loss.svg into --out; --export writes the model
+        Writes a checkpoint (config.json, model.safetensors, tokenizer.json, optimizer.safetensors, \
+        trainer_state.json), train_log.jsonl and loss.svg into --out; --export writes the model \
         files alone (what agents/<agent>/ ships). --resume continues a checkpoint's run exactly.
         """)
 

@@ -13,11 +13,11 @@ struct TrainGRPOCommand: ParsableCommand {
         commandName: "grpo",
         abstract: "GRPO on built-in specialists, with rollouts from local workers and live swaps of each new version.",
         discussion: """
-        Starts from the model the agent file serves (agents/<agent>.yaml, e.g. agents/math/),
-        with the agent file's reward weights. --agents trains several specialists at once, each
-        with its own learner, reward and versions, written under <out>/<agent>/.
-        --in-process samples in the learner's own process instead (no cluster, no swaps);
-        --from-experience updates from a recorded experience.jsonl (no cluster). The run's own
+        Starts from the model the agent file serves (agents/<agent>.yaml, e.g. agents/math/), \
+        with the agent file's reward weights. --agents trains several specialists at once, each \
+        with its own learner, reward and versions, written under <out>/<agent>/. \
+        --in-process samples in the learner's own process instead (no cluster, no swaps); \
+        --from-experience updates from a recorded experience.jsonl (no cluster). The run's own \
         coordinator keeps its journal and model registry in <out>/cluster/.
         """)
 

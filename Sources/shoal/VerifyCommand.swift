@@ -24,7 +24,7 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout: {\"summary\": …, \"verdicts\": […]} (without it: one JSON verdict a line, and a summary on stderr).")
     var json = false
 
-    @Option(help: "Code: candidates run at once (default: twice the cores).")
+    @Option(help: "Code: candidates run at once, by default twice the cores.")
     var parallel: Int = CodeVerifier.defaultParallelism
 
     @Option(help: "Code: wall-clock seconds per candidate.")

@@ -211,6 +211,39 @@ final class BrokerTests: XCTestCase {
         XCTAssertEqual(dispatched(request(&b, service: "math", id: 100)).map(\.0), ["calc-1-math"])
     }
 
+    /// Issue 23: a restarted worker's old registration was logged as "removed" after the new one
+    /// was up. The new connection under the same id waits until the old one expires, so the log
+    /// tells the story in order: refused, old one removed, new one ready.
+    func testARestartedWorkerIsReadyOnlyAfterItsOldRegistrationIsRemoved() {
+        var b = makeBroker()
+        var info = Shoal_V1_WorkerInfo()
+        info.workerID = "calc-1"
+        let restarted = Array("calc-1-second-process".utf8)
+        _ = ready(&b, "calc-1", service: "calc")
+        var log: [String] = []
+        func note(_ out: [BrokerAction]) {
+            for case let .log(_, line) in out { log.append(line) }
+        }
+        var out: [BrokerAction] = []
+        b.receive([restarted, MDP.workerV2, [1], Array("calc".utf8), try! info.serializedBytes()], now: 50, into: &out)
+        note(out)
+        // The old process is dead: it sends nothing more. It expires after 3 missed heartbeats.
+        out = []
+        b.tick(now: 400, into: &out)
+        note(out)
+        out = []
+        b.receive([restarted, MDP.workerV2, [1], Array("calc".utf8), try! info.serializedBytes()], now: 450, into: &out)
+        note(out)
+        let refused = log.firstIndex { $0.contains("worker id 'calc-1' is already registered") }
+        let removed = log.firstIndex { $0.contains("worker calc-1 (calc) removed: missed 3 heartbeats") }
+        let up = log.firstIndex { $0.contains("worker calc-1 ready for 'calc'") }
+        XCTAssertNotNil(refused, "\(log)")
+        XCTAssertNotNil(removed, "\(log)")
+        XCTAssertNotNil(up, "\(log)")
+        if let refused, let removed, let up { XCTAssertTrue(refused < removed && removed < up, "\(log)") }
+        XCTAssertEqual(dispatched(request(&b, service: "calc", id: 1, now: 460)).map(\.0), ["calc-1-second-process"])
+    }
+
     /// Issue 21: 2,000 requests of 4 MB to a service with no worker took the coordinator to 7.7 GB,
     /// and 100,000 typo'd service names were never forgotten.
     func testHeldRequestBytesAreBoundedAndNamesNoWorkerServedAreForgotten() {
