@@ -12,7 +12,7 @@ struct SwapCommand: ParsableCommand {
         discussion: """
             Each worker loads the new version beside the old one, smoke-tests it, then switches at once; \
             in-flight requests finish on the old model. rolling: one worker at a time. all: every worker \
-            loads, then all switch (or none). canary:P: some workers switch and take P% of requests until \
+            loads, then all switch (or none). canary:P (an agent with 2 or more workers): some workers switch and take P% of requests until \
             `shoal swap --agent A --promote` or `shoal rollback --agent A`. Exits non-zero, naming the \
             worker and the reason, if a worker cannot take the new version (it keeps the old one).
             """)
@@ -20,7 +20,7 @@ struct SwapCommand: ParsableCommand {
     @OptionGroup var endpoint: CoordinatorEndpoint
     @Option(help: "The agent whose workers swap.") var agent: String
     @Option(help: "A registered version id, or a model directory (registered first).") var model: String?
-    @Option(help: "rolling, all or canary:P.") var strategy = "rolling"
+    @Option(help: "rolling, all or canary:P (canary needs 2 or more workers).") var strategy = "rolling"
     @Flag(help: "Make the running canary the agent's version on every worker.") var promote = false
     @Flag(help: "Print one JSON object (the final progress).") var json = false
 
