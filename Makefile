@@ -64,6 +64,7 @@ release: deps
 	swift build -j $(JOBS) -c release --product shoal
 
 test: build
+	python3 scripts/check-imports.py
 	SHOAL_VENV=$(CURDIR)/$(VENV) SHOAL_REQUIRE_INTEROP=1 swift test -j $(JOBS) --skip-build --disable-swift-testing
 
 demo: release

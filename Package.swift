@@ -42,13 +42,13 @@ let package = Package(
 
         // Cluster processes.
         .target(name: "ShoalCoordinator", dependencies: [
-            "ShoalWire", "ShoalConfig", "ShoalVerifiers", .product(name: "GRDB", package: "GRDB.swift"),
+            "ShoalWire", "ShoalConfig", "ShoalVerifiers", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ShoalWorker", dependencies: [
-            "ShoalWire", "ShoalConfig", "ShoalEngine", "ShoalRetrieval", "ShoalVerifiers", .product(name: "Logging", package: "swift-log"),
+            "ShoalWire", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"), "ShoalConfig", "ShoalEngine", "ShoalRetrieval", "ShoalVerifiers", .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "ShoalClient", dependencies: ["ShoalWire"]),
+        .target(name: "ShoalClient", dependencies: ["ShoalWire", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // Models: tensors, ops, decoders, tokenizers, safetensors, generation. Knows nothing of ZeroMQ.
         .target(name: "ShoalEngine", dependencies: ["COpenBLAS", "CShoalQuant"]),
@@ -64,30 +64,31 @@ let package = Package(
 
 
         // RL: GRPO (advantages, objective, staleness, guardrails, experience export), the learner and its cluster loop.
-        .target(name: "ShoalRL", dependencies: ["ShoalTraining", "ShoalVerifiers", "ShoalClient", "ShoalConfig", .product(name: "Yams", package: "Yams")]),
+        .target(name: "ShoalRL", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers", "ShoalClient", "ShoalWire", "ShoalConfig", .product(name: "Yams", package: "Yams")]),
 
         // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
         .target(name: "ShoalCluster", dependencies: [
-            "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalEngine", "ShoalTraining", "ShoalRL", "ZeroMQ", "CShoalSys", .product(name: "Logging", package: "swift-log"),
+            "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalEngine", "ShoalTraining", "ShoalRL", "ZeroMQ", "CShoalSys",
         ]),
 
         // The CLI: argument parsing only.
         .executableTarget(name: "shoal", dependencies: [
             "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ShoalWireTests", dependencies: ["ShoalWire", "ZeroMQ"]),
         .testTarget(name: "ShoalConfigTests", dependencies: ["ShoalConfig"]),
-        .testTarget(name: "ShoalCoordinatorTests", dependencies: ["ShoalCoordinator", "ShoalWire", "ZeroMQ"]),
+        .testTarget(name: "ShoalCoordinatorTests", dependencies: ["ShoalCoordinator", "ShoalConfig", "ShoalWire", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker", "ShoalConfig", "ShoalEngine"]),
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "CShoalQuant"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalVerifiers"]),
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
-        .testTarget(name: "ShoalRLTests", dependencies: ["ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
-        .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
+        .testTarget(name: "ShoalRLTests", dependencies: ["ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers", "ShoalClient", "ShoalWire"]),
+        .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers",
+                                                     .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )
