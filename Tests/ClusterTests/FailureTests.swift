@@ -92,8 +92,10 @@ final class FailureTests: XCTestCase {
         let r = try client.call(skill: "echo", input: "slow", params: ["delay_ms": "3000"], deadlineMs: 200)
         XCTAssertEqual(r.code, .timeout)
         XCTAssertTrue(r.message.contains("deadline"), r.message)
-        // The late reply from the worker is dropped; the next request gets its own answer.
-        Thread.sleep(forTimeInterval: 3.2)
+        // The late reply from the worker (3 s in) reaches the coordinator and is dropped, counted;
+        // the next request then gets its own answer, and the client never sees the late one.
+        XCTAssertTrue(eventually(timeout: 30) { (try? client.status(timeoutMs: 2000))?.duplicatesDropped == 1 },
+                      "the worker's late reply never reached the coordinator")
         let next = try client.call(skill: "echo", input: "next")
         XCTAssertEqual(next.output, "next")
         XCTAssertNil(try client.receive(timeoutMs: 300), "no second reply may arrive")
