@@ -40,6 +40,9 @@ public enum ClientError: Error, CustomStringConvertible, Equatable {
     case refused(service: String, reason: String, code: Shoal_V1_ReplyCode = .badRequest)
     /// No connection to send on came up in time.
     case notConnected(endpoint: String, waitedMs: Int, hint: String)
+    /// The connection's handshake failed: the coordinator does not let this key in (or this
+    /// client's security does not match the coordinator's). Waiting longer cannot help.
+    case handshakeFailed(endpoint: String, reason: String)
 
     public var description: String {
         switch self {
@@ -49,6 +52,8 @@ public enum ClientError: Error, CustomStringConvertible, Equatable {
         case let .refused(_, reason, _): reason
         case let .notConnected(endpoint, waited, hint):
             "could not connect to the coordinator at \(endpoint) within \(waited) ms — is `shoal coordinator` (or `shoal up`) running there?\(hint)"
+        case let .handshakeFailed(endpoint, reason):
+            "the coordinator at \(endpoint) did not let this client in: \(reason)"
         }
     }
 }
@@ -117,12 +122,25 @@ public final class Client {
 
     /// The next reply message (PARTIAL or FINAL), or nil after `timeoutMs`.
     public func receive(timeoutMs: Int) throws -> (outcome: SubTaskOutcome, final: Bool)? {
-        if let frames = try socket.receive(dontWait: true) { return try Self.decode(frames) }
-        var poller = Poller()
-        poller.add(socket)
-        if try poller.poll(timeoutMs: timeoutMs).isEmpty { return nil }
-        guard let frames = try socket.receive(dontWait: true) else { return nil }
-        return try Self.decode(frames)
+        try nextMessage(timeoutMs: timeoutMs).map(Self.decode)
+    }
+
+    /// The next message within `timeoutMs`, or nil. Throws `handshakeFailed` as soon as libzmq
+    /// reports a failed handshake with no good one after it: a key the coordinator refuses (or a
+    /// plaintext client at a CURVE coordinator) never gets in, so waiting out the timeout is useless.
+    private func nextMessage(timeoutMs: Int) throws -> [Frame]? {
+        let start = monotonicMs()
+        while true {
+            if let frames = try socket.receive(dontWait: true) { return frames }
+            if let why = handshakes.failure() {
+                throw ClientError.handshakeFailed(endpoint: endpoint, reason: why + (security == .plaintext ? " (this client sent plaintext; pass --key FILE or set SHOAL_KEY)" : ""))
+            }
+            let left = Int64(timeoutMs) - (monotonicMs() - start)
+            guard left > 0 else { return nil }
+            var poller = Poller()
+            poller.add(socket)
+            _ = try poller.poll(timeoutMs: Int(min(left, 100)))
+        }
     }
 
     /// Sends one sub-task and waits for its final reply, passing streamed pieces to `onPartial`.
@@ -149,16 +167,17 @@ public final class Client {
         let start = monotonicMs()
         while true {
             let left = Int64(timeoutMs) - (monotonicMs() - start)
-            guard left > 0 else { throw ClientError.noReply(service: MDP.statusService, waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: hint) }
-            var poller = Poller()
-            poller.add(socket)
-            if try poller.poll(timeoutMs: Int(left)).isEmpty { continue }
-            guard let frames = try socket.receive(dontWait: true) else { continue }
-            guard frames.count >= 6, frames[0] == MDP.clientV2, frames[3] == ShoalBody.contentType else {
+            guard left > 0, let frames = try nextMessage(timeoutMs: Int(left)) else {
+                throw ClientError.noReply(service: MDP.statusService, waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: hint)
+            }
+            guard frames.count >= 5, frames[0] == MDP.clientV2, frames[3] == ShoalBody.contentType else {
                 throw ClientError.malformedReply("status reply has \(frames.count) frames")
             }
             let header = try Shoal_V1_ReplyHeader(serializedBytes: frames[4])
             guard header.requestID == id else { continue }
+            // Refused (a worker key asking, say): the coordinator's code and reason.
+            guard header.code == .ok else { throw ClientError.refused(service: MDP.statusService, reason: "\(header.code.name): \(header.message)", code: header.code) }
+            guard frames.count >= 6 else { throw ClientError.malformedReply("status reply has \(frames.count) frames") }
             return try Shoal_V1_ClusterStatus(serializedBytes: frames[5])
         }
     }

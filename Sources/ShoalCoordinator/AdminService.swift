@@ -52,6 +52,8 @@ enum AdminService {
         }
         h.requestID = header.requestID
         if let why = Access.refusal(admin: task.params["action"] ?? "", agent: task.params["agent"], by: principal) {
+            broker.counters.refused += 1
+            out.append(.log(.warning, "refused an admin request from key '\(principal.name)': \(why)"))
             h.code = .forbidden
             h.message = why
             return reply(request, ShoalBody.reply(header: h, result: r))
@@ -80,6 +82,9 @@ enum AdminService {
         case "models":
             let agent = p["agent"].flatMap { $0.isEmpty ? nil : $0 }
             let versions = try registry.versions(agent: agent)
+            if let agent, versions.isEmpty, !knownAgents.union(broker.agentOfService.values).contains(agent) {
+                throw Failure("no worker, topology or registered version names agent '\(agent)'", code: .notFound)
+            }
             var answer: [String: Any] = ["versions": versions.map(\.json), "served": try registry.servedAll()]
             if let agent { answer["history"] = try registry.servingHistory(agent: agent) }
             return json(answer)

@@ -344,7 +344,9 @@ public final class Coordinator: @unchecked Sendable {
                 r.output = TaskRunner.json(["id": task.input, "status": status])
             } else {
                 h.code = .notFound
-                h.message = "no task '\(task.input)'\(journal == nil ? " (this coordinator runs without a journal)" : "")"
+                // Worded as for another key's task, so a client cannot tell the two apart.
+                h.message = principal.seesAllTasks ? "no task '\(task.input)'\(journal == nil ? " (this coordinator runs without a journal)" : "")"
+                                                   : "no task '\(task.input)' of key '\(principal.name)'"
             }
         } else {
             do {

@@ -21,7 +21,7 @@ enum ExitStatus {
     static let conflict: Int32 = 6
     /// Not now: the coordinator is unreachable, no worker serves the skill, it is overloaded, or it timed out.
     static let unavailable: Int32 = 7
-    /// The key's role may not do this.
+    /// The key's role may not do this, or the coordinator does not let the key in at all.
     static let forbidden: Int32 = 8
     /// A bad or missing option (sysexits' EX_USAGE, as ArgumentParser uses).
     static let usage: Int32 = 64
@@ -45,6 +45,7 @@ enum ExitStatus {
         case let failure as CommandFailure: failure.exitStatus
         case let ClientError.refused(_, _, code): of(code)
         case ClientError.noReply, ClientError.notConnected: unavailable
+        case ClientError.handshakeFailed: forbidden
         default: failure
         }
     }

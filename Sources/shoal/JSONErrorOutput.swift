@@ -19,6 +19,7 @@ func reportingJSONErrors(_ json: Bool, _ body: () throws -> Void) throws {
         case let failure as CommandFailure: code = failure.code
         case let ClientError.refused(_, _, reply): code = reply.name
         case ClientError.noReply, ClientError.notConnected: code = "unavailable"
+        case ClientError.handshakeFailed: code = "forbidden"
         default: code = "failed"
         }
         let object: [String: Any] = ["error": ["code": code, "message": "\(error)"]]

@@ -104,3 +104,11 @@ struct ModelsRemoveCommand: ParsableCommand {
 }
 
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+
+/// Prints aligned columns, each as wide as its widest cell (two spaces between).
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let widths = header.indices.map { i in ([header] + rows).map { $0.indices.contains(i) ? $0[i].count : 0 }.max() ?? 0 }
+    for row in [header] + rows {
+        print(row.enumerated().map { i, cell in i == row.count - 1 ? cell : pad(cell, widths[i]) }.joined(separator: "  "))
+    }
+}

@@ -19,7 +19,15 @@ struct Shoal: ParsableCommand {
     /// found while running shows the subcommand's usage (not the top level's).
     static func main() {
         var command: ParsableCommand
-        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        do { command = try parseAsRoot() } catch {
+            // With --json, a bad option too is the one JSON object on stdout.
+            let options = CommandLine.arguments.dropFirst().prefix { $0 != "--" }
+            if options.contains("--json"), exitCode(for: error) != .success {
+                printJSON(["error": ["code": "usage", "message": message(for: error)]])
+                Foundation.exit(exitCode(for: error).rawValue)
+            }
+            exit(withError: error)
+        }
         do {
             try command.run()
         } catch let error as ValidationError {

@@ -21,21 +21,19 @@ struct StatusCommand: ParsableCommand {
             return
         }
         print("coordinator \(s.endpoint) · up \(Int(s.uptimeSeconds)) s · requests \(s.requestsTotal) · replies \(s.repliesTotal) · errors \(s.errorsTotal) · requeued \(s.requeued) · malformed dropped \(s.droppedMalformed) · refused \(s.refusedTotal) · \(s.security == "curve" ? "CURVE keys" : "INSECURE (plaintext, no roles)")")
-        print("\nSERVICE              WORKERS  QUEUED  IN-FLIGHT  COMPLETED  FAILED")
-        for v in s.services {
-            print(pad(v.name, 20), pad("\(v.workers)", 8), pad("\(v.queued)", 7), pad("\(v.inFlight)", 10), pad("\(v.completed)", 10), v.failed)
-        }
-        print("\nWORKER               SERVICE       MODEL                       CAPACITY  IN-FLIGHT  COMPLETED  SWAP")
-        for w in s.workers {
+        print("")
+        printTable(["SERVICE", "WORKERS", "QUEUED", "IN-FLIGHT", "COMPLETED", "FAILED"],
+                   s.services.map { v in [v.name, "\(v.workers)", "\(v.queued)", "\(v.inFlight)", "\(v.completed)", "\(v.failed)"] })
+        print("")
+        printTable(["WORKER", "SERVICE", "MODEL", "CAPACITY", "IN-FLIGHT", "COMPLETED", "SWAP"], s.workers.map { w in
             let model = w.modelVersion.isEmpty ? (w.plainMdp ? "(plain MDP)" : w.modelID) : "\(w.modelID)@\(w.modelVersion)"
-            print(pad(w.workerID, 20), pad(w.service, 13), pad(model, 27), pad("\(w.capacity)", 9), pad("\(w.inFlight)", 10), pad("\(w.completed)", 10), w.swapState)
-        }
+            return [w.workerID, w.service, model, "\(w.capacity)", "\(w.inFlight)", "\(w.completed)", w.swapState]
+        })
         if !s.agents.isEmpty {
-            print("\nAGENT                VERSION   CANARY")
-            for a in s.agents {
-                print(pad(a.agent, 20), pad(a.currentVersion.isEmpty ? "-" : a.currentVersion, 9),
-                      a.canaryVersion.isEmpty ? "" : "\(a.canaryVersion) takes \(a.canaryPercent)%")
-            }
+            print("")
+            printTable(["AGENT", "VERSION", "CANARY"], s.agents.map { a in
+                [a.agent, a.currentVersion.isEmpty ? "-" : a.currentVersion, a.canaryVersion.isEmpty ? "" : "\(a.canaryVersion) takes \(a.canaryPercent)%"]
+            })
         }
         let active = s.swaps.filter { $0.state == "running" || $0.state == "canary" }
         for p in active {

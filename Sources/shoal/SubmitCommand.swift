@@ -57,15 +57,14 @@ struct SubmitCommand: ParsableCommand {
             text = input ?? ""
         }
         let r = try client.call(skill: skill!, input: text, deadlineMs: deadlineMs, modelVersion: modelVersion, timeoutMs: timeoutMs)
+        // Not ok: `Error: code: message` (or the JSON error object) and the code's exit status.
+        guard r.ok else { try refuse(r) }
         if json {
             printJSON(["ok": r.ok, "code": r.code.name, "output": r.output, "message": r.message, "request_id": r.requestId,
                        "worker_id": r.workerId, "model_version": r.modelVersion, "latency_us": r.latencyUs])
-        } else if r.ok {
-            print(r.output)
         } else {
-            FileHandle.standardError.write(Data("Error: \(r.code.name): \(r.message)\n".utf8))
+            print(r.output)
         }
-        if !r.ok { throw ExitCode(ExitStatus.of(r.code)) }
     }
 
     var taskParams: [String: String] { replace ? [TaskService.replaceParam: "true"] : [:] }
@@ -89,14 +88,18 @@ struct SubmitCommand: ParsableCommand {
             }
             throw CommandFailure("no reply from the coordinator at \(endpoint.coordinator)", code: "unavailable")
         }
+        var streamed = 0
         let r = try client.call(skill: "shoal.task", input: text, params: taskParams, timeoutMs: timeoutMs) { partial in
             guard !json, let step = try? JSONSerialization.jsonObject(with: Data(partial.utf8)) as? [String: Any], step["id"] != nil else { return }
             say(Self.describe(step))
+            streamed += 1
         }
         guard r.ok else { try refuse(r) }
         if json { print(r.output); return }
         let result = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]) ?? [:]
         let steps = result["steps"] as? [[String: Any]] ?? []
+        // A task that had already finished under this id streams nothing: its stored steps.
+        if streamed == 0 { steps.forEach { say(Self.describe($0)) } }
         let notCorrect = steps.filter { ($0["verdict"] as? String).map { $0 != "correct" } ?? false }
         say("task \(result["id"] ?? "?"): \(result["status"] ?? "?")" + (notCorrect.isEmpty ? "" : ", but "
             + notCorrect.map { "\($0["id"] ?? "?") was \($0["verdict"] ?? "?")" }.joined(separator: ", ") + " by its verifier"))

@@ -102,7 +102,8 @@ extension HardeningTests {
         XCTAssertThrowsError(try client.importModel(agent: "tiny", directory: model, newAgent: true)) { error in
             XCTAssertTrue("\(error)".contains("tokenizer.json is a symbolic link out of the model directory"), "\(error)")
         }
-        XCTAssertEqual((try client.models(agent: "tiny")["versions"] as? [Any])?.count, 0)
+        // Nothing was registered: the agent is not known at all.
+        XCTAssertThrowsError(try client.models(agent: "tiny")) { XCTAssertTrue("\($0)".contains("no worker, topology or registered version names agent 'tiny'"), "\($0)") }
         // The coordinator's content-addressed store holds no copy of it to serve.
         let digest = SHA256.hex(Array("not yours\n".utf8))
         let stored = FileManager.default.enumerator(atPath: h.directory.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(digest) } ?? []
@@ -240,6 +241,10 @@ extension HardeningTests {
         let replaced = try h.run(["submit", "--task", spec, "--coordinator", ep, "--replace"])
         XCTAssertEqual(replaced.status, 0, replaced.stderr)
         XCTAssertTrue(replaced.stdout.contains("labour → 700"), replaced.stdout)
+        // The same spec again: the stored result, its steps printed as a first run prints them.
+        let resubmitted = try h.run(["submit", "--task", spec, "--coordinator", ep])
+        XCTAssertEqual(resubmitted.status, 0, resubmitted.stderr)
+        XCTAssertTrue(resubmitted.stdout.contains("labour → 700") && resubmitted.stdout.contains("task reno-1: succeeded"), resubmitted.stdout)
         let stored = try h.run(["task", "reno-1", "--coordinator", ep, "--json"])
         XCTAssertTrue(stored.stdout.contains("\"700\""), stored.stdout)
     }

@@ -98,12 +98,22 @@ extension JSONOutputTests {
         }
         try expect(["task", "nope-1", "--coordinator", ep], 5, "not_found", "no task 'nope-1'")
         try expect(["models", "remove", "--agent", "calculator", "v9", "--coordinator", ep], 5, "not_found", "has no registered version 'v9'")
+        try expect(["models", "--agent", "nosuch", "--coordinator", ep], 5, "not_found", "no worker, topology or registered version names agent 'nosuch'")
         try expect(["rollback", "--agent", "calculator", "--to", "v9", "--coordinator", ep], 5, "not_found", "has no registered version 'v9'")
         try expect(["submit", "--skill", "nosuch", "--coordinator", ep, "2"], 7, nil, "no_such_service")
         try expect(["submit", "--skill", "calculator", "--coordinator", "tcp://127.0.0.1:1", "--timeout-ms", "300", "2"], 7, nil,
                    "is `shoal coordinator` (or `shoal up`) running there?")
         try expect(["submit", "--skill", "calculator", "--coordinator", ep, "--key", h.keys.file("worker"), "2"], 8, nil, "forbidden")
         try expect(["submit", "--skill", "calculator", "--coordinator", ep, "--", "1 +"], 2, nil, "specialist_error")
+        // With --json, a bad option and a refused sub-task are the one JSON error object too.
+        let badOption = try h.run(["status", "--json", "--bogus"])
+        XCTAssertEqual(badOption.status, 64)
+        let usageError = try XCTUnwrap(try object(badOption.stdout)["error"] as? [String: Any])
+        XCTAssertEqual(usageError["code"] as? String, "usage")
+        XCTAssertTrue((usageError["message"] as? String)?.contains("--bogus") ?? false, "\(usageError)")
+        let failed = try h.run(["submit", "--skill", "calculator", "--coordinator", ep, "--json", "--", "1 +"])
+        XCTAssertEqual(failed.status, 2)
+        XCTAssertEqual((try object(failed.stdout)["error"] as? [String: Any])?["code"] as? String, "specialist_error")
         // A usage error found while running names the subcommand's usage, not the top level's.
         let usage = try h.run(["eval", "--agent", "math", "--split", "nope"])
         XCTAssertEqual(usage.status, 64)
