@@ -35,6 +35,9 @@ final class MonitoringTests: XCTestCase {
         XCTAssertEqual(curve.value(at: 4) ?? -1, 0.5, accuracy: 1e-12)
         let plot = PassAtKCurve.plot(before: curve, after: curve, title: "pass@k")
         XCTAssertEqual(plot.series.map(\.name), ["before", "after"])
+        // Issue 23: the demo's log printed "pass@k" with no figures when none were measured.
+        XCTAssertEqual(LearnerLoop.passAtK(PassAtKCurve(counts: [])), "")
+        XCTAssertEqual(LearnerLoop.passAtK(curve), "  pass@k @1 0.125 @2 0.250 @4 0.500")
     }
 
     func testMetricsLogAppendsAndReadsBack() throws {
