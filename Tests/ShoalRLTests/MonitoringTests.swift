@@ -36,8 +36,8 @@ final class MonitoringTests: XCTestCase {
         let plot = PassAtKCurve.plot(before: curve, after: curve, title: "pass@k")
         XCTAssertEqual(plot.series.map(\.name), ["before", "after"])
         // Issue 23: the demo's log printed "pass@k" with no figures when none were measured.
-        XCTAssertEqual(LearnerLoop.passAtK(PassAtKCurve(counts: [])), "")
-        XCTAssertEqual(LearnerLoop.passAtK(curve), "  pass@k @1 0.125 @2 0.250 @4 0.500")
+        XCTAssertEqual(LearnerLoop<Float>.passAtK(PassAtKCurve(counts: [])), "")
+        XCTAssertEqual(LearnerLoop<Float>.passAtK(curve), "  pass@k @1 0.125 @2 0.250 @4 0.500")
     }
 
     func testMetricsLogAppendsAndReadsBack() throws {
