@@ -63,7 +63,7 @@ struct BenchBrokerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "broker",
         abstract: "The coordinator's routing rules alone, without sockets: request/reply pairs per second.")
-    @Option var requests = 500_000
+    @Option(help: "Request/reply pairs to push through the broker.") var requests = 500_000
     @Flag(help: "Print one JSON object.") var json = false
     func run() throws {
         let r = BrokerBench.run(requests: requests)

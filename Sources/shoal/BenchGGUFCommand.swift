@@ -52,7 +52,7 @@ struct BenchGGUFCommand: ParsableCommand {
             if engineOnly {
                 guard let model else { throw ValidationError("--engine-only needs --model") }
                 let run = try GGUFBench.measureShoal(path: model, options: options)
-                print(String(decoding: try JSONEncoder().encode(run), as: UTF8.self))
+                try printEncoded(run)
                 return
             }
             let chosen: [(name: String, path: String)]
@@ -71,9 +71,7 @@ struct BenchGGUFCommand: ParsableCommand {
                 if !json { FileHandle.standardError.write(Data("… \(message)\n".utf8)) }
             }
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try printEncoded(report)
             } else {
                 print(GGUFBench.format(report))
             }

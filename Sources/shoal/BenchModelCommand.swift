@@ -56,9 +56,7 @@ struct BenchModelCommand: ParsableCommand {
                                                     threads: threads, python: options.python)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(BenchModelOutput(report: report, training: trainingRow)), as: UTF8.self))
+            try printEncoded(BenchModelOutput(report: report, training: trainingRow))
         } else {
             print(ModelBench.format(report))
             if let trainingRow { print(TrainingStepBench.format(trainingRow)) }

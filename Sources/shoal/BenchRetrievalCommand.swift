@@ -29,10 +29,7 @@ struct BenchRetrievalCommand: ParsableCommand {
             if !json { FileHandle.standardError.write(Data("… \($0)\n".utf8)) }
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            encoder.keyEncodingStrategy = .convertToSnakeCase  // shoal_documents_per_second, …
-            say(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printEncoded(report, snakeCase: true)  // shoal_documents_per_second, …
         } else {
             say(RetrievalBench.format(report))
         }

@@ -100,9 +100,7 @@ struct EvalCommand: ParsableCommand {
             }
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            try printEncoded(result)
         } else {
             FileHandle.standardError.write(Data("\n".utf8))
             print(result.text)

@@ -49,9 +49,7 @@ struct GenerateCommand: ParsableCommand {
         if json {
             let output = GenerateOutput(text: completion.text ?? "", token_ids: completion.tokenIds,
                                         logprobs: completion.logprobs, finish_reason: completion.finishReason.rawValue)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+            try printEncoded(output)
         } else {
             print(completion.text ?? "")
         }

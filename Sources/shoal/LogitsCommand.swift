@@ -30,9 +30,7 @@ struct LogitsCommand: ParsableCommand {
         let tokenIds = tokenizer.encode(prompt)
         let last = try generator.model.lastLogits(tokenIds: tokenIds)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(LogitsOutput(token_ids: tokenIds, last_logits: last)), as: UTF8.self))
+            try printEncoded(LogitsOutput(token_ids: tokenIds, last_logits: last))
         } else {
             print("token ids: \(tokenIds)")
             for (id, logit) in last.enumerated().sorted(by: { $0.element > $1.element }).prefix(top) {

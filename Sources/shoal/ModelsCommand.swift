@@ -32,7 +32,7 @@ struct ModelsListCommand: ParsableCommand {
         for v in versions {
             let agent = v["agent"] as? String ?? "", id = v["id"] as? String ?? ""
             let created = (v["created_at"] as? Double).map { dates.string(from: Date(timeIntervalSince1970: $0)) } ?? ""
-            let eval = (try? JSONSerialization.data(withJSONObject: v["eval_scores"] ?? [:], options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            let eval = (try? JSONSerialization.data(withJSONObject: v["eval_scores"] ?? [:], options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             say([pad(agent, 12), pad(id, 8), pad(String((v["sha256"] as? String ?? "").prefix(12)), 13), pad(v["parent"] as? String ?? "-", 8),
                  pad(v["created_by"] as? String ?? "", 11), pad((v["training_step"] as? Int).map(String.init) ?? "-", 6), pad(created, 20),
                  pad(served[agent] == id ? "*" : "", 7), eval].joined(separator: " "))

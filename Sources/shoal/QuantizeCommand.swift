@@ -29,9 +29,7 @@ struct QuantizeCommand: ParsableCommand {
             let source = try ShippedModel.resolve(model, relativeTo: FileManager.default.currentDirectoryPath)
             let summary = try GGUFExport.convert(source: source, destination: out, format: format)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+                try printEncoded(summary)
             } else {
                 print("wrote \(summary.path): \(summary.architecture), \(summary.format), \(summary.tensors) tensors, \(String(format: "%.1f", Double(summary.bytes) / 1_048_576)) MB")
                 if !summary.kept_f16.isEmpty { print("kept F16 (rows not whole blocks): \(summary.kept_f16.joined(separator: ", "))") }

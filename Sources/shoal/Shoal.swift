@@ -111,6 +111,20 @@ struct CommandFailure: Error, CustomStringConvertible {
     }
 }
 
+/// The encoder of every `--json` output: keys sorted (stable output), slashes as they are.
+/// `snakeCase`: a Codable value whose property names are camelCase.
+func cliJSONEncoder(snakeCase: Bool = false) -> JSONEncoder {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
+    return encoder
+}
+
+/// Prints one Codable value as one JSON line on stdout, at once (`say`).
+func printEncoded<T: Encodable>(_ value: T, snakeCase: Bool = false) throws {
+    say(String(decoding: try cliJSONEncoder(snakeCase: snakeCase).encode(value), as: UTF8.self))
+}
+
 /// Prints one JSON object on stdout (keys sorted, for stable output).
 func printJSON(_ object: [String: Any]) {
     let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)

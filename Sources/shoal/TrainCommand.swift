@@ -120,8 +120,7 @@ struct TrainSFTCommand: ParsableCommand {
         run.exportType = exportBf16 ? .bf16 : .f32
         run.checkpointEvery = checkpointEvery
         run.evalEvery = evalEvery
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = cliJSONEncoder()
         let summary = try run.run(note: { FileHandle.standardError.write(Data("… \($0)\n".utf8)) }) { record in
             // Written unbuffered, so a piped or redirected log shows each step as it ends.
             let text = jsonLog ? String(decoding: (try? encoder.encode(record)) ?? Data(), as: UTF8.self) : record.line

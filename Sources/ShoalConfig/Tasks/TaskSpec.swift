@@ -267,6 +267,6 @@ func jsonText(_ node: Node) -> String? {
         if let b = n.bool { return b }
         return n.string ?? ""
     }
-    guard let data = try? JSONSerialization.data(withJSONObject: convert(node), options: [.sortedKeys]) else { return nil }
+    guard let data = try? JSONSerialization.data(withJSONObject: convert(node), options: [.sortedKeys, .withoutEscapingSlashes]) else { return nil }
     return String(decoding: data, as: UTF8.self)
 }

@@ -107,6 +107,6 @@ public struct ByteTokenizer: Tokenizer {
                 "vocab": vocab, "merges": [String](),
             ] as [String: Any],
         ]
-        return try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+        return try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes])
     }
 }

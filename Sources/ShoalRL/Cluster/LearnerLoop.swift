@@ -436,7 +436,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
             taskSuccessBefore: state.taskSuccessBefore, taskSuccessAfter: taskSuccessAfter,
             heldOutTasks: heldOutTasks.isEmpty ? nil : heldOutTasks.count)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         // snake_case like every JSON Shoal writes (pass_at_one_before, rollout_seconds, …).
         encoder.keyEncodingStrategy = .convertToSnakeCase
         try encoder.encode(summary).write(to: out.appendingPathComponent("summary.json"))

@@ -320,6 +320,6 @@ public final class TaskRolloutSource {
     }
 
     static func json(_ object: Any) -> String? {
-        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) }
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) }
     }
 }

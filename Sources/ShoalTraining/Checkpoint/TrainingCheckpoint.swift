@@ -45,7 +45,7 @@ public enum TrainingCheckpoint {
             let statePath = path(directory, TrainerState.fileName)
             do {
                 let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 try encoder.encode(state).write(to: URL(fileURLWithPath: statePath), options: .atomic)
             } catch {
                 throw .notWritable(path: statePath, reason: error.localizedDescription)

@@ -24,7 +24,7 @@ public final class TrainingLog {
         handle.seekToEndOfFile()
         self.handle = handle
         encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     }
 
     deinit { try? handle.close() }
