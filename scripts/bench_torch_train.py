@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch eager CPU baseline for the training row of `shoal bench model`: one training
 step (forward + backward + AdamW) of a random-weight Llama of the given shape on a batch
-of random tokens, 2 threads by default. Prints one JSON object: step_ms (median), tok_s.
+of random tokens, 2 threads by default. Prints one JSON object: step_ms (median), tokens_per_s.
 
 usage: bench_torch_train.py --config JSON --batch 8 --sequence 128 --repeats 5 --threads 2
 """
@@ -41,7 +41,7 @@ def main():
     step()  # warm-up: allocations, optimizer state
     median = median_time(step, args.repeats)
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
-                      "step_ms": median * 1000, "tok_s": args.batch * args.sequence / median}))
+                      "step_ms": median * 1000, "tokens_per_s": args.batch * args.sequence / median}))
 
 
 if __name__ == "__main__":

@@ -28,11 +28,11 @@ public enum RoutingBench {
         public var window: Int
 
         public var json: [String: Any] {
-            ["shoal_p50_us": shoal.p50Us, "shoal_p99_us": shoal.p99Us, "shoal_rps": shoal.rps,
-             "proxy_p50_us": proxy.p50Us, "proxy_p99_us": proxy.p99Us, "proxy_rps": proxy.rps,
-             "p50_ratio": shoal.p50Us / proxy.p50Us, "rps_ratio": shoal.rps / proxy.rps,
-             "shoal_curve_p50_us": shoalCurve.p50Us, "shoal_curve_p99_us": shoalCurve.p99Us, "shoal_curve_rps": shoalCurve.rps,
-             "curve_p50_ratio": shoalCurve.p50Us / shoal.p50Us, "curve_rps_ratio": shoalCurve.rps / shoal.rps,
+            ["shoal_p50_us": shoal.p50Us, "shoal_p99_us": shoal.p99Us, "shoal_requests_per_s": shoal.rps,
+             "proxy_p50_us": proxy.p50Us, "proxy_p99_us": proxy.p99Us, "proxy_requests_per_s": proxy.rps,
+             "p50_ratio": shoal.p50Us / proxy.p50Us, "requests_per_s_ratio": shoal.rps / proxy.rps,
+             "shoal_curve_p50_us": shoalCurve.p50Us, "shoal_curve_p99_us": shoalCurve.p99Us, "shoal_curve_requests_per_s": shoalCurve.rps,
+             "curve_p50_ratio": shoalCurve.p50Us / shoal.p50Us, "curve_requests_per_s_ratio": shoalCurve.rps / shoal.rps,
              "payload_bytes": payloadBytes, "latency_requests": latencyRequests,
              "throughput_requests": throughputRequests, "window": window]
         }

@@ -54,6 +54,15 @@ public enum RetrievalBench {
         public var sentenceTransformersQueriesPerSecond: Double?
         /// Why there is no baseline, when there is none.
         public var sentenceTransformersNote: String?
+
+        enum CodingKeys: String, CodingKey {
+            case documents, queries, threads, batchSize = "batch_size", dense, bm25, hybrid
+            case shoalDocumentsPerSecond = "shoal_documents_per_s", shoalQueriesPerSecond = "shoal_queries_per_s"
+            case sentenceTransformersDense = "sentence_transformers_dense"
+            case sentenceTransformersDocumentsPerSecond = "sentence_transformers_documents_per_s"
+            case sentenceTransformersQueriesPerSecond = "sentence_transformers_queries_per_s"
+            case sentenceTransformersNote = "sentence_transformers_note"
+        }
     }
 
     public struct Query: Sendable {

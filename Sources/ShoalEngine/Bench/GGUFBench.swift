@@ -80,8 +80,8 @@ public enum GGUFBench {
         let throughput = ModelBench.measure(generator.model, promptTokens: options.promptTokens,
                                             decodePromptTokens: options.decodePromptTokens, decodeTokens: options.decodeTokens,
                                             repeats: options.repeats) { n in Array(ids.prefix(n)) }
-        return ShoalRun(figures: EngineFigures(prompt_tokens_per_s: throughput.prompt_tok_s, decode_b1_tokens_per_s: throughput.decode_b1_tok_s,
-                                               decode_b8_tokens_per_s: throughput.decode_b8_tok_s, peak_rss_mb: peakRSSMegabytes()),
+        return ShoalRun(figures: EngineFigures(prompt_tokens_per_s: throughput.prompt_tokens_per_s, decode_b1_tokens_per_s: throughput.decode_b1_tokens_per_s,
+                                               decode_b8_tokens_per_s: throughput.decode_b8_tokens_per_s, peak_rss_mb: peakRSSMegabytes()),
                         weight_bytes_per_token_mb: Double(generator.model.weightBytesPerToken) / 1_048_576,
                         kernels: QuantKernels.active)
     }

@@ -33,9 +33,9 @@ public enum ModelBench {
 
     /// Tokens per second of one engine on one model size.
     public struct Throughput: Codable, Sendable, Equatable {
-        public var prompt_tok_s: Double
-        public var decode_b1_tok_s: Double
-        public var decode_b8_tok_s: Double
+        public var prompt_tokens_per_s: Double
+        public var decode_b1_tokens_per_s: Double
+        public var decode_b8_tokens_per_s: Double
     }
 
     public struct Row: Codable, Sendable {
@@ -132,8 +132,8 @@ public enum ModelBench {
             }
             return Double(batch * decodeTokens) / median(seconds)
         }
-        return Throughput(prompt_tok_s: Double(prompt.count) / promptSeconds,
-                          decode_b1_tok_s: decodeRate(batch: 1), decode_b8_tok_s: decodeRate(batch: 8))
+        return Throughput(prompt_tokens_per_s: Double(prompt.count) / promptSeconds,
+                          decode_b1_tokens_per_s: decodeRate(batch: 1), decode_b8_tokens_per_s: decodeRate(batch: 8))
     }
 
     static func medianSeconds(_ repeats: Int, _ body: () -> Void) -> Double {
@@ -161,7 +161,7 @@ public enum ModelBench {
         var lines = ["model     metric              Shoal tok/s   PyTorch tok/s   ratio"]
         for row in report.rows {
             let metrics: [(String, KeyPath<Throughput, Double>)] = [
-                ("prompt (\(report.prompt_tokens) tok)", \.prompt_tok_s), ("decode batch 1", \.decode_b1_tok_s), ("decode batch 8", \.decode_b8_tok_s),
+                ("prompt (\(report.prompt_tokens) tok)", \.prompt_tokens_per_s), ("decode batch 1", \.decode_b1_tokens_per_s), ("decode batch 8", \.decode_b8_tokens_per_s),
             ]
             for (label, key) in metrics {
                 let shoal = row.shoal[keyPath: key]

@@ -13,9 +13,9 @@ public enum TrainingStepBench {
         public var sequence: Int
         public var repeats: Int
         public var shoal_step_ms: Double
-        public var shoal_tok_s: Double
+        public var shoal_tokens_per_s: Double
         public var pytorch_step_ms: Double?
-        public var pytorch_tok_s: Double?
+        public var pytorch_tokens_per_s: Double?
         /// PyTorch step time over Shoal's: above 1 means Shoal is faster.
         public var speedup: Double?
         public var pytorch_note: String?
@@ -55,7 +55,7 @@ public enum TrainingStepBench {
         }
         let median = seconds.sorted()[seconds.count / 2]
         var row = Row(model: name, parameters: model.parameters.map(\.count).reduce(0, +), batch: batch, sequence: sequence,
-                      repeats: repeats, shoal_step_ms: median * 1000, shoal_tok_s: Double(batch * sequence) / median)
+                      repeats: repeats, shoal_step_ms: median * 1000, shoal_tokens_per_s: Double(batch * sequence) / median)
         guard let python else {
             row.pytorch_note = "no Python with torch and transformers found"
             return row
@@ -64,7 +64,7 @@ public enum TrainingStepBench {
             let (ms, tokS) = try torchStep(python: python, script: script, config: config, batch: batch, sequence: sequence,
                                            repeats: repeats, threads: threads)
             row.pytorch_step_ms = ms
-            row.pytorch_tok_s = tokS
+            row.pytorch_tokens_per_s = tokS
             row.speedup = ms / row.shoal_step_ms
         } catch {
             row.pytorch_note = "\(error)"
@@ -74,8 +74,8 @@ public enum TrainingStepBench {
 
     public static func format(_ row: Row) -> String {
         var line = String(format: "training step %@ (%d×%d, fwd+bwd+AdamW): Shoal %.0f ms (%.0f tok/s)",
-                          row.model, row.batch, row.sequence, row.shoal_step_ms, row.shoal_tok_s)
-        if let ms = row.pytorch_step_ms, let tokS = row.pytorch_tok_s, let speedup = row.speedup {
+                          row.model, row.batch, row.sequence, row.shoal_step_ms, row.shoal_tokens_per_s)
+        if let ms = row.pytorch_step_ms, let tokS = row.pytorch_tokens_per_s, let speedup = row.speedup {
             line += String(format: "   PyTorch %.0f ms (%.0f tok/s)   %.2fx", ms, tokS, speedup)
         } else if let note = row.pytorch_note {
             line += "   (PyTorch: \(note))"
@@ -96,7 +96,7 @@ public enum TrainingStepBench {
                                                     "--repeats", "\(repeats)", "--threads", "\(threads)"])
         guard result.status == 0, let line = result.stdout.split(separator: "\n").last,
               let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-              let ms = object["step_ms"] as? Double, let tokS = object["tok_s"] as? Double else {
+              let ms = object["step_ms"] as? Double, let tokS = object["tokens_per_s"] as? Double else {
             throw Failure(description: "\(script) failed (exit \(result.status)): \(result.stderr.suffix(400))")
         }
         return (ms, tokS)

@@ -42,7 +42,7 @@ public struct DatasetEvaluation: Sendable {
             var members: [String: JSONValue] = [
                 "dataset": .string(dataset), "samples": .int(samples), "tasks": .int(tasks),
                 "seconds": .double(seconds),
-                "samples_per_second": .double(seconds > 0 ? Double(samples) / seconds : 0),
+                "samples_per_s": .double(seconds > 0 ? Double(samples) / seconds : 0),
                 "statuses": .object(Dictionary(uniqueKeysWithValues: statuses.map { ($0.key.rawValue, JSONValue.int($0.value)) })),
             ]
             for (k, value) in passAtK { members["pass@\(k)"] = value.map { .double($0) } ?? .null }

@@ -113,14 +113,14 @@ public struct VerificationInput: Sendable {
         }
     }
 
-    /// The summary as one JSON object: `lines`, `seconds`, `lines_per_second`, `mean_reward`, `statuses`.
+    /// The summary as one JSON object: `lines`, `seconds`, `lines_per_s`, `mean_reward`, `statuses`.
     public static func summaryJSON(_ verdicts: [LineVerdict], seconds: Double) -> JSONValue {
         var counts: [String: JSONValue] = [:]
         for v in verdicts { counts[v.verdict.status.rawValue] = .int((counts[v.verdict.status.rawValue].flatMap { if case .int(let i) = $0 { i } else { nil } } ?? 0) + 1) }
         let mean = verdicts.isEmpty ? 0 : verdicts.map(\.verdict.reward).reduce(0, +) / Double(verdicts.count)
         return .object([
             "lines": .int(verdicts.count), "seconds": .double(seconds),
-            "lines_per_second": .double(seconds > 0 ? Double(verdicts.count) / seconds : 0),
+            "lines_per_s": .double(seconds > 0 ? Double(verdicts.count) / seconds : 0),
             "mean_reward": .double(mean), "statuses": .object(counts),
         ])
     }
