@@ -19,12 +19,13 @@ GEMMA_SHA256 := a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JOBS      ?= 2
 
-.PHONY: help deps apt venv build release test demo bench clean
+.PHONY: help deps apt venv build release test fuzz-build fuzz-smoke fuzz demo bench clean
 
 help:
 	@echo "make demo   install what is missing, build (release), start a local cluster, run the tour"
 	@echo "make test   install what is missing, build, run the whole test suite"
 	@echo "make bench  routing benchmark (release build)"
+	@echo "make fuzz   run each libFuzzer target for FUZZ_SECONDS (300) s"
 
 deps: apt venv
 
@@ -63,9 +64,25 @@ build: deps
 release: deps
 	swift build -j $(JOBS) -c release --product shoal
 
-test: build
+test: build fuzz-smoke
 	python3 scripts/check-imports.py
 	SHOAL_VENV=$(CURDIR)/$(VENV) SHOAL_REQUIRE_INTEROP=1 swift test -j $(JOBS) --skip-build --disable-swift-testing
+
+# Fuzzing (libFuzzer, -sanitize=fuzzer): one binary, a target per parser an attacker can reach
+# (scripts/fuzz.sh). `make test` runs each for FUZZ_RUNS inputs from its seeds; `make fuzz` for
+# FUZZ_SECONDS each. A crash leaves its input in .build/fuzz/crashes/ and fails the run.
+FUZZ_TARGETS = mdp protobuf task-spec gguf safetensors
+FUZZ_RUNS ?= 3000
+FUZZ_SECONDS ?= 300
+
+fuzz-build: deps
+	swift build -j $(JOBS) --build-path .build/fuzz --product shoal-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DSHOAL_FUZZ
+
+fuzz-smoke: fuzz-build
+	@for t in $(FUZZ_TARGETS); do scripts/fuzz.sh $$t -runs=$(FUZZ_RUNS) || exit 1; done
+
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do scripts/fuzz.sh $$t -max_total_time=$(FUZZ_SECONDS) || exit 1; done
 
 demo: release
 	.build/release/shoal demo

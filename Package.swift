@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "shoal", targets: ["shoal"]),
+        .executable(name: "shoal-fuzz", targets: ["ShoalFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -76,6 +77,12 @@ let package = Package(
             "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+
+        // Fuzz targets (MDP frames, protobuf bodies, task specs, GGUF and safetensors headers): a
+        // replay tool in a normal build, libFuzzer's in `make fuzz` (-sanitize=fuzzer -DSHOAL_FUZZ).
+        .executableTarget(name: "ShoalFuzz", dependencies: [
+            "ShoalConfig", "ShoalEngine", "ShoalWire", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
