@@ -67,7 +67,8 @@ let package = Package(
         // RL: GRPO (advantages, objective, staleness, guardrails, experience export), the learner and its cluster loop.
         .target(name: "ShoalRL", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers", "ShoalClient", "ShoalWire", "ShoalConfig", .product(name: "Yams", package: "Yams")]),
 
-        // Local clusters: child processes, supervision (`shoal up`), the demo, the routing benchmark.
+        // Local clusters: child processes, supervision (`shoal up`), the demo, and the benchmarks that
+        // start processes (routing, tasks, swap).
         .target(name: "ShoalCluster", dependencies: [
             "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalEngine", "ShoalTraining", "ShoalRL", "ZeroMQ", "CShoalSys",
         ]),

@@ -4,9 +4,13 @@ import ShoalConfig
 import ShoalWire
 import ZeroMQ
 
-/// The coordinator process's I/O shell: one ROUTER socket, one poll loop, one thread.
-/// It moves bytes between the socket and the `Broker` state machine and nothing else
-/// (zguide's mdbroker: poll → dispatch by header → expire → heartbeat).
+/// The coordinator process's I/O shell: one ROUTER socket, one poll loop, one thread
+/// (zguide's mdbroker: poll → dispatch by header → expire → heartbeat). It moves bytes between
+/// the socket and the `Broker` state machine, and it also still routes the built-in services
+/// itself before the broker sees them (issue 20 would fold these into the broker's actions):
+/// `shoal.admin` (AdminService), `shoal.blob` (model files), `shoal.task` (TaskRunner, and task
+/// queries it answers from the journal), and it holds replies until the journal has committed
+/// the events that justify them.
 public final class Coordinator: @unchecked Sendable {
     // Owned by the loop thread after `start`; `stop` only rings `wakeup`, which is thread-safe.
     private let context: Context

@@ -73,8 +73,9 @@ public struct SpecialistTicket: @unchecked Sendable {
     public init(model: AnyObject) { self.model = model }
 }
 
-/// A specialist whose model can be replaced while it serves (live swap). The worker calls these
-/// off its I/O thread, one at a time.
+/// A specialist whose model can be replaced while it serves (live swap). The worker calls
+/// `prepare` and `abort` on its swap queue (loading takes a while), and `commit` and `admit` on
+/// its I/O thread: a commit is a pointer switch, ordered with the requests around it.
 public protocol SwappableSpecialist: Specialist {
     /// Chooses the model for a request the moment it arrives (on the worker's I/O thread, in
     /// arrival order), so a request that arrived before a commit runs on the old model even if

@@ -2,8 +2,9 @@ import Foundation
 import ShoalWire
 
 /// Carries out the coordinator's swap control messages on a worker: find (or fetch) and check
-/// the version's files, then let the specialist prepare, commit or abort it. Blocking; the
-/// worker runs it on its own serial queue, never on the I/O thread.
+/// the version's files, then let the specialist prepare, commit or abort it. Blocking: the
+/// worker runs PREPARE and ABORT on its own serial queue, and COMMIT (a pointer switch) on its
+/// I/O thread, so requests that arrived before it run on the old model.
 struct ModelSwap: Sendable {
     let specialist: any Specialist
     let fetcher: ModelFetcher
