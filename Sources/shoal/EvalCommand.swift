@@ -50,11 +50,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Option(help: "Code: candidates run at once, by default twice the cores.")
-    var parallel: Int = CodeVerifier.defaultParallelism
-
-    @Option(help: "Code: wall-clock seconds per candidate.")
-    var timeout: Double = 10
+    @OptionGroup var sandbox: CodeSandboxOptions
 
     func run() throws {
         if let agent {
@@ -69,13 +65,12 @@ struct EvalCommand: ParsableCommand {
         guard !ks.isEmpty, ks.allSatisfy({ ($0 ?? 0) > 0 }) else {
             throw ValidationError("--k must be comma-separated positive integers, got '\(k)'")
         }
-        guard parallel >= 1 else { throw ValidationError("--parallel must be ≥ 1, got \(parallel)") }
         guard let data = FileManager.default.contents(atPath: samples) else {
             throw ValidationError("--samples \(samples): cannot read the file")
         }
         let evaluation = DatasetEvaluation(
             dataset: try DatasetEvaluation.Dataset(dataset), locator: try DatasetLocator.find(),
-            sandboxLimits: SandboxLimits(wallSeconds: timeout), parallelism: parallel)
+            sandboxLimits: sandbox.limits, parallelism: sandbox.parallel)
         let summary = try evaluation.run(samples: Array(data), ks: ks.compactMap { $0 })
         print(json ? summary.json.jsonText : summary.text)
     }
@@ -85,7 +80,7 @@ struct EvalCommand: ParsableCommand {
         guard let split = Split(rawValue: split) else { throw ValidationError("--split must be train or heldout, got '\(self.split)'") }
         guard n >= 1 else { throw ValidationError("--n must be ≥ 1, got \(n)") }
         let evaluation = AgentEvaluation(family: recipe.family, split: split, count: n, seed: seed,
-                                         sandboxLimits: SandboxLimits(wallSeconds: timeout))
+                                         sandboxLimits: sandbox.limits)
         let (result, checked) = try evaluation.run(modelDirectory: model ?? "agents/\(recipe.family.rawValue)") { done, total in
             if !json { FileHandle.standardError.write(Data("\r… \(done)/\(total) answered".utf8)) }
         }

@@ -24,11 +24,7 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print one JSON object on stdout: {\"summary\": …, \"verdicts\": […]} (without it: one JSON verdict a line, and a summary on stderr).")
     var json = false
 
-    @Option(help: "Code: candidates run at once, by default twice the cores.")
-    var parallel: Int = CodeVerifier.defaultParallelism
-
-    @Option(help: "Code: wall-clock seconds per candidate.")
-    var timeout: Double = 10
+    @OptionGroup var sandbox: CodeSandboxOptions
 
     func run() throws { try reportingJSONErrors(json) { try execute() } }
 
@@ -36,8 +32,6 @@ struct VerifyCommand: ParsableCommand {
         guard let kind = VerifierKind(rawValue: verifier) else {
             throw ValidationError("--verifier must be one of \(VerifierKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(verifier)'")
         }
-        guard parallel >= 1 else { throw ValidationError("--parallel must be ≥ 1, got \(parallel)") }
-        guard timeout > 0 else { throw ValidationError("--timeout must be > 0, got \(timeout)") }
         let data: Data
         if input == "-" {
             data = FileHandle.standardInput.readDataToEndOfFile()
@@ -48,7 +42,7 @@ struct VerifyCommand: ParsableCommand {
             data = read
         }
         let start = Date()
-        let verification = VerificationInput(kind: kind, sandboxLimits: SandboxLimits(wallSeconds: timeout), parallelism: parallel)
+        let verification = VerificationInput(kind: kind, sandboxLimits: sandbox.limits, parallelism: sandbox.parallel)
         let verdicts = try verification.verify(Array(data))
         let seconds = Date().timeIntervalSince(start)
         if json {
@@ -62,4 +56,20 @@ struct VerifyCommand: ParsableCommand {
         FileHandle.standardOutput.write(Data(out.utf8))
         FileHandle.standardError.write(Data((VerificationInput.summary(verdicts, seconds: seconds) + "\n").utf8))
     }
+}
+
+/// How code candidates run (`verify` and `eval`): how many at once, and each one's time limit.
+struct CodeSandboxOptions: ParsableArguments {
+    @Option(help: "Code: candidates run at once, by default twice the cores.")
+    var parallel: Int = CodeVerifier.defaultParallelism
+
+    @Option(help: "Code: wall-clock seconds per candidate.")
+    var timeout: Double = 10
+
+    func validate() throws {
+        guard parallel >= 1 else { throw ValidationError("--parallel must be ≥ 1, got \(parallel)") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be > 0, got \(timeout)") }
+    }
+
+    var limits: SandboxLimits { SandboxLimits(wallSeconds: timeout) }
 }
