@@ -32,6 +32,8 @@ public final class Coordinator: @unchecked Sendable {
     private var warningsThisSecond = 0
     private var suppressedWarnings = 0
     static let warningsPerSecond = 20
+    /// Task submissions waiting or being parsed at once; past it, `overloaded`.
+    static let parseQueueCapacity = 256
     /// The most frames a message may have (MDP needs a handful; a plain client's body a few more).
     static let maxFrames = 256
     private let logger: Logger
@@ -174,7 +176,12 @@ public final class Coordinator: @unchecked Sendable {
         if access == nil {
             logger.warning("INSECURE: no CURVE keys (--insecure). Anyone who can reach \(endpoint) may register as a worker, submit, read every task, and swap models.")
         }
-        defer { zap?.stop() }
+        // Task specs are parsed and validated off this thread; each result rings the bell.
+        let pool = SpecParsePool(threads: 2, capacity: Self.parseQueueCapacity) { [wakeup] in wakeup.ring() }
+        defer {
+            zap?.stop()
+            pool.stop()
+        }
         resumeFromJournal(&actions)
         perform(&actions)
         commitJournal()
@@ -183,6 +190,15 @@ public final class Coordinator: @unchecked Sendable {
             let timeout = max(0, min(broker.nextWakeup() - now, 1000))
             let ready = try poller.poll(timeoutMs: Int(timeout))
             if ready.contains(bell) { wakeup.drain() }
+            for parsed in pool.take() {
+                var out = TaskRunner.Output()
+                runner.submit(parsed.prepared, owner: parsed.job.owner, seesAll: parsed.job.seesAll,
+                              storedResult: { [journal] id in try? journal?.result(id: id) },
+                              storedSpec: { [journal] id in (try? journal?.spec(id: id)) ?? nil },
+                              storedOwner: { [journal] id in (try? journal?.owner(id: id)) ?? nil }, into: &out)
+                apply(out, &actions)
+                perform(&actions)
+            }
             if ready.contains(sock) {
                 // Drain what is waiting, in bounded batches so timers still run under load.
                 var n = 0
@@ -205,13 +221,14 @@ public final class Coordinator: @unchecked Sendable {
                         if let why = Access.refusal(calling: TaskRunner.service, by: principal) {
                             actions.append(.send(AdminService.reply(submission, ShoalBody.error(.forbidden, why, requestId: ShoalBody.requestId(submission.body)))))
                         } else if !answerTaskQuery(submission, principal: principal) {
-                            var out = TaskRunner.Output()
-                            runner.submit(submission, knownSkills: broker.registeredServices.union(topologySkills),
-                                          owner: principal.owner, seesAll: principal.seesAllTasks,
-                                          storedResult: { [journal] id in try? journal?.result(id: id) },
-                                          storedSpec: { [journal] id in (try? journal?.spec(id: id)) ?? nil },
-                                          storedOwner: { [journal] id in (try? journal?.owner(id: id)) ?? nil }, into: &out)
-                            apply(out, &actions)
+                            // Parsed off the loop; the result comes back through `pool.take()`.
+                            let job = SpecParsePool.Job(request: submission, owner: principal.owner, seesAll: principal.seesAllTasks,
+                                                        knownSkills: broker.registeredServices.union(topologySkills))
+                            if !pool.submit(job) {
+                                actions.append(.send(AdminService.reply(submission, ShoalBody.error(
+                                    .overloaded, "\(Self.parseQueueCapacity) task specs are already waiting to be parsed; try again shortly",
+                                    requestId: ShoalBody.requestId(submission.body)))))
+                            }
                         }
                     } else {
                         broker.receive(frames, from: principal, now: monotonicMs(), into: &actions)

@@ -109,6 +109,26 @@ public struct TaskRunner {
                                 storedResult: (String) -> String? = { _ in nil },
                                 storedSpec: (String) -> String? = { _ in nil }, storedOwner: (String) -> String? = { _ in nil },
                                 into out: inout Output) {
+        submit(Self.prepare(request, knownSkills: knownSkills), owner: owner, seesAll: seesAll, storedResult: storedResult,
+               storedSpec: storedSpec, storedOwner: storedOwner, into: &out)
+    }
+
+    /// A submission read and its spec parsed and validated: pure, so the coordinator does it off
+    /// its loop (`SpecParsePool`) and hands the result to `submit(_:…)` on the loop.
+    public struct Prepared: Sendable {
+        public enum Outcome: Sendable {
+            case spec(TaskSpec, TaskService.Origin)
+            /// Refused before it is a task: the reply's code and message, and the log line.
+            case refused(Shoal_V1_ReplyCode, String, log: String)
+        }
+        public let request: ClientRequest
+        let header: Shoal_V1_RequestHeader
+        let params: [String: String]
+        let text: String
+        public let outcome: Outcome
+    }
+
+    public static func prepare(_ request: ClientRequest, knownSkills: Set<String>) -> Prepared {
         var header = Shoal_V1_RequestHeader()
         var text = ""
         var params: [String: String] = [:]
@@ -123,20 +143,29 @@ public struct TaskRunner {
                 var options = JSONEncodingOptions()
                 options.preserveProtoFieldNames = true
                 guard let spec = try? Shoal_V1_TaskSpec(serializedBytes: t.payload), let json = try? spec.jsonString(options: options) else {
-                    var eh = Shoal_V1_ReplyHeader()
-                    eh.requestID = h.requestID
-                    eh.code = .badRequest
-                    eh.message = "invalid TaskSpec protobuf in the sub-task payload"
-                    out.toClients.append(Outbound.reply(to: request.identity, request.version, delimited: request.delimited,
-                                                        service: request.service, body: ShoalBody.reply(header: eh)))
-                    out.logs.append("task rejected: invalid TaskSpec protobuf")
-                    return
+                    return Prepared(request: request, header: h, params: params, text: "",
+                                    outcome: .refused(.badRequest, "invalid TaskSpec protobuf in the sub-task payload", log: "task rejected: invalid TaskSpec protobuf"))
                 }
                 text = json
             }
         } else {
             text = String(decoding: request.body.first ?? [], as: UTF8.self)
         }
+        do {
+            let spec = try TaskSpec.parse(yaml: text, file: "task", knownSkills: knownSkills)
+            let origin = try params[TaskService.originParam].map(TaskService.parseOrigin) ?? .user
+            return Prepared(request: request, header: header, params: params, text: text, outcome: .spec(spec, origin))
+        } catch {
+            return Prepared(request: request, header: header, params: params, text: text, outcome: .refused(.badRequest, "\(error)", log: "task rejected: \(error)"))
+        }
+    }
+
+    /// Runs a prepared submission (on the loop): ownership, idempotency and conflicts, then the task.
+    public mutating func submit(_ prepared: Prepared, owner: String = "", seesAll: Bool = true,
+                                storedResult: (String) -> String? = { _ in nil },
+                                storedSpec: (String) -> String? = { _ in nil }, storedOwner: (String) -> String? = { _ in nil },
+                                into out: inout Output) {
+        let request = prepared.request, header = prepared.header, params = prepared.params, text = prepared.text
         let reply = { (code: Shoal_V1_ReplyCode, message: String, output: String?) -> [Frame] in
             var h = Shoal_V1_ReplyHeader()
             h.requestID = header.requestID
@@ -149,12 +178,13 @@ public struct TaskRunner {
         }
         let spec: TaskSpec
         let origin: TaskService.Origin
-        do {
-            spec = try TaskSpec.parse(yaml: text, file: "task", knownSkills: knownSkills)
-            origin = try params[TaskService.originParam].map(TaskService.parseOrigin) ?? .user
-        } catch {
-            out.toClients.append(reply(.badRequest, "\(error)", nil))
-            out.logs.append("task rejected: \(error)")
+        switch prepared.outcome {
+        case let .spec(s, o):
+            spec = s
+            origin = o
+        case let .refused(code, message, log):
+            out.toClients.append(reply(code, message, nil))
+            out.logs.append(log)
             return
         }
         // Another key's id is not this key's to read or replace (squatting, or reading a result by guessing its id).
@@ -191,7 +221,7 @@ public struct TaskRunner {
             return
         }
         if runs[spec.id] != nil {
-            out.toClients.append(reply(.badRequest, "task '\(spec.id)' is already running", nil))
+            out.toClients.append(reply(.conflict, "task '\(spec.id)' is already running", nil))
             return
         }
         runs[spec.id] = Run(spec: spec, client: request.identity, clientVersion: request.version, delimited: request.delimited,
