@@ -26,7 +26,9 @@ public enum Demo {
         say("")
         say("1. Start a local cluster from \(topologyFile): a coordinator and its workers, each its own process.")
         let supervisor = Supervisor(topology: topology, quietStderr: true) { say("   " + $0) }
-        try supervisor.start(bindOverride: "tcp://127.0.0.1:*", stateDirectory: state)
+        // Models come from the project (its fixtures) and the tour's own state (the GRPO versions).
+        try supervisor.start(bindOverride: "tcp://127.0.0.1:*", stateDirectory: state,
+                             modelRoots: [FileManager.default.currentDirectoryPath, repoRoot(topologyFile), state])
         defer {
             say("")
             say("10. Shut down: workers drain their in-flight requests, then the coordinator stops.")

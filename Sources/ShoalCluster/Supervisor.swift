@@ -48,7 +48,9 @@ public final class Supervisor: @unchecked Sendable {
     /// Starts everything; returns once the coordinator listens (workers register on their own).
     /// `stateDirectory` holds the coordinator's journal and model registry (default: the
     /// coordinator's own, `.shoal/` in the working directory).
-    public func start(bindOverride: String? = nil, stateDirectory: String? = nil) throws {
+    /// `modelRoots`: where the coordinator may import models from; empty: its default (the
+    /// working directory).
+    public func start(bindOverride: String? = nil, stateDirectory: String? = nil, modelRoots: [String] = []) throws {
         let c = topology.coordinator
         let bind = bindOverride ?? c.endpoint
         if !c.insecure {
@@ -69,6 +71,7 @@ public final class Supervisor: @unchecked Sendable {
                     "--max-worker-capacity", "\(c.maxWorkerCapacity)", "--max-pending-bytes", "\(c.maxPendingBytes)"]
             + (stateDirectory.map { ["--journal", ($0 as NSString).appendingPathComponent("journal.sqlite")] } ?? [])
             + Set(topology.agents.flatMap(\.agent.skills)).sorted().flatMap { ["--skill", $0] } + security
+            + modelRoots.flatMap { ["--model-root", $0] }
         let p = try ChildProcess(name: "coordinator", executable: executable, arguments: args, silenceStderr: quietStderr)
         guard let ep = p.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
             p.stop(grace: 1)

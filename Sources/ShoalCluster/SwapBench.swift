@@ -82,6 +82,7 @@ public enum SwapBench {
         progress("starting a coordinator and \(options.workers) model worker(s)…")
         let coordinator = try ChildProcess(name: "coordinator", executable: executable, arguments: [
             "coordinator", "--bind", "tcp://127.0.0.1:*", "--journal", dir.appendingPathComponent("journal.sqlite").path, "--insecure",
+            "--model-root", "/",  // its own cluster, fed the models the bench was given
         ], silenceStderr: true)
         defer { coordinator.stop(grace: 2) }
         guard let endpoint = coordinator.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {

@@ -68,7 +68,7 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
         case let .invalidName(what, v): "\(what) '\(v)' may use only letters, digits, '.', '_' and '-'"
         case let .linkOutside(d, name): "\(d): \(name) is a symbolic link out of the model directory; import the files themselves"
         case let .inUse(a, id, why): "version '\(id)' of agent '\(a)' \(why); it is kept"
-        case .outsideRoots(let d): "\(d) is not under a model root; this coordinator imports only from its --model-root directories"
+        case .outsideRoots(let d): "\(d) is not under a model root; this coordinator imports only from its --model-root directories (by default, the directory it started in)"
         }
     }
 }

@@ -26,7 +26,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(name: .customLong("no-journal"), help: "Keep tasks in memory only (they do not survive a crash).") var noJournal = false
     @Option(name: .customLong("skill"), help: "A skill the topology runs (repeatable): task specs may use it before its workers register.") var skills: [String] = []
     @Option(name: .customLong("journal-retention-hours"), help: "Forget finished tasks older than this at start-up.") var journalRetentionHours: Double = 168
-    @Option(name: .customLong("model-root"), help: "A directory model imports may come from (repeatable); without any, imports may name any path the coordinator can read.") var modelRoots: [String] = []
+    @Option(name: .customLong("model-root"), help: "A directory model imports may come from (repeatable). Default: the directory the coordinator starts in; `--model-root /` allows any path it can read.") var modelRoots: [String] = []
     @Option(help: "The model registry's directory (SQLite + content-addressed store; default: models/ beside the journal).") var models: String?
     @Option(help: ArgumentHelp("Key directory: coordinator.key and the allowlist allow.yaml (`shoal keys init`). Default: $SHOAL_KEYS, else .shoal/keys, made on first start.", valueName: "dir")) var keys: String?
     @Flag(help: "Plaintext, no keys and no roles: anyone who can reach the port may do anything. Loopback binds only, unless --insecure-network.") var insecure = false
@@ -81,7 +81,7 @@ struct CoordinatorCommand: ParsableCommand {
         config.maxServicePendingBytes = max(maxMessageBytes, maxPendingBytes / 2)
         config.swapStepTimeoutMs = swapStepTimeoutMs
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
-                                          retentionHours: journalRetentionHours, modelStore: models, modelRoots: modelRoots, recoverJournal: journalRecover,
+                                          retentionHours: journalRetentionHours, modelStore: models, modelRoots: modelRoots.isEmpty ? [FileManager.default.currentDirectoryPath] : modelRoots, recoverJournal: journalRecover,
                                           topologySkills: Set(skills), security: try security())
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let signals = onTerminationSignal { _ in coordinator.stop() }

@@ -119,7 +119,10 @@ struct TrainGRPOCommand: ParsableCommand {
         // `shoal up` cluster's `.shoal/` in the same directory (whose journal --from-tasks reads).
         let clusterState = several ? ((options.out ?? ".shoal/grpo") as NSString).appendingPathComponent("cluster")
             : (runs[0].settings.outDirectory as NSString).appendingPathComponent("cluster")
-        try supervisor.start(bindOverride: "tcp://127.0.0.1:*", stateDirectory: clusterState)
+        // The learners publish from under --out: that, and the working directory (the agents' own
+        // models), are where this coordinator imports from.
+        try supervisor.start(bindOverride: "tcp://127.0.0.1:*", stateDirectory: clusterState,
+                             modelRoots: [FileManager.default.currentDirectoryPath, (clusterState as NSString).deletingLastPathComponent])
         defer { supervisor.shutdown() }
         let workers = members.map(\.replicas).reduce(0, +)
         guard supervisor.waitForWorkers(workers, timeout: 120) >= workers else {

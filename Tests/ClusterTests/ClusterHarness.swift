@@ -64,12 +64,17 @@ final class ClusterHarness {
     }
 
     /// Starts a coordinator on a free port; returns it and its endpoint.
-    func coordinator(_ args: [String] = [], bind: String = "tcp://127.0.0.1:*") throws -> (ChildProcess, String) {
+    /// Models may be imported from the test's directory and the package (fixtures), unless `args`
+    /// or a `workingDirectory` (whose default root is itself) say otherwise.
+    func coordinator(_ args: [String] = [], bind: String = "tcp://127.0.0.1:*", in workingDirectory: URL? = nil) throws -> (ChildProcess, String) {
         let journal = args.contains("--journal") || args.contains("--no-journal") ? [] : ["--journal", directory.appendingPathComponent("journal.sqlite").path]
         insecure = args.contains("--insecure")
         let security = insecure || args.contains("--keys") ? [] : ["--keys", keys.path]
+        let roots = args.contains("--model-root") || workingDirectory != nil ? []
+            : ["--model-root", directory.path, "--model-root", FileManager.default.currentDirectoryPath]
         let p = try ChildProcess(name: "coordinator", executable: Self.binary,
-                                 arguments: ["coordinator", "--bind", bind] + journal + security + args, environment: environment, captureStderr: true)
+                                 arguments: ["coordinator", "--bind", bind] + journal + security + roots + args, environment: environment,
+                                 directory: workingDirectory, captureStderr: true)
         processes.append(p)
         guard let endpoint = p.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
             // A coordinator that does not start fails the test: it is what these tests test.

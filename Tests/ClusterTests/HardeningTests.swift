@@ -89,6 +89,38 @@ extension HardeningTests {
     /// An import request (straight to `shoal.admin`, as the attacker's pyzmq did) of a directory
     /// whose tokenizer.json links to a file outside it: refused by name, nothing registered, and
     /// the linked file is never stored for `shoal.blob` to serve.
+    /// Issue 21: imports come only from under the model roots: by default the directory the
+    /// coordinator started in. Outside them, one answer whether the path exists or not; inside,
+    /// errors still say what is missing.
+    func testImportsComeOnlyFromUnderTheModelRootsTheWorkingDirectoryByDefault() throws {
+        let h = try ClusterHarness()
+        let home = h.directory.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let inside = home.appendingPathComponent("model").path, outside = h.directory.appendingPathComponent("elsewhere").path
+        try FileManager.default.copyItem(atPath: LearnerTests.fixture, toPath: inside)
+        try FileManager.default.copyItem(atPath: LearnerTests.fixture, toPath: outside)
+        let (_, ep) = try h.coordinator(in: home)
+        let client = try h.client(ep)
+        XCTAssertNoThrow(try client.importModel(agent: "tiny", directory: inside, newAgent: true))
+        // Outside: another directory, a missing one, a system one, one reached by climbing out with "..".
+        for path in [outside, h.directory.appendingPathComponent("no-such-dir").path, "/etc", home.path + "/../elsewhere"] {
+            XCTAssertThrowsError(try client.importModel(agent: "tiny", directory: path, newAgent: true), path) {
+                XCTAssertTrue("\($0)".contains("is not under a model root"), "\(path): \($0)")
+                XCTAssertFalse("\($0)".contains("no such"), "\(path): \($0)")
+            }
+        }
+        XCTAssertThrowsError(try client.importModel(agent: "tiny", directory: home.appendingPathComponent("missing").path, newAgent: true)) {
+            XCTAssertTrue("\($0)".contains("no such model directory"), "inside the roots, errors say what is missing: \($0)")
+        }
+        // An explicit --model-root replaces the default.
+        let (_, ep2) = try h.coordinator(["--model-root", outside, "--no-journal", "--models", h.directory.appendingPathComponent("m2").path], in: home)
+        let other = try h.client(ep2)
+        XCTAssertNoThrow(try other.importModel(agent: "tiny", directory: outside, newAgent: true))
+        XCTAssertThrowsError(try other.importModel(agent: "tiny", directory: inside, newAgent: true)) {
+            XCTAssertTrue("\($0)".contains("is not under a model root"), "\($0)")
+        }
+    }
+
     func testASymlinkOutOfAModelDirectoryIsRefusedOnImport() throws {
         let h = try ClusterHarness()
         let (_, ep) = try h.coordinator()
