@@ -67,15 +67,20 @@ let package = Package(
         // RL: GRPO (advantages, objective, staleness, guardrails, experience export), the learner and its cluster loop.
         .target(name: "ShoalRL", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers", "ShoalClient", "ShoalWire", "ShoalConfig", .product(name: "Yams", package: "Yams")]),
 
-        // Local clusters: child processes, supervision (`shoal up`), the demo, and the benchmarks that
-        // start processes (routing, tasks, swap).
+        // Local clusters: child processes, supervision (`shoal up`), and the benchmarks that start
+        // processes (routing, tasks, swap).
         .target(name: "ShoalCluster", dependencies: [
-            "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalEngine", "ShoalTraining", "ShoalRL", "ZeroMQ", "CShoalSys",
+            "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "CShoalSys",
+        ]),
+
+        // The tour (`shoal demo`, `make demo`): every part of Shoal on a local cluster.
+        .target(name: "ShoalDemo", dependencies: [
+            "ShoalCluster", "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalEngine", "ShoalTraining", "ShoalRL", "ZeroMQ",
         ]),
 
         // The CLI: argument parsing only.
         .executableTarget(name: "shoal", dependencies: [
-            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
+            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalDemo", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),

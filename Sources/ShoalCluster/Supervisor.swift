@@ -12,7 +12,7 @@ public final class Supervisor: @unchecked Sendable {
     public struct Child {
         public let name: String
         let arguments: [String]
-        var process: ChildProcess
+        public internal(set) var process: ChildProcess
         var restarts = 0
         var startedAt = Date()
         var nextRestartAt: Date?

@@ -1,5 +1,5 @@
 import ArgumentParser
-import ShoalCluster
+import ShoalDemo
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

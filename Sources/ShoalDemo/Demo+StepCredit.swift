@@ -1,5 +1,6 @@
 import ShoalWire
 import Foundation
+import ShoalCluster
 import ShoalClient
 import ShoalCoordinator
 import ShoalEngine

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalCluster
 import ShoalClient
 import ShoalTraining
 
