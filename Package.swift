@@ -38,30 +38,33 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["shoal.proto"], swiftSettings: [.unsafeFlags(["-O"])]),
 
+        // JSON text: a value that keeps ints and floats apart, its parser and writer, the one string escaper.
+        .target(name: "ShoalJSON"),
+
         // Configuration files: agents/*.yaml, topology/*.yaml.
         .target(name: "ShoalConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
 
         // Cluster processes.
-        .target(name: "ShoalCoordinator", dependencies: [
+        .target(name: "ShoalCoordinator", dependencies: ["ShoalJSON", 
             "ShoalWire", "ShoalConfig", "ShoalVerifiers", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "ShoalWorker", dependencies: [
+        .target(name: "ShoalWorker", dependencies: ["ShoalJSON", 
             "ShoalWire", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"), "ShoalConfig", "ShoalEngine", "ShoalRetrieval", "ShoalVerifiers", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "ShoalClient", dependencies: ["ShoalWire", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // Models: tensors, ops, decoders, tokenizers, safetensors, generation. Knows nothing of ZeroMQ.
-        .target(name: "ShoalEngine", dependencies: ["COpenBLAS", "CShoalQuant"]),
+        .target(name: "ShoalEngine", dependencies: ["ShoalJSON", "COpenBLAS", "CShoalQuant"]),
 
         // Retrieval: a persisted document index (MiniLM dense via BLAS, BM25, hybrid RRF) and its benchmark.
-        .target(name: "ShoalRetrieval", dependencies: ["ShoalEngine", "ShoalVerifiers", "COpenBLAS"]),
+        .target(name: "ShoalRetrieval", dependencies: ["ShoalJSON", "ShoalEngine", "ShoalVerifiers", "COpenBLAS"]),
 
         // Rewards: verifiers (math, code in a sandbox, tool calls, retrieval) and the reward module.
-        .target(name: "ShoalVerifiers"),
+        .target(name: "ShoalVerifiers", dependencies: ["ShoalJSON"]),
 
         // Training: backward pass, optimisers, LoRA, checkpoints, SFT, seeded synthetic task generators.
-        .target(name: "ShoalTraining", dependencies: ["ShoalEngine", "ShoalVerifiers", "COpenBLAS"]),
+        .target(name: "ShoalTraining", dependencies: ["ShoalJSON", "ShoalEngine", "ShoalVerifiers", "COpenBLAS"]),
 
 
         // RL: GRPO (advantages, objective, staleness, guardrails, experience export), the learner and its cluster loop.
@@ -74,12 +77,12 @@ let package = Package(
         ]),
 
         // The tour (`shoal demo`, `make demo`): every part of Shoal on a local cluster.
-        .target(name: "ShoalDemo", dependencies: [
+        .target(name: "ShoalDemo", dependencies: ["ShoalJSON", 
             "ShoalCluster", "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalEngine", "ShoalTraining", "ShoalRL", "ZeroMQ",
         ]),
 
         // The CLI: argument parsing only.
-        .executableTarget(name: "shoal", dependencies: [
+        .executableTarget(name: "shoal", dependencies: ["ShoalJSON", 
             "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalDemo", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -97,11 +100,11 @@ let package = Package(
         .testTarget(name: "ShoalCoordinatorTests", dependencies: ["ShoalCoordinator", "ShoalConfig", "ShoalWire", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker", "ShoalConfig", "ShoalEngine"]),
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "CShoalQuant"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalVerifiers"]),
-        .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
-        .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
+        .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalJSON", "ShoalVerifiers"]),
+        .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalJSON", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
+        .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalJSON", "ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRLTests", dependencies: ["ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers", "ShoalClient", "ShoalWire"]),
-        .testTarget(name: "ClusterTests", dependencies: ["ShoalClient", "ShoalCluster", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers",
+        .testTarget(name: "ClusterTests", dependencies: ["ShoalJSON", "ShoalClient", "ShoalCluster", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers",
                                                      .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

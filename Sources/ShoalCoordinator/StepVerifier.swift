@@ -1,3 +1,4 @@
+import ShoalJSON
 import ShoalVerifiers
 
 /// Scores a task step's output when its spec names a verifier. Math answers and tool calls

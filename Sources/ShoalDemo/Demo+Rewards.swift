@@ -1,5 +1,6 @@
 import Foundation
 import ShoalCluster
+import ShoalJSON
 import ShoalVerifiers
 
 extension Demo {

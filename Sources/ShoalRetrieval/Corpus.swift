@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 import ShoalVerifiers
 
 /// Reads corpora in JSON Lines: one object per line with a string `id` (unique) and a

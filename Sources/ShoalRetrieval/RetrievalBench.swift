@@ -1,5 +1,6 @@
 import Foundation
 import ShoalEngine
+import ShoalJSON
 import ShoalVerifiers
 
 /// `shoal bench retrieval`: tool retrieval on BFCL v4, Shoal's dense (MiniLM), BM25 and

@@ -1,3 +1,4 @@
+import ShoalJSON
 import ShoalVerifiers
 
 /// One searchable document: a unique id, the text that is embedded and BM25-indexed,

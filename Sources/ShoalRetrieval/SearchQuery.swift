@@ -1,3 +1,4 @@
+import ShoalJSON
 import ShoalVerifiers
 
 /// How a query is matched against the documents.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalJSON
 import ShoalTraining
 import ShoalVerifiers
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShoalEngine
+import ShoalJSON
 import ShoalRetrieval
 import ShoalVerifiers
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalJSON
 import ShoalVerifiers
 
 /// `shoal verify`: one JSON verdict per input line on stdout, a summary on stderr.

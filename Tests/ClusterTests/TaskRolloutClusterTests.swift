@@ -2,11 +2,12 @@ import Foundation
 import ShoalClient
 import ShoalCoordinator
 import ShoalEngine
-@testable import ShoalRL
+import ShoalJSON
 import ShoalTraining
 import ShoalVerifiers
 import ShoalWire
 import XCTest
+@testable import ShoalRL
 
 /// Step-wise rollouts through real processes: journaled tasks re-run G times through the
 /// coordinator's `shoal.task`, the agent's step sampled by a `swift`-backend worker (the

@@ -1,6 +1,7 @@
-import XCTest
+import ShoalJSON
 import ShoalRetrieval
 import ShoalVerifiers
+import XCTest
 @testable import ShoalWorker
 
 final class RetrievalSpecialistTests: XCTestCase {

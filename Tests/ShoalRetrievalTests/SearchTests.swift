@@ -1,6 +1,7 @@
-import XCTest
+import ShoalJSON
 import ShoalRetrieval
 import ShoalVerifiers
+import XCTest
 
 final class SearchTests: XCTestCase {
     func testDenseSearchFindsFactFromParaphrase() throws {

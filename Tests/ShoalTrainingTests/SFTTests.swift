@@ -1,8 +1,9 @@
 import Foundation
 import ShoalEngine
+import ShoalJSON
 import ShoalVerifiers
-@testable import ShoalTraining
 import XCTest
+@testable import ShoalTraining
 
 final class SFTTests: XCTestCase {
     func testTinyModelOverfitsTinyDataset() throws {

@@ -1,6 +1,7 @@
 import ShoalEngine
-import XCTest
+import ShoalJSON
 import ShoalVerifiers
+import XCTest
 @testable import ShoalTraining
 
 /// The generators are checked with the verifiers that will score the specialists: a

@@ -1,3 +1,4 @@
+import ShoalJSON
 import XCTest
 @testable import ShoalVerifiers
 

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 import XCTest
 @testable import ShoalVerifiers
 

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// Writes tensors in the safetensors format so that the `safetensors` and `transformers`
 /// Python packages load them: header keys sorted, data in header order, header padded
@@ -61,23 +62,5 @@ public enum SafetensorsWriter {
         }
     }
 
-    private static func jsonString(_ s: String) -> String {
-        var escaped = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\r": escaped += "\\r"
-            case "\t": escaped += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    escaped += String(format: "\\u%04x", scalar.value)
-                } else {
-                    escaped.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return escaped + "\""
-    }
+    private static func jsonString(_ s: String) -> String { JSONValue.quoted(s) }
 }

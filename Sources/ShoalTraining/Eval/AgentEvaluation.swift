@@ -1,5 +1,6 @@
 import Foundation
 import ShoalEngine
+import ShoalJSON
 import ShoalVerifiers
 
 /// Held-out accuracy of a specialist, measured by its checker, never by loss: the model

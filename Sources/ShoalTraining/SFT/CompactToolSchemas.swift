@@ -1,3 +1,4 @@
+import ShoalJSON
 import ShoalVerifiers
 
 /// The tool schemas of a tools prompt, one line per function:

@@ -1,8 +1,10 @@
 import Foundation
+import ShoalJSON
 
 /// JSON written by the generators. Keys keep the order given (schemas read better with
-/// `name` first), and floats keep their `.0`, because BFCL's checker tells int from float.
-/// ShoalTraining does not depend on ShoalVerifiers, so it cannot use `JSONValue`.
+/// `name` first) and members are separated by ", ", exactly as the built-in specialists were
+/// trained to read and write it; `JSONValue` sorts keys and writes compactly, so it cannot
+/// stand in without changing every prompt. Strings go through `JSONValue.quoted`.
 indirect enum JSONText: Sendable {
     case string(String)
     case int(Int)
@@ -26,19 +28,5 @@ indirect enum JSONText: Sendable {
         }
     }
 
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    static func quoted(_ s: String) -> String { JSONValue.quoted(s) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// A value passed to or returned from a code task's function, printed as a Python literal
 /// in the hidden tests.
@@ -13,17 +14,7 @@ enum PythonValue: Equatable, Sendable {
         case .int(let i): return String(i)
         case .bool(let b): return b ? "True" : "False"
         case .list(let items): return "[" + items.map(\.literal).joined(separator: ", ") + "]"
-        case .str(let s):
-            var out = "\""
-            for c in s.unicodeScalars {
-                switch c {
-                case "\\": out += "\\\\"
-                case "\"": out += "\\\""
-                case "\n": out += "\\n"
-                default: out.unicodeScalars.append(c)
-                }
-            }
-            return out + "\""
+        case .str(let s): return JSONValue.quoted(s)  // a JSON string literal is a Python one
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 #if canImport(Glibc)
 import Glibc

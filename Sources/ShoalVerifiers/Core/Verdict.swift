@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// How a checked output turned out. Raw values are the names the CLI and the reward
 /// configuration use.

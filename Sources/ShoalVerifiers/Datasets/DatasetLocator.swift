@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// Why a validation dataset could not be read.
 public enum DatasetError: Error, CustomStringConvertible, Equatable {

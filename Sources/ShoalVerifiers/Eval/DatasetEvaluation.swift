@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// Why an evaluation could not run.
 public enum EvaluationError: Error, CustomStringConvertible {

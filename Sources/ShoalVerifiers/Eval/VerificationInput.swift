@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// The verifier families `shoal verify --verifier` names.
 public enum VerifierKind: String, CaseIterable, Sendable {

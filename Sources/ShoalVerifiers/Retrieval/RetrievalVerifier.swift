@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 public struct RetrievalTask: Sendable, Equatable {
     /// Ids of the relevant documents.

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// The outcome of matching calls against expected calls.
 public struct CallMatch: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// Checks calls against the function schemas alone (no expected answer): the function
 /// exists, required arguments are present, no unknown arguments, types match (an int

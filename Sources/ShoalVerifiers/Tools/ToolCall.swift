@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// One function call a model asked for.
 public struct ToolCall: Sendable, Hashable {

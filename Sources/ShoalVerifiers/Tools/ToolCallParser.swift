@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// Why no calls could be read from a model output.
 public struct ToolCallParseError: Error, CustomStringConvertible, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// Why a registered tool did not produce a result.
 public enum ToolExecutionError: Error, CustomStringConvertible, Equatable {

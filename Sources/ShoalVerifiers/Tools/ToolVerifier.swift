@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 public struct ToolTask: Sendable, Equatable {
     /// Function schemas, BFCL's `function` field.

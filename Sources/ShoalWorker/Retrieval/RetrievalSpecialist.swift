@@ -1,6 +1,7 @@
 import Foundation
 import ShoalConfig
 import ShoalEngine
+import ShoalJSON
 import ShoalRetrieval
 import ShoalVerifiers
 

@@ -41,7 +41,13 @@ extension JSONValue {
     }
 
     static func writeString(_ s: String, into out: inout String) {
-        out += "\""
+        out += quoted(s)
+    }
+
+    /// `s` as a JSON string literal: quotes, backslashes and control characters escaped,
+    /// everything else (slashes, non-ASCII) as it is. The one JSON string escaper in Shoal.
+    public static func quoted(_ s: String) -> String {
+        var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -57,6 +63,6 @@ extension JSONValue {
                 }
             }
         }
-        out += "\""
+        return out + "\""
     }
 }
