@@ -30,10 +30,15 @@ final class GRPOMetricsTests: XCTestCase {
         XCTAssertFalse(line.contains("\n"))
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         for key in ["step", "model_version", "rewards", "completion_length_mean", "loss", "clip_fraction", "entropy",
-                    "learning_rate", "tokens_per_second", "zero_variance_groups", "dropped_stale"] {
+                    "learning_rate", "tokens_per_s", "zero_variance_groups", "dropped_stale"] {
             XCTAssertNotNil(object[key], "missing \(key) in \(line)")
         }
         XCTAssertEqual(try JSONDecoder().decode(GRPOMetrics.self, from: Data(line.utf8)), metrics)
+        // A log written before the key was tokens_per_s still reads back.
+        let old = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString).jsonl")
+        defer { try? FileManager.default.removeItem(at: old) }
+        try (line.replacingOccurrences(of: "\"tokens_per_s\":", with: "\"tokens_per_second\":") + "\n").write(to: old, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try GRPOMetricsLog.read(from: old), [metrics])
     }
 
     func testDivergedStepIsStillLogged() throws {

@@ -44,7 +44,7 @@ public struct GRPOMetrics: Sendable, Equatable, Codable {
         case ratioMax = "ratio_max"
         case learningRate = "learning_rate"
         case gradNorm = "grad_norm"
-        case tokensPerSecond = "tokens_per_second"
+        case tokensPerSecond = "tokens_per_s"
         case zeroVarianceGroups = "zero_variance_groups"
         case droppedStale = "dropped_stale"
         case weightedStale = "weighted_stale"

@@ -12,8 +12,10 @@ public enum GRPOMetricsLog {
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         var out: [GRPOMetrics] = []
         for (number, line) in try JSONLFile.lines(JSONLFile.read(url)) {
+            // Logs written before units were spelled one way name the rate tokens_per_second.
+            let current = line.replacingOccurrences(of: "\"tokens_per_second\":", with: "\"tokens_per_s\":")
             do {
-                out.append(try decoder.decode(GRPOMetrics.self, from: Data(line.utf8)))
+                out.append(try decoder.decode(GRPOMetrics.self, from: Data(current.utf8)))
             } catch {
                 throw .badLine(source: url.path, line: number, reason: "not a GRPO metrics record (\(error))")
             }
