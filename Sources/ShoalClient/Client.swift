@@ -125,14 +125,20 @@ public final class Client {
         try nextMessage(timeoutMs: timeoutMs).map(Self.decode)
     }
 
-    /// The next message within `timeoutMs`, or nil. Throws `handshakeFailed` as soon as libzmq
-    /// reports a failed handshake with no good one after it: a key the coordinator refuses (or a
-    /// plaintext client at a CURVE coordinator) never gets in, so waiting out the timeout is useless.
+    /// How long handshakes must have failed (a refused key, mismatched security or keys, a full
+    /// coordinator) before a wait gives up: long enough for a transient failure to pass.
+    public static let refusedHandshakeMs: Int64 = 2_500
+
+    /// The next message within `timeoutMs`, or nil. Throws `handshakeFailed` once libzmq has
+    /// reported refused handshakes for `refusedHandshakeMs` with no good one since: a key the
+    /// coordinator refuses (or a plaintext client at a CURVE coordinator) never gets in, so
+    /// waiting out the whole timeout is useless. A failure that a good handshake follows (a reset)
+    /// keeps waiting.
     private func nextMessage(timeoutMs: Int) throws -> [Frame]? {
         let start = monotonicMs()
         while true {
             if let frames = try socket.receive(dontWait: true) { return frames }
-            if let why = handshakes.failure() {
+            if let why = handshakes.refusal(lastingMs: Self.refusedHandshakeMs) {
                 throw ClientError.handshakeFailed(endpoint: endpoint, reason: why + (security == .plaintext ? " (this client sent plaintext; pass --key FILE or set SHOAL_KEY)" : ""))
             }
             let left = Int64(timeoutMs) - (monotonicMs() - start)

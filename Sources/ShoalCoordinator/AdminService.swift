@@ -19,7 +19,7 @@ enum AdminService {
 
     /// The reply code an admin failure is answered with: `not_found` for what does not exist,
     /// `conflict` for what clashes with what does, `no_such_service` for an agent with no
-    /// worker, else `bad_request`.
+    /// worker, `bad_request` for a request that cannot be done, `internal` for anything else.
     static func code(of error: Error) -> Shoal_V1_ReplyCode {
         switch error {
         case let failure as Failure: failure.code
@@ -36,7 +36,7 @@ enum AdminService {
             case .noCanary, .noPreviousVersion: .notFound
             case .canaryNeedsTwoWorkers: .badRequest
             }
-        default: .badRequest
+        default: .internal  // the registry's database or disk, not the request
         }
     }
 

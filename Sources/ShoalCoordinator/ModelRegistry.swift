@@ -85,11 +85,16 @@ public final class ModelRegistry: @unchecked Sendable {
     /// Directories imports must come from (resolved, ending in "/"); empty: anywhere.
     public var roots: [String] = [] {
         didSet {
-            roots = roots.map { root in
-                let path = ((root as NSString).resolvingSymlinksInPath as NSString).standardizingPath
+            roots = roots.filter { !$0.isEmpty }.map { root in
+                let path = Self.resolved(root)
                 return path.hasSuffix("/") ? path : path + "/"
             }
         }
+    }
+
+    /// `path` made absolute (from the working directory), `..` and links resolved.
+    static func resolved(_ path: String) -> String {
+        (URL(fileURLWithPath: path).standardizedFileURL.path as NSString).resolvingSymlinksInPath
     }
 
     public init(directory: String) throws {
@@ -142,15 +147,15 @@ public final class ModelRegistry: @unchecked Sendable {
                                 validate: ((String) throws -> Void)? = nil) throws -> (version: ModelVersion, created: Bool) {
         try Self.checkName("agent", agent)
         if let id { try Self.checkName("version id", id) }
+        // Read from the path checked (links resolved), so a link changed after the check cannot lead out.
+        var dir = roots.isEmpty ? (source as NSString).standardizingPath : Self.resolved(source)
         if !roots.isEmpty {
             // Checked before anything is looked at, with one message whether or not the path exists.
-            let resolved = ((source as NSString).resolvingSymlinksInPath as NSString).standardizingPath
-            guard roots.contains(where: { (resolved + "/").hasPrefix($0) }) else { throw ModelRegistryError.outsideRoots(source) }
+            guard roots.contains(where: { (dir + "/").hasPrefix($0) }) else { throw ModelRegistryError.outsideRoots(source) }
         }
         guard (try? JSONSerialization.jsonObject(with: Data(evalScores.utf8))) is [String: Any] else {
             throw ModelRegistryError.invalidEvalScores(evalScores)
         }
-        var dir = (source as NSString).standardizingPath
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw ModelRegistryError.notADirectory(dir) }
         let names: [String]

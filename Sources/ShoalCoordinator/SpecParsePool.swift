@@ -28,43 +28,50 @@ public final class SpecParsePool: @unchecked Sendable {
         public let prepared: TaskRunner.Prepared
     }
 
-    /// Jobs waiting or being parsed, at most.
+    /// Jobs waiting, being parsed or parsed and not yet taken, at most.
     public let capacity: Int
     private let condition = NSCondition()
-    private var waiting: [Job] = []
+    private var waiting: [(sequence: Int, job: Job)] = []
     private var busy = 0
-    private var done: [Done] = []
+    /// Parsed, by arrival number; handed out in arrival order (`take`).
+    private var done: [Int: Done] = [:]
+    private var nextSequence = 0
+    private var nextOut = 0
     private var stopping = false
-    private var threads: [Thread] = []
     private let ready: @Sendable () -> Void
 
     public init(threads count: Int = 2, capacity: Int = 64, ready: @escaping @Sendable () -> Void) {
         self.capacity = max(1, capacity)
         self.ready = ready
         for i in 0..<max(1, count) {
-            let thread = Thread { [unowned self] in self.work() }
+            // Holds the pool until `stop` ends it, however soon its owner lets go.
+            let thread = Thread { self.work() }
             thread.name = "shoal-spec-parse-\(i)"
-            threads.append(thread)
             thread.start()
         }
     }
 
-    /// Queues a submission; false when `capacity` are already waiting or being parsed.
+    /// Queues a submission; false when `capacity` are already in the pool.
     public func submit(_ job: Job) -> Bool {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping, waiting.count + busy + done.count < capacity else { return false }
-        waiting.append(job)
+        waiting.append((nextSequence, job))
+        nextSequence += 1
         condition.signal()
         return true
     }
 
-    /// The parsed submissions, in the order they finished.
+    /// The parsed submissions, in the order they arrived (a later one waits for an earlier one
+    /// still being parsed, so a resubmission never overtakes the submission it repeats).
     public func take() -> [Done] {
         condition.lock()
         defer { condition.unlock() }
-        let out = done
-        done.removeAll(keepingCapacity: true)
+        var out: [Done] = []
+        while let next = done.removeValue(forKey: nextOut) {
+            out.append(next)
+            nextOut += 1
+        }
         return out
     }
 
@@ -85,13 +92,13 @@ public final class SpecParsePool: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let job = waiting.removeFirst()
+            let (sequence, job) = waiting.removeFirst()
             busy += 1
             condition.unlock()
             let prepared = TaskRunner.prepare(job.request, knownSkills: job.knownSkills)
             condition.lock()
             busy -= 1
-            done.append(Done(job: job, prepared: prepared))
+            done[sequence] = Done(job: job, prepared: prepared)
             condition.unlock()
             ready()
         }

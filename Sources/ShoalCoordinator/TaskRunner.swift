@@ -113,6 +113,20 @@ public struct TaskRunner {
                storedSpec: storedSpec, storedOwner: storedOwner, into: &out)
     }
 
+    /// Journaled specs of finished tasks, parsed once on the loop when their id comes again
+    /// (a resubmission compares specs), at most `journaledSpecsKept` of them: resubmitting a
+    /// big spec over and over does not parse it on the loop each time.
+    private var journaledSpecs: [String: TaskSpec] = [:]
+    static let journaledSpecsKept = 256
+
+    private mutating func journaledSpec(_ id: String, _ storedSpec: (String) -> String?) -> TaskSpec? {
+        if let spec = journaledSpecs[id] { return spec }
+        guard let text = storedSpec(id), let spec = try? TaskSpec.parse(yaml: text, file: "journal:\(id)") else { return nil }
+        if journaledSpecs.count >= Self.journaledSpecsKept { journaledSpecs.removeAll(keepingCapacity: true) }
+        journaledSpecs[id] = spec
+        return spec
+    }
+
     /// A submission read and its spec parsed and validated: pure, so the coordinator does it off
     /// its loop (`SpecParsePool`) and hands the result to `submit(_:…)` on the loop.
     public struct Prepared: Sendable {
@@ -195,8 +209,7 @@ public struct TaskRunner {
         }
         // A used id returns its stored result only for the same spec (however it is written): a
         // changed spec, or another client's task under a squatted id, is refused by name.
-        let earlier = runs[spec.id]?.spec ?? finishedSpecs[spec.id]
-            ?? storedSpec(spec.id).flatMap { try? TaskSpec.parse(yaml: $0, file: "journal:\(spec.id)") }
+        let earlier = runs[spec.id]?.spec ?? finishedSpecs[spec.id] ?? journaledSpec(spec.id, storedSpec)
         var replacing = false
         if let earlier, earlier != spec {
             // `replace`: a finished task under the id is forgotten and this spec runs in its place.
@@ -212,6 +225,7 @@ public struct TaskRunner {
             finished[spec.id] = nil
             finishedSpecs[spec.id] = nil
             finishedOwners[spec.id] = nil
+            journaledSpecs[spec.id] = nil
             out.journal.append(.replaced(id: spec.id))
             out.logs.append("task '\(spec.id)': the finished task under this id is replaced by a different spec")
             replacing = true

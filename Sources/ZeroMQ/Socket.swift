@@ -1,4 +1,5 @@
 import CZeroMQ
+import Foundation
 
 /// One frame of a multipart message.
 public typealias Frame = [UInt8]
@@ -219,6 +220,8 @@ public final class Socket {
 public final class HandshakeMonitor {
     let socket: Socket
     private var last: String?
+    /// Since when (monotonic ms) handshakes have failed, with no good one since; nil otherwise.
+    private var failingSince: Int64?
 
     init(socket: Socket) { self.socket = socket }
 
@@ -227,14 +230,31 @@ public final class HandshakeMonitor {
     public func failure() -> String? {
         while let frames = try? socket.receive(dontWait: true), let (event, value) = monitorEvent(frames) {
             switch event {
-            case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: last = nil
-            case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: last = "the coordinator refused this key (ZAP status \(value))"
-            case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: last = "the handshake failed (protocol error \(value): a CURVE peer meeting a plaintext one, or the wrong coordinator key)"
-            default: last = "the handshake failed (errno \(value): \(String(cString: zmq_strerror(Int32(value)))))"
+            case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+                last = nil
+                failingSince = nil
+            case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+                last = "the coordinator refused this key (ZAP status \(value))"
+            case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+                last = "the handshake failed (protocol error \(value): a CURVE peer meeting a plaintext one, or the wrong coordinator key)"
+            default:
+                // No detail: the coordinator closed it (the wrong coordinator key, its connection limit) or a reset.
+                last = "the handshake failed (errno \(value): \(String(cString: zmq_strerror(Int32(value)))))"
             }
+            if event != ZMQ_EVENT_HANDSHAKE_SUCCEEDED { failingSince = failingSince ?? monotonicNow() }
         }
         return last
     }
+
+    /// The failure, once handshakes have failed for at least `ms` with no good one since: a
+    /// refused key, mismatched security or keys, a full coordinator. One failure followed by a
+    /// good handshake (a reset, a key just added) never gets here.
+    public func refusal(lastingMs ms: Int64) -> String? {
+        guard let why = failure(), let since = failingSince, monotonicNow() - since >= ms else { return nil }
+        return why
+    }
+
+    private func monotonicNow() -> Int64 { Int64(ProcessInfo.processInfo.systemUptime * 1000) }
 }
 
 /// A socket monitor's event: [6 bytes: event (u16) and value (u32), native order] [endpoint].

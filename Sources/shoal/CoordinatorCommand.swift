@@ -80,8 +80,14 @@ struct CoordinatorCommand: ParsableCommand {
         config.maxPendingBytes = maxPendingBytes
         config.maxServicePendingBytes = max(maxMessageBytes, maxPendingBytes / 2)
         config.swapStepTimeoutMs = swapStepTimeoutMs
+        let here = FileManager.default.currentDirectoryPath
+        if modelRoots.isEmpty && URL(fileURLWithPath: here).standardizedFileURL.path == "/" {
+            // Started from / (a service manager's default): the default root would be everything.
+            FileHandle.standardError.write(Data("warning: the coordinator runs in /, so model imports may name any path; give --model-root DIR\n".utf8))
+        }
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
-                                          retentionHours: journalRetentionHours, modelStore: models, modelRoots: modelRoots.isEmpty ? [FileManager.default.currentDirectoryPath] : modelRoots, recoverJournal: journalRecover,
+                                          retentionHours: journalRetentionHours, modelStore: models,
+                                          modelRoots: modelRoots.isEmpty ? [here] : modelRoots, recoverJournal: journalRecover,
                                           topologySkills: Set(skills), security: try security())
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let signals = onTerminationSignal { _ in coordinator.stop() }

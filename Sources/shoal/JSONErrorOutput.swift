@@ -13,17 +13,21 @@ func reportingJSONErrors(_ json: Bool, _ body: () throws -> Void) throws {
     } catch let error as ExitCode {
         throw error
     } catch {
-        let code: String
-        switch error {
-        case is ValidationError: code = "usage"
-        case let failure as CommandFailure: code = failure.code
-        case let ClientError.refused(_, _, reply): code = reply.name
-        case ClientError.noReply, ClientError.notConnected: code = "unavailable"
-        case ClientError.handshakeFailed: code = "forbidden"
-        default: code = "failed"
-        }
-        let object: [String: Any] = ["error": ["code": code, "message": "\(error)"]]
-        printJSON(object)
+        printJSONError(error)
         throw ExitCode(ExitStatus.of(error))
     }
+}
+
+/// `{"error": {"code": C, "message": M}}` on stdout.
+func printJSONError(_ error: Error) {
+    let code: String
+    switch error {
+    case is ValidationError: code = "usage"
+    case let failure as CommandFailure: code = failure.code
+    case let ClientError.refused(_, _, reply): code = reply.name
+    case ClientError.noReply, ClientError.notConnected: code = "unavailable"
+    case ClientError.handshakeFailed: code = "forbidden"
+    default: code = "failed"
+    }
+    printJSON(["error": ["code": code, "message": "\(error)"]])
 }

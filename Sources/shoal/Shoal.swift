@@ -19,10 +19,11 @@ struct Shoal: ParsableCommand {
     /// found while running shows the subcommand's usage (not the top level's).
     static func main() {
         var command: ParsableCommand
+        // With --json, every error is the one JSON object on stdout (commands that catch their own
+        // with `reportingJSONErrors` exit with an ExitCode, which prints nothing more).
+        let json = CommandLine.arguments.dropFirst().prefix { $0 != "--" }.contains("--json")
         do { command = try parseAsRoot() } catch {
-            // With --json, a bad option too is the one JSON object on stdout.
-            let options = CommandLine.arguments.dropFirst().prefix { $0 != "--" }
-            if options.contains("--json"), exitCode(for: error) != .success {
+            if json, exitCode(for: error) != .success {
                 printJSON(["error": ["code": "usage", "message": message(for: error)]])
                 Foundation.exit(exitCode(for: error).rawValue)
             }
@@ -31,6 +32,10 @@ struct Shoal: ParsableCommand {
         do {
             try command.run()
         } catch let error as ValidationError {
+            if json {
+                printJSONError(error)
+                Foundation.exit(ExitStatus.usage)
+            }
             let type = Swift.type(of: command)
             let path = (["shoal"] + commandPath(to: type)).joined(separator: " ")
             FileHandle.standardError.write(Data("Error: \(error.message)\nUsage: \(usageString(for: type))\n  See '\(path) --help' for more information.\n".utf8))
@@ -40,7 +45,7 @@ struct Shoal: ParsableCommand {
         } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
             exit(withError: error)  // its own: --help (thrown by its help command's run), CleanExit
         } catch {
-            FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+            if json { printJSONError(error) } else { FileHandle.standardError.write(Data("Error: \(error)\n".utf8)) }
             Foundation.exit(ExitStatus.of(error))
         }
     }

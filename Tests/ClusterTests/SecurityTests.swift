@@ -59,6 +59,12 @@ final class SecurityTests: XCTestCase {
         XCTAssertThrowsError(try Client(endpoint: ep, security: .curve(stranger)).call(skill: "calculator", input: "1 + 1", timeoutMs: 60_000)) {
             XCTAssertTrue("\($0)".contains("the coordinator refused this key (ZAP status 400)"), "\($0)")
         }
+        // A key from another key directory (it expects another coordinator's key): libzmq reports
+        // no detail, but the failures persist, so it stops too.
+        let foreign = Credentials(name: "mallory", keyPair: keys.keyPair, coordinatorKey: try CurveKeyPair.generate().publicKey)
+        XCTAssertThrowsError(try Client(endpoint: ep, security: .curve(foreign)).call(skill: "calculator", input: "1 + 1", timeoutMs: 60_000)) {
+            XCTAssertTrue("\($0)".contains("did not let this client in"), "\($0)")
+        }
         XCTAssertLessThan(Date().timeIntervalSince(started), 50, "a refused handshake must not wait out a 60 s timeout")
     }
 

@@ -239,5 +239,27 @@ final class ModelRegistryTests: XCTestCase {
         XCTAssertThrowsError(try registry.importDirectory(allowed + "/sneaky", agent: "math"))
         try FileManager.default.moveItem(atPath: outside, toPath: allowed + "/inside")
         XCTAssertEqual(try registry.importDirectory(allowed + "/inside", agent: "math").version.id, "v1")
+        // Climbing out with ".." is outside.
+        XCTAssertThrowsError(try registry.importDirectory(allowed + "/../outside-again", agent: "math")) { error in
+            XCTAssertEqual(error as? ModelRegistryError, .outsideRoots(allowed + "/../outside-again"))
+        }
+    }
+
+    /// A relative root (or source) is taken from the working directory, as a user means it; an
+    /// empty root is no root.
+    func testRelativeRootsAreTakenFromTheWorkingDirectory() throws {
+        let registry = try ModelRegistry(directory: root + "/store")
+        let model = try modelDir("models/a", weights: [7])
+        let previous = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(root))
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        registry.roots = ["models", ""]
+        XCTAssertEqual(registry.roots.count, 1)
+        XCTAssertTrue(registry.roots[0].hasPrefix("/") && registry.roots[0].hasSuffix("/models/"), "\(registry.roots)")
+        XCTAssertEqual(try registry.importDirectory(model, agent: "math").version.id, "v1")
+        XCTAssertEqual(try registry.importDirectory("models/a", agent: "math").created, false, "the same files, named relatively")
+        XCTAssertThrowsError(try registry.importDirectory(root + "/store", agent: "math")) { error in
+            XCTAssertEqual(error as? ModelRegistryError, .outsideRoots(root + "/store"))
+        }
     }
 }
