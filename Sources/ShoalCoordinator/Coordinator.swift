@@ -224,13 +224,12 @@ public final class Coordinator: @unchecked Sendable {
                             // Parsed off the loop; the result comes back through `pool.take()`. One
                             // over the spec size limit (with room for its envelope) never waits there.
                             let bytes = submission.body.reduce(0) { $0 + $1.count }
-                            let job = SpecParsePool.Job(request: submission, owner: principal.owner, seesAll: principal.seesAllTasks,
-                                                        knownSkills: broker.registeredServices.union(topologySkills))
                             if bytes > SpecLimits.standard.maxBytes + 65_536 {
                                 actions.append(.send(AdminService.reply(submission, ShoalBody.error(
                                     .tooLarge, "a task submission of \(bytes) bytes is over the \(SpecLimits.standard.maxBytes)-byte spec limit",
                                     requestId: ShoalBody.requestId(submission.body)))))
-                            } else if !pool.submit(job) {
+                            } else if !pool.submit(SpecParsePool.Job(request: submission, owner: principal.owner, seesAll: principal.seesAllTasks,
+                                                                     knownSkills: broker.registeredServices.union(topologySkills))) {
                                 actions.append(.send(AdminService.reply(submission, ShoalBody.error(
                                     .overloaded, "\(Self.parseQueueCapacity) task specs are already waiting to be parsed; try again shortly",
                                     requestId: ShoalBody.requestId(submission.body)))))

@@ -43,38 +43,36 @@ struct BenchGGUFCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingJSONErrors(json) {
-            var options = GGUFBench.Options()
-            options.threads = threads
-            options.promptTokens = promptTokens
-            options.decodeTokens = decodeTokens
-            options.repeats = repeats
-            if engineOnly {
-                guard let model else { throw ValidationError("--engine-only needs --model") }
-                let run = try GGUFBench.measureShoal(path: model, options: options)
-                try printEncoded(run)
-                return
-            }
-            let chosen: [(name: String, path: String)]
-            if let model {
-                chosen = [(((model as NSString).lastPathComponent as NSString).deletingPathExtension, model)]
-            } else {
-                chosen = try models.split(separator: ",").map { name in
-                    guard let shipped = ShippedModel(rawValue: String(name)) else {
-                        throw ValidationError("unknown model \(name) (shipped: \(ShippedModel.allCases.map(\.rawValue).joined(separator: ", ")))")
-                    }
-                    return (shipped.rawValue, try shipped.path())
+        var options = GGUFBench.Options()
+        options.threads = threads
+        options.promptTokens = promptTokens
+        options.decodeTokens = decodeTokens
+        options.repeats = repeats
+        if engineOnly {
+            guard let model else { throw ValidationError("--engine-only needs --model") }
+            let run = try GGUFBench.measureShoal(path: model, options: options)
+            try printEncoded(run)
+            return
+        }
+        let chosen: [(name: String, path: String)]
+        if let model {
+            chosen = [(((model as NSString).lastPathComponent as NSString).deletingPathExtension, model)]
+        } else {
+            chosen = try models.split(separator: ",").map { name in
+                guard let shipped = ShippedModel(rawValue: String(name)) else {
+                    throw ValidationError("unknown model \(name) (shipped: \(ShippedModel.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
+                return (shipped.rawValue, try shipped.path())
             }
-            let report = try GGUFBench.run(models: chosen, options: options, shoalExecutable: ProcessInfo.processInfo.arguments[0],
-                                           python: GGUFBench.findPython(preferred: python), baselineScript: "scripts/gguf/llamacpp_baseline.py") { message in
-                if !json { FileHandle.standardError.write(Data("… \(message)\n".utf8)) }
-            }
-            if json {
-                try printEncoded(report)
-            } else {
-                print(GGUFBench.format(report))
-            }
+        }
+        let report = try GGUFBench.run(models: chosen, options: options, shoalExecutable: ProcessInfo.processInfo.arguments[0],
+                                       python: GGUFBench.findPython(preferred: python), baselineScript: "scripts/gguf/llamacpp_baseline.py") { message in
+            if !json { FileHandle.standardError.write(Data("… \(message)\n".utf8)) }
+        }
+        if json {
+            try printEncoded(report)
+        } else {
+            print(GGUFBench.format(report))
         }
     }
 }

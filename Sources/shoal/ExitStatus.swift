@@ -55,7 +55,6 @@ enum ExitStatus {
         switch name {
         case "usage": usage
         case "unavailable": unavailable
-        case "not_found": notFound
         default:
             Shoal_V1_ReplyCode.allCases.first { $0.name == name }.map { of($0) } ?? failure
         }

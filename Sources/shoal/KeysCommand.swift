@@ -93,24 +93,22 @@ struct KeysListCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        try reportingJSONErrors(json) {
-            let keys = KeyDirectory(path: dir)
-            guard keys.exists else { throw CommandFailure("\(dir) is not a key directory (no coordinator.key and allow.yaml); make one with `shoal keys init \(dir)`", code: "no_keys") }
-            let list = try keys.accessList()
-            let coordinator = try keys.coordinatorCredentials().keyPair.publicKey
-            if json {
-                printJSON(["coordinator_key": coordinator, "keys": list.entries.map { e -> [String: Any] in
-                    var o: [String: Any] = ["name": e.principal.name, "role": e.principal.role.rawValue, "public_key": e.key]
-                    if let scope = e.principal.scope { o[e.principal.role == .worker ? "services" : "agents"] = scope.sorted() }
-                    return o
-                }])
-                return
-            }
-            say("coordinator key \(coordinator)   (\(keys.coordinatorKeyFile))")
-            for e in list.entries {
-                let scope = e.principal.scope.map { " \(e.principal.role == .worker ? "services" : "agents"): \($0.sorted().joined(separator: ", "))" } ?? ""
-                say("\(e.principal.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(e.principal.role.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(e.key)\(scope)")
-            }
+        let keys = KeyDirectory(path: dir)
+        guard keys.exists else { throw CommandFailure("\(dir) is not a key directory (no coordinator.key and allow.yaml); make one with `shoal keys init \(dir)`", code: "no_keys") }
+        let list = try keys.accessList()
+        let coordinator = try keys.coordinatorCredentials().keyPair.publicKey
+        if json {
+            printJSON(["coordinator_key": coordinator, "keys": list.entries.map { e -> [String: Any] in
+                var o: [String: Any] = ["name": e.principal.name, "role": e.principal.role.rawValue, "public_key": e.key]
+                if let scope = e.principal.scope { o[e.principal.role == .worker ? "services" : "agents"] = scope.sorted() }
+                return o
+            }])
+            return
+        }
+        say("coordinator key \(coordinator)   (\(keys.coordinatorKeyFile))")
+        for e in list.entries {
+            let scope = e.principal.scope.map { " \(e.principal.role == .worker ? "services" : "agents"): \($0.sorted().joined(separator: ", "))" } ?? ""
+            say("\(e.principal.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(e.principal.role.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(e.key)\(scope)")
         }
     }
 }

@@ -18,7 +18,7 @@ struct ModelsListCommand: ParsableCommand {
     @Option(help: "Only this agent's versions.") var agent: String?
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws { try reportingJSONErrors(json) { try execute() } }
+    func run() throws { try execute() }
 
     func execute() throws {
         let client = try endpoint.client()
@@ -60,7 +60,7 @@ struct ModelsImportCommand: ParsableCommand {
     @Flag(name: .customLong("new-agent"), help: "Register a first version for an agent no worker, topology or version names yet.") var newAgent = false
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws { try reportingJSONErrors(json) { try execute() } }
+    func run() throws { try execute() }
 
     func execute() throws {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
@@ -93,7 +93,7 @@ struct ModelsRemoveCommand: ParsableCommand {
     @Argument(help: "The version id (e.g. v3).") var version: String
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws { try reportingJSONErrors(json) { try execute() } }
+    func run() throws { try execute() }
 
     func execute() throws {
         do { try endpoint.client().removeModel(agent: agent, version: version) } catch ClientError.refused(_, let reason, let code) {

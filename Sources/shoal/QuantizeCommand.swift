@@ -22,18 +22,16 @@ struct QuantizeCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reportingJSONErrors(json) {
-            guard let format = GGUFExport.Format(rawValue: type.uppercased()) else {
-                throw ValidationError("--type must be one of \(GGUFExport.Format.allCases.map(\.rawValue).joined(separator: ", ")), got \(type)")
-            }
-            let source = try ShippedModel.resolve(model, relativeTo: FileManager.default.currentDirectoryPath)
-            let summary = try GGUFExport.convert(source: source, destination: out, format: format)
-            if json {
-                try printEncoded(summary)
-            } else {
-                print("wrote \(summary.path): \(summary.architecture), \(summary.format), \(summary.tensors) tensors, \(String(format: "%.1f", Double(summary.bytes) / 1_048_576)) MB")
-                if !summary.kept_f16.isEmpty { print("kept F16 (rows not whole blocks): \(summary.kept_f16.joined(separator: ", "))") }
-            }
+        guard let format = GGUFExport.Format(rawValue: type.uppercased()) else {
+            throw ValidationError("--type must be one of \(GGUFExport.Format.allCases.map(\.rawValue).joined(separator: ", ")), got \(type)")
+        }
+        let source = try ShippedModel.resolve(model, relativeTo: FileManager.default.currentDirectoryPath)
+        let summary = try GGUFExport.convert(source: source, destination: out, format: format)
+        if json {
+            try printEncoded(summary)
+        } else {
+            print("wrote \(summary.path): \(summary.architecture), \(summary.format), \(summary.tensors) tensors, \(String(format: "%.1f", Double(summary.bytes) / 1_048_576)) MB")
+            if !summary.kept_f16.isEmpty { print("kept F16 (rows not whole blocks): \(summary.kept_f16.joined(separator: ", "))") }
         }
     }
 }

@@ -12,7 +12,7 @@ struct RollbackCommand: ParsableCommand {
     @Option(help: "A registered version to go back to, instead of the one served before.") var to: String?
     @Flag(help: "Print one JSON object (the final progress).") var json = false
 
-    func run() throws { try reportingJSONErrors(json) { try execute() } }
+    func run() throws { try execute() }
 
     func execute() throws {
         let client = try endpoint.client()

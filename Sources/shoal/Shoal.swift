@@ -19,8 +19,8 @@ struct Shoal: ParsableCommand {
     /// found while running shows the subcommand's usage (not the top level's).
     static func main() {
         var command: ParsableCommand
-        // With --json, every error is the one JSON object on stdout (commands that catch their own
-        // with `reportingJSONErrors` exit with an ExitCode, which prints nothing more).
+        // With --json, every error is the one JSON object on stdout (an ExitCode a command throws
+        // itself prints nothing more).
         let json = CommandLine.arguments.dropFirst().prefix { $0 != "--" }.contains("--json")
         do { command = try parseAsRoot() } catch {
             if json, exitCode(for: error) != .success {

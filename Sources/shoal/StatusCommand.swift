@@ -12,7 +12,7 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var endpoint: CoordinatorEndpoint
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws { try reportingJSONErrors(json) { try execute() } }
+    func run() throws { try execute() }
 
     func execute() throws {
         let s = try endpoint.client().status()

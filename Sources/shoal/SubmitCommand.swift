@@ -43,7 +43,7 @@ struct SubmitCommand: ParsableCommand {
         }
     }
 
-    func run() throws { try reportingJSONErrors(json) { try execute() } }
+    func run() throws { try execute() }
 
     func execute() throws {
         let client = try endpoint.client()

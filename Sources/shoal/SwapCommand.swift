@@ -28,7 +28,7 @@ struct SwapCommand: ParsableCommand {
         guard promote != (model != nil) else { throw ValidationError("give either --model M or --promote") }
     }
 
-    func run() throws { try reportingJSONErrors(json) { try execute() } }
+    func run() throws { try execute() }
 
     func execute() throws {
         let client = try endpoint.client()
@@ -81,7 +81,7 @@ struct BenchSwapCommand: ParsableCommand {
         guard workers >= 1, rate >= 1, steadySeconds > 0 else { throw ValidationError("--workers, --rate and --steady-seconds must be positive") }
     }
 
-    func run() throws { try reportingJSONErrors(json) { try execute() } }
+    func run() throws { try execute() }
 
     func execute() throws {
         var o = SwapBench.Options()

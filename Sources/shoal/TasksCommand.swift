@@ -16,7 +16,7 @@ struct TasksListCommand: ParsableCommand {
     @Option(help: "How many.") var limit = 50
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws { try reportingJSONErrors(json) { try execute() } }
+    func run() throws { try execute() }
 
     func execute() throws {
         let r = try endpoint.client().call(skill: "shoal.task", input: "", params: ["action": "list", "limit": "\(limit)"])
@@ -37,7 +37,7 @@ struct TaskCommand: ParsableCommand {
     @OptionGroup var endpoint: CoordinatorEndpoint
     @Flag(help: "Print one JSON object.") var json = false
 
-    func run() throws { try reportingJSONErrors(json) { try execute() } }
+    func run() throws { try execute() }
 
     func execute() throws {
         let r = try endpoint.client().call(skill: "shoal.task", input: id, params: ["action": "get"])

@@ -27,7 +27,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var sandbox: CodeSandboxOptions
 
-    func run() throws { try reportingJSONErrors(json) { try execute() } }
+    func run() throws { try execute() }
 
     func execute() throws {
         guard let kind = VerifierKind(rawValue: verifier) else {
