@@ -189,15 +189,18 @@ public final class Coordinator: @unchecked Sendable {
             let now = monotonicMs()
             let timeout = max(0, min(broker.nextWakeup() - now, 1000))
             let ready = try poller.poll(timeoutMs: Int(timeout))
-            if ready.contains(bell) { wakeup.drain() }
-            for parsed in pool.take() {
-                var out = TaskRunner.Output()
-                runner.submit(parsed.prepared, owner: parsed.job.owner, seesAll: parsed.job.seesAll,
-                              storedResult: { [journal] id in try? journal?.result(id: id) },
-                              storedSpec: { [journal] id in (try? journal?.spec(id: id)) ?? nil },
-                              storedOwner: { [journal] id in (try? journal?.owner(id: id)) ?? nil }, into: &out)
-                apply(out, &actions)
-                perform(&actions)
+            if ready.contains(bell) {
+                wakeup.drain()
+                // Each parsed spec rings the bell, so a routing-only iteration never takes the pool's lock.
+                for parsed in pool.take() {
+                    var out = TaskRunner.Output()
+                    runner.submit(parsed.prepared, owner: parsed.job.owner, seesAll: parsed.job.seesAll,
+                                  storedResult: { [journal] id in try? journal?.result(id: id) },
+                                  storedSpec: { [journal] id in (try? journal?.spec(id: id)) ?? nil },
+                                  storedOwner: { [journal] id in (try? journal?.owner(id: id)) ?? nil }, into: &out)
+                    apply(out, &actions)
+                    perform(&actions)
+                }
             }
             if ready.contains(sock) {
                 // Drain what is waiting, in bounded batches so timers still run under load.
