@@ -41,8 +41,10 @@ enum AdminService {
     }
 
     /// `knownAgents`: the agents an import may name without `new_agent` (besides those with versions).
+    /// With `importer`, an import is checked here and handed to it to run off the loop (nil is returned:
+    /// its reply comes from `runImport` later); false from it (its queue is full) answers `overloaded`.
     static func answer(_ request: ClientRequest, registry: ModelRegistry?, broker: inout Broker, now: Int64, principal: Principal = .plaintext,
-                       knownAgents: Set<String> = [], into out: inout [BrokerAction]) -> [Frame] {
+                       knownAgents: Set<String> = [], importer: ((ImportJob) -> Bool)? = nil, into out: inout [BrokerAction]) -> [Frame]? {
         var h = Shoal_V1_ReplyHeader()
         var r = Shoal_V1_SubTaskResult()
         guard ShoalBody.isShoal(request.body), request.body.count > 2,
@@ -60,6 +62,11 @@ enum AdminService {
         }
         do {
             guard let registry else { throw Failure("this coordinator runs without a model registry (--no-journal and no --models)") }
+            if let importer, task.params["action"] == "import" {
+                let job = try importJob(request, task.params, registry: registry, broker: broker, knownAgents: knownAgents)
+                guard importer(job) else { throw Failure("model imports are already waiting; try again shortly", code: .overloaded) }
+                return nil
+            }
             r.output = try perform(task.params, registry: registry, broker: &broker, now: now, knownAgents: knownAgents, &out)
         } catch {
             h.code = code(of: error)
@@ -89,23 +96,7 @@ enum AdminService {
             if let agent { answer["history"] = try registry.servingHistory(agent: agent) }
             return json(answer)
         case "import":
-            let agent = try need("agent")
-            let known = knownAgents.union(Set(broker.agentOfService.values)).union(Set(try registry.versions().map(\.agent)))
-            guard known.contains(agent) || p["new_agent"] == "true" else {
-                throw Failure("no worker, topology or registered version names agent '\(agent)' (known: \(known.sorted().joined(separator: ", "))); "
-                              + "check the name, or pass --new-agent to register a first version for it", code: .notFound)
-            }
-            let origin = try p["created_by"].map { s in
-                guard let o = ModelVersion.Origin(rawValue: s) else { throw Failure("created_by must be sft, grpo or import, got '\(s)'") }
-                return o
-            } ?? .import
-            let step = try p["training_step"].map { s in
-                guard let n = Int(s), n >= 0 else { throw Failure("training_step must be a whole number ≥ 0, got '\(s)'") }
-                return n
-            }
-            let (v, created) = try registry.importDirectory(try need("dir"), agent: agent, createdBy: origin, id: p["id"],
-                                                            parent: p["parent"], trainingStep: step, evalScores: p["eval_scores"] ?? "{}")
-            return json(["version": v.json, "created": created])
+            return try importJob(nil, p, registry: registry, broker: broker, knownAgents: knownAgents).run(registry: registry)
         case "swap":
             let agent = try need("agent"), model = try need("model")
             guard let strategy = SwapStrategy(p["strategy"] ?? "rolling") else {
@@ -152,6 +143,66 @@ enum AdminService {
         default:
             throw Failure("unknown action '\(p["action"] ?? "")' (models, import, remove, swap, promote, rollback, swap-status)")
         }
+    }
+
+    /// An import, checked against what the loop knows (the agent's name, the parameters), to run
+    /// where it may take its time: hashing and copying the files, and loading the model.
+    struct ImportJob: Sendable {
+        /// Whom to answer (nil when run in place by `perform`).
+        let request: ClientRequest?
+        let requestId: UInt64
+        let directory: String, agent: String, origin: ModelVersion.Origin
+        let id: String?, parent: String?, trainingStep: Int?, evalScores: String
+
+        /// Registers the version, once `check` (when given) has loaded it; the answer's JSON text.
+        func run(registry: ModelRegistry, check: ModelCheck? = nil) throws -> String {
+            let (v, created) = try registry.importDirectory(directory, agent: agent, createdBy: origin, id: id, parent: parent,
+                                                            trainingStep: trainingStep, evalScores: evalScores, validate: check)
+            return json(["version": v.json, "created": created])
+        }
+    }
+
+    /// Loads the model at a path as a worker would, throwing what stops it from serving.
+    typealias ModelCheck = @Sendable (String) throws -> Void
+
+    static func importJob(_ request: ClientRequest?, _ p: [String: String], registry: ModelRegistry, broker: Broker,
+                          knownAgents: Set<String>) throws -> ImportJob {
+        func need(_ key: String) throws -> String {
+            guard let v = p[key], !v.isEmpty else { throw Failure("missing parameter '\(key)' for action 'import'") }
+            return v
+        }
+        let agent = try need("agent")
+        let known = knownAgents.union(Set(broker.agentOfService.values)).union(Set(try registry.versions().map(\.agent)))
+        guard known.contains(agent) || p["new_agent"] == "true" else {
+            throw Failure("no worker, topology or registered version names agent '\(agent)' (known: \(known.sorted().joined(separator: ", "))); "
+                          + "check the name, or pass --new-agent to register a first version for it", code: .notFound)
+        }
+        let origin = try p["created_by"].map { s in
+            guard let o = ModelVersion.Origin(rawValue: s) else { throw Failure("created_by must be sft, grpo or import, got '\(s)'") }
+            return o
+        } ?? .import
+        let step = try p["training_step"].map { s in
+            guard let n = Int(s), n >= 0 else { throw Failure("training_step must be a whole number ≥ 0, got '\(s)'") }
+            return n
+        }
+        let requestId = request.flatMap { ShoalBody.requestId($0.body) } ?? 0
+        return ImportJob(request: request, requestId: requestId, directory: try need("dir"), agent: agent, origin: origin, id: p["id"],
+                         parent: p["parent"], trainingStep: step, evalScores: p["eval_scores"] ?? "{}")
+    }
+
+    /// Runs an import handed out by `answer` (on a pool thread) and builds its reply.
+    static func runImport(_ job: ImportJob, registry: ModelRegistry, check: ModelCheck?) -> [Frame]? {
+        guard let request = job.request else { return nil }
+        var h = Shoal_V1_ReplyHeader()
+        var r = Shoal_V1_SubTaskResult()
+        h.requestID = job.requestId
+        do {
+            r.output = try job.run(registry: registry, check: check)
+        } catch {
+            h.code = code(of: error)
+            h.message = "\(error)"
+        }
+        return reply(request, ShoalBody.reply(header: h, result: r))
     }
 
     /// A chunk of a stored blob, for a worker fetching a version over ZeroMQ.

@@ -34,6 +34,8 @@ public final class Coordinator: @unchecked Sendable {
     static let warningsPerSecond = 20
     /// Task submissions waiting or being parsed at once; past it, `overloaded`.
     static let parseQueueCapacity = 256
+    /// Model imports waiting or running at once (one runs at a time); past it, `overloaded`.
+    static let importQueueCapacity = 8
     /// The most frames a message may have (MDP needs a handful; a plain client's body a few more).
     static let maxFrames = 256
     private let logger: Logger
@@ -51,13 +53,18 @@ public final class Coordinator: @unchecked Sendable {
 
     /// Skills the topology promises, accepted in task specs before their workers register.
     private let topologySkills: Set<String>
+    /// Loads an imported model as a worker would before the version is registered (the `shoal`
+    /// executable passes the engine's loader; this module knows nothing of tensors). Nil: imports
+    /// check the files only, and workers still check that a version loads before they switch to it.
+    private let modelCheck: AdminService.ModelCheck?
 
     /// `modelStore`: the model registry's directory; by default `models/` beside the journal.
     public init(bind: String, config: BrokerConfig = BrokerConfig(), journalPath: String? = nil, retentionHours: Double = 168,
                 modelStore: String? = nil, modelRoots: [String] = [], recoverJournal: Bool = false,
-                topologySkills: Set<String> = [], security: CoordinatorSecurity? = nil,
+                topologySkills: Set<String> = [], security: CoordinatorSecurity? = nil, modelCheck: (@Sendable (String) throws -> Void)? = nil,
                 logger: Logger = Logger(label: "shoal.coordinator")) throws {
         self.topologySkills = topologySkills
+        self.modelCheck = modelCheck
         context = try Context()
         socket = try context.socket(.router)
         // A start-up that fails after the ZAP handler started stops it again (its socket keeps the context alive).
@@ -177,10 +184,16 @@ public final class Coordinator: @unchecked Sendable {
             logger.warning("INSECURE: no CURVE keys (--insecure). Anyone who can reach \(endpoint) may register as a worker, submit, read every task, and swap models.")
         }
         // Task specs are parsed and validated off this thread; each result rings the bell.
-        let pool = SpecParsePool(threads: 2, capacity: Self.parseQueueCapacity) { [wakeup] in wakeup.ring() }
+        let pool = SpecParsePool(specThreads: 2, capacity: Self.parseQueueCapacity) { [wakeup] in wakeup.ring() }
+        // Imports (hashing, copying and loading a model: seconds for a real one) too, one at a time.
+        let importer: OffLoopPool<AdminService.ImportJob, [Frame]?>? = models.map { [modelCheck] registry in
+            OffLoopPool(name: "model-import", threads: 1, capacity: Self.importQueueCapacity,
+                        work: { AdminService.runImport($0, registry: registry, check: modelCheck) }) { [wakeup] in wakeup.ring() }
+        }
         defer {
             zap?.stop()
             pool.stop()
+            importer?.stop()
         }
         resumeFromJournal(&actions)
         perform(&actions)
@@ -194,12 +207,15 @@ public final class Coordinator: @unchecked Sendable {
                 // Each parsed spec rings the bell, so a routing-only iteration never takes the pool's lock.
                 for parsed in pool.take() {
                     var out = TaskRunner.Output()
-                    runner.submit(parsed.prepared, owner: parsed.job.owner, seesAll: parsed.job.seesAll,
+                    runner.submit(parsed.output, owner: parsed.job.owner, seesAll: parsed.job.seesAll,
                                   storedResult: { [journal] id in try? journal?.result(id: id) },
                                   storedSpec: { [journal] id in (try? journal?.spec(id: id)) ?? nil },
                                   storedOwner: { [journal] id in (try? journal?.owner(id: id)) ?? nil }, into: &out)
                     apply(out, &actions)
                     perform(&actions)
+                }
+                for imported in importer?.take() ?? [] {
+                    if let reply = imported.output { actions.append(.send(reply)) }
                 }
             }
             if ready.contains(sock) {
@@ -213,8 +229,11 @@ public final class Coordinator: @unchecked Sendable {
                     if let (request, service) = Self.adminRequest(frames) {
                         let now = monotonicMs()
                         if service == MDP.adminService {
-                            actions.append(.send(AdminService.answer(request, registry: models, broker: &broker, now: now, principal: principal,
-                                                                     knownAgents: topologySkills, into: &actions)))
+                            if let reply = AdminService.answer(request, registry: models, broker: &broker, now: now, principal: principal,
+                                                               knownAgents: topologySkills, importer: importer.map { p in { p.submit($0) } },
+                                                               into: &actions) {
+                                actions.append(.send(reply))
+                            }
                         } else if let why = Access.refusalToReadBlobs(principal) {
                             actions.append(.send(AdminService.reply(request, ShoalBody.error(.forbidden, why, requestId: ShoalBody.requestId(request.body)))))
                         } else {
@@ -231,7 +250,7 @@ public final class Coordinator: @unchecked Sendable {
                                 actions.append(.send(AdminService.reply(submission, ShoalBody.error(
                                     .tooLarge, "a task submission of \(bytes) bytes is over the \(SpecLimits.standard.maxBytes)-byte spec limit",
                                     requestId: ShoalBody.requestId(submission.body)))))
-                            } else if !pool.submit(SpecParsePool.Job(request: submission, owner: principal.owner, seesAll: principal.seesAllTasks,
+                            } else if !pool.submit(SpecJob(request: submission, owner: principal.owner, seesAll: principal.seesAllTasks,
                                                                      knownSkills: broker.registeredServices.union(topologySkills))) {
                                 actions.append(.send(AdminService.reply(submission, ShoalBody.error(
                                     .overloaded, "\(Self.parseQueueCapacity) task specs are already waiting to be parsed; try again shortly",

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ShoalCluster
 import ShoalCoordinator
+import ShoalEngine
 import ShoalWire
 
 struct CoordinatorCommand: ParsableCommand {
@@ -88,7 +89,8 @@ struct CoordinatorCommand: ParsableCommand {
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
                                           retentionHours: journalRetentionHours, modelStore: models,
                                           modelRoots: modelRoots.isEmpty ? [here] : modelRoots, recoverJournal: journalRecover,
-                                          topologySkills: Set(skills), security: try security())
+                                          topologySkills: Set(skills), security: try security(),
+                                          modelCheck: { try Generator.checkServable(path: $0) })
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let signals = onTerminationSignal { _ in coordinator.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.

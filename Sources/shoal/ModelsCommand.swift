@@ -64,11 +64,8 @@ struct ModelsImportCommand: ParsableCommand {
 
     func execute() throws {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
-        do {
-            // Loadability only: the serving agent may name its own chat template.
-            let generator = try Generator.load(path: dir, template: .override(nil))
-            guard generator.tokenizer != nil else { throw CommandFailure("\(dir): no tokenizer.json; workers need one to serve it") }
-        } catch let e as CommandFailure { throw e } catch {
+        // Here first, for a quick answer; the coordinator checks again before it registers the version.
+        do { try Generator.checkServable(path: dir) } catch let e as Generator.ServableError { throw CommandFailure("\(e)") } catch {
             throw CommandFailure("\(dir): the model does not load: \(error)")
         }
         let answer = try endpoint.client().importModel(

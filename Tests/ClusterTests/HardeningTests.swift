@@ -144,6 +144,50 @@ extension HardeningTests {
 }
 
 extension HardeningTests {
+    /// Issue 21: "Import validates that the model loads before registering it" — on the
+    /// coordinator, so a client that skips `shoal models import`'s own check (here the client
+    /// library, as any raw MDP peer could) cannot register weights no worker can serve.
+    func testTheCoordinatorRegistersOnlyModelsThatLoad() throws {
+        let h = try ClusterHarness()
+        let (_, ep) = try h.coordinator()
+        let client = try h.client(ep)
+        func copy(_ name: String, _ change: (String) throws -> Void) throws -> String {
+            let dir = h.directory.appendingPathComponent(name).path
+            try FileManager.default.copyItem(atPath: LearnerTests.fixture, toPath: dir)
+            try change(dir)
+            return dir
+        }
+        // The files are all there, but the config promises shapes the weights do not have,
+        // the weights are cut short, or there is no tokenizer to serve it with.
+        let wrongShape = try copy("wrong-shape") { dir in
+            let config = dir + "/config.json"
+            let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "\"hidden_size\": 64", with: "\"hidden_size\": 96")
+            try text.write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        let truncated = try copy("truncated") { dir in
+            let weights = dir + "/model.safetensors"
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: weights))
+            try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: weights))
+        }
+        let noTokenizer = try copy("no-tokenizer") { try FileManager.default.removeItem(atPath: $0 + "/tokenizer.json") }
+        for (dir, says) in [(wrongShape, "the model does not load"), (truncated, "the model does not load"), (noTokenizer, "no tokenizer.json")] {
+            XCTAssertThrowsError(try client.importModel(agent: "tiny", directory: dir, newAgent: true), dir) { error in
+                XCTAssertTrue("\(error)".contains(says), "\(dir): \(error)")
+                XCTAssertTrue("\(error)".contains(dir), "the error names the directory: \(error)")
+            }
+        }
+        XCTAssertThrowsError(try client.models(agent: "tiny"), "nothing was registered") {
+            XCTAssertTrue("\($0)".contains("no worker, topology or registered version names agent 'tiny'"), "\($0)")
+        }
+        // A model that loads is registered, and the coordinator answered throughout.
+        let good = try copy("good") { _ in }
+        let answer = try client.importModel(agent: "tiny", directory: good, newAgent: true)
+        XCTAssertEqual((answer["version"] as? [String: Any])?["id"] as? String, "v1")
+        XCTAssertEqual((try client.models(agent: "tiny")["versions"] as? [[String: Any]])?.count, 1)
+    }
+}
+
+extension HardeningTests {
     /// Issue 21: with its journal made immutable, the coordinator still answered `--no-wait`
     /// submits with "accepted". A failed journal write is an error to the client, naming the file.
     func testASubmitFailsWhenTheJournalCannotBeWritten() throws {

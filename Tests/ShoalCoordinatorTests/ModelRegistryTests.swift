@@ -109,6 +109,50 @@ final class ModelRegistryTests: XCTestCase {
         XCTAssertEqual(validated.map { ($0 as NSString).lastPathComponent }, "good")
     }
 
+    /// The coordinator's loop checks an import's parameters and hands the rest (hashing, copying,
+    /// loading the model) to its import pool; the reply comes from the pool, and a full pool is `overloaded`.
+    func testAnImportIsCheckedOnTheLoopAndRunOffIt() throws {
+        let registry = try ModelRegistry(directory: root + "/store")
+        var broker = Broker(config: BrokerConfig(), now: 0)
+        func request(_ params: [String: String]) throws -> ClientRequest {
+            var header = Shoal_V1_RequestHeader()
+            header.requestID = 7
+            var task = Shoal_V1_SubTask()
+            task.params = params
+            guard case .clientRequest(let r) = try Inbound.parse([Array("admin".utf8), MDP.clientV2, [1], Array(MDP.adminService.utf8)]
+                                                                 + ShoalBody.request(header: header, task: task)) else { throw CocoaError(.coderInvalidValue) }
+            return r
+        }
+        func code(_ reply: [[UInt8]]?) throws -> Shoal_V1_ReplyCode {
+            try Shoal_V1_ReplyHeader(serializedBytes: XCTUnwrap(reply?.dropLast().last)).code
+        }
+        var out: [BrokerAction] = []
+        var handed: [AdminService.ImportJob] = []
+        let dir = try modelDir("m", weights: [1, 2, 3])
+        // Refused on the loop: an unknown agent never reaches the pool.
+        let unknown = AdminService.answer(try request(["action": "import", "agent": "math", "dir": dir]), registry: registry, broker: &broker,
+                                          now: 0, importer: { handed.append($0); return true }, into: &out)
+        XCTAssertEqual(try code(unknown), .notFound)
+        XCTAssertTrue(handed.isEmpty)
+        // Accepted: no reply yet; the pool's run answers, after the check.
+        let params = ["action": "import", "agent": "math", "dir": dir, "new_agent": "true"]
+        XCTAssertNil(AdminService.answer(try request(params), registry: registry, broker: &broker, now: 0,
+                                         importer: { handed.append($0); return true }, into: &out))
+        XCTAssertEqual(handed.count, 1)
+        XCTAssertEqual(try registry.versions(agent: "math").count, 0, "nothing is registered before the pool runs it")
+        struct DoesNotLoad: Error, CustomStringConvertible { var description: String { "tensor 'x' has the wrong shape" } }
+        let refused = AdminService.runImport(handed[0], registry: registry, check: { _ in throw DoesNotLoad() })
+        XCTAssertEqual(try code(refused), .badRequest)
+        XCTAssertEqual(try registry.versions(agent: "math").count, 0)
+        let accepted = AdminService.runImport(handed[0], registry: registry, check: { _ in })
+        XCTAssertEqual(try code(accepted), .ok)
+        XCTAssertEqual(try Shoal_V1_ReplyHeader(serializedBytes: XCTUnwrap(accepted?.dropLast().last)).requestID, 7)
+        XCTAssertEqual(try registry.versions(agent: "math").count, 1)
+        // A full pool.
+        let full = AdminService.answer(try request(params), registry: registry, broker: &broker, now: 0, importer: { _ in false }, into: &out)
+        XCTAssertEqual(try code(full), .overloaded)
+    }
+
     func testImportRejectsADirectoryWithoutWeightsOrConfigAndNamesIt() throws {
         let registry = try ModelRegistry(directory: root + "/store")
         let dir = try modelDir("noweights", weights: [1])

@@ -65,6 +65,23 @@ public struct Generator: Sendable {
                          generationEOSTokenIds: try readGenerationEOS(directory: path), chatTemplate: chatTemplate)
     }
 
+    /// Loads the model at `path` the way a worker serving it would (any chat template: the agent
+    /// may name its own) and throws what would stop it from serving: a file that does not parse,
+    /// a tensor of the wrong shape, an unsupported architecture, no tokenizer.
+    public static func checkServable(path: String) throws {
+        let generator = try load(path: path, template: .override(nil))
+        guard generator.tokenizer != nil else { throw ServableError.noTokenizer(path) }
+    }
+
+    public enum ServableError: Error, CustomStringConvertible {
+        case noTokenizer(String)
+        public var description: String {
+            switch self {
+            case .noTokenizer(let path): "\(path): no tokenizer.json; workers need one to serve it"
+            }
+        }
+    }
+
     /// Stop tokens a chat/base model ends its turn with: `eos_token_id` of config.json
     /// and the tokenizer's EOS.
     public var endOfSequenceTokenIds: Set<Int> {

@@ -4,8 +4,8 @@ import XCTest
 @testable import ShoalCoordinator
 
 /// Issue 21: task specs are parsed off the coordinator's loop, on a bounded pool.
-final class SpecParsePoolTests: XCTestCase {
-    private func job(_ text: String, owner: String = "alice") -> SpecParsePool.Job {
+final class OffLoopPoolTests: XCTestCase {
+    private func job(_ text: String, owner: String = "alice") -> SpecJob {
         var header = Shoal_V1_RequestHeader()
         header.requestID = 1
         var task = Shoal_V1_SubTask()
@@ -14,7 +14,7 @@ final class SpecParsePoolTests: XCTestCase {
                                                                       + ShoalBody.request(header: header, task: task)) else {
             fatalError("not a client request")
         }
-        return SpecParsePool.Job(request: request, owner: owner, seesAll: false, knownSkills: ["echo"])
+        return SpecJob(request: request, owner: owner, seesAll: false, knownSkills: ["echo"])
     }
 
     private func waitForResults(_ pool: SpecParsePool, count: Int) -> [SpecParsePool.Done] {
@@ -29,7 +29,7 @@ final class SpecParsePoolTests: XCTestCase {
 
     func testSpecsComeBackParsedOrRefusedByNameAndEachRingsTheLoop() {
         let rings = LockedCounter()
-        let pool = SpecParsePool(threads: 2, capacity: 8) { rings.add() }
+        let pool = SpecParsePool(specThreads: 2, capacity: 8) { rings.add() }
         defer { pool.stop() }
         XCTAssertTrue(pool.submit(job("id: a\nsteps:\n  - {id: s, skill: echo, input: hi}\n")))
         XCTAssertTrue(pool.submit(job("id: b\nsteps:\n  - {id: s, skill: nosuch, input: hi}\n", owner: "bob")))
@@ -39,19 +39,19 @@ final class SpecParsePoolTests: XCTestCase {
         while rings.value < 2, Date() < end { Thread.sleep(forTimeInterval: 0.001) }
         XCTAssertEqual(rings.value, 2, "each parsed spec wakes the loop once")
         for d in done {
-            switch (d.job.owner, d.prepared.outcome) {
+            switch (d.job.owner, d.output.outcome) {
             case ("alice", .spec(let spec, _)): XCTAssertEqual(spec.id, "a")
             case ("bob", .refused(let code, let message, _)):
                 XCTAssertEqual(code, .badRequest)
                 XCTAssertTrue(message.contains("nosuch"), message)
-            default: XCTFail("unexpected \(d.job.owner): \(d.prepared.outcome)")
+            default: XCTFail("unexpected \(d.job.owner): \(d.output.outcome)")
             }
         }
     }
 
     func testAFullQueueRefusesInsteadOfGrowing() {
         // One thread, held up by a spec near the size limit; a capacity of 3 takes no fourth.
-        let pool = SpecParsePool(threads: 1, capacity: 3) {}
+        let pool = SpecParsePool(specThreads: 1, capacity: 3) {}
         defer { pool.stop() }
         let big = "id: big\nsteps:\n" + (0..<900).map { "  - {id: s\($0), skill: echo, input: \"\($0)\"}\n" }.joined()
         var accepted = 0
