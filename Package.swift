@@ -57,7 +57,7 @@ let package = Package(
         // Models: tensors, ops, decoders, tokenizers, safetensors, generation. Knows nothing of ZeroMQ.
         .target(name: "ShoalEngine", dependencies: ["ShoalJSON", "COpenBLAS", "CShoalQuant"]),
 
-        // Retrieval: a persisted document index (MiniLM dense via BLAS, BM25, hybrid RRF) and its benchmark.
+        // Retrieval: a persisted document index (MiniLM dense via BLAS, BM25, hybrid RRF).
         .target(name: "ShoalRetrieval", dependencies: ["ShoalJSON", "ShoalEngine", "ShoalVerifiers", "COpenBLAS"]),
 
         // Rewards: verifiers (math, code in a sandbox, tool calls, retrieval) and the reward module.
@@ -68,22 +68,28 @@ let package = Package(
 
 
         // RL: GRPO (advantages, objective, staleness, guardrails, experience export), the learner and its cluster loop.
-        .target(name: "ShoalRL", dependencies: ["ShoalTraining", "ShoalEngine", "ShoalVerifiers", "ShoalClient", "ShoalWire", "ShoalConfig", .product(name: "Yams", package: "Yams")]),
+        .target(name: "ShoalRL", dependencies: ["ShoalJSON", "ShoalTraining", "ShoalEngine", "ShoalVerifiers", "ShoalClient", "ShoalWire", "ShoalConfig", .product(name: "Yams", package: "Yams")]),
 
-        // Local clusters: child processes, supervision (`shoal up`), and the benchmarks that start
-        // processes (routing, tasks, swap).
+        // Local clusters: child processes and supervision (`shoal up`).
         .target(name: "ShoalCluster", dependencies: [
-            "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "CShoalSys",
+            "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "CShoalSys",
+        ]),
+
+        // Measurements (`shoal bench …`): each prints Shoal beside its baseline from the same run
+        // (zmq_proxy, PyTorch, llama.cpp, sentence-transformers), one report per bench.
+        .target(name: "ShoalBench", dependencies: [
+            "ShoalCluster", "ShoalClient", "ShoalCoordinator", "ShoalEngine", "ShoalRetrieval", "ShoalTraining", "ShoalVerifiers",
+            "ShoalJSON", "ShoalWire", "ZeroMQ",
         ]),
 
         // The tour (`shoal demo`, `make demo`): every part of Shoal on a local cluster.
         .target(name: "ShoalDemo", dependencies: ["ShoalJSON", 
-            "ShoalCluster", "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalEngine", "ShoalTraining", "ShoalRL", "ZeroMQ",
+            "ShoalCluster", "ShoalBench", "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalEngine", "ShoalTraining", "ShoalRL", "ZeroMQ",
         ]),
 
         // The CLI: argument parsing only.
         .executableTarget(name: "shoal", dependencies: ["ShoalJSON", 
-            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalDemo", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
+            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalDemo", "ShoalBench", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
@@ -103,8 +109,9 @@ let package = Package(
         .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalJSON", "ShoalVerifiers"]),
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalJSON", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalJSON", "ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
+        .testTarget(name: "ShoalBenchTests", dependencies: ["ShoalBench", "ShoalEngine", "ShoalRetrieval", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRLTests", dependencies: ["ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers", "ShoalClient", "ShoalWire"]),
-        .testTarget(name: "ClusterTests", dependencies: ["ShoalJSON", "ShoalClient", "ShoalCluster", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers",
+        .testTarget(name: "ClusterTests", dependencies: ["ShoalJSON", "ShoalBench", "ShoalClient", "ShoalCluster", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers",
                                                      .product(name: "GRDB", package: "GRDB.swift")]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 import GRDB
 import Logging
 import ShoalWire
@@ -85,7 +86,7 @@ public final class Journal {
                     try db.execute(sql: "INSERT OR IGNORE INTO task (id, spec, status, origin, owner, created_at, updated_at) VALUES (?, ?, 'running', ?, ?, ?, ?)",
                                    arguments: [id, spec, origin.rawValue, owner, now, now])
                 case let .step(task, step, r):
-                    let outputs = String(decoding: (try? JSONEncoder().encode(Dictionary(uniqueKeysWithValues: r.outputs.map { (String($0.key), $0.value) }))) ?? Data("{}".utf8), as: UTF8.self)
+                    let outputs = String(decoding: (try? JSONEncoder.shoal().encode(Dictionary(uniqueKeysWithValues: r.outputs.map { (String($0.key), $0.value) }))) ?? Data("{}".utf8), as: UTF8.self)
                     try db.execute(sql: """
                         INSERT OR REPLACE INTO step (task_id, step_id, status, outputs, attempts, worker_id, model_version, latency_us, error)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 import GRDB
 import ShoalWire
 
@@ -212,7 +213,7 @@ public final class ModelRegistry: @unchecked Sendable {
                                  parent: parent ?? servedNow.flatMap { known.contains($0) ? $0 : nil } ?? latest,
                                  createdBy: createdBy, trainingStep: trainingStep, evalScores: evalScores,
                                  createdAt: Date(), files: files, source: dir)
-            let filesJSON = String(decoding: try JSONEncoder().encode(files), as: UTF8.self)
+            let filesJSON = String(decoding: try JSONEncoder.shoal().encode(files), as: UTF8.self)
             try db.execute(sql: """
                 INSERT INTO model_version (agent, id, sha256, parent, created_by, training_step, eval_scores, created_at, files, source)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

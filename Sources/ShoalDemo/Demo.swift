@@ -1,4 +1,5 @@
 import Foundation
+import ShoalBench
 import ShoalCluster
 import ShoalClient
 import ShoalConfig

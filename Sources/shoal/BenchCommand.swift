@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalBench
 import ShoalCluster
 import ShoalCoordinator
 
@@ -34,7 +35,7 @@ struct BenchRoutingCommand: ParsableCommand {
         o.window = window
         o.payloadBytes = payloadBytes
         let r = try RoutingBench.run(options: o) { if !json { say($0) } }
-        if json { printJSON(r.json); return }
+        if json { try printReport(r); return }
         func f(_ x: Double) -> String { String(format: "%8.1f", x) }
         say("")
         say("path                      p50 µs    p99 µs      req/s   (\(payloadBytes) B, \(window) in flight for req/s)")
@@ -67,7 +68,7 @@ struct BenchBrokerCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
     func run() throws {
         let r = BrokerBench.run(requests: requests)
-        if json { printJSON(["pairs_per_s": r.pairsPerSecond, "ns_per_pair": r.nsPerPair]); return }
+        if json { try printReport(r); return }
         say(String(format: "broker state machine: %.0f request/reply pairs per second (%.0f ns each)", r.pairsPerSecond, r.nsPerPair))
     }
 }
@@ -82,7 +83,7 @@ struct BenchTasksCommand: ParsableCommand {
 
     func run() throws {
         let r = try TaskBench.run(tasks: tasks, window: window) { if !json { say($0) } }
-        if json { printJSON(r.json); return }
+        if json { try printReport(r); return }
         say(String(format: "without journal %.0f tasks/s · with journal %.0f tasks/s · journaled/unjournaled %.2fx (target ≥ 0.5x), overhead %.0f%%",
                    r.unjournaledTasksPerSecond, r.journaledTasksPerSecond, r.ratio, (1 - r.ratio) * 100))
     }

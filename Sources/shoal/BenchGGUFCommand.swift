@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalBench
 import ShoalEngine
 
 /// `shoal bench gguf`: Shoal vs llama.cpp on the shipped GGUF models (or one given file).
@@ -51,7 +52,7 @@ struct BenchGGUFCommand: ParsableCommand {
         if engineOnly {
             guard let model else { throw ValidationError("--engine-only needs --model") }
             let run = try GGUFBench.measureShoal(path: model, options: options)
-            try printEncoded(run)
+            try printReport(run)
             return
         }
         let chosen: [(name: String, path: String)]
@@ -70,7 +71,7 @@ struct BenchGGUFCommand: ParsableCommand {
             if !json { FileHandle.standardError.write(Data("… \(message)\n".utf8)) }
         }
         if json {
-            try printEncoded(report)
+            try printReport(report)
         } else {
             print(GGUFBench.format(report))
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalBench
 import ShoalEngine
 import ShoalTraining
 
@@ -56,24 +57,10 @@ struct BenchModelCommand: ParsableCommand {
                                                     threads: threads, python: options.python)
         }
         if json {
-            try printEncoded(BenchModelOutput(report: report, training: trainingRow))
+            try printReport(ModelBench.Output(report: report, training: trainingRow))
         } else {
             print(ModelBench.format(report))
             if let trainingRow { print(TrainingStepBench.format(trainingRow)) }
         }
     }
-}
-
-/// The JSON of `shoal bench model`: the engine report's fields, plus `training`.
-private struct BenchModelOutput: Encodable {
-    let report: ModelBench.Report
-    let training: TrainingStepBench.Row?
-
-    func encode(to encoder: Encoder) throws {
-        try report.encode(to: encoder)
-        var container = encoder.container(keyedBy: Key.self)
-        try container.encodeIfPresent(training, forKey: .training)
-    }
-
-    enum Key: String, CodingKey { case training }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalBench
 import ShoalEngine
 import ShoalRetrieval
 import ShoalVerifiers
@@ -29,7 +30,7 @@ struct BenchRetrievalCommand: ParsableCommand {
             if !json { FileHandle.standardError.write(Data("… \($0)\n".utf8)) }
         }
         if json {
-            try printEncoded(report)
+            try printReport(report)
         } else {
             say(RetrievalBench.format(report))
         }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import ShoalBench
+import ShoalJSON
 import Logging
 import ShoalClient
 import ShoalWire
@@ -118,17 +120,15 @@ struct CommandFailure: Error, CustomStringConvertible {
 
 /// The encoder of every `--json` output: keys sorted (stable output), slashes as they are.
 /// `snakeCase`: a Codable value whose property names are camelCase.
-func cliJSONEncoder(snakeCase: Bool = false) -> JSONEncoder {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    if snakeCase { encoder.keyEncodingStrategy = .convertToSnakeCase }
-    return encoder
-}
+func cliJSONEncoder(snakeCase: Bool = false) -> JSONEncoder { JSONEncoder.shoal(snakeCase: snakeCase) }
 
 /// Prints one Codable value as one JSON line on stdout, at once (`say`).
 func printEncoded<T: Encodable>(_ value: T, snakeCase: Bool = false) throws {
     say(String(decoding: try cliJSONEncoder(snakeCase: snakeCase).encode(value), as: UTF8.self))
 }
+
+/// Prints a `shoal bench` report as one JSON line on stdout.
+func printReport(_ report: some BenchReport) throws { say(try report.jsonText()) }
 
 /// Prints one JSON object on stdout (keys sorted, for stable output).
 func printJSON(_ object: [String: Any]) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalBench
 import ShoalClient
 import ShoalCluster
 import ShoalWire
@@ -93,7 +94,7 @@ struct BenchSwapCommand: ParsableCommand {
         o.modelB = modelB
         o.blasThreads = blasThreads > 0 ? blasThreads : nil
         let r = try SwapBench.run(options: o) { if !json { say($0) } }
-        if json { printJSON(r.json); return }
+        if json { try printReport(r); return }
         func f(_ x: Double) -> String { String(format: "%9.0f", x) }
         say("")
         say(String(format: "swap %@ → %@ (%@, %d workers): %.3f s from the command to every worker switched; outcome %@",

@@ -1,5 +1,6 @@
 import Foundation
 import ShoalClient
+import ShoalBench
 import ShoalCluster
 import XCTest
 

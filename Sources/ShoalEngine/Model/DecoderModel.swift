@@ -70,7 +70,7 @@ public final class DecoderModel: Sendable {
     /// `[rows, vocab]`: for the last token of every run, or for every token when
     /// `allPositions`. All runs go through the matrix products together (batching);
     /// only attention looks at each sequence separately. Token ids must be valid.
-    func forward(runs: [(slot: Int, tokens: [Int])], cache: KVCache, allPositions: Bool) -> [Float] {
+    public func forward(runs: [(slot: Int, tokens: [Int])], cache: KVCache, allPositions: Bool) -> [Float] {
         let c = config
         let h = c.hiddenSize, hd = c.headDim
         let qDim = c.headCount * hd, kvDim = c.kvHeadCount * hd, qkvDim = qDim + 2 * kvDim

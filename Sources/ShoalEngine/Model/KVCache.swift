@@ -4,7 +4,7 @@
 /// which is the order attention reads them in.
 ///
 /// Not Sendable: one generation call owns its cache.
-final class KVCache {
+public final class KVCache {
     let layerCount: Int
     let kvHeads: Int
     let headDim: Int
@@ -13,7 +13,7 @@ final class KVCache {
     /// Positions already cached per slot; the next token of slot `s` sits at `lengths[s]`.
     var lengths: [Int]
 
-    init(config: DecoderConfig, slots: Int, capacity: Int) {
+    public init(config: DecoderConfig, slots: Int, capacity: Int) {
         layerCount = config.layerCount
         kvHeads = config.kvHeadCount
         headDim = config.headDim

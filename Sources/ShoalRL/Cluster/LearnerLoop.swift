@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 import ShoalEngine
 import ShoalTraining
 
@@ -435,10 +436,8 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
             updateSeconds: seconds(state.updateTime), evalSeconds: seconds(state.evalTime),
             taskSuccessBefore: state.taskSuccessBefore, taskSuccessAfter: taskSuccessAfter,
             heldOutTasks: heldOutTasks.isEmpty ? nil : heldOutTasks.count)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         // snake_case like every JSON Shoal writes (pass_at_one_before, rollout_seconds, …).
-        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let encoder = JSONEncoder.shoal(snakeCase: true, pretty: true)
         try encoder.encode(summary).write(to: out.appendingPathComponent("summary.json"))
         return summary
     }

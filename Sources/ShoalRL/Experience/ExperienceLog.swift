@@ -1,12 +1,12 @@
 import Foundation
+import ShoalJSON
 
 /// Experience as JSONL: one `ExperienceRecord` per line, keys sorted, so a file diffs and
 /// loads line by line (`datasets`' json loader, `jq`, `pandas.read_json(lines=True)`).
 public enum ExperienceLog {
     public static func line(_ record: ExperienceRecord) throws(JSONLError) -> String {
         if let field = nonFiniteField(record) { throw .nonFinite(field: field) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder.shoal()
         do {
             return String(decoding: try encoder.encode(record), as: UTF8.self)
         } catch {

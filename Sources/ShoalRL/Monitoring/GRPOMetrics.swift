@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// What people running GRPO watch, one record per learner step, written as one JSONL line
 /// (keys sorted, snake_case, names close to TRL's logs).
@@ -83,8 +84,7 @@ public struct GRPOMetrics: Sendable, Equatable, Codable {
     /// A diverged step (NaN loss) must still be logged: non-finite numbers are written as the
     /// strings "nan", "inf", "-inf" (what Python's `float()` reads back) instead of failing.
     public func jsonLine() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let encoder = JSONEncoder.shoal()
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         // With that strategy, encoding plain numbers, strings and dictionaries cannot fail.
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

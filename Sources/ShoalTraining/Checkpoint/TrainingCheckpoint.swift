@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 import ShoalEngine
 
 /// A training checkpoint is a Hugging Face model directory plus what resuming needs:
@@ -44,8 +45,7 @@ public enum TrainingCheckpoint {
         if let state {
             let statePath = path(directory, TrainerState.fileName)
             do {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                let encoder = JSONEncoder.shoal(pretty: true)
                 try encoder.encode(state).write(to: URL(fileURLWithPath: statePath), options: .atomic)
             } catch {
                 throw .notWritable(path: statePath, reason: error.localizedDescription)

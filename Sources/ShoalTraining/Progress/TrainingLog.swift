@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// The JSONL training log: one `StepRecord` per line, appended and flushed as each step
 /// ends, so a crashed or interrupted run keeps every finished step and a resumed run
@@ -23,8 +24,7 @@ public final class TrainingLog {
         }
         handle.seekToEndOfFile()
         self.handle = handle
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder = JSONEncoder.shoal()
     }
 
     deinit { try? handle.close() }

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalRetrieval
 import ShoalEngine
 import ShoalJSON
 import ShoalVerifiers

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalEngine
 
 /// Runs scripts/engine/bench_torch.py (PyTorch eager CPU, HF generate) for one model
 /// size and reads back its JSON line.

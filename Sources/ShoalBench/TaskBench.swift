@@ -1,20 +1,29 @@
 import Foundation
+import ShoalCluster
 import ShoalClient
 
 /// `shoal bench tasks`: tasks per second for a 5-step DAG of no-op (echo) steps, through a
 /// coordinator without a journal and one with it, in the same run, so the ratio is the
 /// journal's overhead. Each coordinator and worker runs in its own process.
 public enum TaskBench {
-    public struct Report: Sendable {
+    public struct Report: BenchReport {
         public var unjournaledTasksPerSecond: Double
         public var journaledTasksPerSecond: Double
         public var tasks: Int
         public var window: Int
         public var ratio: Double { journaledTasksPerSecond / unjournaledTasksPerSecond }
-        public var json: [String: Any] {
-            ["tasks": tasks, "window": window, "unjournaled_tasks_per_s": unjournaledTasksPerSecond,
-             "journaled_tasks_per_s": journaledTasksPerSecond, "journaled_ratio": ratio,
-             "journal_overhead_percent": (1 - ratio) * 100]
+        enum Key: String, CodingKey {
+            case tasks, window, unjournaled_tasks_per_s, journaled_tasks_per_s, journaled_ratio, journal_overhead_percent
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(tasks, forKey: .tasks)
+            try c.encode(window, forKey: .window)
+            try c.encode(unjournaledTasksPerSecond, forKey: .unjournaled_tasks_per_s)
+            try c.encode(journaledTasksPerSecond, forKey: .journaled_tasks_per_s)
+            try c.encode(ratio, forKey: .journaled_ratio)
+            try c.encode((1 - ratio) * 100, forKey: .journal_overhead_percent)
         }
     }
 

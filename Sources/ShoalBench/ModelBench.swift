@@ -1,4 +1,5 @@
 import Foundation
+import ShoalEngine
 
 /// `shoal bench model`: prompt (prefill) and decode throughput of the CPU engine on
 /// random-weight Llama models of two sizes, next to PyTorch eager CPU running the

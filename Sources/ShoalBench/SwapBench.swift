@@ -1,4 +1,5 @@
 import Foundation
+import ShoalCluster
 import ShoalClient
 import ShoalWire
 
@@ -38,7 +39,7 @@ public enum SwapBench {
         }
     }
 
-    public struct Report: Sendable {
+    public struct Report: BenchReport {
         public var swapSeconds: Double
         public var steady: Latency
         public var during: Latency
@@ -51,12 +52,28 @@ public enum SwapBench {
         public var versionsByWorker: [String: [String]]
         public var outcome: String
 
-        public var json: [String: Any] {
-            ["swap_seconds": swapSeconds, "steady_p50_us": steady.p50Us, "steady_p99_us": steady.p99Us, "steady_requests": steady.count,
-             "during_p50_us": during.p50Us, "during_p99_us": during.p99Us, "during_requests": during.count,
-             "p50_ratio": steady.p50Us > 0 ? during.p50Us / steady.p50Us : 0, "p99_ratio": steady.p99Us > 0 ? during.p99Us / steady.p99Us : 0,
-             "failed_requests": failed, "requests": total, "from_version": fromVersion, "to_version": toVersion,
-             "versions_by_worker": versionsByWorker, "outcome": outcome]
+        enum Key: String, CodingKey {
+            case swap_s, steady_p50_us, steady_p99_us, steady_requests, during_p50_us, during_p99_us, during_requests
+            case p50_ratio, p99_ratio, failed_requests, requests, from_version, to_version, versions_by_worker, outcome
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(swapSeconds, forKey: .swap_s)
+            try c.encode(steady.p50Us, forKey: .steady_p50_us)
+            try c.encode(steady.p99Us, forKey: .steady_p99_us)
+            try c.encode(steady.count, forKey: .steady_requests)
+            try c.encode(during.p50Us, forKey: .during_p50_us)
+            try c.encode(during.p99Us, forKey: .during_p99_us)
+            try c.encode(during.count, forKey: .during_requests)
+            try c.encode(steady.p50Us > 0 ? during.p50Us / steady.p50Us : 0, forKey: .p50_ratio)
+            try c.encode(steady.p99Us > 0 ? during.p99Us / steady.p99Us : 0, forKey: .p99_ratio)
+            try c.encode(failed, forKey: .failed_requests)
+            try c.encode(total, forKey: .requests)
+            try c.encode(fromVersion, forKey: .from_version)
+            try c.encode(toVersion, forKey: .to_version)
+            try c.encode(versionsByWorker, forKey: .versions_by_worker)
+            try c.encode(outcome, forKey: .outcome)
         }
     }
 

@@ -1,5 +1,6 @@
 import XCTest
-@testable import ShoalRetrieval
+@testable import ShoalBench
+import ShoalRetrieval
 import ShoalVerifiers
 
 final class RetrievalBenchTests: XCTestCase {

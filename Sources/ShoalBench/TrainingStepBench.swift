@@ -1,4 +1,5 @@
 import Foundation
+import ShoalTraining
 import ShoalEngine
 
 /// The training row of `shoal bench model`: the median time of one SFT step (forward +

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalEngine
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalCluster
 import ShoalClient
 import ShoalCoordinator
 import ShoalWire
@@ -16,7 +17,7 @@ public enum RoutingBench {
         public var rps: Double
     }
 
-    public struct Report: Sendable {
+    public struct Report: BenchReport {
         /// Plaintext, as the proxy: the like-for-like comparison.
         public var shoal: Measurement
         /// CURVE encryption and ZAP roles on, as `shoal up` runs.
@@ -27,14 +28,31 @@ public enum RoutingBench {
         public var throughputRequests: Int
         public var window: Int
 
-        public var json: [String: Any] {
-            ["shoal_p50_us": shoal.p50Us, "shoal_p99_us": shoal.p99Us, "shoal_requests_per_s": shoal.rps,
-             "proxy_p50_us": proxy.p50Us, "proxy_p99_us": proxy.p99Us, "proxy_requests_per_s": proxy.rps,
-             "p50_ratio": shoal.p50Us / proxy.p50Us, "requests_per_s_ratio": shoal.rps / proxy.rps,
-             "shoal_curve_p50_us": shoalCurve.p50Us, "shoal_curve_p99_us": shoalCurve.p99Us, "shoal_curve_requests_per_s": shoalCurve.rps,
-             "curve_p50_ratio": shoalCurve.p50Us / shoal.p50Us, "curve_requests_per_s_ratio": shoalCurve.rps / shoal.rps,
-             "payload_bytes": payloadBytes, "latency_requests": latencyRequests,
-             "throughput_requests": throughputRequests, "window": window]
+        enum Key: String, CodingKey {
+            case shoal_p50_us, shoal_p99_us, shoal_requests_per_s, proxy_p50_us, proxy_p99_us, proxy_requests_per_s
+            case p50_ratio, requests_per_s_ratio, shoal_curve_p50_us, shoal_curve_p99_us, shoal_curve_requests_per_s
+            case curve_p50_ratio, curve_requests_per_s_ratio, payload_bytes, latency_requests, throughput_requests, window
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(shoal.p50Us, forKey: .shoal_p50_us)
+            try c.encode(shoal.p99Us, forKey: .shoal_p99_us)
+            try c.encode(shoal.rps, forKey: .shoal_requests_per_s)
+            try c.encode(proxy.p50Us, forKey: .proxy_p50_us)
+            try c.encode(proxy.p99Us, forKey: .proxy_p99_us)
+            try c.encode(proxy.rps, forKey: .proxy_requests_per_s)
+            try c.encode(shoal.p50Us / proxy.p50Us, forKey: .p50_ratio)
+            try c.encode(shoal.rps / proxy.rps, forKey: .requests_per_s_ratio)
+            try c.encode(shoalCurve.p50Us, forKey: .shoal_curve_p50_us)
+            try c.encode(shoalCurve.p99Us, forKey: .shoal_curve_p99_us)
+            try c.encode(shoalCurve.rps, forKey: .shoal_curve_requests_per_s)
+            try c.encode(shoalCurve.p50Us / shoal.p50Us, forKey: .curve_p50_ratio)
+            try c.encode(shoalCurve.rps / shoal.rps, forKey: .curve_requests_per_s_ratio)
+            try c.encode(payloadBytes, forKey: .payload_bytes)
+            try c.encode(latencyRequests, forKey: .latency_requests)
+            try c.encode(throughputRequests, forKey: .throughput_requests)
+            try c.encode(window, forKey: .window)
         }
     }
 
@@ -167,9 +185,4 @@ public enum RoutingBench {
         try s.connect(endpoint)
         while let frames = try s.receive() { try s.send(frames) }
     }
-}
-
-public struct BenchError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ d: String) { description = d }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalCoordinator
 import ShoalWire
 import ZeroMQ
 
@@ -6,7 +7,17 @@ import ZeroMQ
 /// per second the state machine handles, with Shoal bodies of `payloadBytes`. Separates the
 /// broker's own cost from the I/O around it when reading `bench routing`.
 public enum BrokerBench {
-    public static func run(requests: Int, payloadBytes: Int = 64, window: Int = 64) -> (pairsPerSecond: Double, nsPerPair: Double) {
+    public struct Report: BenchReport {
+        public var pairsPerSecond: Double
+        public var nsPerPair: Double
+        public var requests: Int
+
+        enum CodingKeys: String, CodingKey {
+            case pairsPerSecond = "pairs_per_s", nsPerPair = "ns_per_pair", requests
+        }
+    }
+
+    public static func run(requests: Int, payloadBytes: Int = 64, window: Int = 64) -> Report {
         var broker = Broker(now: 0)
         var out: [BrokerAction] = []
         out.reserveCapacity(64)
@@ -39,6 +50,6 @@ public enum BrokerBench {
             }
         }
         let ns = Double(DispatchTime.now().uptimeNanoseconds - start)
-        return (Double(requests) / (ns / 1e9), ns / Double(requests))
+        return Report(pairsPerSecond: Double(requests) / (ns / 1e9), nsPerPair: ns / Double(requests), requests: requests)
     }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import XCTest
+@testable import ShoalBench
+
+/// Issue 22: every `shoal bench` report goes through one encoder, with snake_case keys and the
+/// unit in the name.
+final class BenchReportTests: XCTestCase {
+    private func keys(_ report: some BenchReport) throws -> [String] {
+        let object = try JSONSerialization.jsonObject(with: Data(try report.jsonText().utf8)) as? [String: Any]
+        return try XCTUnwrap(object).keys.sorted()
+    }
+
+    private func assertSnakeCase(_ keys: [String], file: StaticString = #filePath, line: UInt = #line) {
+        for key in keys {
+            XCTAssertNotNil(key.range(of: "^[a-z0-9]+(_[a-z0-9]+)*$", options: .regularExpression), "key '\(key)'", file: file, line: line)
+        }
+    }
+
+    func testEveryProcessBenchReportIsSnakeCaseWithItsUnits() throws {
+        let m = RoutingBench.Measurement(p50Us: 40, p99Us: 90, rps: 20_000)
+        let routing = try keys(RoutingBench.Report(shoal: m, shoalCurve: m, proxy: m, payloadBytes: 64, latencyRequests: 10,
+                                                   throughputRequests: 100, window: 64))
+        assertSnakeCase(routing)
+        XCTAssertTrue(Set(routing).isSuperset(of: ["shoal_p50_us", "proxy_requests_per_s", "requests_per_s_ratio", "curve_p50_ratio", "payload_bytes"]), "\(routing)")
+
+        let tasks = try keys(TaskBench.Report(unjournaledTasksPerSecond: 100, journaledTasksPerSecond: 80, tasks: 10, window: 4))
+        assertSnakeCase(tasks)
+        XCTAssertEqual(tasks, ["journal_overhead_percent", "journaled_ratio", "journaled_tasks_per_s", "tasks", "unjournaled_tasks_per_s", "window"])
+
+        let latency = SwapBench.Latency([100, 200, 300])
+        let swap = try keys(SwapBench.Report(swapSeconds: 1.5, steady: latency, during: latency, failed: 0, total: 6, fromVersion: "v1",
+                                             toVersion: "v2", versionsByWorker: ["w-1": ["v1", "v2"]], outcome: "done"))
+        assertSnakeCase(swap)
+        XCTAssertTrue(swap.contains("swap_s") && swap.contains("during_p99_us") && swap.contains("versions_by_worker"), "\(swap)")
+
+        let broker = try keys(BrokerBench.run(requests: 200))
+        XCTAssertEqual(broker, ["ns_per_pair", "pairs_per_s", "requests"])
+    }
+
+    func testReportsKeepSlashesAsTheyAre() throws {
+        let latency = SwapBench.Latency([1])
+        let text = try SwapBench.Report(swapSeconds: 1, steady: latency, during: latency, failed: 0, total: 1, fromVersion: "agents/a",
+                                        toVersion: "v2", versionsByWorker: [:], outcome: "done").jsonText()
+        XCTAssertTrue(text.contains(#""from_version":"agents/a""#), text)
+    }
+}
