@@ -38,7 +38,8 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["shoal.proto"], swiftSettings: [.unsafeFlags(["-O"])]),
 
-        // JSON text: a value that keeps ints and floats apart, its parser and writer, the one string escaper.
+        // JSON: a value that keeps ints and floats apart, its parser and writer, ordered text for prompts,
+        // the one string escaper and the one Codable encoder.
         .target(name: "ShoalJSON"),
 
         // Configuration files: agents/*.yaml, topology/*.yaml.

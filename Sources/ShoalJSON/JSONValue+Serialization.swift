@@ -15,11 +15,7 @@ extension JSONValue {
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .double(let d):
-            if d.isFinite {
-                out += d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : "\(d)"
-            } else {
-                out += "null"
-            }
+            out += d.isFinite ? JSONValue.text(of: d) : "null"
         case .string(let s): JSONValue.writeString(s, into: &out)
         case .array(let elements):
             out += "["
@@ -38,6 +34,11 @@ extension JSONValue {
             }
             out += "}"
         }
+    }
+
+    /// A finite double as JSON text: whole numbers keep a ".0" (so they read back as floats).
+    static func text(of d: Double) -> String {
+        d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : "\(d)"
     }
 
     static func writeString(_ s: String, into out: inout String) {

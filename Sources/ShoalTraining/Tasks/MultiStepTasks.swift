@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 import ShoalEngine
 
 /// Seeded multi-step task specs (JSON, as `shoal submit --task` and the learner's `--from-tasks`

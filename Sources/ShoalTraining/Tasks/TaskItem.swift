@@ -1,4 +1,5 @@
 import Foundation
+import ShoalJSON
 
 /// The specialist a task trains.
 public enum TaskFamily: String, Sendable, Codable, CaseIterable {

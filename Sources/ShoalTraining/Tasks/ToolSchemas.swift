@@ -1,5 +1,6 @@
 import ShoalEngine
 import Foundation
+import ShoalJSON
 
 /// One parameter of a tool schema.
 struct ToolParameter: Sendable {

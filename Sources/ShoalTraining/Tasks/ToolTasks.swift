@@ -1,5 +1,6 @@
 import ShoalEngine
 import Foundation
+import ShoalJSON
 
 /// BFCL-style function calling: a request, the schemas on offer (the right one among
 /// `distractors` others, one to three by default; difficulty is the number of distractors),
