@@ -9,8 +9,7 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Generate with a model: a GGUF file (llama, qwen2, qwen3, gemma3), shipped:smollm2|gemma3, or a Llama/Qwen2/Qwen3 directory (config.json, *.safetensors, tokenizer.json).",
         discussion: "A chat model's prompt is rendered as one user turn with its chat template (--chat-template raw sends it as is).")
 
-    @Option(name: .long, help: "A .gguf file, shipped:NAME, or a model directory laid out as on the Hugging Face hub.")
-    var model: String
+    @OptionGroup var model: ModelSourceOption
 
     @Option(name: .long, help: "Prompt text.")
     var prompt: String
@@ -41,7 +40,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let template: Generator.TemplateChoice = chatTemplate == "auto" ? .fromModel : .override(try ChatTemplate.named(chatTemplate))
-        let generator = try Generator.load(path: try ShippedModel.resolve(model, relativeTo: FileManager.default.currentDirectoryPath), template: template)
+        let generator = try Generator.load(path: try model.path(), template: template)
         let params = SamplingParams(maxTokens: maxTokens, temperature: temperature, topK: topK, topP: topP,
                                     seed: seed, stopStrings: stop)
         let text = generator.chatTemplate?.servingPrompt(prompt) ?? prompt

@@ -8,8 +8,7 @@ struct LogitsCommand: ParsableCommand {
         commandName: "logits",
         abstract: "Print the next-token logits of a model (a .gguf file, shipped:NAME or a model directory) after a raw prompt.")
 
-    @Option(name: .long, help: "A .gguf file, shipped:NAME, or a model directory laid out as on the Hugging Face hub.")
-    var model: String
+    @OptionGroup var model: ModelSourceOption
 
     @Option(name: .long, help: "Prompt text, encoded as is (no chat template).")
     var prompt: String
@@ -24,7 +23,7 @@ struct LogitsCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let generator = try Generator.load(path: try ShippedModel.resolve(model, relativeTo: FileManager.default.currentDirectoryPath),
+        let generator = try Generator.load(path: try model.path(),
                                            template: .override(nil), exact: exact)
         guard let tokenizer = generator.tokenizer else { throw GenerationError.noTokenizer }
         let tokenIds = tokenizer.encode(prompt)

@@ -9,8 +9,7 @@ struct QuantizeCommand: ParsableCommand {
         abstract: "Write a model (a Shoal/Hugging Face directory such as agents/math or a GRPO output, or a .gguf file) as GGUF in F16, Q8_0 or Q4_0.",
         discussion: "Matrices are quantized; norms and biases stay F32; a matrix whose rows are not whole 32-value blocks stays F16. The tokenizer (byte-level BPE) and chat template go into the file, so llama.cpp and Ollama run it as they find it.")
 
-    @Option(name: .long, help: "The model: a directory (config.json, *.safetensors, tokenizer.json), a .gguf file, or shipped:NAME.")
-    var model: String
+    @OptionGroup var model: ModelSourceOption
 
     @Option(name: .long, help: "The GGUF file to write.")
     var out: String
@@ -25,7 +24,7 @@ struct QuantizeCommand: ParsableCommand {
         guard let format = GGUFExport.Format(rawValue: type.uppercased()) else {
             throw ValidationError("--type must be one of \(GGUFExport.Format.allCases.map(\.rawValue).joined(separator: ", ")), got \(type)")
         }
-        let source = try ShippedModel.resolve(model, relativeTo: FileManager.default.currentDirectoryPath)
+        let source = try model.path()
         let summary = try GGUFExport.convert(source: source, destination: out, format: format)
         if json {
             try printEncoded(summary)
