@@ -8,7 +8,7 @@ final class RetrievalBenchTests: XCTestCase {
         let here = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
         let locator: DatasetLocator
         do { locator = try DatasetLocator.find(from: here) } catch {
-            if ProcessInfo.processInfo.environment["SHOAL_ALLOW_MISSING_DATA"] == "1" { throw XCTSkip("\(error)") }
+            if ProcessInfo.processInfo.environment["SHOAL_ALLOW_MISSING_DATA"] == "1" { throw XCTSkip("bfcl-eval data missing (SHOAL_ALLOW_MISSING_DATA=1): \(error)") }
             throw error
         }
         let (documents, queries) = try RetrievalBench.loadBFCL(locator)
