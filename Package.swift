@@ -105,7 +105,7 @@ let package = Package(
         .testTarget(name: "ShoalWireTests", dependencies: ["ShoalWire", "ZeroMQ"]),
         .testTarget(name: "ShoalConfigTests", dependencies: ["ShoalConfig"]),
         .testTarget(name: "ShoalCoordinatorTests", dependencies: ["ShoalCoordinator", "ShoalConfig", "ShoalWire", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
-        .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker", "ShoalConfig", "ShoalEngine"]),
+        .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker", "ShoalConfig", "ShoalEngine", "ShoalWire", "ZeroMQ"]),
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "CShoalQuant"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalJSON", "ShoalVerifiers"]),
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalJSON", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),

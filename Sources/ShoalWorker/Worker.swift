@@ -20,7 +20,9 @@ public final class Worker: @unchecked Sendable {
     private let wakeup: Wakeup
     private let outbox = Outbox()
     private let stopFlag = OnceFlag()
-    private var sessions: [Session] = []
+    /// One per skill: the protocol state (`WorkerSession`) and the socket it speaks through.
+    private var sessions: [WorkerSession] = []
+    private var connections: [Connection] = []
     private var inFlight = 0
     /// Live-swap steps run here, one at a time: loading a model blocks for a while.
     private let swapQueue = DispatchQueue(label: "shoal-swap")
@@ -30,24 +32,10 @@ public final class Worker: @unchecked Sendable {
     /// The largest message a worker accepts from the coordinator.
     static let maxMessageBytes: Int64 = 256 << 20
 
-    final class Session {
-        let skill: String
-        var socket: Socket
-        var generation = 0
-        var lastHeardAt: Int64 = 0
-        var lastSentAt: Int64 = 0
-        var reconnectDelayMs: Int64
-        /// When the last READY went out.
-        var readySentAt: Int64 = 0
-        /// A reconnect waiting for its back-off (the loop keeps serving the other sessions).
-        var reconnectAt: Int64?
-        /// Why the socket's handshakes failed (a refused key), for the reconnect warning.
+    /// A session's socket (replaced at each reconnect) and what its handshakes saw.
+    struct Connection {
+        var socket: Socket?
         var handshakes: HandshakeMonitor?
-        init(skill: String, socket: Socket, reconnectDelayMs: Int64) {
-            self.skill = skill
-            self.socket = socket
-            self.reconnectDelayMs = reconnectDelayMs
-        }
     }
 
     public init(options: WorkerOptions, specialist: any Specialist, logger: Logger = Logger(label: "shoal.worker")) throws {
@@ -71,11 +59,19 @@ public final class Worker: @unchecked Sendable {
 
     /// Runs until `stop` has drained every in-flight request.
     public func run() throws {
+        var info = Shoal_V1_WorkerInfo()
+        info.workerID = options.workerId
+        info.agent = options.agent
+        info.skills = options.skills
+        info.modelID = specialist.modelId
+        info.modelVersion = specialist.modelVersion
+        info.capacity = UInt32(options.capacity)
+        let infoBytes: [UInt8] = try info.serializedBytes()
         let now = monotonicMs()
-        for skill in options.skills {
-            let s = Session(skill: skill, socket: try context.socket(.dealer), reconnectDelayMs: options.reconnectInitialMs)
-            try connect(s, now: now)
-            sessions.append(s)
+        for (i, skill) in options.skills.enumerated() {
+            sessions.append(WorkerSession(skill: skill, info: infoBytes, timing: WorkerSession.Timing(options)))
+            connections.append(Connection())
+            try perform(sessions[i].open(now: now), session: i)
         }
         logger.info("worker \(options.workerId) serving \(options.skills.joined(separator: ", ")) via \(options.coordinator) (capacity \(options.capacity), model \(specialist.modelId)@\(specialist.modelVersion))")
         var draining = false
@@ -91,7 +87,7 @@ public final class Worker: @unchecked Sendable {
                 draining = true
                 drainingSince = monotonicMs()
                 logger.info("draining: \(inFlight) request(s) in flight")
-                for s in sessions { sendHeartbeat(s, draining: true, now: monotonicMs()) }
+                for i in sessions.indices { try perform(sessions[i].drain(now: monotonicMs()), session: i) }
             }
             if draining && inFlight == 0 && monotonicMs() - drainingSince >= settleMs { break }
 
@@ -99,133 +95,86 @@ public final class Worker: @unchecked Sendable {
             let generations = sessions.map(\.generation)
             if generations != polledGenerations {
                 poller = Poller()
-                for s in sessions { poller.add(s.socket) }
+                for c in connections { if let socket = c.socket { poller.add(socket) } }
                 bell = poller.add(fileDescriptor: wakeup.fileDescriptor)
                 polledGenerations = generations
             }
-            let ready = try poller.poll(timeoutMs: Int(draining ? min(options.heartbeatIntervalMs / 2, settleMs) : options.heartbeatIntervalMs / 2))
+            let wake = sessions.map { $0.nextWakeup() }.min() ?? monotonicMs()
+            let cap = draining ? settleMs : options.heartbeatIntervalMs
+            let ready = try poller.poll(timeoutMs: Int(max(0, min(wake - monotonicMs(), cap))))
             let now = monotonicMs()
             if ready.contains(bell) { wakeup.drain() }
             for i in ready where i < sessions.count {
-                while let frames = try sessions[i].socket.receive(dontWait: true) {
-                    handle(frames, session: sessions[i], now: now)
+                while let frames = try connections[i].socket?.receive(dontWait: true) {
+                    try perform(sessions[i].receive(frames, now: now), session: i)
                 }
             }
-            flushOutbox(now: now)
-            for s in sessions {
-                if let at = s.reconnectAt {
-                    if now >= at { try reconnect(s, now: now) }
-                    continue
-                }
-                if now - s.lastSentAt >= options.heartbeatIntervalMs { sendHeartbeat(s, draining: draining, now: now) }
-                if now - s.lastHeardAt > options.heartbeatIntervalMs * options.heartbeatLiveness {
-                    let why = s.handshakes?.failure().map { " (\($0))" } ?? ""
-                    logger.warning("coordinator silent for \(now - s.lastHeardAt) ms on '\(s.skill)'\(why); reconnecting in \(s.reconnectDelayMs) ms")
-                    backOff(s, now: now)
-                }
-            }
+            try flushOutbox(now: now)
+            for i in sessions.indices { try perform(sessions[i].tick(now: now), session: i) }
         }
-        for s in sessions { try? s.socket.send([MDP.workerV2, [WorkerCommandCode.disconnect(.v2)]], dontWait: true) }
+        for c in connections { try? c.socket?.send(WorkerSession.disconnect, dontWait: true) }
         // Give libzmq a moment to flush DISCONNECT before the sockets close with linger 0.
-        for s in sessions { try? s.socket.setLinger(500); s.socket.close() }
+        for c in connections { try? c.socket?.setLinger(500); c.socket?.close() }
         logger.info("worker \(options.workerId) stopped")
     }
 
-    // MARK: connection
+    // MARK: the session's actions
 
-    private func connect(_ s: Session, now: Int64) throws {
-        try s.socket.setReconnectInterval(Int32(options.reconnectInitialMs), max: Int32(options.reconnectMaxMs))
+    private func perform(_ actions: [WorkerSession.Action], session i: Int) throws {
+        for action in actions {
+            switch action {
+            case .send(let frames):
+                do { try connections[i].socket?.send(frames, dontWait: true) } catch {
+                    logger.warning("could not send to the coordinator on '\(sessions[i].skill)': \(error)")
+                }
+            case .reconnect:
+                connections[i].socket?.close()
+                connections[i] = try connect()
+            case let .start(address, body, generation):
+                start(address: address, body: body, session: i, generation: generation)
+            case let .control(body, address, generation):
+                control(body, address: address, session: i, generation: generation)
+            case let .silent(silentMs, retryInMs):
+                let why = connections[i].handshakes?.failure().map { " (\($0))" } ?? ""
+                logger.warning("coordinator silent for \(silentMs) ms on '\(sessions[i].skill)'\(why); reconnecting in \(retryInMs) ms")
+            case let .log(level, message):
+                switch level {
+                case .info: logger.info("\(message)")
+                case .warning: logger.warning("\(message)")
+                case .error: logger.error("\(message)")
+                }
+            }
+        }
+    }
+
+    /// A new socket connected to the coordinator, so it sees a new peer and accepts a fresh READY.
+    private func connect() throws -> Connection {
+        let socket = try context.socket(.dealer)
+        try socket.setReconnectInterval(Int32(options.reconnectInitialMs), max: Int32(options.reconnectMaxMs))
         // Requests are bounded by the coordinator (4 MB by default); anything far bigger is refused by libzmq.
-        try s.socket.setMaxMessageSize(Self.maxMessageBytes)
-        try options.security.apply(to: s.socket)
-        s.handshakes = try s.socket.monitorHandshakes(context: context)
-        try s.socket.connect(options.coordinator)
-        var info = Shoal_V1_WorkerInfo()
-        info.workerID = options.workerId
-        info.agent = options.agent
-        info.skills = options.skills
-        info.modelID = specialist.modelId
-        info.modelVersion = specialist.modelVersion
-        info.capacity = UInt32(options.capacity)
-        try s.socket.send([MDP.workerV2, [WorkerCommandCode.ready(.v2)], Array(s.skill.utf8), try info.serializedBytes()])
-        s.lastHeardAt = now
-        s.lastSentAt = now
-        s.readySentAt = now
+        try socket.setMaxMessageSize(Self.maxMessageBytes)
+        try options.security.apply(to: socket)
+        let handshakes = try socket.monitorHandshakes(context: context)
+        try socket.connect(options.coordinator)
+        return Connection(socket: socket, handshakes: handshakes)
     }
 
-    /// Reconnects `s` after its back-off delay, a deadline the loop checks (never a sleep: the
-    /// other sessions keep their heartbeats and work meanwhile); the next delay doubles.
-    private func backOff(_ s: Session, now: Int64) {
-        s.reconnectAt = now + s.reconnectDelayMs
-        s.reconnectDelayMs = min(s.reconnectDelayMs * 2, options.reconnectMaxMs)
-    }
-
-    /// A new socket, so the coordinator sees a new peer and accepts a fresh READY.
-    private func reconnect(_ s: Session, now: Int64) throws {
-        s.reconnectAt = nil
-        s.socket.close()
-        s.socket = try context.socket(.dealer)
-        s.generation += 1
-        try connect(s, now: now)
-    }
-
-    private func sendHeartbeat(_ s: Session, draining: Bool, now: Int64) {
-        var frames: [Frame] = [MDP.workerV2, [WorkerCommandCode.heartbeat(.v2)]]
-        if draining { frames.append(MDP.drainingMarker) }
-        try? s.socket.send(frames, dontWait: true)
-        s.lastSentAt = now
-    }
-
-    // MARK: inbound
-
-    private func handle(_ frames: [Frame], session s: Session, now: Int64) {
-        guard frames.count >= 2, frames[0] == MDP.workerV2, frames[1].count == 1 else {
-            logger.warning("dropped malformed message from coordinator (\(frames.count) frames)")
-            return
-        }
-        s.lastHeardAt = now
-        if frames[1][0] != WorkerCommandCode.disconnect(.v2) { s.reconnectDelayMs = options.reconnectInitialMs }
-        switch frames[1][0] {
-        case WorkerCommandCode.request(.v2):
-            guard frames.count >= 4, frames[3].isEmpty else {
-                logger.warning("dropped REQUEST without address and delimiter")
-                return
-            }
-            if frames.count >= 6, frames[4] == ShoalBody.controlContentType {
-                control(frames[5], address: frames[2], session: s)
-                return
-            }
-            start(address: frames[2], body: Array(frames[4...]), session: s)
-        case WorkerCommandCode.heartbeat(.v2):
-            break
-        case WorkerCommandCode.disconnect(.v2):
-            if now - s.readySentAt < options.heartbeatIntervalMs {
-                // Refused right after READY (e.g. its worker id is still registered by the
-                // connection of a process it replaces): try again after the back-off.
-                logger.warning("coordinator refused '\(s.skill)' right after READY; trying again in \(s.reconnectDelayMs) ms (its log says why)")
-                backOff(s, now: now)
-            } else {
-                logger.info("coordinator asked '\(s.skill)' to reconnect; sending READY again")
-                do { try reconnect(s, now: now) } catch { logger.error("reconnect failed: \(error)") }
-            }
-        default:
-            logger.warning("dropped unknown command 0x\(String(frames[1][0], radix: 16)) from coordinator")
-        }
-    }
+    // MARK: work
 
     /// Decodes the body (Shoal protobuf or plain UTF-8 text) and runs the specialist as a task.
-    private func start(address: Frame, body: [Frame], session s: Session) {
+    private func start(address: Frame, body: [Frame], session i: Int, generation: Int) {
         inFlight += 1
+        let skill = sessions[i].skill
         let shoal = ShoalBody.isShoal(body)
         var header = Shoal_V1_RequestHeader()
-        var request = SpecialistRequest(skill: s.skill, input: "")
+        var request = SpecialistRequest(skill: skill, input: "")
         var wantsStream = false
         var decodeError: String?
         if shoal {
             do {
                 header = try Shoal_V1_RequestHeader(serializedBytes: body[1])
                 let task = try Shoal_V1_SubTask(serializedBytes: body.count > 2 ? body[2] : [])
-                request = SpecialistRequest(skill: s.skill, input: task.input, params: task.params,
+                request = SpecialistRequest(skill: skill, input: task.input, params: task.params,
                                             taskId: task.taskID, stepId: task.stepID)
                 wantsStream = task.stream
             } catch {
@@ -236,7 +185,7 @@ public final class Worker: @unchecked Sendable {
         } else {
             decodeError = "body is not UTF-8 text"
         }
-        let reply = ReplyContext(address: address, session: s, generation: s.generation, shoal: shoal,
+        let reply = ReplyContext(address: address, session: i, generation: generation, shoal: shoal,
                                  requestId: header.requestID, workerId: options.workerId,
                                  modelVersion: specialist.modelVersion)
         let outbox = self.outbox, wakeup = self.wakeup, specialist = self.specialist
@@ -282,14 +231,13 @@ public final class Worker: @unchecked Sendable {
     }
 
     /// A swap step from the coordinator: done on the swap queue, answered through the outbox.
-    private func control(_ body: Frame, address: Frame, session s: Session) {
+    private func control(_ body: Frame, address: Frame, session i: Int, generation: Int) {
         guard let c = try? Shoal_V1_SwapControl(serializedBytes: body) else {
             logger.warning("dropped an unreadable swap control message")
             return
         }
         logger.info("swap \(c.swapID): \(c.kind) \(c.version)")
         let swap = self.swap, outbox = self.outbox, wakeup = self.wakeup, logger = self.logger
-        let session = UncheckedSession(session: s)
         // COMMIT is a pointer switch: done right here on the I/O thread, so every request that
         // arrived before it runs on the old model and every one after on the new. Loading
         // (PREPARE) takes a while and goes to the swap queue.
@@ -299,43 +247,33 @@ public final class Worker: @unchecked Sendable {
             else { logger.error("swap \(c.swapID): \(c.kind) \(c.version) failed: \(ack.reason)") }
             // Not a request: `final: false` keeps it out of the in-flight count.
             let frames = [MDP.workerV2, [WorkerCommandCode.final(.v2)], address, []] + ShoalBody.control(ack)
-            if outbox.push(Outgoing(session: session.session, frames: frames, final: false)) { wakeup.ring() }
+            if outbox.push(Outgoing(session: i, generation: generation, frames: frames, final: false)) { wakeup.ring() }
         }
         if c.kind == .commit { work() } else { swapQueue.async(execute: work) }
     }
 
-    private func flushOutbox(now: Int64) {
+    /// Replies go out through their session, which drops one whose connection was replaced.
+    private func flushOutbox(now: Int64) throws {
         for message in outbox.take() {
-            let s = message.session
-            do {
-                try s.socket.send(message.frames)
-                s.lastSentAt = now
-            } catch {
-                logger.warning("could not send reply: \(error)")
-            }
+            try perform(sessions[message.session].reply(message.frames, generation: message.generation, now: now), session: message.session)
             if message.final { inFlight -= 1 }
         }
     }
 }
 
-/// Carries a session into the swap queue's closure; it is only used again on the loop thread.
-struct UncheckedSession: @unchecked Sendable {
-    let session: Worker.Session
-}
-
 /// What a finished (or streaming) request sends back, built off the loop thread.
-struct Outgoing: @unchecked Sendable {
-    // `session` is only dereferenced on the loop thread, in flushOutbox.
-    let session: Worker.Session
+struct Outgoing: Sendable {
+    /// The session (by index) and the connection (generation) its request came on.
+    let session: Int
+    let generation: Int
     let frames: [Frame]
     let final: Bool
 }
 
 /// Everything needed to address a reply, captured when the request starts.
-struct ReplyContext: @unchecked Sendable {
-    // `session` is carried through, never used off the loop thread.
+struct ReplyContext: Sendable {
     let address: Frame
-    let session: Worker.Session
+    let session: Int
     let generation: Int
     let shoal: Bool
     let requestId: UInt64
@@ -368,20 +306,20 @@ struct ReplyContext: @unchecked Sendable {
         } else {
             body = [Array(reply.output.utf8)]
         }
-        return Outgoing(session: session, frames: frames(WorkerCommandCode.final(.v2), body), final: true)
+        return Outgoing(session: session, generation: generation, frames: frames(WorkerCommandCode.final(.v2), body), final: true)
     }
 
     func final(_ code: Shoal_V1_ReplyCode, _ message: String, latencyUs: UInt64) -> Outgoing {
         let body = shoal ? ShoalBody.reply(header: header(code, message, latencyUs: latencyUs))
                          : ShoalBody.error(code, message, requestId: nil)
-        return Outgoing(session: session, frames: frames(WorkerCommandCode.final(.v2), body), final: true)
+        return Outgoing(session: session, generation: generation, frames: frames(WorkerCommandCode.final(.v2), body), final: true)
     }
 
     func partial(_ text: String) -> Outgoing {
         var r = Shoal_V1_SubTaskResult()
         r.output = text
         let body = shoal ? ShoalBody.reply(header: header(.ok, "", latencyUs: 0), result: r) : [Array(text.utf8)]
-        return Outgoing(session: session, frames: frames(WorkerCommandCode.partial(.v2)!, body), final: false)
+        return Outgoing(session: session, generation: generation, frames: frames(WorkerCommandCode.partial(.v2)!, body), final: false)
     }
 }
 
