@@ -15,6 +15,9 @@ public enum RoutingBench {
         public var p50Us: Double
         public var p99Us: Double
         public var rps: Double
+        /// CPU time (user + system) of the broker process — the coordinator, or zmq_proxy — over
+        /// the pipelined run, per request: what routing costs, whatever else the machine runs.
+        public var cpuUsPerRequest: Double = 0
     }
 
     public struct Report: BenchReport {
@@ -32,6 +35,7 @@ public enum RoutingBench {
             case shoal_p50_us, shoal_p99_us, shoal_requests_per_s, proxy_p50_us, proxy_p99_us, proxy_requests_per_s
             case p50_ratio, requests_per_s_ratio, shoal_curve_p50_us, shoal_curve_p99_us, shoal_curve_requests_per_s
             case curve_p50_ratio, curve_requests_per_s_ratio, payload_bytes, latency_requests, throughput_requests, window
+            case shoal_cpu_us_per_request, shoal_curve_cpu_us_per_request, proxy_cpu_us_per_request
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -53,6 +57,9 @@ public enum RoutingBench {
             try c.encode(latencyRequests, forKey: .latency_requests)
             try c.encode(throughputRequests, forKey: .throughput_requests)
             try c.encode(window, forKey: .window)
+            try c.encode(shoal.cpuUsPerRequest, forKey: .shoal_cpu_us_per_request)
+            try c.encode(shoalCurve.cpuUsPerRequest, forKey: .shoal_curve_cpu_us_per_request)
+            try c.encode(proxy.cpuUsPerRequest, forKey: .proxy_cpu_us_per_request)
         }
     }
 
@@ -94,7 +101,7 @@ public enum RoutingBench {
             let client = try Client(endpoint: endpoint, security: curve ? .curve(try keys.credentials("client")) : .plaintext)
             for _ in 0..<200 where (try? client.call(skill: "echo", input: payload, timeoutMs: 200))?.ok != true {}
             progress("\(label): \(options.latencyRequests) sequential round trips, then \(options.throughputRequests) with \(options.window) in flight…")
-            return try measure(options) {
+            return try measure(options, broker: coordinator.pid) {
                 try client.send(skill: "echo", input: payload)
             } receive: {
                 while true {
@@ -127,7 +134,7 @@ public enum RoutingBench {
         poller.add(raw)
         Thread.sleep(forTimeInterval: 0.3)
         progress("proxy: \(options.latencyRequests) sequential round trips, then \(options.throughputRequests) with \(options.window) in flight…")
-        let baseline = try measure(options) {
+        let baseline = try measure(options, broker: proxy.pid) {
             try raw.send(body)
         } receive: {
             if try poller.poll(timeoutMs: 10_000).isEmpty { throw BenchError("proxy: no reply within 10 s") }
@@ -139,7 +146,8 @@ public enum RoutingBench {
     }
 
     /// Sequential round trips for latency percentiles, then a pipelined run for throughput.
-    static func measure(_ o: Options, send: () throws -> Void, receive: () throws -> Void) throws -> Measurement {
+    /// `broker`: the process whose CPU time the pipelined run is charged.
+    static func measure(_ o: Options, broker: Int32, send: () throws -> Void, receive: () throws -> Void) throws -> Measurement {
         for _ in 0..<1000 { try send(); try receive() }  // warm-up
         var samples = [Double]()
         samples.reserveCapacity(o.latencyRequests)
@@ -150,6 +158,7 @@ public enum RoutingBench {
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
         }
         samples.sort()
+        let cpu0 = cpuSeconds(of: broker)
         let t0 = DispatchTime.now().uptimeNanoseconds
         var sent = 0
         for _ in 0..<min(o.window, o.throughputRequests) { try send(); sent += 1 }
@@ -158,8 +167,21 @@ public enum RoutingBench {
             if sent < o.throughputRequests { try send(); sent += 1 }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let cpu = cpuSeconds(of: broker).flatMap { end in cpu0.map { end - $0 } }
         return Measurement(p50Us: samples[samples.count / 2], p99Us: samples[samples.count * 99 / 100],
-                           rps: Double(o.throughputRequests) / seconds)
+                           rps: Double(o.throughputRequests) / seconds,
+                           cpuUsPerRequest: (cpu ?? 0) * 1e6 / Double(o.throughputRequests))
+    }
+
+    /// User + system CPU seconds a process has used, all its threads (libzmq's I/O thread
+    /// included), from /proc/PID/stat; nil where there is no /proc.
+    static func cpuSeconds(of pid: Int32) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// The baseline broker: libzmq's zmq_proxy between a ROUTER and a DEALER. Prints

@@ -307,7 +307,7 @@ public struct TaskRunner {
             state.outputs[item] = result?.output ?? ""
             if let step = run.spec.steps.first(where: { $0.id == stepId }), step.map == nil,
                step.params[TaskSpec.Step.recordTokensParam] == "true", let result {
-                state.recorded = RecordedTokens(input: sentInputs["\(taskId)\u{0}\(stepId)\u{0}\(item)"] ?? "", result: result)
+                state.recorded = RecordedTokens(input: sentInputs[taskId]?["\(stepId)\u{0}\(item)"] ?? "", result: result)
             }
             if state.outputs.count == state.expected {
                 state.status = "succeeded"
@@ -394,13 +394,14 @@ public struct TaskRunner {
         }
     }
 
-    /// Inputs are remembered per (task, step, item) so a retry resends the same text.
-    var sentInputs: [String: String] = [:]
+    /// Inputs are remembered per task, then (step, item), so a retry resends the same text and
+    /// a finished task's are dropped at once.
+    var sentInputs: [String: [String: String]] = [:]
 
     mutating func send(_ taskId: String, _ step: TaskSpec.Step, item: Int, input: String?, _ out: inout Output) {
-        let key = "\(taskId)\u{0}\(step.id)\u{0}\(item)"
-        let text = input ?? sentInputs[key] ?? ""
-        sentInputs[key] = text
+        let key = "\(step.id)\u{0}\(item)"
+        let text = input ?? sentInputs[taskId]?[key] ?? ""
+        sentInputs[taskId, default: [:]][key] = text
         if var state = runs[taskId]?.steps[step.id] {
             state.itemAttempts[item, default: 0] += 1
             state.attempts = max(state.attempts, state.itemAttempts[item]!)
@@ -514,7 +515,7 @@ public struct TaskRunner {
             finishedSpecs[taskId] = run.spec
             finishedOwners[taskId] = run.owner
         }
-        for key in sentInputs.keys where key.hasPrefix(taskId + "\u{0}") { sentInputs[key] = nil }
+        sentInputs[taskId] = nil
         if !run.quiet { out.logs.append("task '\(taskId)' \(status)") }
         out.journal.append(.finished(id: taskId, status: status, result: json))
         guard let client = run.client else { return }

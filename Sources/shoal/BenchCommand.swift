@@ -38,10 +38,13 @@ struct BenchRoutingCommand: ParsableCommand {
         if json { try printReport(r); return }
         func f(_ x: Double) -> String { String(format: "%8.1f", x) }
         say("")
-        say("path                      p50 µs    p99 µs      req/s   (\(payloadBytes) B, \(window) in flight for req/s)")
-        say("shoal coordinator      \(f(r.shoal.p50Us))  \(f(r.shoal.p99Us))  \(String(format: "%9.0f", r.shoal.rps))   plaintext (--insecure)")
-        say("shoal coordinator      \(f(r.shoalCurve.p50Us))  \(f(r.shoalCurve.p99Us))  \(String(format: "%9.0f", r.shoalCurve.rps))   CURVE keys (the default)")
-        say("zmq_proxy (baseline)   \(f(r.proxy.p50Us))  \(f(r.proxy.p99Us))  \(String(format: "%9.0f", r.proxy.rps))")
+        say("path                      p50 µs    p99 µs      req/s  broker CPU µs/req   (\(payloadBytes) B, \(window) in flight for req/s)")
+        func row(_ name: String, _ m: RoutingBench.Measurement, _ note: String) {
+            say("\(name)\(f(m.p50Us))  \(f(m.p99Us))  \(String(format: "%9.0f", m.rps))  \(String(format: "%17.1f", m.cpuUsPerRequest))   \(note)")
+        }
+        row("shoal coordinator      ", r.shoal, "plaintext (--insecure)")
+        row("shoal coordinator      ", r.shoalCurve, "CURVE keys (the default)")
+        row("zmq_proxy (baseline)   ", r.proxy, "")
         say(String(format: "ratio shoal/proxy: p50 %.2fx (target ≤ 1.5x), p99 %.2fx, throughput %.2fx (target ≥ 0.5x)",
                    r.shoal.p50Us / r.proxy.p50Us, r.shoal.p99Us / r.proxy.p99Us, r.shoal.rps / r.proxy.rps))
         say(String(format: "cost of CURVE (curve/plaintext): p50 %.2fx, throughput %.2fx",
