@@ -242,7 +242,11 @@ public final class Coordinator: @unchecked Sendable {
                     } else if let submission = Self.taskSubmission(frames) {
                         if let why = Access.refusal(calling: TaskRunner.service, by: principal) {
                             actions.append(.send(AdminService.reply(submission, ShoalBody.error(.forbidden, why, requestId: ShoalBody.requestId(submission.body)))))
-                        } else if !answerTaskQuery(submission, principal: principal) {
+                        } else if let answer = answerTaskQuery(submission, principal: principal) {
+                            var out = TaskRunner.Output()
+                            out.toClients.append(answer)
+                            apply(out, &actions)
+                        } else {
                             // Parsed off the loop; the result comes back through `pool.take()`. One
                             // over the spec size limit (with room for its envelope) never waits there.
                             let bytes = submission.body.reduce(0) { $0 + $1.count }
@@ -335,7 +339,7 @@ public final class Coordinator: @unchecked Sendable {
         guard let journal, !(pendingJournal.isEmpty && heldReplies.isEmpty) else { return }
         var failure: String?
         do {
-            try journal.write(pendingJournal)
+            if !pendingJournal.isEmpty { try journal.write(pendingJournal) }
         } catch {
             failure = "journal \(journal.path): write failed: \(error)"
             logger.error("\(failure!) (\(pendingJournal.count) records); the replies that depended on them are sent as errors")
@@ -373,10 +377,12 @@ public final class Coordinator: @unchecked Sendable {
     /// `shoal task ID`, `shoal tasks` and a learner's task listing: sub-task params `action: get|list`
     /// on the task service (`TaskService`).
     /// A client key sees only its own tasks: another's is answered as if it did not exist.
-    private func answerTaskQuery(_ request: ClientRequest, principal: Principal) -> Bool {
+    /// The reply (nil: not a query) goes out like the runner's, after the iteration's journal
+    /// records are committed, so it never overtakes a reply that waits for them.
+    private func answerTaskQuery(_ request: ClientRequest, principal: Principal) -> [Frame]? {
         guard ShoalBody.isShoal(request.body), request.body.count > 2,
               let task = try? Shoal_V1_SubTask(serializedBytes: request.body[2]),
-              let action = task.params[TaskService.actionParam], ["get", "list"].contains(action) else { return false }
+              let action = task.params[TaskService.actionParam], ["get", "list"].contains(action) else { return nil }
         let header = try? Shoal_V1_RequestHeader(serializedBytes: request.body[1])
         var h = Shoal_V1_ReplyHeader()
         h.requestID = header?.requestID ?? 0
@@ -409,9 +415,8 @@ public final class Coordinator: @unchecked Sendable {
                 h.message = "journal: cannot list tasks: \(error)"
             }
         }
-        try? socket.send(Outbound.reply(to: request.identity, request.version, delimited: request.delimited, service: request.service,
-                                        body: ShoalBody.reply(header: h, result: r)), dontWait: true)
-        return true
+        return Outbound.reply(to: request.identity, request.version, delimited: request.delimited, service: request.service,
+                              body: ShoalBody.reply(header: h, result: r))
     }
 
     private func perform(_ actions: inout [BrokerAction]) {
