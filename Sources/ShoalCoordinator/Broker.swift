@@ -267,7 +267,8 @@ public struct Broker {
         // Mutated in place: a copy of the record would make its in-flight set copy on write.
         workers[identity]!.lastHeardAt = now
         workers[identity]!.expiresAt = now + config.workerExpiryMs
-        let worker = workers[identity]!
+        // Read where needed, never held: a copy alive while `inFlight` changes would copy the set.
+        var worker: WorkerRecord { workers[identity]! }
         switch command {
         case .ready:
             break  // handled above
