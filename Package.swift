@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // System libraries (Debian -dev packages).
@@ -83,6 +84,12 @@ let package = Package(
             "ShoalJSON", "ShoalWire", "ZeroMQ",
         ]),
 
+        // The front door (`shoal gateway`): OpenAI's HTTP API over Hummingbird, a client of the coordinator.
+        .target(name: "ShoalGateway", dependencies: [
+            "ShoalClient", "ShoalJSON", "ShoalWire", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
         // The tour (`shoal demo`, `make demo`): every part of Shoal on a local cluster.
         .target(name: "ShoalDemo", dependencies: ["ShoalJSON", 
             "ShoalCluster", "ShoalBench", "ShoalClient", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ShoalVerifiers", "ShoalEngine", "ShoalTraining", "ShoalRL", "ZeroMQ",
@@ -90,7 +97,7 @@ let package = Package(
 
         // The CLI: argument parsing only.
         .executableTarget(name: "shoal", dependencies: ["ShoalJSON", 
-            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalDemo", "ShoalBench", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
+            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalDemo", "ShoalBench", "ShoalGateway", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
@@ -110,6 +117,7 @@ let package = Package(
         .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalJSON", "ShoalVerifiers"]),
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalJSON", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalJSON", "ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
+        .testTarget(name: "ShoalGatewayTests", dependencies: ["ShoalGateway"]),
         .testTarget(name: "ShoalBenchTests", dependencies: ["ShoalBench", "ShoalEngine", "ShoalRetrieval", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRLTests", dependencies: ["ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers", "ShoalClient", "ShoalWire"]),
         .testTarget(name: "ClusterTests", dependencies: ["ShoalJSON", "ShoalBench", "ShoalClient", "ShoalCluster", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers",

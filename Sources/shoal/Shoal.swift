@@ -13,7 +13,7 @@ struct Shoal: ParsableCommand {
         abstract: "A cluster of small specialist models: route sub-tasks, verify results, swap models live.",
         subcommands: [
             UpCommand.self, CoordinatorCommand.self, WorkerCommand.self, SubmitCommand.self, TasksCommand.self, TaskCommand.self,
-            StatusCommand.self, ModelsCommand.self, SwapCommand.self, RollbackCommand.self, KeysCommand.self,
+            StatusCommand.self, ModelsCommand.self, SwapCommand.self, RollbackCommand.self, KeysCommand.self, GatewayCommand.self,
             GenerateCommand.self, LogitsCommand.self, QuantizeCommand.self, VerifyCommand.self, EvalCommand.self, TrainCommand.self, LearnerCommand.self, IndexCommand.self, BenchCommand.self, DemoCommand.self,
         ])
 

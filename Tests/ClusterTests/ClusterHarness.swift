@@ -106,6 +106,13 @@ final class ClusterHarness {
         return p
     }
 
+    /// Starts `shoal ARGS` in the background (killed with the harness).
+    func start(_ name: String, _ args: [String]) throws -> ChildProcess {
+        let p = try ChildProcess(name: name, executable: Self.binary, arguments: args, environment: environment, captureStderr: true)
+        processes.append(p)
+        return p
+    }
+
     /// Runs one `shoal` command to its end, in `workingDirectory` when given.
     func run(_ args: [String], in workingDirectory: URL? = nil, timeout: TimeInterval = 60) throws -> (status: Int32, stdout: String, stderr: String) {
         let p = try ChildProcess(name: "cli", executable: Self.binary, arguments: args, environment: environment, directory: workingDirectory, captureStderr: true)
@@ -187,10 +194,12 @@ func processIsAlive(_ pid: Int32) -> Bool {
 
 enum HarnessError: Error, CustomStringConvertible {
     case coordinatorDidNotStart(String)
+    case didNotStart(String, stderr: String)
 
     var description: String {
         switch self {
         case .coordinatorDidNotStart(let stderr): return "the coordinator did not start: \(stderr)"
+        case let .didNotStart(what, stderr): return "\(what) did not start: \(stderr)"
         }
     }
 }

@@ -14,7 +14,9 @@ import ShoalWire
 /// weights are freed once they have. Every reply names the version that produced it.
 ///
 /// Sampling comes from the agent file; a sub-task's params override it (`temperature`,
-/// `top_p`, `top_k`, `max_tokens`, `seed`). Replies carry the completion's tokens for RL
+/// `top_p`, `top_k`, `max_tokens`, `seed`, and `stop`: a JSON list of strings). The param
+/// `messages` (a JSON list of `{role, content}`) is a whole conversation, rendered with the
+/// model's chat template instead of `input` as one user turn. Replies carry the completion's tokens for RL
 /// (`SampledTokens`: token ids, log-probs, finish reason, the log-probs' temperature) in their
 /// typed `tokens` field, and `completion_tokens` in their metadata.
 public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
@@ -75,7 +77,17 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
                                     topP: Float(p["top_p"] ?? "") ?? Float(sampling.topP),
                                     seed: UInt64(p["seed"] ?? "") ?? sampling.seed ?? UInt64.random(in: 0...UInt64.max))
         params.stopTokenIds = generator.endOfSequenceTokenIds
-        let text = generator.chatTemplate?.servingPrompt(request.input) ?? request.input
+        if let stop = p["stop"] { params.stopStrings = try Self.jsonList(stop, of: String.self, param: "stop") }
+        let text: String
+        if let messages = p["messages"] {
+            let turns = try Self.jsonList(messages, of: ChatMessage.self, param: "messages")
+            guard let template = generator.chatTemplate else {
+                throw SpecialistFailure("messages: this model has no chat template (the agent serves raw prompts); send the prompt as input")
+            }
+            text = template.render(turns, addGenerationPrompt: true)
+        } else {
+            text = generator.chatTemplate?.servingPrompt(request.input) ?? request.input
+        }
         let prompt = tokenizer.encode(text)
         guard !prompt.isEmpty else { throw SpecialistFailure("empty prompt") }
         let job = GenerationRequest(prompt: prompt, params: params)
@@ -91,10 +103,18 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         // The same tokens as metadata text too, for one release: learners older than the typed field read only that.
         var metadata = tokens.metadataText
         metadata["completion_tokens"] = String(completion.tokenIds.count)
+        metadata["prompt_tokens"] = String(prompt.count)
         var reply = SpecialistReply(output: completion.text ?? tokenizer.decode(completion.tokenIds), metadata: metadata)
         reply.tokens = tokens
         reply.modelVersion = model.version
         return reply
+    }
+
+    /// A param holding a JSON list, decoded, or an error naming the param.
+    static func jsonList<T: Decodable>(_ text: String, of: T.Type, param: String) throws -> [T] {
+        do { return try JSONDecoder().decode([T].self, from: Data(text.utf8)) } catch {
+            throw SpecialistFailure("\(param): not a JSON list of \(T.self == String.self ? "strings" : "{role, content} objects"): \(text.prefix(80))")
+        }
     }
 
     // MARK: live swap

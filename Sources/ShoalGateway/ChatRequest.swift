@@ -1,0 +1,174 @@
+import Foundation
+import ShoalJSON
+
+/// An HTTP answer that is an error, in OpenAI's error shape: the status, the error's type, and
+/// the request field it is about.
+struct GatewayError: Error, CustomStringConvertible, Sendable {
+    let status: Int
+    let type: String
+    let message: String
+    var param: String?
+    var code: String?
+
+    var description: String { message }
+
+    static func badRequest(_ message: String, param: String?) -> GatewayError {
+        GatewayError(status: 400, type: "invalid_request_error", message: message, param: param, code: nil)
+    }
+    static func unauthorized(_ message: String) -> GatewayError {
+        GatewayError(status: 401, type: "invalid_request_error", message: message, param: nil, code: "invalid_api_key")
+    }
+    static func modelNotFound(_ model: String, known: [String]) -> GatewayError {
+        GatewayError(status: 404, type: "invalid_request_error",
+                     message: "The model '\(model)' does not exist: no worker serves it"
+                        + (known.isEmpty ? " (no worker serves any model yet)" : "; served now: \(known.joined(separator: ", "))"),
+                     param: "model", code: "model_not_found")
+    }
+    static func tooLarge(limit: Int) -> GatewayError {
+        GatewayError(status: 413, type: "invalid_request_error", message: "the request body is over the \(limit)-byte limit", param: nil, code: nil)
+    }
+    static func overloaded(_ message: String) -> GatewayError {
+        GatewayError(status: 429, type: "rate_limit_error", message: message, param: nil, code: "overloaded")
+    }
+    static func unavailable(_ message: String) -> GatewayError {
+        GatewayError(status: 503, type: "server_error", message: message, param: nil, code: "no_worker")
+    }
+}
+
+/// A `POST /v1/chat/completions` body, checked field by field: anything Shoal cannot honour is
+/// refused by name rather than ignored.
+struct ChatRequest: Sendable {
+    struct Message: Sendable, Equatable {
+        let role: String
+        let content: String
+    }
+
+    /// The agent (the service a worker registered), and the version it is pinned to, if any (`tools@v3`).
+    let agent: String
+    let version: String?
+    let messages: [Message]
+    var temperature: Double?
+    var topP: Double?
+    var maxTokens: Int?
+    var seed: UInt64?
+    var stop: [String] = []
+    var stream = false
+    var includeUsage = false
+
+    /// The model name as given.
+    var model: String { version.map { "\(agent)@\($0)" } ?? agent }
+
+    static let roles: Set<String> = ["system", "user", "assistant"]
+    /// Fields OpenAI defines that this gateway does not do yet: refused, not silently dropped.
+    static let unsupported: [String: String] = [
+        "tools": "tool calls are not supported by this gateway yet; call the tools specialist with a plain user message",
+        "tool_choice": "tool calls are not supported by this gateway yet",
+        "functions": "function calls are not supported by this gateway",
+        "logprobs": "logprobs are not supported by this gateway yet",
+        "top_logprobs": "logprobs are not supported by this gateway yet",
+        "response_format": "response_format is not supported by this gateway",
+        "logit_bias": "logit_bias is not supported by this gateway",
+        "frequency_penalty": "frequency_penalty is not supported by Shoal's sampler",
+        "presence_penalty": "presence_penalty is not supported by Shoal's sampler",
+    ]
+
+    static func parse(_ body: [UInt8]) throws -> ChatRequest {
+        let value: JSONValue
+        do { value = try JSONValue.parse(body) } catch {
+            throw GatewayError.badRequest("the body is not JSON: \(error)", param: nil)
+        }
+        guard let object = value.objectValue else { throw GatewayError.badRequest("the body is not a JSON object", param: nil) }
+        func bad(_ field: String, _ what: String) -> GatewayError { .badRequest("\(field): \(what)", param: field) }
+        func given(_ field: String) -> JSONValue? {
+            guard let v = object[field], v != .null else { return nil }
+            return v
+        }
+        for (field, why) in unsupported.sorted(by: { $0.key < $1.key }) {
+            guard let v = given(field) else { continue }
+            // `logprobs: false` asks for nothing; anything else is refused.
+            if field == "logprobs", v == .bool(false) { continue }
+            throw GatewayError.badRequest("\(field): \(why)", param: field)
+        }
+        if let n = given("n"), n != .int(1) { throw bad("n", "only n = 1 is supported") }
+        guard let model = given("model")?.stringValue, !model.isEmpty else { throw bad("model", "required, a string naming an agent (e.g. math, or tools@v3)") }
+        let parts = model.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard !parts[0].isEmpty, parts.count == 1 || !parts[1].isEmpty else { throw bad("model", "'\(model)' is not AGENT or AGENT@VERSION") }
+        guard let list = given("messages")?.arrayValue, !list.isEmpty else { throw bad("messages", "required, a non-empty list") }
+        var messages: [Message] = []
+        for (i, item) in list.enumerated() {
+            guard let m = item.objectValue else { throw bad("messages[\(i)]", "not an object") }
+            guard let role = m["role"]?.stringValue, roles.contains(role) else {
+                throw bad("messages[\(i)].role", "one of system, user, assistant")
+            }
+            guard let content = m["content"]?.stringValue else { throw bad("messages[\(i)].content", "required, a string") }
+            messages.append(Message(role: role, content: content))
+        }
+        guard messages.last?.role == "user" else { throw bad("messages", "the last message must be the user's") }
+        var request = ChatRequest(agent: parts[0], version: parts.count == 2 ? parts[1] : nil, messages: messages)
+        func number(_ field: String) throws -> Double? {
+            guard let v = given(field) else { return nil }
+            switch v {
+            case .int(let i): return Double(i)
+            case .double(let d): return d
+            default: throw bad(field, "must be a number")
+            }
+        }
+        if let t = try number("temperature") {
+            guard (0...2).contains(t) else { throw bad("temperature", "must be between 0 and 2, got \(t)") }
+            request.temperature = t
+        }
+        if let p = try number("top_p") {
+            guard p > 0, p <= 1 else { throw bad("top_p", "must be in (0, 1], got \(p)") }
+            request.topP = p
+        }
+        for field in ["max_tokens", "max_completion_tokens"] {
+            if let m = try number(field) {
+                guard m == m.rounded(), m >= 1, m <= 32_768 else { throw bad(field, "must be a whole number from 1 to 32768, got \(m)") }
+                request.maxTokens = Int(m)
+            }
+        }
+        if let s = given("seed") {
+            guard case .int(let i) = s, i >= 0 else { throw bad("seed", "must be a whole number ≥ 0") }
+            request.seed = UInt64(i)
+        }
+        switch given("stop") {
+        case nil: break
+        case .string(let s)?:
+            guard !s.isEmpty else { throw bad("stop", "a string or a list of up to 4 non-empty strings") }
+            request.stop = [s]
+        case .array(let list)?:
+            let strings = list.compactMap(\.stringValue)
+            guard strings.count == list.count, strings.count <= 4, !strings.contains("") else { throw bad("stop", "a string or a list of up to 4 non-empty strings") }
+            request.stop = strings
+        default: throw bad("stop", "a string or a list of up to 4 non-empty strings")
+        }
+        if let stream = given("stream") {
+            guard case .bool(let b) = stream else { throw bad("stream", "must be true or false") }
+            request.stream = b
+        }
+        if let options = given("stream_options") {
+            guard let o = options.objectValue else { throw bad("stream_options", "must be an object") }
+            guard request.stream else { throw bad("stream_options", "only allowed with stream: true") }
+            request.includeUsage = o["include_usage"] == .bool(true)
+        }
+        return request
+    }
+
+    /// The sub-task's params for a model-backed worker (`ModelSpecialist`).
+    var params: [String: String] {
+        var p: [String: String] = [:]
+        // One user message is the input (rendered as one turn, as every client's is); a
+        // conversation goes whole, for the worker to lay out with its model's chat template.
+        if messages.count > 1 { p["messages"] = JSONValue.array(messages.map { .object(["role": .string($0.role), "content": .string($0.content)]) }).jsonText }
+        if let temperature { p["temperature"] = String(temperature) }
+        if let topP { p["top_p"] = String(topP) }
+        if let maxTokens { p["max_tokens"] = String(maxTokens) }
+        if let seed { p["seed"] = String(seed) }
+        if !stop.isEmpty { p["stop"] = JSONValue.array(stop.map(JSONValue.string)).jsonText }
+        if stream { p["stream"] = "tokens" }
+        return p
+    }
+
+    /// The sub-task's input: the last user message (what a worker without `messages` support reads).
+    var input: String { messages.last?.content ?? "" }
+}

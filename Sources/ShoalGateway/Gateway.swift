@@ -1,0 +1,302 @@
+import Foundation
+import Hummingbird
+import Logging
+import ShoalClient
+import ShoalJSON
+import ShoalWire
+
+/// `shoal gateway`: OpenAI's HTTP API in front of a Shoal cluster. It is a client of the
+/// coordinator: each HTTP request becomes a sub-task sent over ZeroMQ to the agent its `model`
+/// names, and the worker's answer comes back in OpenAI's shapes, streamed as server-sent events
+/// when asked. Built so far: `POST /v1/chat/completions` and `GET /v1/models`, API keys, OpenAI
+/// error objects, a body limit.
+public struct Gateway: Sendable {
+    public struct Options: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        public var coordinator: String
+        /// How the gateway connects to the coordinator (its own CURVE key, or plaintext).
+        public var security: Security
+        /// nil: no keys, so the gateway binds to loopback only.
+        public var apiKeys: APIKeys?
+        public var maxBodyBytes = 1 << 20
+        /// Requests in flight to the coordinator at once; past it, 429.
+        public var maxInFlight = 64
+        /// How long a request waits for its worker's answer.
+        public var requestTimeoutMs = 120_000
+
+        public init(coordinator: String, security: Security) {
+            self.coordinator = coordinator
+            self.security = security
+        }
+    }
+
+    public let options: Options
+    let clients: CoordinatorClients
+    let models: ModelCatalog
+    let logger: Logger
+
+    public init(options: Options, logger: Logger = Logger(label: "shoal.gateway")) throws {
+        if options.apiKeys == nil, !Self.isLoopback(options.host) {
+            throw GatewayStartError("without --api-keys the gateway binds to loopback only (127.0.0.1, ::1 or localhost), not \(options.host): give it a key file to serve other hosts")
+        }
+        self.options = options
+        self.logger = logger
+        clients = CoordinatorClients(endpoint: options.coordinator, security: options.security, capacity: options.maxInFlight)
+        models = ModelCatalog(clients: clients)
+    }
+
+    static func isLoopback(_ host: String) -> Bool { ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") }
+
+    /// Serves until SIGTERM or SIGINT; `listening` gets the URL once the port is bound.
+    public func run(listening: @escaping @Sendable (String) -> Void) async throws {
+        let router = Router()
+        router.get("/v1/models") { request, _ -> Response in
+            await self.respond { try self.authorize(request); return try Self.json(try await self.models.list()) }
+        }
+        router.post("/v1/chat/completions") { request, _ -> Response in
+            await self.respond {
+                try self.authorize(request)
+                return try await self.chat(try await self.body(request))
+            }
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname(options.host, port: options.port), serverName: "shoal-gateway"),
+                              onServerRunning: { [host = options.host] channel in
+                                  listening("http://\(host.contains(":") ? "[\(host)]" : host):\(channel.localAddress?.port ?? 0)")
+                              }, logger: logger)
+        if options.apiKeys == nil {
+            logger.warning("no API keys (--api-keys): anyone on this host may call the gateway; it listens on loopback only")
+        }
+        try await app.runService()
+    }
+
+    // MARK: requests
+
+    private func authorize(_ request: Request) throws {
+        guard let keys = options.apiKeys else { return }
+        guard keys.entry(authorization: request.headers[.authorization]) != nil else {
+            throw GatewayError.unauthorized(request.headers[.authorization] == nil
+                ? "no API key: send Authorization: Bearer KEY" : "the API key is not one this gateway knows")
+        }
+    }
+
+    private func body(_ request: Request) async throws -> [UInt8] {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > options.maxBodyBytes {
+            throw GatewayError.tooLarge(limit: options.maxBodyBytes)
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: options.maxBodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch {
+            throw GatewayError.tooLarge(limit: options.maxBodyBytes)
+        }
+    }
+
+    /// The handler's response, or its error in OpenAI's shape.
+    private func respond(_ handler: () async throws -> Response) async -> Response {
+        do { return try await handler() } catch let e as GatewayError {
+            return Self.error(e)
+        } catch {
+            logger.error("gateway: \(error)")
+            return Self.error(GatewayError(status: 500, type: "server_error", message: "\(error)", param: nil, code: nil))
+        }
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JSONEncoder.shoal().encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func error(_ e: GatewayError) -> Response {
+        let body = OpenAI.ErrorBody(error: .init(message: e.message, type: e.type, param: e.param, code: e.code))
+        return (try? json(body, status: HTTPResponse.Status(code: e.status))) ?? Response(status: .internalServerError)
+    }
+
+    // MARK: chat completions
+
+    func chat(_ body: [UInt8]) async throws -> Response {
+        let request = try ChatRequest.parse(body)
+        try await models.check(request.agent)
+        let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
+        let created = Int(Date().timeIntervalSince1970)
+        if request.stream { return try await stream(request, id: id, created: created) }
+        let timeout = options.requestTimeoutMs
+        let outcome = try await clients.run { client in
+            try client.call(skill: request.agent, input: request.input, params: request.params, modelVersion: request.version ?? "", timeoutMs: timeout)
+        }
+        guard outcome.ok else { throw Self.failure(outcome, model: request.model) }
+        let usage = Self.usage(outcome)
+        return try Self.json(OpenAI.ChatCompletion(
+            id: String(id), created: created, model: request.model,
+            choices: [OpenAI.Choice(message: OpenAI.Message(content: outcome.output), finish_reason: Self.finishReason(outcome))],
+            usage: usage, system_fingerprint: "\(outcome.workerId)@\(outcome.modelVersion)"))
+    }
+
+    /// Server-sent events: a chunk per piece the worker streams, a last chunk with the finish
+    /// reason (and the usage, when asked), then `data: [DONE]`. An error before the first piece
+    /// is an ordinary error response; a client that goes away ends the wait for the rest.
+    func stream(_ request: ChatRequest, id: String, created: Int) async throws -> Response {
+        let (events, feed) = AsyncStream<StreamEvent>.makeStream(bufferingPolicy: .unbounded)
+        let cancelled = CancelFlag()
+        let timeout = options.requestTimeoutMs
+        try clients.start { client in
+            Self.pump(client, request, timeout: timeout, cancelled: cancelled, into: feed)
+        }
+        let iterator = EventIterator(events.makeAsyncIterator())
+        // The first event decides: an error before anything streamed gets its own status.
+        let first = await iterator.next()
+        if case .failed(let error)? = first {
+            throw error
+        }
+        let model = request.model, includeUsage = request.includeUsage
+        let body = ResponseBody { writer in
+            func send(_ chunk: OpenAI.ChatCompletionChunk) async throws {
+                let data = try JSONEncoder.shoal().encode(chunk)
+                var buffer = ByteBuffer(string: "data: ")
+                buffer.writeBytes(data)
+                buffer.writeString("\n\n")
+                try await writer.write(buffer)
+            }
+            do {
+                try await send(OpenAI.ChatCompletionChunk(id: id, created: created, model: model,
+                                                          choices: [.init(delta: .init(role: "assistant", content: ""), finish_reason: nil)]))
+                var next = first
+                while let event = next {
+                    switch event {
+                    case .piece(let text):
+                        try await send(OpenAI.ChatCompletionChunk(id: id, created: created, model: model,
+                                                                  choices: [.init(delta: .init(content: text), finish_reason: nil)]))
+                    case .done(let outcome):
+                        var last = OpenAI.ChatCompletionChunk(id: id, created: created, model: model,
+                                                              choices: [.init(delta: .init(), finish_reason: Self.finishReason(outcome))])
+                        if includeUsage { last.usage = Self.usage(outcome) }
+                        try await send(last)
+                    case .failed(let error):
+                        // After pieces went out the status is sent: the error goes as an event.
+                        let e = OpenAI.ErrorBody(error: .init(message: error.message, type: error.type, param: error.param, code: error.code))
+                        var buffer = ByteBuffer(string: "data: ")
+                        buffer.writeBytes(try JSONEncoder.shoal().encode(e))
+                        buffer.writeString("\n\n")
+                        try await writer.write(buffer)
+                    }
+                    next = await iterator.next()
+                }
+                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                try await writer.finish(nil)
+            } catch {
+                cancelled.set()  // the client went away: stop waiting for its pieces
+                throw error
+            }
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
+    enum StreamEvent: Sendable {
+        case piece(String)
+        case done(SubTaskOutcome)
+        case failed(GatewayError)
+    }
+
+    /// Sends the sub-task and feeds its pieces and final answer into `feed` (on the client's
+    /// thread). Returns whether the client is fit to reuse (no reply left owing).
+    static func pump(_ client: Client, _ request: ChatRequest, timeout: Int, cancelled: CancelFlag,
+                     into feed: AsyncStream<StreamEvent>.Continuation) -> Bool {
+        defer { feed.finish() }
+        let id: UInt64
+        do {
+            id = try client.send(skill: request.agent, input: request.input, params: request.params,
+                                 modelVersion: request.version ?? "", stream: true)
+        } catch {
+            feed.yield(.failed(failure(error, model: request.model)))
+            return false
+        }
+        let start = monotonicMs()
+        while !cancelled.isSet {
+            let left = Int64(timeout) - (monotonicMs() - start)
+            guard left > 0 else {
+                feed.yield(.failed(GatewayError(status: 504, type: "server_error", message: "no answer from '\(request.model)' within \(timeout) ms",
+                                                param: nil, code: "timeout")))
+                return false
+            }
+            let message: (outcome: SubTaskOutcome, final: Bool)?
+            do { message = try client.receive(timeoutMs: Int(min(left, 200))) } catch {
+                feed.yield(.failed(failure(error, model: request.model)))
+                return false
+            }
+            guard let (outcome, final) = message, outcome.requestId == id else { continue }
+            if !final {
+                feed.yield(.piece(outcome.output))
+                continue
+            }
+            feed.yield(outcome.ok ? .done(outcome) : .failed(failure(outcome, model: request.model)))
+            return true
+        }
+        return false
+    }
+
+    // MARK: answers
+
+    static func finishReason(_ outcome: SubTaskOutcome) -> String {
+        let reason = outcome.tokens?.finishReason ?? outcome.metadata["finish_reason"] ?? "stop"
+        return reason == "length" ? "length" : "stop"
+    }
+
+    static func usage(_ outcome: SubTaskOutcome) -> OpenAI.Usage {
+        let prompt = Int(outcome.metadata["prompt_tokens"] ?? "") ?? 0
+        let completion = Int(outcome.metadata["completion_tokens"] ?? "") ?? outcome.tokens?.tokenIds.count ?? 0
+        return OpenAI.Usage(prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion)
+    }
+
+    /// A worker's or the coordinator's refusal as an HTTP error.
+    static func failure(_ outcome: SubTaskOutcome, model: String) -> GatewayError {
+        let message = outcome.message.isEmpty ? outcome.code.name : outcome.message
+        switch outcome.code {
+        case .badRequest: return .badRequest(message, param: nil)
+        case .tooLarge: return GatewayError(status: 413, type: "invalid_request_error", message: message, param: nil, code: "too_large")
+        case .overloaded: return .overloaded(message)
+        case .noSuchService: return .unavailable("no worker serves '\(model)' now: \(message)")
+        case .timeout: return GatewayError(status: 504, type: "server_error", message: message, param: nil, code: "timeout")
+        case .forbidden: return GatewayError(status: 502, type: "server_error", message: "the coordinator refused the gateway's key: \(message)", param: nil, code: "forbidden")
+        case .notFound: return GatewayError(status: 404, type: "invalid_request_error", message: message, param: "model", code: "model_not_found")
+        default: return GatewayError(status: 500, type: "server_error", message: "\(outcome.code.name): \(message)", param: nil, code: outcome.code.name)
+        }
+    }
+
+    static func failure(_ error: Error, model: String) -> GatewayError {
+        switch error {
+        case let e as GatewayError: return e
+        case let e as ClientError:
+            switch e {
+            case .refused(_, let reason, let code):
+                var outcome = SubTaskOutcome(header: Shoal_V1_ReplyHeader())
+                outcome.code = code
+                outcome.message = reason
+                return failure(outcome, model: model)
+            case .noReply: return GatewayError(status: 504, type: "server_error", message: "\(e)", param: nil, code: "timeout")
+            default: return GatewayError(status: 502, type: "server_error", message: "\(e)", param: nil, code: "coordinator_unreachable")
+            }
+        default: return GatewayError(status: 500, type: "server_error", message: "\(error)", param: nil, code: nil)
+        }
+    }
+}
+
+public struct GatewayStartError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Set once when a streaming client goes away; read by the thread waiting for its pieces.
+final class CancelFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
+
+/// An async iterator shared by the handler (first event) and the response body (the rest);
+/// only one of them uses it at a time.
+final class EventIterator: @unchecked Sendable {
+    private var iterator: AsyncStream<Gateway.StreamEvent>.AsyncIterator
+    init(_ iterator: AsyncStream<Gateway.StreamEvent>.AsyncIterator) { self.iterator = iterator }
+    func next() async -> Gateway.StreamEvent? { await iterator.next() }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import ShoalCluster
+import XCTest
+
+/// Issue 19: `shoal gateway`, OpenAI's HTTP API in front of a real cluster (coordinator with
+/// CURVE keys, a worker serving the engine's tiny Qwen3 fixture), driven by the official
+/// `openai` Python package.
+final class GatewayTests: XCTestCase {
+    static func python() throws -> String {
+        let python = try InteropTests.python()
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: python)
+        check.arguments = ["-c", "import openai"]
+        try check.run()
+        check.waitUntilExit()
+        guard check.terminationStatus == 0 else {
+            // `make test` installs it; a venv without it is a broken set-up, not an optional tool.
+            XCTFail("no openai package in \(python)'s venv; `make test` installs it")
+            throw XCTSkip("openai package missing")
+        }
+        return python
+    }
+
+    /// A cluster with one model worker and a gateway in front of it; the gateway's URL.
+    private func cluster(_ h: ClusterHarness, apiKeys: String) throws -> String {
+        let model = InteropTests.packageRoot.appendingPathComponent("Tests/ShoalEngineTests/Fixtures/models/qwen3").path
+        let agent = h.directory.appendingPathComponent("tiny.yaml").path
+        try """
+            name: tiny
+            backend: swift
+            model: \(model)
+            chat_template: chatml
+            concurrency: 4
+            sampling: {temperature: 0, max_tokens: 6}
+            """.write(toFile: agent, atomically: true, encoding: .utf8)
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: agent, endpoint: ep, id: "tiny-1")
+        try h.waitForWorkers(ep, count: 1)
+        let gateway = try h.start("gateway", ["gateway", "--coordinator", ep, "--key", h.keys.file("client"), "--bind", "127.0.0.1:0",
+                                              "--api-keys", apiKeys])
+        guard let line = gateway.waitForLine(prefix: "shoal gateway listening on ", timeout: 20),
+              let url = line.split(separator: " ").first else {
+            throw HarnessError.didNotStart("the gateway", stderr: gateway.stderrText)
+        }
+        return String(url)
+    }
+
+    func testTheOpenAIClientChatsStreamsListsModelsAndGetsOpenAIErrors() throws {
+        let python = try Self.python()
+        let h = try ClusterHarness()
+        let key = "sk-shoal-test-" + UUID().uuidString
+        let keyFile = h.directory.appendingPathComponent("api-keys").path
+        try "# test keys\n\(key) client app-1\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let url = try cluster(h, apiKeys: keyFile)
+
+        let script = InteropTests.packageRoot.appendingPathComponent("scripts/gateway/openai_client.py").path
+        let run = try ChildProcess(name: "openai", executable: python, arguments: [script, url, key, "tiny"], captureStderr: true)
+        defer { run.stop(grace: 1) }
+        XCTAssertTrue(run.wait(timeout: 120), "the openai client did not finish")
+        XCTAssertEqual(run.exitCode, 0, run.stderrText)
+        let text = try XCTUnwrap(run.output.last, run.stderrText)
+        let out = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+
+        XCTAssertEqual(out["models"] as? [String], ["tiny"])
+        let chat = try XCTUnwrap(out["chat"] as? [String: Any])
+        let content = try XCTUnwrap(chat["content"] as? String)
+        XCTAssertEqual(chat["role"] as? String, "assistant")
+        XCTAssertEqual(chat["object"] as? String, "chat.completion")
+        let usage = try XCTUnwrap(chat["usage"] as? [String: Any])
+        let completionTokens = try XCTUnwrap(usage["completion_tokens"] as? Int)
+        XCTAssertTrue((1...5).contains(completionTokens), "max_tokens 5 is honoured: \(usage)")
+        XCTAssertEqual(chat["finish_reason"] as? String, completionTokens == 5 ? "length" : "stop")
+        XCTAssertGreaterThan(usage["prompt_tokens"] as? Int ?? 0, 0)
+        XCTAssertEqual(usage["total_tokens"] as? Int, (usage["prompt_tokens"] as? Int ?? 0) + completionTokens)
+
+        // Streamed, greedy: the same text, piece by piece, a role first and the usage last.
+        let stream = try XCTUnwrap(out["stream"] as? [String: Any])
+        XCTAssertEqual(stream["content"] as? String, content, "streaming and not streaming give the same greedy text")
+        XCTAssertGreaterThan(stream["pieces"] as? Int ?? 0, 1)
+        XCTAssertEqual(stream["roles"] as? [String], ["assistant"])
+        XCTAssertEqual(stream["finish_reason"] as? String, chat["finish_reason"] as? String)
+        XCTAssertEqual((stream["usage"] as? [String: Any])?["completion_tokens"] as? Int, completionTokens)
+
+        // A conversation is laid out with the chat template (more prompt than its last turn).
+        let conversation = try XCTUnwrap(out["conversation"] as? [String: Any])
+        XCTAssertGreaterThan(conversation["prompt_tokens"] as? Int ?? 0, usage["prompt_tokens"] as? Int ?? 0)
+        // A stop string ends the text before it.
+        let stopped = try XCTUnwrap((out["stop"] as? [String: Any])?["content"] as? String)
+        XCTAssertTrue(content.hasPrefix(stopped) && stopped.count < content.count, "'\(stopped)' from '\(content)'")
+
+        let errors = try XCTUnwrap(out["errors"] as? [String: Any])
+        func error(_ name: String) -> [String: Any] { errors[name] as? [String: Any] ?? [:] }
+        XCTAssertEqual(error("unknown_model")["status"] as? Int, 404)
+        XCTAssertEqual(error("unknown_model")["code"] as? String, "model_not_found")
+        XCTAssertEqual(error("bad_temperature")["status"] as? Int, 400)
+        XCTAssertEqual(error("bad_temperature")["param"] as? String, "temperature")
+        XCTAssertEqual(error("tools")["status"] as? Int, 400)
+        XCTAssertEqual(error("tools")["param"] as? String, "tools")
+        XCTAssertEqual(error("no_messages")["param"] as? String, "messages")
+        XCTAssertEqual(error("wrong_key")["status"] as? Int, 401)
+        let tooLarge = try XCTUnwrap(out["too_large"] as? [String: Any])
+        XCTAssertEqual(tooLarge["status"] as? Int, 413)
+        XCTAssertNotNil((tooLarge["body"] as? [String: Any])?["error"], "the 413 is an OpenAI error object too")
+    }
+
+    func testWithoutAPIKeysTheGatewayListensOnLoopbackOnly() throws {
+        let h = try ClusterHarness()
+        let refused = try h.run(["gateway", "--coordinator", "tcp://127.0.0.1:1", "--insecure", "--bind", "0.0.0.0:0"])
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("without --api-keys the gateway binds to loopback only"), refused.stderr)
+        let keyFile = h.directory.appendingPathComponent("short-keys").path
+        try "short client\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let short = try h.run(["gateway", "--coordinator", "tcp://127.0.0.1:1", "--insecure", "--api-keys", keyFile])
+        XCTAssertNotEqual(short.status, 0)
+        XCTAssertTrue(short.stderr.contains("\(keyFile):1: the key is shorter than 16 characters"), short.stderr)
+    }
+}

@@ -1,0 +1,84 @@
+"""Drives `shoal gateway` with the official `openai` package, as an application would.
+
+Usage: openai_client.py BASE_URL API_KEY MODEL
+Prints one JSON object: what each call returned (or the error it raised), for GatewayTests.
+"""
+import json
+import sys
+import urllib.request
+import urllib.error
+
+import openai
+
+base, key, model = sys.argv[1], sys.argv[2], sys.argv[3]
+client = openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0, timeout=60)
+out = {}
+
+
+def error_of(e):
+    body = getattr(e, "body", None)
+    return {"status": getattr(e, "status_code", None), "type": type(e).__name__,
+            "param": body.get("param") if isinstance(body, dict) else None,
+            "code": body.get("code") if isinstance(body, dict) else None,
+            "message": str(e)}
+
+
+out["models"] = [m.id for m in client.models.list().data]
+
+one = [{"role": "user", "content": "Hello world"}]
+r = client.chat.completions.create(model=model, messages=one, max_tokens=5, temperature=0, seed=7)
+out["chat"] = {"content": r.choices[0].message.content, "role": r.choices[0].message.role,
+               "finish_reason": r.choices[0].finish_reason, "object": r.object,
+               "usage": r.usage.model_dump() if r.usage else None}
+
+pieces, finish, usage, roles = [], None, None, []
+for chunk in client.chat.completions.create(model=model, messages=one, max_tokens=5, temperature=0, seed=7,
+                                            stream=True, stream_options={"include_usage": True}):
+    assert chunk.object == "chat.completion.chunk", chunk.object
+    for c in chunk.choices:
+        if c.delta.role:
+            roles.append(c.delta.role)
+        if c.delta.content:
+            pieces.append(c.delta.content)
+        if c.finish_reason:
+            finish = c.finish_reason
+    if chunk.usage:
+        usage = chunk.usage.model_dump()
+out["stream"] = {"content": "".join(pieces), "pieces": len(pieces), "finish_reason": finish, "usage": usage, "roles": roles}
+
+conversation = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Again"}]
+r = client.chat.completions.create(model=model, messages=conversation, max_tokens=3, temperature=0)
+out["conversation"] = {"content": r.choices[0].message.content, "prompt_tokens": r.usage.prompt_tokens}
+
+stopped = client.chat.completions.create(model=model, messages=one, max_tokens=5, temperature=0, stop=[out["chat"]["content"][:2] or "x"])
+out["stop"] = {"content": stopped.choices[0].message.content}
+
+errors = {}
+for name, kwargs in {
+    "unknown_model": dict(model="nosuch", messages=one),
+    "bad_temperature": dict(model=model, messages=one, temperature=5),
+    "tools": dict(model=model, messages=one, tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}]),
+    "no_messages": dict(model=model, messages=[]),
+}.items():
+    try:
+        client.chat.completions.create(**kwargs)
+        errors[name] = None
+    except openai.APIStatusError as e:
+        errors[name] = error_of(e)
+try:
+    openai.OpenAI(base_url=base + "/v1", api_key="not-a-key-of-this-gateway", max_retries=0).models.list()
+    errors["wrong_key"] = None
+except openai.APIStatusError as e:
+    errors["wrong_key"] = error_of(e)
+out["errors"] = errors
+
+big = json.dumps({"model": model, "messages": [{"role": "user", "content": "x" * (2 << 20)}]}).encode()
+request = urllib.request.Request(base + "/v1/chat/completions", data=big, headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+try:
+    urllib.request.urlopen(request, timeout=60)
+    out["too_large"] = None
+except urllib.error.HTTPError as e:
+    out["too_large"] = {"status": e.code, "body": json.loads(e.read() or b"{}")}
+
+print(json.dumps(out))
