@@ -56,6 +56,7 @@ public enum Demo {
         }
         try showBuiltInSpecialists(client: client, skills: Set(topology.agents.flatMap(\.agent.skills)), say: say)
         try showRealModels(client: client, skills: Set(topology.agents.flatMap(\.agent.skills)), say: say)
+        try showGateway(supervisor: supervisor, skills: Set(topology.agents.flatMap(\.agent.skills)), say: say)
         let answer = try client.call(skill: "calculator", input: "2 * (3 + 4)").output
 
         say("")
