@@ -54,6 +54,44 @@ struct ChatRequest: Sendable {
     var stop: [String] = []
     var stream = false
     var includeUsage = false
+    /// `tools` (OpenAI's function tools), unless `tool_choice` is "none"; a chosen function alone.
+    var functions: [Function] = []
+
+    /// A function a tool call may name: the schema the model is shown.
+    struct Function: Sendable, Equatable {
+        let name: String
+        let description: String?
+        let parameters: JSONValue?
+
+        /// The schema as the tools specialist was trained to read it: BFCL's layout (`name`,
+        /// `description`, `parameters` with `type: dict`, float for number), keys in that order, ", " between members.
+        var text: JSONText {
+            var fields: [(String, JSONText)] = [("name", .string(name))]
+            if let description { fields.append(("description", .string(description))) }
+            if let parameters { fields.append(("parameters", Self.layout(parameters))) }
+            return .object(fields)
+        }
+
+        static let keyOrder = ["name", "type", "description", "enum", "parameters", "properties", "required"]
+        static let bfclTypes = ["object": "dict", "number": "float"]
+
+        static func layout(_ value: JSONValue, key: String? = nil) -> JSONText {
+            switch value {
+            case .null: return .raw("null")
+            case .bool(let b): return .bool(b)
+            case .int(let i): return .int(i)
+            case .double(let d): return .double(d)
+            case .string(let s): return .string(key == "type" ? bfclTypes[s] ?? s : s)
+            case .array(let items): return .array(items.map { layout($0) })
+            case .object(let members):
+                let keys = members.keys.sorted { a, b in
+                    let (i, j) = (keyOrder.firstIndex(of: a) ?? keyOrder.count, keyOrder.firstIndex(of: b) ?? keyOrder.count)
+                    return i != j ? i < j : a < b
+                }
+                return .object(keys.map { ($0, layout(members[$0]!, key: $0)) })
+            }
+        }
+    }
 
     /// The model name as given.
     var model: String { version.map { "\(agent)@\($0)" } ?? agent }
@@ -61,8 +99,6 @@ struct ChatRequest: Sendable {
     static let roles: Set<String> = ["system", "user", "assistant"]
     /// Fields OpenAI defines that this gateway does not do yet: refused, not silently dropped.
     static let unsupported: [String: String] = [
-        "tools": "tool calls are not supported by this gateway yet; call the tools specialist with a plain user message",
-        "tool_choice": "tool calls are not supported by this gateway yet",
         "functions": "function calls are not supported by this gateway",
         "logprobs": "logprobs are not supported by this gateway yet",
         "top_logprobs": "logprobs are not supported by this gateway yet",
@@ -82,6 +118,30 @@ struct ChatRequest: Sendable {
         func given(_ field: String) -> JSONValue? {
             guard let v = object[field], v != .null else { return nil }
             return v
+        }
+        var request = ChatRequest(agent: "", version: nil, messages: [])
+        if let tools = given("tools") {
+            guard let list = tools.arrayValue else { throw bad("tools", "must be a list of {type: function, function: {name, description, parameters}}") }
+            for (i, tool) in list.enumerated() {
+                guard let t = tool.objectValue, t["type"] == .string("function"), let f = t["function"]?.objectValue else {
+                    throw bad("tools[\(i)]", "must be {type: function, function: {…}}")
+                }
+                guard let name = f["name"]?.stringValue, !name.isEmpty else { throw bad("tools[\(i)].function.name", "required, a string") }
+                if let p = f["parameters"], p.objectValue == nil { throw bad("tools[\(i)].function.parameters", "must be a JSON Schema object") }
+                request.functions.append(Function(name: name, description: f["description"]?.stringValue, parameters: f["parameters"]))
+            }
+        }
+        if let choice = given("tool_choice") {
+            switch choice {
+            case .string("none"): request.functions = []
+            case .string("auto"), .string("required"): break
+            case .object(let o):
+                guard let name = o["function"]?.objectValue?["name"]?.stringValue, let f = request.functions.first(where: { $0.name == name }) else {
+                    throw bad("tool_choice", "names a function that is not in tools")
+                }
+                request.functions = [f]
+            default: throw bad("tool_choice", "none, auto, required, or {type: function, function: {name}}")
+            }
         }
         for (field, why) in unsupported.sorted(by: { $0.key < $1.key }) {
             guard let v = given(field) else { continue }
@@ -104,7 +164,7 @@ struct ChatRequest: Sendable {
             messages.append(Message(role: role, content: content))
         }
         guard messages.last?.role == "user" else { throw bad("messages", "the last message must be the user's") }
-        var request = ChatRequest(agent: parts[0], version: parts.count == 2 ? parts[1] : nil, messages: messages)
+        request = ChatRequest(agent: parts[0], version: parts.count == 2 ? parts[1] : nil, messages: messages, functions: request.functions)
         func number(_ field: String) throws -> Double? {
             guard let v = given(field) else { return nil }
             switch v {
@@ -151,6 +211,9 @@ struct ChatRequest: Sendable {
             guard request.stream else { throw bad("stream_options", "only allowed with stream: true") }
             request.includeUsage = o["include_usage"] == .bool(true)
         }
+        if request.stream && !request.functions.isEmpty {
+            throw bad("stream", "streaming a tool call is not supported yet; send stream: false with tools")
+        }
         return request
     }
 
@@ -158,8 +221,9 @@ struct ChatRequest: Sendable {
     var params: [String: String] {
         var p: [String: String] = [:]
         // One user message is the input (rendered as one turn, as every client's is); a
-        // conversation goes whole, for the worker to lay out with its model's chat template.
-        if messages.count > 1 { p["messages"] = JSONValue.array(messages.map { .object(["role": .string($0.role), "content": .string($0.content)]) }).jsonText }
+        // conversation goes whole, for the worker to lay out with its model's chat template. With
+        // tools, the input is the tools specialist's own layout (functions, then the request).
+        if messages.count > 1 && functions.isEmpty { p["messages"] = JSONValue.array(messages.map { .object(["role": .string($0.role), "content": .string($0.content)]) }).jsonText }
         if let temperature { p["temperature"] = String(temperature) }
         if let topP { p["top_p"] = String(topP) }
         if let maxTokens { p["max_tokens"] = String(maxTokens) }
@@ -169,6 +233,21 @@ struct ChatRequest: Sendable {
         return p
     }
 
-    /// The sub-task's input: the last user message (what a worker without `messages` support reads).
-    var input: String { messages.last?.content ?? "" }
+    /// The sub-task's input: the last user message (what a worker without `messages` support
+    /// reads); with tools, the functions and the request as the tools specialist was trained on.
+    var input: String {
+        let request = messages.last?.content ?? ""
+        guard !functions.isEmpty else { return request }
+        return "Functions:\n\(JSONText.array(functions.map(\.text)).text)\nRequest: \(request)\n"
+    }
+
+    /// A model's answer read as a tool call (`{"name": …, "arguments": {…}}` naming one of the
+    /// functions), or nil when it is not one.
+    func toolCall(in output: String) -> (name: String, arguments: String)? {
+        guard !functions.isEmpty, let value = try? JSONValue.parse(output.trimmingCharacters(in: .whitespacesAndNewlines)),
+              let name = value["name"]?.stringValue, functions.contains(where: { $0.name == name }) else { return nil }
+        let arguments = value["arguments"] ?? .object([:])
+        guard arguments.objectValue != nil else { return nil }
+        return (name, arguments.jsonText)
+    }
 }

@@ -8,8 +8,8 @@ import ShoalWire
 /// `shoal gateway`: OpenAI's HTTP API in front of a Shoal cluster. It is a client of the
 /// coordinator: each HTTP request becomes a sub-task sent over ZeroMQ to the agent its `model`
 /// names, and the worker's answer comes back in OpenAI's shapes, streamed as server-sent events
-/// when asked. Built so far: `POST /v1/chat/completions` and `GET /v1/models`, API keys, OpenAI
-/// error objects, a body limit.
+/// when asked. Built so far: `POST /v1/chat/completions` (tool calls through the tools
+/// specialist included) and `GET /v1/models`, API keys, OpenAI error objects, a body limit.
 public struct Gateway: Sendable {
     public struct Options: Sendable {
         public var host = "127.0.0.1"
@@ -126,9 +126,16 @@ public struct Gateway: Sendable {
         }
         guard outcome.ok else { throw Self.failure(outcome, model: request.model) }
         let usage = Self.usage(outcome)
+        var message = OpenAI.Message(content: outcome.output)
+        var finish = Self.finishReason(outcome)
+        if let call = request.toolCall(in: outcome.output) {
+            let callId = "call_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
+            message = OpenAI.Message(content: nil, tool_calls: [OpenAI.ToolCall(id: String(callId), function: .init(name: call.name, arguments: call.arguments))])
+            finish = "tool_calls"
+        }
         return try Self.json(OpenAI.ChatCompletion(
             id: String(id), created: created, model: request.model,
-            choices: [OpenAI.Choice(message: OpenAI.Message(content: outcome.output), finish_reason: Self.finishReason(outcome))],
+            choices: [OpenAI.Choice(message: message, finish_reason: finish)],
             usage: usage, system_fingerprint: "\(outcome.workerId)@\(outcome.modelVersion)"))
     }
 

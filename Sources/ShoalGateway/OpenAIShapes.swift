@@ -15,7 +15,19 @@ enum OpenAI {
 
     struct Message: Encodable, Sendable {
         var role = "assistant"
-        let content: String
+        let content: String?
+        var tool_calls: [ToolCall]?
+    }
+
+    struct ToolCall: Encodable, Sendable {
+        struct Function: Encodable, Sendable {
+            let name: String
+            /// JSON text, as OpenAI sends it.
+            let arguments: String
+        }
+        let id: String
+        var type = "function"
+        let function: Function
     }
 
     struct Choice: Encodable, Sendable {

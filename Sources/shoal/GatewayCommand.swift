@@ -11,8 +11,8 @@ struct GatewayCommand: ParsableCommand {
         discussion: """
             `model` in a request names an agent, optionally pinned to a version (math, tools@v3). \
             Built: POST /v1/chat/completions (streaming as server-sent events too; temperature, \
-            top_p, max_tokens, seed and stop honoured; tools, logprobs and penalties refused with \
-            a 400 naming the field) and GET /v1/models. Not built yet: embeddings, tasks, admin \
+            top_p, max_tokens, seed and stop honoured; tools answered by the tools specialist as \
+            tool_calls; logprobs and penalties refused with a 400 naming the field) and GET /v1/models. Not built yet: embeddings, tasks, admin \
             routes, /metrics.
 
             API keys: a file of lines `KEY ROLE [NAME]` (ROLE client or admin; keys of at least \

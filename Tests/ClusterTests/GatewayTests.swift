@@ -35,7 +35,9 @@ final class GatewayTests: XCTestCase {
             """.write(toFile: agent, atomically: true, encoding: .utf8)
         let (_, ep) = try h.coordinator()
         _ = try h.worker(agent: agent, endpoint: ep, id: "tiny-1")
-        try h.waitForWorkers(ep, count: 1)
+        // The built-in tools specialist, for tool calls.
+        _ = try h.worker(agent: InteropTests.packageRoot.appendingPathComponent("agents/tools.yaml").path, endpoint: ep, id: "tools-1")
+        try h.waitForWorkers(ep, count: 2)
         let gateway = try h.start("gateway", ["gateway", "--coordinator", ep, "--key", h.keys.file("client"), "--bind", "127.0.0.1:0",
                                               "--api-keys", apiKeys])
         guard let line = gateway.waitForLine(prefix: "shoal gateway listening on ", timeout: 20),
@@ -54,14 +56,14 @@ final class GatewayTests: XCTestCase {
         let url = try cluster(h, apiKeys: keyFile)
 
         let script = InteropTests.packageRoot.appendingPathComponent("scripts/gateway/openai_client.py").path
-        let run = try ChildProcess(name: "openai", executable: python, arguments: [script, url, key, "tiny"], captureStderr: true)
+        let run = try ChildProcess(name: "openai", executable: python, arguments: [script, url, key, "tiny", "tools"], captureStderr: true)
         defer { run.stop(grace: 1) }
         XCTAssertTrue(run.wait(timeout: 120), "the openai client did not finish")
         XCTAssertEqual(run.exitCode, 0, run.stderrText)
         let text = try XCTUnwrap(run.output.last, run.stderrText)
         let out = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
 
-        XCTAssertEqual(out["models"] as? [String], ["tiny"])
+        XCTAssertEqual(out["models"] as? [String], ["tiny", "tools"])
         let chat = try XCTUnwrap(out["chat"] as? [String: Any])
         let content = try XCTUnwrap(chat["content"] as? String)
         XCTAssertEqual(chat["role"] as? String, "assistant")
@@ -94,8 +96,18 @@ final class GatewayTests: XCTestCase {
         XCTAssertEqual(error("unknown_model")["code"] as? String, "model_not_found")
         XCTAssertEqual(error("bad_temperature")["status"] as? Int, 400)
         XCTAssertEqual(error("bad_temperature")["param"] as? String, "temperature")
-        XCTAssertEqual(error("tools")["status"] as? Int, 400)
-        XCTAssertEqual(error("tools")["param"] as? String, "tools")
+        XCTAssertEqual(error("bad_tools")["status"] as? Int, 400)
+        XCTAssertEqual(error("bad_tools")["param"] as? String, "tools[0].function.name")
+
+        // A tool call: the tools specialist's answer comes back as message.tool_calls.
+        let tool = try XCTUnwrap(out["tool_call"] as? [String: Any])
+        XCTAssertEqual(tool["finish_reason"] as? String, "tool_calls")
+        let calls = try XCTUnwrap(tool["calls"] as? [[String: Any]])
+        XCTAssertEqual(calls.count, 1)
+        XCTAssertEqual(calls.first?["name"] as? String, "get_current_weather")
+        XCTAssertEqual(calls.first?["type"] as? String, "function")
+        XCTAssertTrue((calls.first?["id"] as? String ?? "").hasPrefix("call_"))
+        XCTAssertNotNil((calls.first?["arguments"] as? [String: Any])?["location"], "\(calls)")
         XCTAssertEqual(error("no_messages")["param"] as? String, "messages")
         XCTAssertEqual(error("wrong_key")["status"] as? Int, 401)
         let tooLarge = try XCTUnwrap(out["too_large"] as? [String: Any])

@@ -51,7 +51,11 @@ final class ChatRequestTests: XCTestCase {
             (#"{"model": "m", \#(user), "stream": "yes"}"#, "stream"),
             (#"{"model": "m", \#(user), "stream_options": {"include_usage": true}}"#, "stream_options"),
             (#"{"model": "m", \#(user), "n": 2}"#, "n"),
-            (#"{"model": "m", \#(user), "tools": []}"#, "tools"),
+            (#"{"model": "m", \#(user), "tools": {}}"#, "tools"),
+            (#"{"model": "m", \#(user), "tools": [{"type": "function"}]}"#, "tools[0]"),
+            (#"{"model": "m", \#(user), "tools": [{"type": "function", "function": {"description": "x"}}]}"#, "tools[0].function.name"),
+            (#"{"model": "m", \#(user), "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}}"#, "tool_choice"),
+            (#"{"model": "m", \#(user), "tools": [{"type": "function", "function": {"name": "f"}}], "stream": true}"#, "stream"),
             (#"{"model": "m", \#(user), "logprobs": true}"#, "logprobs"),
             (#"{"model": "m", \#(user), "presence_penalty": 0.5}"#, "presence_penalty"),
         ]
@@ -65,6 +69,26 @@ final class ChatRequestTests: XCTestCase {
         XCTAssertEqual(refusal("[1, 2]")?.message, "the body is not a JSON object")
         // Asking for nothing is not refused.
         XCTAssertNil(refusal(#"{"model": "m", \#(user), "logprobs": false, "tools": null, "n": 1}"#))
+    }
+
+    func testToolsAreShownInTheToolsSpecialistsLayoutAndItsAnswerReadAsACall() throws {
+        let r = try parse(#"{"model": "tools", "messages": [{"role": "user", "content": "Weather in Oslo?"}], "tools": [{"type": "function", "function": {"name": "get_current_weather", "description": "Get the weather.", "parameters": {"type": "object", "required": ["location"], "properties": {"location": {"description": "The city.", "type": "string"}, "days": {"type": "number", "description": "How many."}}}}}]}"#)
+        XCTAssertEqual(r.input, """
+            Functions:
+            [{"name": "get_current_weather", "description": "Get the weather.", "parameters": {"type": "dict", "properties": {"days": {"type": "float", "description": "How many."}, "location": {"type": "string", "description": "The city."}}, "required": ["location"]}}]
+            Request: Weather in Oslo?
+
+            """)
+        XCTAssertNil(r.params["messages"])
+        let call = try XCTUnwrap(r.toolCall(in: #" {"name": "get_current_weather", "arguments": {"location": "Oslo", "days": 2}} "#))
+        XCTAssertEqual(call.name, "get_current_weather")
+        XCTAssertEqual(call.arguments, #"{"days":2,"location":"Oslo"}"#)
+        XCTAssertNil(r.toolCall(in: #"{"name": "launch_rockets", "arguments": {}}"#), "only a function it was given")
+        XCTAssertNil(r.toolCall(in: "It is sunny."))
+        // tool_choice none: no functions shown, the request goes as it is.
+        let none = try parse(#"{"model": "tools", \#(user), "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "none"}"#)
+        XCTAssertEqual(none.input, "hi")
+        XCTAssertNil(none.toolCall(in: #"{"name": "f", "arguments": {}}"#))
     }
 
     func testAPIKeysAreCheckedByLineAndFoundByBearerToken() throws {

@@ -11,6 +11,7 @@ import urllib.error
 import openai
 
 base, key, model = sys.argv[1], sys.argv[2], sys.argv[3]
+tools_model = sys.argv[4] if len(sys.argv) > 4 else None
 client = openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0, timeout=60)
 out = {}
 
@@ -54,11 +55,25 @@ out["conversation"] = {"content": r.choices[0].message.content, "prompt_tokens":
 stopped = client.chat.completions.create(model=model, messages=one, max_tokens=5, temperature=0, stop=[out["chat"]["content"][:2] or "x"])
 out["stop"] = {"content": stopped.choices[0].message.content}
 
+if tools_model:
+    weather = {"type": "function", "function": {
+        "name": "get_current_weather", "description": "Get the current weather in a given location.",
+        "parameters": {"type": "object", "properties": {
+            "location": {"type": "string", "description": "The city, e.g. 'Paris, France' or 'Chicago'."},
+            "unit": {"type": "string", "description": "Temperature unit. Default is 'fahrenheit'.", "enum": ["celsius", "fahrenheit"]}},
+            "required": ["location"]}}}
+    r = client.chat.completions.create(model=tools_model, tools=[weather],
+                                       messages=[{"role": "user", "content": "What is the weather like in Paris, France?"}])
+    m = r.choices[0].message
+    out["tool_call"] = {"finish_reason": r.choices[0].finish_reason, "content": m.content,
+                        "calls": [{"id": c.id, "type": c.type, "name": c.function.name, "arguments": json.loads(c.function.arguments)}
+                                  for c in (m.tool_calls or [])]}
+
 errors = {}
 for name, kwargs in {
     "unknown_model": dict(model="nosuch", messages=one),
     "bad_temperature": dict(model=model, messages=one, temperature=5),
-    "tools": dict(model=model, messages=one, tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}]),
+    "bad_tools": dict(model=model, messages=one, tools=[{"type": "function", "function": {"parameters": {}}}]),
     "no_messages": dict(model=model, messages=[]),
 }.items():
     try:
