@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print Shoal and its baseline from the same run, as ratios.",
-        subcommands: [BenchRoutingCommand.self, BenchTasksCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self, BenchRetrievalCommand.self, BenchSwapCommand.self, BenchGGUFCommand.self])
+        subcommands: [BenchRoutingCommand.self, BenchTasksCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self, BenchRetrievalCommand.self, BenchSwapCommand.self, BenchGGUFCommand.self, BenchGatewayCommand.self])
 }
 
 struct BenchRoutingCommand: ParsableCommand {
@@ -89,5 +89,29 @@ struct BenchTasksCommand: ParsableCommand {
         if json { try printReport(r); return }
         say(String(format: "without journal %.0f tasks/s · with journal %.0f tasks/s · journaled/unjournaled %.2fx (target ≥ 0.5x), overhead %.0f%%",
                    r.unjournaledTasksPerSecond, r.journaledTasksPerSecond, r.ratio, (1 - r.ratio) * 100))
+    }
+}
+
+struct BenchGatewayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "A calculator-sized chat completion through shoal gateway (HTTP) vs. the same sub-task sent directly over ZeroMQ.",
+        discussion: "Build with -c release first. The coordinator, worker and gateway each run in their own process on loopback.")
+
+    @Option(help: "Round trips on each path.") var requests = 5_000
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard requests >= 100 else { throw ValidationError("--requests must be at least 100") }
+    }
+
+    func run() throws {
+        let r = try GatewayBench.run(requests: requests) { if !json { say($0) } }
+        if json { try printReport(r); return }
+        say("")
+        say("path                        p50 µs    p99 µs   (\(r.requests) sequential round trips each)")
+        say(String(format: "gateway (HTTP + JSON)     %8.1f  %8.1f", r.gatewayP50Us, r.gatewayP99Us))
+        say(String(format: "direct (ZeroMQ)           %8.1f  %8.1f", r.directP50Us, r.directP99Us))
+        say(String(format: "gateway overhead p50: %.1f µs (target ≤ 300 µs), ratio %.2fx", r.overheadP50Us, r.gatewayP50Us / r.directP50Us))
     }
 }
