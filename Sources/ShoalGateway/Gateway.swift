@@ -34,6 +34,7 @@ public struct Gateway: Sendable {
     public let options: Options
     let clients: CoordinatorClients
     let models: ModelCatalog
+    let taskOwners = TaskOwners()
     let logger: Logger
 
     public init(options: Options, logger: Logger = Logger(label: "shoal.gateway")) throws {
@@ -60,6 +61,7 @@ public struct Gateway: Sendable {
                 return try await self.chat(try await self.body(request))
             }
         }
+        addTaskRoutes(to: router)
         let app = Application(router: router, configuration: .init(address: .hostname(options.host, port: options.port), serverName: "shoal-gateway"),
                               onServerRunning: { [host = options.host] channel in
                                   listening("http://\(host.contains(":") ? "[\(host)]" : host):\(channel.localAddress?.port ?? 0)")
@@ -72,15 +74,18 @@ public struct Gateway: Sendable {
 
     // MARK: requests
 
-    private func authorize(_ request: Request) throws {
-        guard let keys = options.apiKeys else { return }
-        guard keys.entry(authorization: request.headers[.authorization]) != nil else {
+    /// The caller's key (nil without API keys: every caller is the loopback's own).
+    @discardableResult
+    func authorize(_ request: Request) throws -> APIKeys.Entry? {
+        guard let keys = options.apiKeys else { return nil }
+        guard let entry = keys.entry(authorization: request.headers[.authorization]) else {
             throw GatewayError.unauthorized(request.headers[.authorization] == nil
                 ? "no API key: send Authorization: Bearer KEY" : "the API key is not one this gateway knows")
         }
+        return entry
     }
 
-    private func body(_ request: Request) async throws -> [UInt8] {
+    func body(_ request: Request) async throws -> [UInt8] {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > options.maxBodyBytes {
             throw GatewayError.tooLarge(limit: options.maxBodyBytes)
         }
@@ -93,7 +98,7 @@ public struct Gateway: Sendable {
     }
 
     /// The handler's response, or its error in OpenAI's shape.
-    private func respond(_ handler: () async throws -> Response) async -> Response {
+    func respond(_ handler: () async throws -> Response) async -> Response {
         do { return try await handler() } catch let e as GatewayError {
             return Self.error(e)
         } catch {

@@ -127,3 +127,79 @@ final class GatewayTests: XCTestCase {
         XCTAssertTrue(short.stderr.contains("\(keyFile):1: the key is shorter than 16 characters"), short.stderr)
     }
 }
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+extension GatewayTests {
+    /// One HTTP exchange: status and body text.
+    func http(_ url: String, method: String = "GET", key: String?, body: String? = nil) throws -> (Int, String) {
+        var request = URLRequest(url: try XCTUnwrap(URL(string: url)))
+        request.httpMethod = method
+        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        request.httpBody = body.map { Data($0.utf8) }
+        request.timeoutInterval = 60
+        let done = expectation(description: url)
+        nonisolated(unsafe) var result: (Int, String) = (0, "")
+        URLSession.shared.dataTask(with: request) { data, response, error in
+            result = ((response as? HTTPURLResponse)?.statusCode ?? 0, data.map { String(decoding: $0, as: UTF8.self) } ?? "\(error.map { "\($0)" } ?? "")")
+            done.fulfill()
+        }.resume()
+        wait(for: [done], timeout: 90)
+        return result
+    }
+
+    func testTasksGoInThroughHTTPAndEachKeySeesOnlyItsOwn() throws {
+        let h = try ClusterHarness()
+        let (alice, bob, ops) = ("sk-alice-" + UUID().uuidString, "sk-bob-" + UUID().uuidString, "sk-ops-" + UUID().uuidString)
+        let keyFile = h.directory.appendingPathComponent("api-keys").path
+        try "\(alice) client alice\n\(bob) client bob\n\(ops) admin ops\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator", concurrency: 4), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+        let gateway = try h.start("gateway", ["gateway", "--coordinator", ep, "--key", h.keys.file("client"), "--bind", "127.0.0.1:0", "--api-keys", keyFile])
+        let url = try XCTUnwrap(gateway.waitForLine(prefix: "shoal gateway listening on ", timeout: 20)?.split(separator: " ").first.map(String.init),
+                                gateway.stderrText)
+        let id = "http-\(UUID().uuidString.prefix(8))"
+        let spec = "id: \(id)\nsteps:\n  - {id: a, skill: calculator, input: \"6 * 7\"}\n  - {id: b, skill: calculator, input: \"{{steps.a.output}} + 1\"}\noutput: \"{{steps.b.output}}\"\n"
+
+        let (accepted, acceptedBody) = try http("\(url)/v1/tasks", method: "POST", key: alice, body: spec)
+        XCTAssertEqual(accepted, 202, acceptedBody)
+        XCTAssertTrue(acceptedBody.contains(#""id":"\#(id)""#) && acceptedBody.contains("accepted"), acceptedBody)
+        var result = ""
+        let end = Date().addingTimeInterval(20)
+        while Date() < end {
+            let (status, body) = try http("\(url)/v1/tasks/\(id)", key: alice)
+            XCTAssertEqual(status, 200, body)
+            if body.contains("succeeded") { result = body; break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTAssertTrue(result.contains(#""output":"43""#), result)
+        // Another client key cannot read it (as if it did not exist); an admin key can.
+        let (other, otherBody) = try http("\(url)/v1/tasks/\(id)", key: bob)
+        XCTAssertEqual(other, 404, otherBody)
+        XCTAssertTrue(otherBody.contains("task_not_found"), otherBody)
+        XCTAssertEqual(try http("\(url)/v1/tasks/\(id)", key: ops).0, 200)
+        // The same spec again: the stored result. Another spec under the id: 409.
+        let (again, againBody) = try http("\(url)/v1/tasks", method: "POST", key: alice, body: spec)
+        XCTAssertEqual(again, 200, againBody)
+        XCTAssertTrue(againBody.contains(#""output":"43""#), againBody)
+        let (conflict, conflictBody) = try http("\(url)/v1/tasks", method: "POST", key: alice, body: spec.replacingOccurrences(of: "6 * 7", with: "6 * 8"))
+        XCTAssertEqual(conflict, 409, conflictBody)
+        // A bad spec is a 400 naming what is wrong; an empty body too; no key is a 401.
+        let (bad, badBody) = try http("\(url)/v1/tasks", method: "POST", key: alice, body: "id: x\nsteps:\n  - {id: a, skill: nosuch, input: hi}\n")
+        XCTAssertEqual(bad, 400, badBody)
+        XCTAssertTrue(badBody.contains("nosuch"), badBody)
+        XCTAssertEqual(try http("\(url)/v1/tasks", method: "POST", key: alice, body: "  ").0, 400)
+        XCTAssertEqual(try http("\(url)/v1/tasks", method: "POST", key: nil, body: spec).0, 401)
+        // Streamed: one event per step, then the result, then [DONE].
+        let streamed = spec.replacingOccurrences(of: "id: \(id)", with: "id: \(id)-s")
+        let (status, events) = try http("\(url)/v1/tasks?stream=true", method: "POST", key: bob, body: streamed)
+        XCTAssertEqual(status, 200, events)
+        XCTAssertTrue(events.hasPrefix("event: accepted\ndata: {"), events)
+        XCTAssertEqual(events.components(separatedBy: "event: step\n").count - 1, 2, "steps a and b: \(events)")
+        XCTAssertTrue(events.contains("event: result\ndata: {") && events.contains(#""output":"43""#), events)
+        XCTAssertTrue(events.hasSuffix("data: [DONE]\n\n"), events)
+    }
+}
