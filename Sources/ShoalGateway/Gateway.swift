@@ -17,6 +17,8 @@ public struct Gateway: Sendable {
         public var coordinator: String
         /// How the gateway connects to the coordinator (its own CURVE key, or plaintext).
         public var security: Security
+        /// Credentials of an admin key, for the admin routes; nil: they answer 503.
+        public var adminSecurity: Security?
         /// nil: no keys, so the gateway binds to loopback only.
         public var apiKeys: APIKeys?
         public var maxBodyBytes = 1 << 20
@@ -35,6 +37,8 @@ public struct Gateway: Sendable {
     let clients: CoordinatorClients
     let models: ModelCatalog
     let taskOwners = TaskOwners()
+    /// Connections with the admin credentials, for the admin routes only.
+    let adminClients: CoordinatorClients?
     let logger: Logger
 
     public init(options: Options, logger: Logger = Logger(label: "shoal.gateway")) throws {
@@ -45,6 +49,7 @@ public struct Gateway: Sendable {
         self.logger = logger
         clients = CoordinatorClients(endpoint: options.coordinator, security: options.security, capacity: options.maxInFlight)
         models = ModelCatalog(clients: clients)
+        adminClients = options.adminSecurity.map { CoordinatorClients(endpoint: options.coordinator, security: $0, capacity: 4) }
     }
 
     static func isLoopback(_ host: String) -> Bool { ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") }
@@ -62,6 +67,7 @@ public struct Gateway: Sendable {
             }
         }
         addTaskRoutes(to: router)
+        addAdminRoutes(to: router)
         let app = Application(router: router, configuration: .init(address: .hostname(options.host, port: options.port), serverName: "shoal-gateway"),
                               onServerRunning: { [host = options.host] channel in
                                   listening("http://\(host.contains(":") ? "[\(host)]" : host):\(channel.localAddress?.port ?? 0)")

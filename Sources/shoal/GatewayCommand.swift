@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ShoalGateway
+import ShoalWire
 
 /// `shoal gateway`: OpenAI's HTTP API in front of the cluster.
 struct GatewayCommand: ParsableCommand {
@@ -12,18 +13,21 @@ struct GatewayCommand: ParsableCommand {
             `model` in a request names an agent, optionally pinned to a version (math, tools@v3). \
             Built: POST /v1/chat/completions (streaming as server-sent events too; temperature, \
             top_p, max_tokens, seed and stop honoured; tools answered by the tools specialist as \
-            tool_calls; logprobs and penalties refused with a 400 naming the field) and GET /v1/models. Not built yet: embeddings, tasks, admin \
-            routes, /metrics.
+            tool_calls; logprobs and penalties refused with a 400 naming the field), GET /v1/models, \
+            POST /v1/tasks and GET /v1/tasks/ID, and, for admin API keys, POST /v1/admin/swap and \
+            /v1/admin/rollback (sent with --admin-key). Not built yet: embeddings, /metrics, the dashboard.
 
             API keys: a file of lines `KEY ROLE [NAME]` (ROLE client or admin; keys of at least \
             16 characters, e.g. from `openssl rand -hex 24`), sent as `Authorization: Bearer KEY`. \
             Without --api-keys the gateway listens on loopback only. It connects to the \
-            coordinator as a client: --key (default the client key), or --insecure.
+            coordinator as a client: --key (default the client key), or --insecure; admin routes \
+            use --admin-key (with --insecure, plaintext).
             """)
 
     @OptionGroup var endpoint: CoordinatorEndpoint
     @Option(help: ArgumentHelp("Where to listen, HOST:PORT (port 0: any free port).", valueName: "host:port")) var bind = "127.0.0.1:8080"
     @Option(name: .customLong("api-keys"), help: ArgumentHelp("The API key file (lines of KEY ROLE [NAME]).", valueName: "file")) var apiKeys: String?
+    @Option(name: .customLong("admin-key"), help: ArgumentHelp("An admin key file, used only for the admin routes (POST /v1/admin/swap, /v1/admin/rollback) of admin API keys.", valueName: "file")) var adminKey: String?
     @Option(name: .customLong("max-body-bytes"), help: "The largest request body accepted.") var maxBodyBytes = 1 << 20
     @Option(name: .customLong("max-in-flight"), help: "Requests sent to the coordinator at once; past it, 429.") var maxInFlight = 64
     @Option(name: .customLong("timeout-ms"), help: "How long a request waits for its answer.") var timeoutMs = 120_000
@@ -48,6 +52,8 @@ struct GatewayCommand: ParsableCommand {
         options.host = host
         options.port = port
         options.apiKeys = try apiKeys.map { try APIKeys.load(path: $0) }
+        options.adminSecurity = try adminKey.map { try Security.resolve(keyFile: $0, insecure: false, defaultName: "admin") }
+            ?? (endpoint.insecure ? .plaintext : nil)
         options.maxBodyBytes = maxBodyBytes
         options.maxInFlight = maxInFlight
         options.requestTimeoutMs = timeoutMs

@@ -203,3 +203,42 @@ extension GatewayTests {
         XCTAssertTrue(events.hasSuffix("data: [DONE]\n\n"), events)
     }
 }
+
+extension GatewayTests {
+    /// Admin keys swap and roll back through HTTP, with the gateway's admin credentials; a client
+    /// key cannot, and a gateway without admin credentials says how to give them.
+    func testAnAdminKeySwapsAndRollsBackAndAClientKeyCannot() throws {
+        let c = try SwapTests.cluster(workers: 1)  // tiny: v1 and v2 registered, v1 served
+        let (user, ops) = ("sk-user-" + UUID().uuidString, "sk-ops-" + UUID().uuidString)
+        let keyFile = c.h.directory.appendingPathComponent("api-keys").path
+        try "\(user) client user\n\(ops) admin ops\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        func gateway(_ extra: [String]) throws -> String {
+            let g = try c.h.start("gateway", ["gateway", "--coordinator", c.endpoint, "--key", c.h.keys.file("client"), "--bind", "127.0.0.1:0",
+                                              "--api-keys", keyFile] + extra)
+            return try XCTUnwrap(g.waitForLine(prefix: "shoal gateway listening on ", timeout: 20)?.split(separator: " ").first.map(String.init), g.stderrText)
+        }
+        let withAdmin = try gateway(["--admin-key", c.h.keys.file("admin")])
+        let swap = #"{"agent": "tiny", "model": "v2", "strategy": "all"}"#
+        let (forbidden, forbiddenBody) = try http("\(withAdmin)/v1/admin/swap", method: "POST", key: user, body: swap)
+        XCTAssertEqual(forbidden, 403, forbiddenBody)
+        XCTAssertTrue(forbiddenBody.contains("need role admin"), forbiddenBody)
+        XCTAssertEqual(try http("\(withAdmin)/v1/admin/swap", method: "POST", key: ops, body: #"{"agent": "tiny"}"#).0, 400, "model is required")
+        XCTAssertEqual(try http("\(withAdmin)/v1/admin/swap", method: "POST", key: ops, body: #"{"agent": "tiny", "model": "v9"}"#).0, 404)
+
+        let (started, startedBody) = try http("\(withAdmin)/v1/admin/swap", method: "POST", key: ops, body: swap)
+        XCTAssertEqual(started, 202, startedBody)
+        let swapId = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(startedBody.utf8)) as? [String: Any])?["swap_id"] as? String, startedBody)
+        XCTAssertEqual(try c.client.waitForSwap(agent: "tiny", swapId: swapId).state, "succeeded")
+        XCTAssertEqual(try c.client.call(skill: "tiny", input: "Hello").modelVersion, "v2")
+        let (rolled, rolledBody) = try http("\(withAdmin)/v1/admin/rollback", method: "POST", key: ops, body: #"{"agent": "tiny"}"#)
+        XCTAssertEqual(rolled, 202, rolledBody)
+        let rollbackId = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(rolledBody.utf8)) as? [String: Any])?["swap_id"] as? String)
+        XCTAssertEqual(try c.client.waitForSwap(agent: "tiny", swapId: rollbackId).state, "succeeded")
+        XCTAssertEqual(try c.client.call(skill: "tiny", input: "Hello").modelVersion, "v1")
+
+        let without = try gateway([])
+        let (unavailable, body) = try http("\(without)/v1/admin/rollback", method: "POST", key: ops, body: #"{"agent": "tiny"}"#)
+        XCTAssertEqual(unavailable, 503, body)
+        XCTAssertTrue(body.contains("--admin-key"), body)
+    }
+}

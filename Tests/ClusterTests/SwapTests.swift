@@ -20,7 +20,9 @@ final class SwapTests: XCTestCase {
 
     /// A coordinator and `workers` model workers serving agent "tiny", with v1 and v2 registered
     /// and v1 swapped in, so the registry has a version to return to.
-    func cluster(workers: Int) throws -> Cluster {
+    func cluster(workers: Int) throws -> Cluster { try Self.cluster(workers: workers) }
+
+    static func cluster(workers: Int) throws -> Cluster {
         let h = try ClusterHarness()
         let agent = h.directory.appendingPathComponent("tiny.yaml").path
         try """
