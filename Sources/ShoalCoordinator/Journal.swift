@@ -4,6 +4,22 @@ import GRDB
 import Logging
 import ShoalWire
 
+/// Where a step of a task is: waiting for its dependencies, sent, or finished one of three ways.
+/// The journal stores the raw value.
+public enum StepStatus: String, Sendable, Equatable {
+    case pending, running, succeeded, failed, skipped
+
+    /// Succeeded, failed or skipped: it will not change again.
+    public var isFinished: Bool { self == .succeeded || self == .failed || self == .skipped }
+    /// Failed or skipped: the steps that depend on it are skipped.
+    public var stopsDependents: Bool { self == .failed || self == .skipped }
+}
+
+/// How a finished task ended: every step succeeded, some did, or none did.
+public enum TaskStatus: String, Sendable, Equatable {
+    case succeeded, partial, failed
+}
+
 /// The coordinator's durable record of multi-step tasks (SQLite, WAL). A task is written
 /// when accepted, before the client hears anything; each step's outcome as it completes; the
 /// result when it finishes. After a crash, `unfinished()` gives back what to resume, with the
@@ -13,7 +29,7 @@ public final class Journal {
     public let path: String
 
     public struct StepRecord: Sendable, Equatable {
-        public var status: String
+        public var status: StepStatus
         public var outputs: [Int: String]
         public var attempts: Int
         public var workerId: String
@@ -25,7 +41,7 @@ public final class Journal {
     public enum Event: Sendable {
         case accepted(id: String, spec: String, origin: TaskService.Origin, owner: String = "")
         case step(task: String, step: String, StepRecord)
-        case finished(id: String, status: String, result: String)
+        case finished(id: String, status: TaskStatus, result: String)
         /// A finished task forgotten so its id can run another spec (`submit --replace`).
         case replaced(id: String)
     }
@@ -90,10 +106,10 @@ public final class Journal {
                     try db.execute(sql: """
                         INSERT OR REPLACE INTO step (task_id, step_id, status, outputs, attempts, worker_id, model_version, latency_us, error)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [task, step, r.status, outputs, r.attempts, r.workerId, r.modelVersion, Int64(r.latencyUs), r.error])
+                        """, arguments: [task, step, r.status.rawValue, outputs, r.attempts, r.workerId, r.modelVersion, Int64(r.latencyUs), r.error])
                     try db.execute(sql: "UPDATE task SET updated_at = ? WHERE id = ?", arguments: [now, task])
                 case let .finished(id, status, result):
-                    try db.execute(sql: "UPDATE task SET status = ?, result = ?, updated_at = ? WHERE id = ?", arguments: [status, result, now, id])
+                    try db.execute(sql: "UPDATE task SET status = ?, result = ?, updated_at = ? WHERE id = ?", arguments: [status.rawValue, result, now, id])
                 case let .replaced(id):
                     try db.execute(sql: "DELETE FROM step WHERE task_id = ?", arguments: [id])
                     try db.execute(sql: "DELETE FROM task WHERE id = ?", arguments: [id])
@@ -111,7 +127,7 @@ public final class Journal {
                 var steps: [String: StepRecord] = [:]
                 for s in try Row.fetchAll(db, sql: "SELECT * FROM step WHERE task_id = ?", arguments: [id]) {
                     let raw = (try? JSONDecoder().decode([String: String].self, from: Data((s["outputs"] as String).utf8))) ?? [:]
-                    steps[s["step_id"]] = StepRecord(status: s["status"], outputs: Dictionary(uniqueKeysWithValues: raw.compactMap { k, v in Int(k).map { ($0, v) } }),
+                    steps[s["step_id"]] = StepRecord(status: StepStatus(rawValue: s["status"]) ?? .pending, outputs: Dictionary(uniqueKeysWithValues: raw.compactMap { k, v in Int(k).map { ($0, v) } }),
                                                      attempts: s["attempts"], workerId: s["worker_id"], modelVersion: s["model_version"],
                                                      latencyUs: UInt64(s["latency_us"] as Int64), error: s["error"])
                 }

@@ -16,7 +16,7 @@ public struct TaskRunner {
     public static let service = TaskService.name
 
     struct StepState {
-        var status = "pending"          // pending | running | succeeded | failed | skipped
+        var status = StepStatus.pending
         var outputs: [Int: String] = [:]  // fan-out item index → output (index 0 without map)
         var expected = 1
         /// The most attempts any one item took (a fan-out's items are tried separately).
@@ -260,13 +260,13 @@ public struct TaskRunner {
     public mutating func resume(id: String, specText: String, owner: String = "", steps recorded: [String: Journal.StepRecord], into out: inout Output) {
         guard let spec = try? TaskSpec.parse(yaml: specText, file: "journal:\(id)") else {
             out.logs.append("journal: task '\(id)' has an unreadable spec; marking it failed")
-            out.journal.append(.finished(id: id, status: "failed", result: Self.json(["id": id, "status": "failed", "error": "unreadable spec in journal"])))
+            out.journal.append(.finished(id: id, status: .failed, result: Self.json(["id": id, "status": "failed", "error": "unreadable spec in journal"])))
             return
         }
         var states: [String: StepState] = [:]
         for step in spec.steps {
             var st = StepState()
-            if let r = recorded[step.id], ["succeeded", "failed", "skipped"].contains(r.status) {
+            if let r = recorded[step.id], r.status.isFinished {
                 st.status = r.status
                 st.outputs = r.outputs
                 st.expected = max(1, r.outputs.count)
@@ -279,7 +279,7 @@ public struct TaskRunner {
             states[step.id] = st
         }
         runs[id] = Run(spec: spec, client: nil, clientVersion: .v2, delimited: false, shoalClient: true, clientRequestId: 0, steps: states, owner: owner)
-        out.logs.append("task '\(id)' resumed from the journal: \(states.values.filter { $0.status == "succeeded" }.count) of \(spec.steps.count) steps already done")
+        out.logs.append("task '\(id)' resumed from the journal: \(states.values.filter { $0.status == .succeeded }.count) of \(spec.steps.count) steps already done")
         advance(id, &out)
     }
 
@@ -298,7 +298,7 @@ public struct TaskRunner {
               let (taskId, stepId, item, skill) = inFlight.removeValue(forKey: h.requestID) else { return }
         release(skill, &out)
         // A reply for a step that already ended (another item of its fan-out failed) changes nothing.
-        guard var run = runs[taskId], var state = run.steps[stepId], state.status == "running" else { return }
+        guard var run = runs[taskId], var state = run.steps[stepId], state.status == .running else { return }
         let result = frames.count > 6 ? (try? Shoal_V1_SubTaskResult(serializedBytes: frames[6])) : nil
         state.workerId = h.workerID
         state.modelVersion = h.modelVersion
@@ -310,7 +310,7 @@ public struct TaskRunner {
                 state.recorded = RecordedTokens(input: sentInputs[taskId]?["\(stepId)\u{0}\(item)"] ?? "", result: result)
             }
             if state.outputs.count == state.expected {
-                state.status = "succeeded"
+                state.status = .succeeded
                 let step = run.spec.steps.first { $0.id == stepId }!
                 if let settings = step.verifier {
                     let output = state.expected == 1 ? (state.outputs[0] ?? "") : Self.json((0..<state.expected).compactMap { state.outputs[$0] })
@@ -326,12 +326,12 @@ public struct TaskRunner {
                 send(taskId, step, item: item, input: nil, &out)
                 return
             }
-            state.status = "failed"
+            state.status = .failed
             state.error = "\(h.code.name): \(h.message)"
         }
         run.steps[stepId] = state
         runs[taskId] = run
-        if state.status != "running" {
+        if state.status != .running {
             record(taskId, stepId, &out)
             streamStep(taskId, stepId, &out)
         }
@@ -346,9 +346,9 @@ public struct TaskRunner {
         var changed = true
         while changed {
             changed = false
-            for step in run.spec.steps where run.steps[step.id]!.status == "pending" {
-                if let bad = step.dependencies.first(where: { ["failed", "skipped"].contains(run.steps[$0]?.status ?? "") }) {
-                    run.steps[step.id]!.status = "skipped"
+            for step in run.spec.steps where run.steps[step.id]!.status == .pending {
+                if let bad = step.dependencies.first(where: { run.steps[$0]?.status.stopsDependents ?? false }) {
+                    run.steps[step.id]!.status = .skipped
                     run.steps[step.id]!.error = "dependency '\(bad)' did not succeed"
                     runs[taskId] = run
                     record(taskId, step.id, &out)
@@ -358,11 +358,11 @@ public struct TaskRunner {
             }
         }
         runs[taskId] = run
-        for step in run.spec.steps where run.steps[step.id]!.status == "pending"
-            && step.dependencies.allSatisfy({ run.steps[$0]?.status == "succeeded" }) {
+        for step in run.spec.steps where run.steps[step.id]!.status == .pending
+            && step.dependencies.allSatisfy({ run.steps[$0]?.status == .succeeded }) {
             start(taskId, step, &out)
         }
-        guard let done = runs[taskId], done.steps.values.allSatisfy({ ["succeeded", "failed", "skipped"].contains($0.status) }) else { return }
+        guard let done = runs[taskId], done.steps.values.allSatisfy({ $0.status.isFinished }) else { return }
         finish(taskId, &out)
     }
 
@@ -372,7 +372,7 @@ public struct TaskRunner {
         if let map = step.map {
             guard let list = resolve(map, run: run), let data = list.data(using: .utf8),
                   let array = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
-                run.steps[step.id]!.status = "failed"
+                run.steps[step.id]!.status = .failed
                 run.steps[step.id]!.error = "map: \(map.joined(separator: ".")) is not a JSON list"
                 runs[taskId] = run
                 record(taskId, step.id, &out)
@@ -381,7 +381,7 @@ public struct TaskRunner {
             }
             items = array.map { Self.text($0) }
         }
-        run.steps[step.id]!.status = items.isEmpty ? "succeeded" : "running"
+        run.steps[step.id]!.status = items.isEmpty ? .succeeded : .running
         run.steps[step.id]!.expected = items.count
         runs[taskId] = run
         if items.isEmpty { record(taskId, step.id, &out) }
@@ -486,7 +486,7 @@ public struct TaskRunner {
     func stepJSON(_ id: String, _ run: Run) -> [String: Any] {
         let s = run.steps[id]!
         let ordered = (0..<s.expected).compactMap { s.outputs[$0] }
-        var d: [String: Any] = ["id": id, "status": s.status, "attempts": s.attempts, "worker_id": s.workerId,
+        var d: [String: Any] = ["id": id, "status": s.status.rawValue, "attempts": s.attempts, "worker_id": s.workerId,
                                 "model_version": s.modelVersion, "latency_us": s.latencyUs]
         d["output"] = ordered.count == 1 ? ordered[0] : Self.json(ordered)
         if !s.error.isEmpty { d["error"] = s.error }
@@ -503,12 +503,12 @@ public struct TaskRunner {
     mutating func finish(_ taskId: String, _ out: inout Output) {
         guard let run = runs.removeValue(forKey: taskId) else { return }
         let statuses = run.spec.steps.map { run.steps[$0.id]!.status }
-        let status = statuses.allSatisfy { $0 == "succeeded" } ? "succeeded" : (statuses.contains("succeeded") ? "partial" : "failed")
-        var result: [String: Any] = ["id": taskId, "status": status, "steps": run.spec.steps.map { stepJSON($0.id, run) }]
+        let status: TaskStatus = statuses.allSatisfy { $0 == .succeeded } ? .succeeded : (statuses.contains(.succeeded) ? .partial : .failed)
+        var result: [String: Any] = ["id": taskId, "status": status.rawValue, "steps": run.spec.steps.map { stepJSON($0.id, run) }]
         // Whether what ran was right: every verified step correct, some not (or not run), or none verified.
         let verdicts = run.spec.steps.filter { $0.verifier != nil }.map { run.steps[$0.id]?.verdict?.status }
         result["verified"] = verdicts.isEmpty ? "unverified" : verdicts.allSatisfy { $0 == "correct" } ? "correct" : "wrong"
-        if let output = run.spec.output, status == "succeeded" { result["output"] = output.render { resolve($0, run: run) ?? "" } }
+        if let output = run.spec.output, status == .succeeded { result["output"] = output.render { resolve($0, run: run) ?? "" } }
         let json = Self.json(result)
         if keepsResults {
             finished[taskId] = json
