@@ -68,6 +68,7 @@ public struct Gateway: Sendable {
         }
         addTaskRoutes(to: router)
         addAdminRoutes(to: router)
+        addEmbeddingRoutes(to: router)
         let app = Application(router: router, configuration: .init(address: .hostname(options.host, port: options.port), serverName: "shoal-gateway"),
                               onServerRunning: { [host = options.host] channel in
                                   listening("http://\(host.contains(":") ? "[\(host)]" : host):\(channel.localAddress?.port ?? 0)")

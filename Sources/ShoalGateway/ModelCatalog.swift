@@ -43,11 +43,11 @@ final class ModelCatalog: @unchecked Sendable {
             let lineage = (try? await self.lineage(agent: agent, version: versions.first ?? "")) ?? []
             data.append(OpenAI.Model(id: service, created: created, owned_by: "shoal", agent: agent, versions: versions,
                                      lineage: lineage, workers: workers.count))
-            // A version can be asked for by name too (`service@version`).
-            for v in versions where versions.count > 1 || v != "local" {
-                let pinned = workers.filter { $0.modelVersion == v }
+            // A registered version can be asked for by name too (`service@version`).
+            for v in versions {
+                guard let chain = try? await self.lineage(agent: agent, version: v), !chain.isEmpty else { continue }
                 data.append(OpenAI.Model(id: "\(service)@\(v)", created: created, owned_by: "shoal", agent: agent, versions: [v],
-                                         lineage: (try? await self.lineage(agent: agent, version: v)) ?? [v], workers: pinned.count))
+                                         lineage: chain, workers: workers.filter { $0.modelVersion == v }.count))
             }
         }
         return OpenAI.ModelList(data: data)
@@ -61,9 +61,10 @@ final class ModelCatalog: @unchecked Sendable {
         let parents = Dictionary(versions.compactMap { v in (v["id"] as? String).map { ($0, v["parent"] as? String) } }, uniquingKeysWith: { a, _ in a })
         var chain: [String] = []
         var next: String? = version
-        while let v = next, parents[v] != nil || chain.isEmpty, !chain.contains(v) {
+        // Registered versions only: a worker's start-up model that the registry never saw has none.
+        while let v = next, let parent = parents[v], !chain.contains(v) {
             chain.append(v)
-            next = parents[v] ?? nil
+            next = parent
         }
         return chain
     }

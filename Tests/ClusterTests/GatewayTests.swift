@@ -37,7 +37,9 @@ final class GatewayTests: XCTestCase {
         _ = try h.worker(agent: agent, endpoint: ep, id: "tiny-1")
         // The built-in tools specialist, for tool calls.
         _ = try h.worker(agent: InteropTests.packageRoot.appendingPathComponent("agents/tools.yaml").path, endpoint: ep, id: "tools-1")
-        try h.waitForWorkers(ep, count: 2)
+        // The retrieval specialist (MiniLM), for embeddings.
+        _ = try h.worker(agent: InteropTests.packageRoot.appendingPathComponent("agents/retrieval.yaml").path, endpoint: ep, id: "retrieval-1")
+        try h.waitForWorkers(ep, count: 3, timeout: 60)
         let gateway = try h.start("gateway", ["gateway", "--coordinator", ep, "--key", h.keys.file("client"), "--bind", "127.0.0.1:0",
                                               "--api-keys", apiKeys])
         guard let line = gateway.waitForLine(prefix: "shoal gateway listening on ", timeout: 20),
@@ -56,14 +58,24 @@ final class GatewayTests: XCTestCase {
         let url = try cluster(h, apiKeys: keyFile)
 
         let script = InteropTests.packageRoot.appendingPathComponent("scripts/gateway/openai_client.py").path
-        let run = try ChildProcess(name: "openai", executable: python, arguments: [script, url, key, "tiny", "tools"], captureStderr: true)
+        let run = try ChildProcess(name: "openai", executable: python, arguments: [script, url, key, "tiny", "tools", "retrieval"], captureStderr: true)
         defer { run.stop(grace: 1) }
         XCTAssertTrue(run.wait(timeout: 120), "the openai client did not finish")
         XCTAssertEqual(run.exitCode, 0, run.stderrText)
         let text = try XCTUnwrap(run.output.last, run.stderrText)
         let out = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
 
-        XCTAssertEqual(out["models"] as? [String], ["tiny", "tools"])
+        XCTAssertEqual(out["models"] as? [String], ["retrieval", "tiny", "tools"])
+        // Embeddings from the retrieval specialist: unit vectors of MiniLM's 384 dimensions, a
+        // paraphrase nearer than an unrelated text.
+        let embeddings = try XCTUnwrap(out["embeddings"] as? [String: Any])
+        XCTAssertEqual(embeddings["count"] as? Int, 3)
+        XCTAssertEqual(embeddings["dimensions"] as? [Int], [384, 384, 384])
+        for norm in embeddings["norms"] as? [Double] ?? [] { XCTAssertEqual(norm, 1, accuracy: 1e-3) }
+        XCTAssertGreaterThan(embeddings["related"] as? Double ?? 0, (embeddings["unrelated"] as? Double ?? 1) + 0.2, "\(embeddings)")
+        XCTAssertGreaterThan(embeddings["prompt_tokens"] as? Int ?? 0, 10)
+        XCTAssertEqual(embeddings["single"] as? Int, 1)
+        XCTAssertLessThan(embeddings["float_matches"] as? Double ?? 1, 1e-6, "encoding_format float gives the base64 vector's numbers")
         let chat = try XCTUnwrap(out["chat"] as? [String: Any])
         let content = try XCTUnwrap(chat["content"] as? String)
         XCTAssertEqual(chat["role"] as? String, "assistant")
@@ -109,6 +121,8 @@ final class GatewayTests: XCTestCase {
         XCTAssertTrue((calls.first?["id"] as? String ?? "").hasPrefix("call_"))
         XCTAssertNotNil((calls.first?["arguments"] as? [String: Any])?["location"], "\(calls)")
         XCTAssertEqual(error("no_messages")["param"] as? String, "messages")
+        XCTAssertEqual(error("empty_embedding_input")["status"] as? Int, 400)
+        XCTAssertEqual(error("empty_embedding_input")["param"] as? String, "input")
         XCTAssertEqual(error("wrong_key")["status"] as? Int, 401)
         let tooLarge = try XCTUnwrap(out["too_large"] as? [String: Any])
         XCTAssertEqual(tooLarge["status"] as? Int, 413)

@@ -12,6 +12,7 @@ import openai
 
 base, key, model = sys.argv[1], sys.argv[2], sys.argv[3]
 tools_model = sys.argv[4] if len(sys.argv) > 4 else None
+embedding_model = sys.argv[5] if len(sys.argv) > 5 else None
 client = openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0, timeout=60)
 out = {}
 
@@ -69,6 +70,19 @@ if tools_model:
                         "calls": [{"id": c.id, "type": c.type, "name": c.function.name, "arguments": json.loads(c.function.arguments)}
                                   for c in (m.tool_calls or [])]}
 
+if embedding_model:
+    texts = ["The speed of light in vacuum", "How fast does light travel?", "A recipe for sourdough bread"]
+    r = client.embeddings.create(model=embedding_model, input=texts)
+    vectors = [d.embedding for d in sorted(r.data, key=lambda d: d.index)]
+    cos = lambda a, b: sum(x * y for x, y in zip(a, b))
+    out["embeddings"] = {"count": len(vectors), "dimensions": [len(v) for v in vectors],
+                         "norms": [cos(v, v) ** 0.5 for v in vectors],
+                         "related": cos(vectors[0], vectors[1]), "unrelated": cos(vectors[0], vectors[2]),
+                         "prompt_tokens": r.usage.prompt_tokens, "single": len(client.embeddings.create(model=embedding_model, input="light").data),
+                         # As numbers (the package asks for base64 unless told): the same vector.
+                         "float_matches": max(abs(x - y) for x, y in zip(
+                             client.embeddings.create(model=embedding_model, input=texts[0], encoding_format="float").data[0].embedding, vectors[0]))}
+
 errors = {}
 for name, kwargs in {
     "unknown_model": dict(model="nosuch", messages=one),
@@ -86,6 +100,12 @@ try:
     errors["wrong_key"] = None
 except openai.APIStatusError as e:
     errors["wrong_key"] = error_of(e)
+if embedding_model:
+    try:
+        client.embeddings.create(model=embedding_model, input=[])
+        errors["empty_embedding_input"] = None
+    except openai.APIStatusError as e:
+        errors["empty_embedding_input"] = error_of(e)
 out["errors"] = errors
 
 big = json.dumps({"model": model, "messages": [{"role": "user", "content": "x" * (2 << 20)}]}).encode()

@@ -17,6 +17,10 @@ import ShoalVerifiers
 /// and, when present, `metadata`), plus the top result's `id`, `text` and `value` (its
 /// metadata field `value`, when it has one) at the top level, so a task step can write
 /// `{{steps.fact.json.value}}`. Bad input is a `SpecialistFailure` naming the field.
+///
+/// With the param `action: embed` it embeds instead: the input is a JSON list of texts (at most
+/// `maxEmbedTexts`), the output `{"embeddings": [[…], …], "dimensions": 384}` (L2-normalised, as
+/// the index stores them) and the metadata `prompt_tokens` (word pieces, with [CLS] and [SEP]).
 public struct RetrievalSpecialist: Specialist {
     public let modelId = "all-MiniLM-L6-v2"
     public let modelVersion: String
@@ -49,6 +53,7 @@ public struct RetrievalSpecialist: Specialist {
     }
 
     public func handle(_ request: SpecialistRequest, partials: PartialSink) async throws -> SpecialistReply {
+        if request.params["action"] == "embed" { return try embed(request.input) }
         let query = try Self.parse(request.input)
         let hits: [SearchHit]
         do { hits = try index.search(query, encoder: encoder) } catch { throw SpecialistFailure("\(error)") }
@@ -61,6 +66,26 @@ public struct RetrievalSpecialist: Specialist {
             if let value = top.metadata["value"] { reply["value"] = value }
         }
         return SpecialistReply(output: JSONValue.object(reply).jsonText, metadata: ["results": String(hits.count)])
+    }
+
+    static let maxEmbedTexts = 256
+
+    func embed(_ input: String) throws -> SpecialistReply {
+        guard let list = (try? JSONValue.parse(input))?.arrayValue else {
+            throw SpecialistFailure("embed: the input must be a JSON list of texts")
+        }
+        let texts = list.compactMap(\.stringValue)
+        guard texts.count == list.count, !texts.isEmpty, texts.count <= Self.maxEmbedTexts else {
+            throw SpecialistFailure("embed: the input must be a list of 1 to \(Self.maxEmbedTexts) strings")
+        }
+        let vectors: [[Float]]
+        do { vectors = try encoder.encode(texts) } catch { throw SpecialistFailure("embed: \(error)") }
+        let tokens = texts.reduce(0) { $0 + min(encoder.tokenIds($1).count, encoder.maxSequenceLength) }
+        let output = JSONValue.object([
+            "embeddings": .array(vectors.map { .array($0.map { .double(Double($0)) }) }),
+            "dimensions": .int(encoder.dimension),
+        ])
+        return SpecialistReply(output: output.jsonText, metadata: ["prompt_tokens": String(tokens)])
     }
 
     /// Plain text is the query; text starting with `{` must be the JSON request object.
