@@ -22,8 +22,11 @@ public final class Supervisor: @unchecked Sendable {
     let executable: String
     let quietStderr: Bool
     public private(set) var endpoint = ""
+    /// The gateway's URL, when the topology has a `gateway:` block.
+    public private(set) var gatewayURL: String?
     public private(set) var coordinator: Child?
     public private(set) var workers: [Child] = []
+    public private(set) var gateway: Child?
     /// The cluster's CURVE keys (made on first start); nil when the topology says `insecure`.
     public private(set) var keys: KeyDirectory?
     private let log: (String) -> Void
@@ -38,9 +41,11 @@ public final class Supervisor: @unchecked Sendable {
 
     public enum StartError: Error, CustomStringConvertible {
         case coordinatorDidNotStart(String)
+        case gatewayDidNotStart(String)
         public var description: String {
             switch self {
             case .coordinatorDidNotStart(let why): "the coordinator did not start: \(why)"
+            case .gatewayDidNotStart(let why): "the gateway did not start: \(why)"
             }
         }
     }
@@ -91,6 +96,18 @@ public final class Supervisor: @unchecked Sendable {
                 workers.append(Child(name: name, arguments: wargs, process: w))
                 log("worker        \(name.padding(toLength: 14, withPad: " ", startingAt: 0)) skills \(d.agent.skills.joined(separator: ",")) · \(d.agent.backend.rawValue):\(d.agent.model) · capacity \(d.agent.concurrency)   (pid \(w.pid))")
             }
+        }
+        if let g = topology.gateway {
+            let key = keys.map { ["--key", $0.file("client")] + (g.admin ? ["--admin-key", $0.file("admin")] : []) } ?? ["--insecure"]
+            let gargs = ["gateway", "--coordinator", endpoint, "--bind", g.bind] + (g.apiKeys.map { ["--api-keys", $0] } ?? []) + key
+            let p = try ChildProcess(name: "gateway", executable: executable, arguments: gargs, silenceStderr: quietStderr)
+            guard let line = p.waitForLine(prefix: "shoal gateway listening on ", timeout: 20), let url = line.split(separator: " ").first else {
+                p.stop(grace: 1)
+                throw StartError.gatewayDidNotStart(p.exitCode.map { "exited with status \($0)" } ?? "no 'listening' line within 20 s")
+            }
+            gatewayURL = String(url)
+            gateway = Child(name: "gateway", arguments: gargs, process: p)
+            log("gateway       \(url)   OpenAI's HTTP API\(g.apiKeys == nil ? " (no API keys: loopback only)" : "")   (pid \(p.pid))")
         }
     }
 
@@ -157,16 +174,18 @@ public final class Supervisor: @unchecked Sendable {
             log("\(child.name) exited (status \(child.process.exitCode ?? -1)); restarting in \(String(format: "%.1f", delay)) s")
         }
         if var c = coordinator { revive(&c); coordinator = c }
+        if var g = gateway { revive(&g); gateway = g }
         for i in workers.indices { revive(&workers[i]) }
     }
 
     /// Drains workers (SIGTERM: finish in-flight work, then DISCONNECT), then stops the coordinator.
     public func shutdown(grace: TimeInterval = 10) {
+        gateway?.process.stop(grace: 5)  // first: no new requests come in
         for w in workers { w.process.signal(SIGTERM) }
         let end = Date().addingTimeInterval(grace)
         for w in workers { _ = w.process.wait(timeout: max(0.1, end.timeIntervalSinceNow)) }
         for w in workers where w.process.isRunning { w.process.signal(SIGKILL); w.process.wait(timeout: 5) }
         coordinator?.process.stop(grace: 5)
-        log("all \(workers.count + (coordinator == nil ? 0 : 1)) processes stopped")
+        log("all \(workers.count + (coordinator == nil ? 0 : 1) + (gateway == nil ? 0 : 1)) processes stopped")
     }
 }

@@ -37,11 +37,24 @@ public struct Topology: Sendable, Equatable {
         }
     }
 
+    /// `shoal gateway` beside the cluster (OpenAI's HTTP API), started by `shoal up`.
+    public struct Gateway: Sendable, Equatable {
+        /// HOST:PORT it listens on.
+        public var bind = "127.0.0.1:8080"
+        /// Its API key file, relative to the topology file; nil: loopback only.
+        public var apiKeys: String?
+        /// Give it the cluster's admin key, for the admin routes of admin API keys.
+        public var admin = false
+        public init() {}
+    }
+
     public var coordinator: Coordinator
     public var agents: [Deployment]
     public var sourceFile: String
+    public var gateway: Gateway? = nil
 
-    static let keys = ["coordinator", "agents"]
+    static let keys = ["coordinator", "agents", "gateway"]
+    static let gatewayKeys = ["bind", "api_keys", "admin"]
     static let coordinatorKeys = ["endpoint", "heartbeat_ms", "liveness", "queue_limit", "max_message_bytes",
                                   "unknown_service_grace_ms", "default_deadline_ms", "max_worker_capacity", "max_pending_bytes",
                                   "keys", "insecure"]
@@ -100,6 +113,24 @@ public struct Topology: Sendable, Equatable {
             }
             deployments.append(Deployment(agent: agent, agentFile: path, replicas: replicas, key: try d.string("key").map { relative($0) }))
         }
-        return Topology(coordinator: c, agents: deployments, sourceFile: file)
+        var gateway: Gateway?
+        if let g = try r.child("gateway") {
+            try g.allowOnly(gatewayKeys)
+            var gw = Gateway()
+            if let bind = try g.string("bind") {
+                guard let colon = bind.lastIndex(of: ":"), colon != bind.startIndex, let port = Int(bind[bind.index(after: colon)...]), (0...65535).contains(port) else {
+                    throw g.fail("bind", "must be HOST:PORT like 127.0.0.1:8080, got \"\(bind)\"")
+                }
+                gw.bind = bind
+            }
+            gw.apiKeys = try g.string("api_keys").map { relative($0) }
+            gw.admin = try g.bool("admin") ?? false
+            let host = String(gw.bind[..<gw.bind.lastIndex(of: ":")!]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            if gw.apiKeys == nil, !(["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")) {
+                throw g.fail("bind", "\(gw.bind) is not loopback: give api_keys (a key file), or bind to 127.0.0.1")
+            }
+            gateway = gw
+        }
+        return Topology(coordinator: c, agents: deployments, sourceFile: file, gateway: gateway)
     }
 }

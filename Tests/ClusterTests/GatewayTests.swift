@@ -149,19 +149,7 @@ import FoundationNetworking
 extension GatewayTests {
     /// One HTTP exchange: status and body text.
     func http(_ url: String, method: String = "GET", key: String?, body: String? = nil) throws -> (Int, String) {
-        var request = URLRequest(url: try XCTUnwrap(URL(string: url)))
-        request.httpMethod = method
-        if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
-        request.httpBody = body.map { Data($0.utf8) }
-        request.timeoutInterval = 60
-        let done = expectation(description: url)
-        nonisolated(unsafe) var result: (Int, String) = (0, "")
-        URLSession.shared.dataTask(with: request) { data, response, error in
-            result = ((response as? HTTPURLResponse)?.statusCode ?? 0, data.map { String(decoding: $0, as: UTF8.self) } ?? "\(error.map { "\($0)" } ?? "")")
-            done.fulfill()
-        }.resume()
-        wait(for: [done], timeout: 90)
-        return result
+        try httpExchange(url, method: method, key: key, body: body)
     }
 
     func testTasksGoInThroughHTTPAndEachKeySeesOnlyItsOwn() throws {
@@ -255,4 +243,21 @@ extension GatewayTests {
         XCTAssertEqual(unavailable, 503, body)
         XCTAssertTrue(body.contains("--admin-key"), body)
     }
+}
+
+/// One HTTP exchange, waited for (60 s at most): the status and the body text.
+func httpExchange(_ url: String, method: String = "GET", key: String?, body: String? = nil) throws -> (Int, String) {
+    var request = URLRequest(url: try XCTUnwrap(URL(string: url)))
+    request.httpMethod = method
+    if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+    request.httpBody = body.map { Data($0.utf8) }
+    request.timeoutInterval = 60
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: (Int, String) = (0, "")
+    URLSession.shared.dataTask(with: request) { data, response, error in
+        result = ((response as? HTTPURLResponse)?.statusCode ?? 0, data.map { String(decoding: $0, as: UTF8.self) } ?? "\(error.map { "\($0)" } ?? "")")
+        done.signal()
+    }.resume()
+    _ = done.wait(timeout: .now() + 90)
+    return result
 }

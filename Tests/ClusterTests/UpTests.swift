@@ -49,6 +49,27 @@ final class UpTests: XCTestCase {
         XCTAssertNotNil(up.output.first { $0.hasPrefix("all 3 processes stopped") })
     }
 
+    /// Issue 19: a `gateway:` block starts `shoal gateway` beside the cluster.
+    func testUpStartsTheGatewayOfTheTopology() throws {
+        let h = try ClusterHarness()
+        let agent = try h.agent(name: "calc", model: "calculator", skills: ["calculator"], concurrency: 2)
+        let topology = h.directory.appendingPathComponent("topology.yaml").path
+        try "coordinator:\n  endpoint: tcp://127.0.0.1:*\nagents:\n  - file: \(agent)\ngateway:\n  bind: 127.0.0.1:0\n"
+            .write(toFile: topology, atomically: true, encoding: .utf8)
+        let up = try ChildProcess(name: "up", executable: ClusterHarness.binary, arguments: ["up", topology], directory: h.directory, captureStderr: true)
+        defer { up.signal(SIGKILL) }
+        XCTAssertNotNil(up.waitForLine(prefix: "1/1 workers registered", timeout: 30), up.output.joined(separator: "\n"))
+        let line = try XCTUnwrap(up.output.first { $0.hasPrefix("gateway ") }, up.output.joined(separator: "\n"))
+        let url = try XCTUnwrap(line.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init))
+        let (status, body) = try httpExchange("\(url)/v1/chat/completions", method: "POST", key: nil,
+            body: #"{"model": "calculator", "messages": [{"role": "user", "content": "6 * 7"}]}"#)
+        XCTAssertEqual(status, 200, body)
+        XCTAssertTrue(body.contains(#""content":"42""#), body)
+        up.signal(SIGTERM)
+        XCTAssertTrue(up.wait(timeout: 20), "shoal up must exit after SIGTERM")
+        XCTAssertNotNil(up.output.first { $0.hasPrefix("all 3 processes stopped") }, up.output.joined(separator: "\n"))
+    }
+
     func testUpWithAnInvalidTopologyNamesTheFileKeyAndReason() throws {
         let h = try ClusterHarness()
         let topology = h.directory.appendingPathComponent("bad.yaml").path

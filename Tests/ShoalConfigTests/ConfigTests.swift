@@ -77,6 +77,15 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(topoError("coordinator: {}\n"), "t.yaml: agents: is required: list the agents to run")
         XCTAssertEqual(topoError("agents:\n  - file: nowhere.yaml\n"), "t.yaml: agents[0].file: agent file nowhere.yaml not found")
         XCTAssertEqual(topoError("agents:\n  - file: a.yaml\n    replicas: 0\n"), "t.yaml: agents[0].replicas: must be ≥ 1, got 0")
+        XCTAssertEqual(topoError("agents: []\ngateway: {bind: 8080}\n"), "t.yaml: gateway.bind: must be HOST:PORT like 127.0.0.1:8080, got \"8080\"")
+        XCTAssertEqual(topoError("agents: []\ngateway: {bind: 0.0.0.0:8080}\n"),
+                       "t.yaml: gateway.bind: 0.0.0.0:8080 is not loopback: give api_keys (a key file), or bind to 127.0.0.1")
+        XCTAssertEqual(topoError("agents: []\ngateway: {port: 1}\n").hasPrefix("t.yaml: gateway.port: unknown key"), true)
+        let withGateway = try Topology.parse(yaml: "agents: []\ngateway: {bind: 0.0.0.0:9000, api_keys: keys.txt, admin: true}\n", file: "dir/t.yaml")
+        XCTAssertEqual(withGateway.gateway?.bind, "0.0.0.0:9000")
+        XCTAssertEqual(withGateway.gateway?.apiKeys, "dir/keys.txt", "relative to the topology file")
+        XCTAssertEqual(withGateway.gateway?.admin, true)
+        XCTAssertNil(try Topology.parse(yaml: "agents: []\n", file: "t.yaml").gateway)
         XCTAssertEqual(try? Topology.load("/no/such/topology.yaml").sourceFile, nil)
         XCTAssertThrowsError(try Topology.load("/no/such/topology.yaml")) {
             XCTAssertEqual("\($0)", "/no/such/topology.yaml: file not found")
