@@ -86,7 +86,7 @@ let package = Package(
 
         // The front door (`shoal gateway`): OpenAI's HTTP API over Hummingbird, a client of the coordinator.
         .target(name: "ShoalGateway", dependencies: [
-            "ShoalClient", "ShoalJSON", "ShoalWire", .product(name: "Hummingbird", package: "hummingbird"),
+            "ShoalClient", "ShoalConfig", "ShoalJSON", "ShoalWire", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 

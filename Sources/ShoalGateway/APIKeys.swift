@@ -35,7 +35,10 @@ public struct APIKeys: Sendable, Equatable {
             guard fields[0].count >= minimumLength else { throw APIKeysError("\(at): the key is shorter than \(minimumLength) characters") }
             guard let role = Role(rawValue: fields[1]) else { throw APIKeysError("\(at): role must be client or admin, got '\(fields[1])'") }
             guard entries[fields[0]] == nil else { throw APIKeysError("\(at): this key is listed twice") }
-            entries[fields[0]] = Entry(role: role, name: fields.count == 3 ? fields[2] : "key-\(i + 1)")
+            let name = fields.count == 3 ? fields[2] : "key-\(i + 1)"
+            // Tasks belong to a key by its name: two keys with one name would share them.
+            guard !entries.values.contains(where: { $0.name == name }) else { throw APIKeysError("\(at): the name '\(name)' is used by another key") }
+            entries[fields[0]] = Entry(role: role, name: name)
         }
         guard !entries.isEmpty else { throw APIKeysError("\(path): no keys (lines of KEY ROLE [NAME])") }
         return APIKeys(entries: entries)

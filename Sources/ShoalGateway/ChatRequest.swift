@@ -145,8 +145,9 @@ struct ChatRequest: Sendable {
         }
         for (field, why) in unsupported.sorted(by: { $0.key < $1.key }) {
             guard let v = given(field) else { continue }
-            // `logprobs: false` asks for nothing; anything else is refused.
-            if field == "logprobs", v == .bool(false) { continue }
+            // Values that ask for nothing (`logprobs: false`, a zero penalty, no biases) are what
+            // some clients send by default; anything else is refused.
+            if v == .bool(false) || v == .int(0) || v == .double(0) || v == .object([:]) { continue }
             throw GatewayError.badRequest("\(field): \(why)", param: field)
         }
         if let n = given("n"), n != .int(1) { throw bad("n", "only n = 1 is supported") }

@@ -4,9 +4,10 @@ import ShoalClient
 import ShoalJSON
 import ShoalWire
 
-/// `POST /v1/admin/swap` and `POST /v1/admin/rollback`, for admin API keys only. They go to the
-/// coordinator with the gateway's admin credentials (`--admin-key`), never its client key; a
-/// gateway started without them answers 503 and says how to give them.
+/// `POST /v1/admin/swap` and `POST /v1/admin/rollback`, for admin API keys only (a gateway without
+/// API keys has no admin caller: anything on the host, a web page included, could reach it).
+/// They go to the coordinator with the gateway's admin credentials (`--admin-key`), never its
+/// client key; a gateway started without them answers 503 and says how to give them.
 extension Gateway {
     func addAdminRoutes(to router: Router<BasicRequestContext>) {
         router.post("/v1/admin/swap") { request, _ -> Response in
@@ -27,8 +28,11 @@ extension Gateway {
 
     /// The body's string fields, once the caller is known to be an admin.
     private func adminFields(_ request: Request, required: [String], optional: [String]) async throws -> [String: String] {
-        let caller = try authorize(request)
-        if let caller, caller.role != .admin {
+        guard let caller = try authorize(request) else {
+            throw GatewayError(status: 403, type: "permission_error", message: "swaps and rollbacks need an admin API key; this gateway has none (--api-keys)",
+                               param: nil, code: "forbidden")
+        }
+        guard caller.role == .admin else {
             throw GatewayError(status: 403, type: "permission_error", message: "key '\(caller.name)' has role client; swaps and rollbacks need role admin",
                                param: nil, code: "forbidden")
         }

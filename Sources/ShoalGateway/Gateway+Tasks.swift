@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ShoalClient
+import ShoalConfig
 import ShoalJSON
 import ShoalWire
 
@@ -45,6 +46,14 @@ extension Gateway {
     }
 
     private func submitTask(_ spec: String, replace: Bool, stream: Bool, caller: APIKeys.Entry?) async throws -> Response {
+        // The id, read here: another key's id is refused before anything reaches the coordinator
+        // (which sees every submission as the gateway's, so cannot tell keys apart). A spec that
+        // does not parse goes on, for the coordinator's full error.
+        let id = try? TaskSpec.parse(yaml: spec, file: "request").id
+        if let id, let caller, caller.role != .admin, let holder = taskOwners.owner(of: id), holder != caller.name {
+            throw GatewayError(status: 409, type: "invalid_request_error", message: "task id '\(id)' is taken by another key; submit under another id",
+                               param: nil, code: "task_id_taken")
+        }
         let (events, feed) = AsyncStream<TaskEvent>.makeStream(bufferingPolicy: .unbounded)
         let cancelled = CancelFlag()
         let timeout = options.requestTimeoutMs
@@ -73,11 +82,20 @@ extension Gateway {
         case .failed(let e)?: throw e
         case .done(let outcome)?:
             guard outcome.ok else { throw Self.taskFailure(outcome) }
-            return Self.rawJSON(outcome.output)  // an earlier run of the same spec: its stored result
+            // An earlier run of the same spec: its stored result — this key's, or any for an admin.
+            if let caller, caller.role != .admin, taskOwners.owner(of: id ?? "") != caller.name {
+                throw GatewayError(status: 409, type: "invalid_request_error", message: "task id '\(id ?? "?")' is taken; submit under another id",
+                                   param: nil, code: "task_id_taken")
+            }
+            return Self.rawJSON(outcome.output)
         case .partial(let text)?:
             if let id = (try? JSONValue.parse(text))?["accepted"]?.stringValue {
                 taskOwners.record(id, owner: caller?.name ?? "")
-                if !stream { return Self.rawJSON(JSONValue.object(["id": .string(id), "status": .string("accepted")]).jsonText, status: .accepted) }
+                if !stream {
+                    // Answered: stop waiting for the task's end, so its connection is free again.
+                    cancelled.set()
+                    return Self.rawJSON(JSONValue.object(["id": .string(id), "status": .string("accepted")]).jsonText, status: .accepted)
+                }
                 first = .partial(text)
             }
         case nil: throw GatewayError(status: 502, type: "server_error", message: "the coordinator closed the submission", param: nil, code: nil)

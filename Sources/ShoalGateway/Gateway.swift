@@ -180,12 +180,19 @@ public struct Gateway: Sendable {
                 try await send(OpenAI.ChatCompletionChunk(id: id, created: created, model: model,
                                                           choices: [.init(delta: .init(role: "assistant", content: ""), finish_reason: nil)]))
                 var next = first
+                var streamed = false
                 while let event = next {
                     switch event {
                     case .piece(let text):
+                        streamed = true
                         try await send(OpenAI.ChatCompletionChunk(id: id, created: created, model: model,
                                                                   choices: [.init(delta: .init(content: text), finish_reason: nil)]))
                     case .done(let outcome):
+                        // A specialist that does not stream (the calculator, retrieval) answers whole.
+                        if !streamed && !outcome.output.isEmpty {
+                            try await send(OpenAI.ChatCompletionChunk(id: id, created: created, model: model,
+                                                                      choices: [.init(delta: .init(content: outcome.output), finish_reason: nil)]))
+                        }
                         var last = OpenAI.ChatCompletionChunk(id: id, created: created, model: model,
                                                               choices: [.init(delta: .init(), finish_reason: Self.finishReason(outcome))])
                         if includeUsage { last.usage = Self.usage(outcome) }

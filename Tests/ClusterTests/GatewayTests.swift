@@ -189,6 +189,14 @@ extension GatewayTests {
         XCTAssertTrue(againBody.contains(#""output":"43""#), againBody)
         let (conflict, conflictBody) = try http("\(url)/v1/tasks", method: "POST", key: alice, body: spec.replacingOccurrences(of: "6 * 7", with: "6 * 8"))
         XCTAssertEqual(conflict, 409, conflictBody)
+        // Another key can neither replace alice's task nor read its result by resubmitting it.
+        let (replaced, replacedBody) = try http("\(url)/v1/tasks?replace=true", method: "POST", key: bob, body: spec.replacingOccurrences(of: "6 * 7", with: "6 * 9"))
+        XCTAssertEqual(replaced, 409, replacedBody)
+        XCTAssertTrue(replacedBody.contains("task_id_taken"), replacedBody)
+        let (copied, copiedBody) = try http("\(url)/v1/tasks", method: "POST", key: bob, body: spec)
+        XCTAssertEqual(copied, 409, copiedBody)
+        XCTAssertFalse(copiedBody.contains("43"), copiedBody)
+        XCTAssertTrue(try http("\(url)/v1/tasks/\(id)", key: alice).1.contains(#""output":"43""#), "alice's task is untouched")
         // A bad spec is a 400 naming what is wrong; an empty body too; no key is a 401.
         let (bad, badBody) = try http("\(url)/v1/tasks", method: "POST", key: alice, body: "id: x\nsteps:\n  - {id: a, skill: nosuch, input: hi}\n")
         XCTAssertEqual(bad, 400, badBody)
@@ -203,6 +211,13 @@ extension GatewayTests {
         XCTAssertEqual(events.components(separatedBy: "event: step\n").count - 1, 2, "steps a and b: \(events)")
         XCTAssertTrue(events.contains("event: result\ndata: {") && events.contains(#""output":"43""#), events)
         XCTAssertTrue(events.hasSuffix("data: [DONE]\n\n"), events)
+        // A specialist that does not stream (the calculator) still streams its whole answer.
+        let (chatStatus, chatEvents) = try http("\(url)/v1/chat/completions", method: "POST", key: alice,
+                                                body: #"{"model": "calculator", "messages": [{"role": "user", "content": "6 * 7"}], "stream": true}"#)
+        XCTAssertEqual(chatStatus, 200, chatEvents)
+        XCTAssertTrue(chatEvents.contains(#""delta":{"content":"42"}"#), chatEvents)
+        // Admin routes need an admin key: a client key's swap is refused.
+        XCTAssertEqual(try http("\(url)/v1/admin/rollback", method: "POST", key: alice, body: #"{"agent": "calculator"}"#).0, 403)
     }
 }
 

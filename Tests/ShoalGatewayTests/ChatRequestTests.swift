@@ -68,7 +68,7 @@ final class ChatRequestTests: XCTestCase {
         XCTAssertEqual(refusal("not json")?.status, 400)
         XCTAssertEqual(refusal("[1, 2]")?.message, "the body is not a JSON object")
         // Asking for nothing is not refused.
-        XCTAssertNil(refusal(#"{"model": "m", \#(user), "logprobs": false, "tools": null, "n": 1}"#))
+        XCTAssertNil(refusal(#"{"model": "m", \#(user), "logprobs": false, "tools": null, "n": 1, "presence_penalty": 0, "frequency_penalty": 0.0, "logit_bias": {}}"#))
     }
 
     func testToolsAreShownInTheToolsSpecialistsLayoutAndItsAnswerReadAsACall() throws {
@@ -102,6 +102,7 @@ final class ChatRequestTests: XCTestCase {
         for (text, says) in [("short client", "k:1: the key is shorter than 16 characters"),
                              ("sk-0123456789abcdef root", "k:1: role must be client or admin"),
                              ("sk-0123456789abcdef client\nsk-0123456789abcdef admin", "k:2: this key is listed twice"),
+                             ("sk-0123456789abcdef client app\nsk-fedcba9876543210 admin app", "k:2: the name 'app' is used by another key"),
                              ("# nothing", "k: no keys")] {
             XCTAssertThrowsError(try APIKeys.parse(text, path: "k")) { XCTAssertTrue("\($0)".hasPrefix(says), "\($0)") }
         }

@@ -90,6 +90,13 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         }
         let prompt = tokenizer.encode(text)
         guard !prompt.isEmpty else { throw SpecialistFailure("empty prompt") }
+        // The cache is sized for the whole sequence up front, so the sequence stays within the
+        // model's context: a longer prompt is refused, and generation stops at the context's end.
+        let context = generator.model.config.maxPositionEmbeddings
+        guard prompt.count < context else {
+            throw SpecialistFailure("the prompt is \(prompt.count) tokens; the model's context is \(context) tokens")
+        }
+        params.maxTokens = min(params.maxTokens, context - prompt.count)
         let job = GenerationRequest(prompt: prompt, params: params)
         let completion: Completion = try await withCheckedThrowingContinuation { continuation in
             model.enqueue(LoadedModel.Job(request: job, partials: request.params["stream"] == "tokens" ? partials : nil) { result in
