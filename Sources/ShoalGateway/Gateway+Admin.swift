@@ -68,7 +68,11 @@ extension Gateway {
                 case .noSuchService: throw GatewayError.unavailable(reason)
                 case .forbidden: throw GatewayError(status: 502, type: "server_error", message: "the coordinator refused the gateway's admin key: \(reason)",
                                                     param: nil, code: "forbidden")
-                default: throw GatewayError.badRequest(reason, param: nil)
+                default:
+                    var outcome = SubTaskOutcome(header: Shoal_V1_ReplyHeader())
+                    outcome.code = code
+                    outcome.message = reason
+                    throw Self.failure(outcome, model: MDP.adminService)
                 }
             }
             throw Self.failure(e, model: MDP.adminService)

@@ -16,7 +16,7 @@ extension Gateway {
         router.post("/v1/tasks") { request, _ -> Response in
             await self.respond {
                 let caller = try self.authorize(request)
-                let spec = String(decoding: try await self.body(request), as: UTF8.self)
+                let spec = String(decoding: try await self.body(request, accepted: ["application/json", "application/yaml", "application/x-yaml", "text/yaml"]), as: UTF8.self)
                 guard !spec.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                     throw GatewayError.badRequest("the body is empty: send a task spec (YAML or JSON)", param: nil)
                 }

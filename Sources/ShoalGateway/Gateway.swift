@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ShoalClient
 import ShoalJSON
 import ShoalWire
@@ -92,14 +93,22 @@ public struct Gateway: Sendable {
         return entry
     }
 
-    func body(_ request: Request) async throws -> [UInt8] {
+    /// The request's body, at most `maxBodyBytes`. Its Content-Type must be one of `accepted`:
+    /// a web page can send another site only text/plain or a form without asking first (CORS), so
+    /// a page open on this host cannot drive a gateway listening on loopback.
+    func body(_ request: Request, accepted: [String] = ["application/json"]) async throws -> [UInt8] {
+        let type = request.headers[.contentType]?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard accepted.contains(type) else {
+            throw GatewayError(status: 415, type: "invalid_request_error",
+                               message: "Content-Type must be \(accepted.joined(separator: " or ")), got '\(type.isEmpty ? "none" : type)'", param: nil, code: nil)
+        }
         if let length = request.headers[.contentLength].flatMap(Int.init), length > options.maxBodyBytes {
             throw GatewayError.tooLarge(limit: options.maxBodyBytes)
         }
         do {
             let buffer = try await request.body.collect(upTo: options.maxBodyBytes)
             return Array(buffer.readableBytesView)
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw GatewayError.tooLarge(limit: options.maxBodyBytes)
         }
     }

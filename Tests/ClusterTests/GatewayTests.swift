@@ -148,8 +148,8 @@ import FoundationNetworking
 
 extension GatewayTests {
     /// One HTTP exchange: status and body text.
-    func http(_ url: String, method: String = "GET", key: String?, body: String? = nil) throws -> (Int, String) {
-        try httpExchange(url, method: method, key: key, body: body)
+    func http(_ url: String, method: String = "GET", key: String?, body: String? = nil, contentType: String = "application/json") throws -> (Int, String) {
+        try httpExchange(url, method: method, key: key, body: body, contentType: contentType)
     }
 
     func testTasksGoInThroughHTTPAndEachKeySeesOnlyItsOwn() throws {
@@ -166,7 +166,7 @@ extension GatewayTests {
         let id = "http-\(UUID().uuidString.prefix(8))"
         let spec = "id: \(id)\nsteps:\n  - {id: a, skill: calculator, input: \"6 * 7\"}\n  - {id: b, skill: calculator, input: \"{{steps.a.output}} + 1\"}\noutput: \"{{steps.b.output}}\"\n"
 
-        let (accepted, acceptedBody) = try http("\(url)/v1/tasks", method: "POST", key: alice, body: spec)
+        let (accepted, acceptedBody) = try http("\(url)/v1/tasks", method: "POST", key: alice, body: spec, contentType: "application/yaml")
         XCTAssertEqual(accepted, 202, acceptedBody)
         XCTAssertTrue(acceptedBody.contains(#""id":"\#(id)""#) && acceptedBody.contains("accepted"), acceptedBody)
         var result = ""
@@ -211,6 +211,12 @@ extension GatewayTests {
         XCTAssertEqual(events.components(separatedBy: "event: step\n").count - 1, 2, "steps a and b: \(events)")
         XCTAssertTrue(events.contains("event: result\ndata: {") && events.contains(#""output":"43""#), events)
         XCTAssertTrue(events.hasSuffix("data: [DONE]\n\n"), events)
+        // Only JSON (or YAML, for a spec) bodies: a web page can send text/plain anywhere unasked.
+        let (plain, plainBody) = try http("\(url)/v1/chat/completions", method: "POST", key: alice,
+                                          body: #"{"model": "calculator", "messages": [{"role": "user", "content": "6 * 7"}]}"#, contentType: "text/plain")
+        XCTAssertEqual(plain, 415, plainBody)
+        XCTAssertTrue(plainBody.contains("Content-Type must be application/json"), plainBody)
+        XCTAssertEqual(try http("\(url)/v1/tasks", method: "POST", key: alice, body: spec, contentType: "text/plain").0, 415)
         // A specialist that does not stream (the calculator) still streams its whole answer.
         let (chatStatus, chatEvents) = try http("\(url)/v1/chat/completions", method: "POST", key: alice,
                                                 body: #"{"model": "calculator", "messages": [{"role": "user", "content": "6 * 7"}], "stream": true}"#)
@@ -261,9 +267,10 @@ extension GatewayTests {
 }
 
 /// One HTTP exchange, waited for (60 s at most): the status and the body text.
-func httpExchange(_ url: String, method: String = "GET", key: String?, body: String? = nil) throws -> (Int, String) {
+func httpExchange(_ url: String, method: String = "GET", key: String?, body: String? = nil, contentType: String = "application/json") throws -> (Int, String) {
     var request = URLRequest(url: try XCTUnwrap(URL(string: url)))
     request.httpMethod = method
+    if body != nil { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
     if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
     request.httpBody = body.map { Data($0.utf8) }
     request.timeoutInterval = 60
