@@ -101,6 +101,7 @@ final class GatewayTests: XCTestCase {
         // A stop string ends the text before it.
         let stopped = try XCTUnwrap((out["stop"] as? [String: Any])?["content"] as? String)
         XCTAssertTrue(content.hasPrefix(stopped) && stopped.count < content.count, "'\(stopped)' from '\(content)'")
+        XCTAssertEqual((out["stop"] as? [String: Any])?["streamed"] as? String, stopped, "the stream shows nothing the stop string cuts")
 
         let errors = try XCTUnwrap(out["errors"] as? [String: Any])
         func error(_ name: String) -> [String: Any] { errors[name] as? [String: Any] ?? [:] }

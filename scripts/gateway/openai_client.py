@@ -54,7 +54,10 @@ r = client.chat.completions.create(model=model, messages=conversation, max_token
 out["conversation"] = {"content": r.choices[0].message.content, "prompt_tokens": r.usage.prompt_tokens}
 
 stopped = client.chat.completions.create(model=model, messages=one, max_tokens=5, temperature=0, stop=[out["chat"]["content"][:2] or "x"])
-out["stop"] = {"content": stopped.choices[0].message.content}
+stop = [out["chat"]["content"][:2] or "x"]
+streamed_stop = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+    model=model, messages=one, max_tokens=5, temperature=0, stop=stop, stream=True) if c.choices)
+out["stop"] = {"content": stopped.choices[0].message.content, "streamed": streamed_stop}
 
 if tools_model:
     weather = {"type": "function", "function": {

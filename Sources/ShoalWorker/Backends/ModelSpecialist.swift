@@ -235,13 +235,22 @@ final class LoadedModel: @unchecked Sendable {
             condition.unlock()
             // Streamed pieces go through a DecodeStream so multi-byte characters are never split.
             var streams = batch.map { job in job.partials == nil ? nil : generator.tokenizer.map { DecodeStream(tokenizer: $0, skipSpecialTokens: true) } }
+            // Text that may still become a stop string waits, so no piece shows what the answer cuts.
+            var holds = batch.map { StopHold(stops: $0.request.params.stopStrings) }
             do {
                 let completions = try generator.generate(requests: batch.map(\.request)) { seq, token, _ in
                     guard let sink = batch[seq].partials, streams[seq] != nil else { return }
-                    let piece = streams[seq]!.append(token)
+                    let piece = holds[seq].add(streams[seq]!.append(token))
                     if !piece.isEmpty { sink.send(piece) }
                 }
-                for (job, c) in zip(batch, completions) { job.done(.success(c)) }
+                for (i, (job, c)) in zip(batch, completions).enumerated() {
+                    // What was held back and is part of the answer after all (it ended by length).
+                    if let sink = job.partials, let text = c.text {
+                        let rest = holds[i].finish(text)
+                        if !rest.isEmpty { sink.send(rest) }
+                    }
+                    job.done(.success(c))
+                }
             } catch {
                 for job in batch { job.done(.failure(SpecialistFailure("generation failed: \(error)"))) }
             }
