@@ -158,10 +158,28 @@ struct ChatRequest: Sendable {
         var messages: [Message] = []
         for (i, item) in list.enumerated() {
             guard let m = item.objectValue else { throw bad("messages[\(i)]", "not an object") }
-            guard let role = m["role"]?.stringValue, roles.contains(role) else {
-                throw bad("messages[\(i)].role", "one of system, user, assistant")
+            guard var role = m["role"]?.stringValue else { throw bad("messages[\(i)].role", "required: system, user or assistant") }
+            if role == "developer" { role = "system" }  // OpenAI's newer name for the system turn
+            if role == "tool" || m["tool_calls"].map({ $0 != .null }) == true {
+                throw bad("messages[\(i)]", "tool results and earlier tool calls in the conversation are not supported yet: "
+                          + "a tool call ends the turn here; send the result as a user message")
             }
-            guard let content = m["content"]?.stringValue else { throw bad("messages[\(i)].content", "required, a string") }
+            guard roles.contains(role) else { throw bad("messages[\(i)].role", "one of system, user, assistant (or developer), got '\(role)'") }
+            // A string, or a list of text parts (what newer clients send).
+            let content: String
+            switch m["content"] {
+            case .string(let s)?: content = s
+            case .array(let parts)?:
+                var texts: [String] = []
+                for (j, part) in parts.enumerated() {
+                    guard part["type"] == .string("text"), let text = part["text"]?.stringValue else {
+                        throw bad("messages[\(i)].content[\(j)]", "only text parts ({type: text, text}) are supported")
+                    }
+                    texts.append(text)
+                }
+                content = texts.joined(separator: "\n")
+            default: throw bad("messages[\(i)].content", "required, a string or a list of text parts")
+            }
             messages.append(Message(role: role, content: content))
         }
         guard messages.last?.role == "user" else { throw bad("messages", "the last message must be the user's") }

@@ -29,6 +29,9 @@ final class ChatRequestTests: XCTestCase {
         XCTAssertEqual(p["messages"], #"[{"content":"Be brief.","role":"system"},{"content":"Weather in Oslo?","role":"user"}]"#)
         // One user message goes as the input alone.
         XCTAssertNil(try parse(#"{"model": "math", \#(user)}"#).params["messages"])
+        // Newer clients: a developer turn is the system turn; content may be a list of text parts.
+        let newer = try parse(#"{"model": "m", "messages": [{"role": "developer", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]}"#)
+        XCTAssertEqual(newer.messages, [.init(role: "system", content: "Be brief."), .init(role: "user", content: "a\nb")])
     }
 
     func testEachBadFieldIsNamed() {
@@ -38,6 +41,8 @@ final class ChatRequestTests: XCTestCase {
             (#"{"model": "a@", \#(user)}"#, "model"),
             (#"{"model": "m", "messages": []}"#, "messages"),
             (#"{"model": "m", "messages": [{"role": "robot", "content": "x"}]}"#, "messages[0].role"),
+            (#"{"model": "m", "messages": [{"role": "tool", "tool_call_id": "c1", "content": "18 C"}, {"role": "user", "content": "x"}]}"#, "messages[0]"),
+            (#"{"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}"#, "messages[0].content[0]"),
             (#"{"model": "m", "messages": [{"role": "user"}]}"#, "messages[0].content"),
             (#"{"model": "m", "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}"#, "messages"),
             (#"{"model": "m", \#(user), "temperature": 2.5}"#, "temperature"),
