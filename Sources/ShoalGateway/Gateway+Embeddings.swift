@@ -39,7 +39,7 @@ extension Gateway {
 
     func addEmbeddingRoutes(to router: Router<BasicRequestContext>) {
         router.post("/v1/embeddings") { request, _ -> Response in
-            await self.respond {
+            await self.respond(route: "embeddings") {
                 try self.authorize(request)
                 return try await self.embeddings(try await self.body(request))
             }

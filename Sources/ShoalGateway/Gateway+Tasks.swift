@@ -14,7 +14,7 @@ import ShoalWire
 extension Gateway {
     func addTaskRoutes(to router: Router<BasicRequestContext>) {
         router.post("/v1/tasks") { request, _ -> Response in
-            await self.respond {
+            await self.respond(route: "tasks") {
                 let caller = try self.authorize(request)
                 let spec = String(decoding: try await self.body(request, accepted: ["application/json", "application/yaml", "application/x-yaml", "text/yaml"]), as: UTF8.self)
                 guard !spec.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
@@ -26,7 +26,7 @@ extension Gateway {
             }
         }
         router.get("/v1/tasks/{id}") { request, context -> Response in
-            await self.respond {
+            await self.respond(route: "task") {
                 let caller = try self.authorize(request)
                 let id = try context.parameters.require("id")
                 try self.checkOwner(id, caller: caller)

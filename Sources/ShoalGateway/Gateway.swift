@@ -38,6 +38,7 @@ public struct Gateway: Sendable {
     let clients: CoordinatorClients
     let models: ModelCatalog
     let taskOwners = TaskOwners()
+    let metrics = GatewayMetrics()
     /// Connections with the admin credentials, for the admin routes only.
     let adminClients: CoordinatorClients?
     let logger: Logger
@@ -59,10 +60,17 @@ public struct Gateway: Sendable {
     public func run(listening: @escaping @Sendable (String) -> Void) async throws {
         let router = Router()
         router.get("/v1/models") { request, _ -> Response in
-            await self.respond { try self.authorize(request); return try Self.json(try await self.models.list()) }
+            await self.respond(route: "models") { try self.authorize(request); return try Self.json(try await self.models.list()) }
+        }
+        router.get("/metrics") { request, _ -> Response in
+            await self.respond(route: "metrics") {
+                try self.authorize(request)
+                return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(string: self.metrics.text())))
+            }
         }
         router.post("/v1/chat/completions") { request, _ -> Response in
-            await self.respond {
+            await self.respond(route: "chat_completions") {
                 try self.authorize(request)
                 return try await self.chat(try await self.body(request))
             }
@@ -113,14 +121,20 @@ public struct Gateway: Sendable {
         }
     }
 
-    /// The handler's response, or its error in OpenAI's shape.
-    func respond(_ handler: () async throws -> Response) async -> Response {
-        do { return try await handler() } catch let e as GatewayError {
-            return Self.error(e)
+    /// The handler's response, or its error in OpenAI's shape; counted and timed as `route`.
+    func respond(route: String, _ handler: () async throws -> Response) async -> Response {
+        let start = DispatchTime.now().uptimeNanoseconds
+        metrics.started()
+        defer { metrics.finished() }
+        let response: Response
+        do { response = try await handler() } catch let e as GatewayError {
+            response = Self.error(e)
         } catch {
             logger.error("gateway: \(error)")
-            return Self.error(GatewayError(status: 500, type: "server_error", message: "\(error)", param: nil, code: nil))
+            response = Self.error(GatewayError(status: 500, type: "server_error", message: "\(error)", param: nil, code: nil))
         }
+        metrics.observe(route: route, status: Int(response.status.code), seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        return response
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -147,6 +161,7 @@ public struct Gateway: Sendable {
         }
         guard outcome.ok else { throw Self.failure(outcome, model: request.model) }
         let usage = Self.usage(outcome)
+        metrics.tokens(model: request.agent, prompt: usage.prompt_tokens, completion: usage.completion_tokens)
         var message = OpenAI.Message(content: outcome.output)
         var finish = Self.finishReason(outcome)
         if let call = request.toolCall(in: outcome.output) {

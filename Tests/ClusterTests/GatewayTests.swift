@@ -225,6 +225,23 @@ extension GatewayTests {
         XCTAssertTrue(chatEvents.contains(#""delta":{"content":"42"}"#), chatEvents)
         // Admin routes need an admin key: a client key's swap is refused.
         XCTAssertEqual(try http("\(url)/v1/admin/rollback", method: "POST", key: alice, body: #"{"agent": "calculator"}"#).0, 403)
+
+        // Prometheus metrics of all that: requests by route and status, latency histograms, in flight.
+        XCTAssertEqual(try http("\(url)/metrics", key: nil).0, 401)
+        let (metricsStatus, metrics) = try http("\(url)/metrics", key: ops)
+        XCTAssertEqual(metricsStatus, 200, metrics)
+        func value(_ series: String) -> Double? {
+            metrics.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+        XCTAssertEqual(value(#"shoal_gateway_requests_total{route="tasks",status="202"}"#), 1, metrics)
+        XCTAssertEqual(value(#"shoal_gateway_requests_total{route="tasks",status="409"}"#), 3, metrics)
+        XCTAssertEqual(value(#"shoal_gateway_requests_total{route="chat_completions",status="415"}"#), 1, metrics)
+        XCTAssertEqual(value(#"shoal_gateway_requests_total{route="admin_rollback",status="403"}"#), 1, metrics)
+        XCTAssertGreaterThanOrEqual(value(#"shoal_gateway_requests_total{route="task",status="200"}"#) ?? 0, 3)
+        XCTAssertEqual(value(#"shoal_gateway_request_duration_seconds_count{route="chat_completions"}"#), 2, metrics)
+        XCTAssertEqual(value(#"shoal_gateway_request_duration_seconds_bucket{route="chat_completions",le="+Inf"}"#), 2, metrics)
+        XCTAssertEqual(value("shoal_gateway_in_flight_requests"), 1, "the scrape itself")
+        XCTAssertTrue(metrics.contains("# TYPE shoal_gateway_request_duration_seconds histogram"), metrics)
     }
 }
 
