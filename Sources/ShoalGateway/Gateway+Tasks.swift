@@ -75,7 +75,7 @@ extension Gateway {
             }
             return false
         }
-        let iterator = TaskEventIterator(events.makeAsyncIterator())
+        let iterator = SharedIterator(events)
         // Up to acceptance (or a refusal, or an earlier run's stored result) on the handler's time.
         var first = await iterator.next()
         switch first {
@@ -173,11 +173,4 @@ final class TaskOwners: @unchecked Sendable {
     }
 
     func owner(of id: String) -> String? { lock.withLock { owners[id] } }
-}
-
-/// The submission's events, read first by the handler and then by the response body.
-final class TaskEventIterator: @unchecked Sendable {
-    private var iterator: AsyncStream<Gateway.TaskEvent>.AsyncIterator
-    init(_ iterator: AsyncStream<Gateway.TaskEvent>.AsyncIterator) { self.iterator = iterator }
-    func next() async -> Gateway.TaskEvent? { await iterator.next() }
 }

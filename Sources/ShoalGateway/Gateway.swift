@@ -185,7 +185,7 @@ public struct Gateway: Sendable {
         try clients.start { client in
             Self.pump(client, request, timeout: timeout, cancelled: cancelled, into: feed)
         }
-        let iterator = EventIterator(events.makeAsyncIterator())
+        let iterator = SharedIterator(events)
         // The first event decides: an error before anything streamed gets its own status.
         let first = await iterator.next()
         if case .failed(let error)? = first {
@@ -343,10 +343,10 @@ final class CancelFlag: @unchecked Sendable {
     var isSet: Bool { lock.withLock { value } }
 }
 
-/// An async iterator shared by the handler (first event) and the response body (the rest);
-/// only one of them uses it at a time.
-final class EventIterator: @unchecked Sendable {
-    private var iterator: AsyncStream<Gateway.StreamEvent>.AsyncIterator
-    init(_ iterator: AsyncStream<Gateway.StreamEvent>.AsyncIterator) { self.iterator = iterator }
-    func next() async -> Gateway.StreamEvent? { await iterator.next() }
+/// A stream's iterator shared by the handler (the first event) and the response body (the
+/// rest); only one of them uses it at a time.
+final class SharedIterator<Element: Sendable>: @unchecked Sendable {
+    private var iterator: AsyncStream<Element>.AsyncIterator
+    init(_ stream: AsyncStream<Element>) { iterator = stream.makeAsyncIterator() }
+    func next() async -> Element? { await iterator.next() }
 }
