@@ -46,6 +46,18 @@ public struct Topology: Sendable, Equatable {
         /// Give it the cluster's admin key, for the admin routes of admin API keys.
         public var admin = false
         public init() {}
+
+        /// HOST:PORT (an IPv6 host in brackets or not) as its parts, or nil.
+        public static func parse(bind: String) -> (host: String, port: Int)? {
+            guard let colon = bind.lastIndex(of: ":"), let port = Int(bind[bind.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+            let host = String(bind[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            return host.isEmpty ? nil : (host, port)
+        }
+
+        /// Whether a host is this machine only (without API keys, the gateway listens only there).
+        public static func isLoopback(host: String) -> Bool {
+            ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
+        }
     }
 
     public var coordinator: Coordinator
@@ -118,15 +130,12 @@ public struct Topology: Sendable, Equatable {
             try g.allowOnly(gatewayKeys)
             var gw = Gateway()
             if let bind = try g.string("bind") {
-                guard let colon = bind.lastIndex(of: ":"), colon != bind.startIndex, let port = Int(bind[bind.index(after: colon)...]), (0...65535).contains(port) else {
-                    throw g.fail("bind", "must be HOST:PORT like 127.0.0.1:8080, got \"\(bind)\"")
-                }
+                guard Gateway.parse(bind: bind) != nil else { throw g.fail("bind", "must be HOST:PORT like 127.0.0.1:8080, got \"\(bind)\"") }
                 gw.bind = bind
             }
             gw.apiKeys = try g.string("api_keys").map { relative($0) }
             gw.admin = try g.bool("admin") ?? false
-            let host = String(gw.bind[..<gw.bind.lastIndex(of: ":")!]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-            if gw.apiKeys == nil, !(["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")) {
+            if gw.apiKeys == nil, let host = Gateway.parse(bind: gw.bind)?.host, !Gateway.isLoopback(host: host) {
                 throw g.fail("bind", "\(gw.bind) is not loopback: give api_keys (a key file), or bind to 127.0.0.1")
             }
             gateway = gw

@@ -55,7 +55,7 @@ extension Gateway {
                                param: nil, code: "task_id_taken")
         }
         let (events, feed) = AsyncStream<TaskEvent>.makeStream(bufferingPolicy: .unbounded)
-        let cancelled = CancelFlag()
+        let cancelled = OnceFlag()
         let timeout = options.requestTimeoutMs
         let params = replace ? [TaskService.replaceParam: "true"] : [:]
         try clients.start { client in

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ShoalConfig
 import NIOCore
 import ShoalClient
 import ShoalJSON
@@ -9,8 +10,8 @@ import ShoalWire
 /// `shoal gateway`: OpenAI's HTTP API in front of a Shoal cluster. It is a client of the
 /// coordinator: each HTTP request becomes a sub-task sent over ZeroMQ to the agent its `model`
 /// names, and the worker's answer comes back in OpenAI's shapes, streamed as server-sent events
-/// when asked. Built so far: `POST /v1/chat/completions` (tool calls through the tools
-/// specialist included) and `GET /v1/models`, API keys, OpenAI error objects, a body limit.
+/// when asked. Routes: chat completions (tool calls through the tools specialist included),
+/// models, embeddings, tasks, admin swaps for admin keys, Prometheus metrics.
 public struct Gateway: Sendable {
     public struct Options: Sendable {
         public var host = "127.0.0.1"
@@ -44,7 +45,7 @@ public struct Gateway: Sendable {
     let logger: Logger
 
     public init(options: Options, logger: Logger = Logger(label: "shoal.gateway")) throws {
-        if options.apiKeys == nil, !Self.isLoopback(options.host) {
+        if options.apiKeys == nil, !Topology.Gateway.isLoopback(host: options.host) {
             throw GatewayStartError("without --api-keys the gateway binds to loopback only (127.0.0.1, ::1 or localhost), not \(options.host): give it a key file to serve other hosts")
         }
         self.options = options
@@ -53,8 +54,6 @@ public struct Gateway: Sendable {
         models = ModelCatalog(clients: clients)
         adminClients = options.adminSecurity.map { CoordinatorClients(endpoint: options.coordinator, security: $0, capacity: 4) }
     }
-
-    static func isLoopback(_ host: String) -> Bool { ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") }
 
     /// Serves until SIGTERM or SIGINT; `listening` gets the URL once the port is bound.
     public func run(listening: @escaping @Sendable (String) -> Void) async throws {
@@ -180,7 +179,7 @@ public struct Gateway: Sendable {
     /// is an ordinary error response; a client that goes away ends the wait for the rest.
     func stream(_ request: ChatRequest, id: String, created: Int) async throws -> Response {
         let (events, feed) = AsyncStream<StreamEvent>.makeStream(bufferingPolicy: .unbounded)
-        let cancelled = CancelFlag()
+        let cancelled = OnceFlag()
         let timeout = options.requestTimeoutMs
         try clients.start { client in
             Self.pump(client, request, timeout: timeout, cancelled: cancelled, into: feed)
@@ -249,7 +248,7 @@ public struct Gateway: Sendable {
 
     /// Sends the sub-task and feeds its pieces and final answer into `feed` (on the client's
     /// thread). Returns whether the client is fit to reuse (no reply left owing).
-    static func pump(_ client: Client, _ request: ChatRequest, timeout: Int, cancelled: CancelFlag,
+    static func pump(_ client: Client, _ request: ChatRequest, timeout: Int, cancelled: OnceFlag,
                      into feed: AsyncStream<StreamEvent>.Continuation) -> Bool {
         defer { feed.finish() }
         let id: UInt64
@@ -333,14 +332,6 @@ public struct Gateway: Sendable {
 public struct GatewayStartError: Error, CustomStringConvertible {
     public let description: String
     init(_ d: String) { description = d }
-}
-
-/// Set once when a streaming client goes away; read by the thread waiting for its pieces.
-final class CancelFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.withLock { value = true } }
-    var isSet: Bool { lock.withLock { value } }
 }
 
 /// A stream's iterator shared by the handler (the first event) and the response body (the

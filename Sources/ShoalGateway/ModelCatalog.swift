@@ -40,12 +40,14 @@ final class ModelCatalog: @unchecked Sendable {
         for (service, workers) in services.sorted(by: { $0.key < $1.key }) {
             let agent = workers.first?.agent ?? service
             let versions = Array(Set(workers.map(\.modelVersion))).sorted()
-            let lineage = (try? await self.lineage(agent: agent, version: versions.first ?? "")) ?? []
+            // The agent's registered versions, asked once (an agent the registry does not know has none).
+            let parents = (try? await registeredParents(agent: agent)) ?? [:]
             data.append(OpenAI.Model(id: service, created: created, owned_by: "shoal", agent: agent, versions: versions,
-                                     lineage: lineage, workers: workers.count))
+                                     lineage: Self.lineage(of: versions.first ?? "", parents: parents), workers: workers.count))
             // A registered version can be asked for by name too (`service@version`).
             for v in versions {
-                guard let chain = try? await self.lineage(agent: agent, version: v), !chain.isEmpty else { continue }
+                let chain = Self.lineage(of: v, parents: parents)
+                guard !chain.isEmpty else { continue }
                 data.append(OpenAI.Model(id: "\(service)@\(v)", created: created, owned_by: "shoal", agent: agent, versions: [v],
                                          lineage: chain, workers: workers.filter { $0.modelVersion == v }.count))
             }
@@ -53,15 +55,17 @@ final class ModelCatalog: @unchecked Sendable {
         return OpenAI.ModelList(data: data)
     }
 
-    /// `version` and its registered parents, newest first; [] when the registry does not know it.
-    private func lineage(agent: String, version: String) async throws -> [String] {
-        guard !version.isEmpty else { return [] }
+    /// Each registered version of `agent` and its parent.
+    private func registeredParents(agent: String) async throws -> [String: String?] {
         let answer = try await clients.run { try AnswerBox(value: $0.models(agent: agent)) }
-        guard let versions = answer.value["versions"] as? [[String: Any]] else { return [] }
-        let parents = Dictionary(versions.compactMap { v in (v["id"] as? String).map { ($0, v["parent"] as? String) } }, uniquingKeysWith: { a, _ in a })
+        let versions = answer.value["versions"] as? [[String: Any]] ?? []
+        return Dictionary(versions.compactMap { v in (v["id"] as? String).map { ($0, v["parent"] as? String) } }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// `version` and its registered parents, newest first; [] when the registry does not know it.
+    static func lineage(of version: String, parents: [String: String?]) -> [String] {
         var chain: [String] = []
         var next: String? = version
-        // Registered versions only: a worker's start-up model that the registry never saw has none.
         while let v = next, let parent = parents[v], !chain.contains(v) {
             chain.append(v)
             next = parent

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ShoalConfig
 import ShoalGateway
 import ShoalWire
 
@@ -15,7 +16,8 @@ struct GatewayCommand: ParsableCommand {
             top_p, max_tokens, seed and stop honoured; tools answered by the tools specialist as \
             tool_calls; logprobs and penalties refused with a 400 naming the field), GET /v1/models, POST /v1/embeddings (a retrieval agent), \
             POST /v1/tasks and GET /v1/tasks/ID, and, for admin API keys, POST /v1/admin/swap and \
-            /v1/admin/rollback (sent with --admin-key). Not built yet: /metrics, the dashboard.
+            /v1/admin/rollback (sent with --admin-key), and GET /metrics for Prometheus. Not built \
+            yet: the dashboard, traces.
 
             API keys: a file of lines `KEY ROLE [NAME]` (ROLE client or admin; keys of at least \
             16 characters, e.g. from `openssl rand -hex 24`), sent as `Authorization: Bearer KEY`. \
@@ -33,22 +35,15 @@ struct GatewayCommand: ParsableCommand {
     @Option(name: .customLong("timeout-ms"), help: "How long a request waits for its answer.") var timeoutMs = 120_000
 
     func validate() throws {
-        guard parsedBind() != nil else { throw ValidationError("--bind must be HOST:PORT (e.g. 127.0.0.1:8080), got '\(bind)'") }
+        guard Topology.Gateway.parse(bind: bind) != nil else { throw ValidationError("--bind must be HOST:PORT (e.g. 127.0.0.1:8080), got '\(bind)'") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1") }
         guard timeoutMs >= 1 else { throw ValidationError("--timeout-ms must be at least 1") }
     }
 
-    func parsedBind() -> (host: String, port: Int)? {
-        guard let colon = bind.lastIndex(of: ":"), let port = Int(bind[bind.index(after: colon)...]), (0...65535).contains(port) else { return nil }
-        var host = String(bind[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.isEmpty ? nil : (host, port)
-    }
-
     func run() throws {
         var options = Gateway.Options(coordinator: endpoint.coordinator, security: try endpoint.security("client"))
-        let (host, port) = parsedBind()!
+        let (host, port) = Topology.Gateway.parse(bind: bind)!
         options.host = host
         options.port = port
         options.apiKeys = try apiKeys.map { try APIKeys.load(path: $0) }
