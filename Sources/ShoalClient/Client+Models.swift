@@ -14,6 +14,18 @@ extension Client {
         return outcome.output
     }
 
+    /// Reports one point of a GRPO run (`step`, and any of `reward_mean`, `reward_std`, `kl`,
+    /// `heldout_pass_at_1`) for the coordinator's metrics and dashboard curves. Needs a key that
+    /// may publish the agent (learner or admin).
+    public func reportLearnerStep(agent: String, step: Int, values: [String: Double]) throws {
+        var p = ["agent": agent, "step": String(step)]
+        for (k, v) in values { p[k] = String(v) }
+        _ = try admin("learner-report", p)
+    }
+
+    /// The latest GRPO run of each agent as its learner reported it: `{"agents": {AGENT: [{step, …}]}}`.
+    public func learnerCurves() throws -> [String: Any] { try Self.object(admin("learner-curves")) }
+
     /// Registers a model directory (on the coordinator's filesystem) as a version of `agent`.
     /// `newAgent`: the first version of an agent no worker, topology or version names yet.
     public func importModel(agent: String, directory: String, createdBy: String = "import", parent: String? = nil,

@@ -22,6 +22,8 @@ public final class Supervisor: @unchecked Sendable {
     let executable: String
     let quietStderr: Bool
     public private(set) var endpoint = ""
+    /// The coordinator's Prometheus metrics URL, when the topology asks for them (`coordinator: metrics:`).
+    public private(set) var metricsURL: String?
     /// The gateway's URL, when the topology has a `gateway:` block.
     public private(set) var gatewayURL: String?
     public private(set) var coordinator: Child?
@@ -76,7 +78,7 @@ public final class Supervisor: @unchecked Sendable {
                     "--max-worker-capacity", "\(c.maxWorkerCapacity)", "--max-pending-bytes", "\(c.maxPendingBytes)"]
             + (stateDirectory.map { ["--journal", ($0 as NSString).appendingPathComponent("journal.sqlite")] } ?? [])
             + Set(topology.agents.flatMap(\.agent.skills)).sorted().flatMap { ["--skill", $0] } + security
-            + modelRoots.flatMap { ["--model-root", $0] }
+            + modelRoots.flatMap { ["--model-root", $0] } + (c.metrics.map { ["--metrics-bind", $0] } ?? [])
         let p = try ChildProcess(name: "coordinator", executable: executable, arguments: args, silenceStderr: quietStderr)
         guard let ep = p.waitForLine(prefix: "shoal coordinator listening on ", timeout: 20) else {
             p.stop(grace: 1)
@@ -85,6 +87,14 @@ public final class Supervisor: @unchecked Sendable {
         endpoint = ep
         coordinator = Child(name: "coordinator", arguments: args, process: p)
         log("coordinator   listening on \(endpoint)   (pid \(p.pid))\(keys == nil ? "   INSECURE: plaintext, no keys" : "   CURVE, keys in \(keys!.path)")")
+        if c.metrics != nil {
+            guard let line = p.waitForLine(prefix: "shoal coordinator metrics on ", timeout: 20) else {
+                p.stop(grace: 1)
+                throw StartError.coordinatorDidNotStart("no metrics listener on \(c.metrics!) within 20 s (is the port taken?)")
+            }
+            metricsURL = line
+            log("metrics       \(metricsURL!)   (Prometheus text format)")
+        }
         for d in topology.agents {
             for i in 1...d.replicas {
                 let name = "\(d.agent.name)-\(i)"

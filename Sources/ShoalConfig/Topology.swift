@@ -19,6 +19,8 @@ public struct Topology: Sendable, Equatable {
         public var keys: String?
         /// Plaintext, no keys or roles (`--insecure`): every peer may do everything.
         public var insecure = false
+        /// Where the coordinator serves Prometheus metrics (`--metrics-bind`, loopback HOST:PORT); nil: off.
+        public var metrics: String?
         public init() {}
     }
 
@@ -69,7 +71,7 @@ public struct Topology: Sendable, Equatable {
     static let gatewayKeys = ["bind", "api_keys", "admin"]
     static let coordinatorKeys = ["endpoint", "heartbeat_ms", "liveness", "queue_limit", "max_message_bytes",
                                   "unknown_service_grace_ms", "default_deadline_ms", "max_worker_capacity", "max_pending_bytes",
-                                  "keys", "insecure"]
+                                  "keys", "insecure", "metrics"]
     static let deploymentKeys = ["file", "replicas", "key"]
 
     public static func load(_ path: String) throws -> Topology {
@@ -107,6 +109,14 @@ public struct Topology: Sendable, Equatable {
             c.keys = try cr.string("keys").map { relative($0) }
             c.insecure = try cr.bool("insecure") ?? false
             if c.insecure && c.keys != nil { throw cr.fail("insecure", "and keys exclude each other: keys mean CURVE") }
+            if let m = try cr.string("metrics") {
+                guard let (host, _) = Gateway.parse(bind: m) else { throw cr.fail("metrics", "must be HOST:PORT, e.g. 127.0.0.1:9464, got \"\(m)\"") }
+                guard Gateway.isLoopback(host: host) else {
+                    throw cr.fail("metrics", "must be a loopback address (127.0.0.1, ::1, localhost), got \"\(host)\": the metrics ask no key; "
+                                  + "start the coordinator by hand with --metrics-bind and --metrics-public to serve them to the network")
+                }
+                c.metrics = m
+            }
         }
         guard let list = try r.children("agents") else { throw r.fail("agents", "is required: list the agents to run") }
         var deployments: [Deployment] = []

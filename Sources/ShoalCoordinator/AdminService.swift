@@ -61,6 +61,10 @@ enum AdminService {
             return reply(request, ShoalBody.reply(header: h, result: r))
         }
         do {
+            if let answer = try learnerAction(task.params, broker: &broker) {
+                r.output = answer
+                return reply(request, ShoalBody.reply(header: h, result: r))
+            }
             guard let registry else { throw Failure("this coordinator runs without a model registry (--no-journal and no --models)") }
             if let importer, task.params["action"] == "import" {
                 let job = try importJob(request, task.params, registry: registry, broker: broker, knownAgents: knownAgents)
@@ -141,7 +145,21 @@ enum AdminService {
             options.alwaysPrintEnumsAsInts = false
             return try progress.jsonString(options: options)
         default:
-            throw Failure("unknown action '\(p["action"] ?? "")' (models, import, remove, swap, promote, rollback, swap-status)")
+            throw Failure("unknown action '\(p["action"] ?? "")' (models, import, remove, swap, promote, rollback, swap-status, learner-report, learner-curves)")
+        }
+    }
+
+    /// Learners' reports (`learner-report`: one GRPO step or held-out evaluation) and the curves
+    /// they make (`learner-curves`), kept by the broker; nil for any other action.
+    static func learnerAction(_ p: [String: String], broker: inout Broker) throws -> String? {
+        switch p["action"] {
+        case "learner-report":
+            do { broker.learners.record(try LearnerReport(params: p)) } catch let e as LearnerReportError { throw Failure(e.description) }
+            return json(["recorded": true])
+        case "learner-curves":
+            return json(broker.learners.json)
+        default:
+            return nil
         }
     }
 

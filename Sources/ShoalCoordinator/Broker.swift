@@ -19,6 +19,24 @@ public enum BrokerAction: Sendable {
 
 public enum LogLevel: Sendable { case debug, info, warning, error }
 
+/// Where the broker reports what it routes (the coordinator's Prometheus metrics). Observations,
+/// not actions: they change nothing the broker does, so they are not in its output.
+public protocol BrokerObserver: AnyObject {
+    /// The observer of one service, asked once when the broker first sees the name.
+    func service(_ name: String) -> any ServiceObserver
+}
+
+/// What happens to one service's requests; called on the coordinator's loop thread.
+public protocol ServiceObserver: AnyObject {
+    func arrived()
+    /// A worker answered; `milliseconds` from arrival at the coordinator to the answer.
+    func replied(milliseconds: Int64)
+    /// The coordinator answered with an error (overloaded, timeout, no worker, …).
+    func failed(_ code: Shoal_V1_ReplyCode)
+    /// In-flight requests put back in the queue because their worker went away.
+    func requeued(_ count: Int)
+}
+
 /// The coordinator's routing rules as a plain state machine (see STYLE.md: swift-nio's
 /// connection state machines). It takes events — a message arrived, time passed — and returns
 /// actions. No sockets, no clocks: `now` is monotonic milliseconds passed in by the caller,
@@ -43,6 +61,10 @@ public struct Broker {
     public var endpoint = ""
     /// "curve" or "insecure", for `shoal status`.
     public var security = "insecure"
+    /// Learners' reports of their GRPO runs (`learner-report`), for the dashboard and metrics.
+    public var learners = LearnerCurves()
+    /// Told what each service's requests do (nil: nothing is observed).
+    public var observer: (any BrokerObserver)?
 
     public internal(set) var counters = Counters()
 
@@ -177,10 +199,12 @@ public struct Broker {
         }
         let shoalId: UInt64? = isShoal ? header.requestID : nil
         counters.requests += 1
-        if services[service] == nil { services[service] = ServiceRecord(name: service, nameFrame: request.service) }
+        addService(service, request.service)
+        services[service]!.observer?.arrived()
         let queued = services[service]!.queue.count
         if queued >= config.queueLimit {
             services[service]!.failed += 1
+            services[service]!.observer?.failed(.overloaded)
             counters.errors += 1
             replyError(to: request, .overloaded, "service '\(service)' has \(queued) requests queued (limit \(config.queueLimit))", requestId: shoalId, &out)
             return
@@ -189,6 +213,7 @@ public struct Broker {
         let held = services[service]!.pendingBytes
         if pendingBytes + bytes > config.maxPendingBytes || held + bytes > config.maxServicePendingBytes {
             services[service]!.failed += 1
+            services[service]!.observer?.failed(.overloaded)
             counters.errors += 1
             let why = held + bytes > config.maxServicePendingBytes
                 ? "service '\(service)' holds \(held >> 20) MB of requests (limit \(config.maxServicePendingBytes >> 20) MB)"
@@ -300,6 +325,7 @@ public struct Broker {
             workers[identity]?.inFlight.remove(key)
             workers[identity]?.completed += 1
             services[r.service]?.completed += 1
+            services[r.service]?.observer?.replied(milliseconds: now - r.arrivedAt)
             counters.replies += 1
             out.append(.send(Outbound.reply(to: r.client, r.clientVersion, delimited: r.delimited,
                                             service: r.serviceFrame, body: body)))
@@ -350,7 +376,7 @@ public struct Broker {
         }
         workers[identity] = WorkerRecord(identity: identity, service: service, version: version, info: info, plain: plain,
                                          capacity: capacity, expiresAt: now + config.workerExpiryMs, lastHeardAt: now)
-        if services[service] == nil { services[service] = ServiceRecord(name: service, nameFrame: serviceFrame) }
+        addService(service, serviceFrame)
         services[service]!.workers.append(identity)
         services[service]!.everServed = true
         let model = info.modelVersion.isEmpty ? "" : " model \(info.modelID)@\(info.modelVersion)"
@@ -400,6 +426,7 @@ public struct Broker {
         out.append(.log(reason == "sent DISCONNECT" && w.inFlight.isEmpty ? .info : .warning, "worker \(w.info.workerID) (\(w.service)) removed: \(reason); requeued \(requeue.count) in-flight request(s)"))
         counters.requeued += UInt64(requeue.count)
         services[w.service]?.queue.prepend(requeue)
+        if !requeue.isEmpty { services[w.service]?.observer?.requeued(requeue.count) }
         for key in failed {
             fail(key, .internal, "request lost its worker \(config.maxAttempts) times; giving up", &out)
         }
@@ -463,6 +490,12 @@ public struct Broker {
 
     // MARK: failures
 
+    /// The record of `service`, made (with its observer) the first time the name is seen.
+    mutating func addService(_ service: String, _ nameFrame: Frame) {
+        guard services[service] == nil else { return }
+        services[service] = ServiceRecord(name: service, nameFrame: nameFrame, observer: observer?.service(service))
+    }
+
     mutating func scheduleGraceCheck(_ at: Int64) { nextGraceCheckAt = min(nextGraceCheckAt, at) }
 
     /// Fails requests that waited out the grace period for a service with no workers.
@@ -501,6 +534,7 @@ public struct Broker {
         forget(r)
         if let w = r.worker { workers[w]?.inFlight.remove(key) } else { services[r.service]?.queue.remove(key) }
         services[r.service]?.failed += 1
+        services[r.service]?.observer?.failed(code)
         counters.errors += 1
         out.append(.log(.info, "request \(key) for '\(r.service)' failed: \(code.name): \(message)"))
         out.append(.send(Outbound.reply(to: r.client, r.clientVersion, delimited: r.delimited, service: r.serviceFrame,

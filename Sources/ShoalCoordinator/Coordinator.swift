@@ -57,13 +57,17 @@ public final class Coordinator: @unchecked Sendable {
     /// executable passes the engine's loader; this module knows nothing of tensors). Nil: imports
     /// check the files only, and workers still check that a version loads before they switch to it.
     private let modelCheck: AdminService.ModelCheck?
+    /// Prometheus metrics (`--metrics-bind`); nil: nothing is counted.
+    private let metrics: CoordinatorMetrics?
+    private var metricsRefreshedAt: Int64 = 0
 
     /// `modelStore`: the model registry's directory; by default `models/` beside the journal.
     public init(bind: String, config: BrokerConfig = BrokerConfig(), journalPath: String? = nil, retentionHours: Double = 168,
                 modelStore: String? = nil, modelRoots: [String] = [], recoverJournal: Bool = false,
                 topologySkills: Set<String> = [], security: CoordinatorSecurity? = nil, modelCheck: (@Sendable (String) throws -> Void)? = nil,
-                logger: Logger = Logger(label: "shoal.coordinator")) throws {
+                metrics: CoordinatorMetrics? = nil, logger: Logger = Logger(label: "shoal.coordinator")) throws {
         self.topologySkills = topologySkills
+        self.metrics = metrics
         self.modelCheck = modelCheck
         context = try Context()
         socket = try context.socket(.router)
@@ -119,6 +123,7 @@ public final class Coordinator: @unchecked Sendable {
         broker = Broker(config: config, now: monotonicMs())
         broker.endpoint = endpoint
         broker.security = access == nil ? "insecure" : "curve"
+        broker.observer = metrics
         // Tasks' sub-requests leave half of each service's queue to other clients.
         runner.maxInFlightPerSkill = max(1, config.queueLimit / 2)
         self.logger = logger
@@ -277,6 +282,12 @@ public final class Coordinator: @unchecked Sendable {
                 }
             }
             if suppressedWarnings > 0 && monotonicMs() / 1000 != warningSecond { reportSuppressedWarnings() }
+            if let metrics, monotonicMs() - metricsRefreshedAt >= 1000 {
+                metricsRefreshedAt = monotonicMs()
+                metrics.refresh(broker.status(now: metricsRefreshedAt))
+                metrics.refresh(broker.counters)
+                metrics.refresh(broker.learners)
+            }
             perform(&actions)
             commitJournal()
         }
@@ -325,6 +336,10 @@ public final class Coordinator: @unchecked Sendable {
     /// journal events that come with them are committed.
     private func apply(_ out: TaskRunner.Output, _ actions: inout [BrokerAction]) {
         for line in out.logs { logger.info("\(line)") }
+        if let metrics {
+            for case let .finished(_, status, _) in out.journal { metrics.taskFinished(status) }
+            for (skill, reward) in out.rewards { metrics.stepRewarded(agent: broker.agentOfService[skill] ?? skill, reward: reward) }
+        }
         if journal == nil {
             for frames in out.toClients { actions.append(.send(frames)) }
         } else {
@@ -435,17 +450,20 @@ public final class Coordinator: @unchecked Sendable {
                     logger.warning("send failed: \(error)")
                 }
             case let .modelServed(agent, version):
+                metrics?.swapEnded(agent: agent, outcome: "succeeded")
                 provisional.remove("\(agent)\u{0}\(version)")
                 do { try models?.recordServed(agent: agent, version: version) } catch {
                     logger.error("model registry: cannot record that \(agent) serves \(version): \(error)")
                 }
             case let .modelRolledBack(agent, to):
+                metrics?.swapEnded(agent: agent, outcome: "rolled_back")
                 do { try models?.recordRolledBack(agent: agent, to: to) } catch {
                     logger.error("model registry: cannot record the rollback of \(agent): \(error)")
                 }
             case let .provisionalVersion(agent, version):
                 provisional.insert("\(agent)\u{0}\(version)")
             case let .modelSwapFailed(agent, version):
+                metrics?.swapEnded(agent: agent, outcome: "failed")
                 // A version registered by this swap from a directory goes again when no worker took it.
                 guard provisional.remove("\(agent)\u{0}\(version)") != nil else { break }
                 do {

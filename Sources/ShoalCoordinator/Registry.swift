@@ -73,6 +73,8 @@ struct ServiceRecord {
     var pendingBytes = 0
     /// Whether a worker ever registered for it (a name that only clients asked for is forgotten).
     var everServed = false
+    /// Told what its requests do (metrics); nil when nothing observes the broker.
+    var observer: (any ServiceObserver)?
 }
 
 /// A request the coordinator has accepted and not yet answered.

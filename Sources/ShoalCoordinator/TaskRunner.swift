@@ -95,6 +95,8 @@ public struct TaskRunner {
         public var logs: [String] = []
         /// Durable records to write before `toClients` are sent.
         public var journal: [Journal.Event] = []
+        /// Verified steps' rewards, by the skill that served them (for metrics).
+        public var rewards: [(skill: String, reward: Double)] = []
     }
 
     // MARK: events
@@ -316,6 +318,7 @@ public struct TaskRunner {
                     let output = state.expected == 1 ? (state.outputs[0] ?? "") : Self.json((0..<state.expected).compactMap { state.outputs[$0] })
                     let v = StepVerifier.verify(settings: settings, output: output)
                     state.verdict = (v.status.rawValue, v.reward, v.components, v.detail)
+                    out.rewards.append((skill, v.reward))
                 }
             }
         } else {

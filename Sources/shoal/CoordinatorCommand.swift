@@ -3,7 +3,9 @@ import Foundation
 import Logging
 import ShoalCluster
 import ShoalCoordinator
+import ShoalConfig
 import ShoalEngine
+import ShoalGateway
 import ShoalWire
 
 struct CoordinatorCommand: ParsableCommand {
@@ -32,6 +34,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Key directory: coordinator.key and the allowlist allow.yaml (`shoal keys init`). Default: $SHOAL_KEYS, else .shoal/keys, made on first start.", valueName: "dir")) var keys: String?
     @Flag(help: "Plaintext, no keys and no roles: anyone who can reach the port may do anything. Loopback binds only, unless --insecure-network.") var insecure = false
     @Flag(name: .customLong("insecure-network"), help: "Allow --insecure on a non-loopback bind.") var insecureNetwork = false
+    @Option(name: .customLong("metrics-bind"), help: ArgumentHelp("Serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port; the URL is printed). Off by default.", valueName: "host:port")) var metricsBind: String?
+    @Flag(name: .customLong("metrics-public"), help: "Allow --metrics-bind on a non-loopback address (the metrics name services, workers and versions, and ask no key).") var metricsPublic = false
     @Option(name: .customLong("swap-step-timeout-ms"), help: "How long a worker may take to load (or switch to) a swapped-in model.") var swapStepTimeoutMs: Int64 = 300_000
 
     func validate() throws {
@@ -43,6 +47,15 @@ struct CoordinatorCommand: ParsableCommand {
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be ≥ 1, got \(maxConnections)") }
         guard maxWorkerCapacity >= 1 else { throw ValidationError("--max-worker-capacity must be ≥ 1, got \(maxWorkerCapacity)") }
         guard defaultDeadlineMs >= 0 else { throw ValidationError("--default-deadline-ms must be ≥ 0, got \(defaultDeadlineMs)") }
+        if let metricsBind {
+            guard let (host, _) = Topology.Gateway.parse(bind: metricsBind) else {
+                throw ValidationError("--metrics-bind must be HOST:PORT (e.g. 127.0.0.1:9464), got '\(metricsBind)'")
+            }
+            if !metricsPublic && !Topology.Gateway.isLoopback(host: host) {
+                throw ValidationError("--metrics-bind \(metricsBind) would show anyone on the network the cluster's services, workers and versions; "
+                                      + "bind to 127.0.0.1, or add --metrics-public")
+            }
+        }
         if insecure && keys != nil { throw ValidationError("--insecure and --keys exclude each other: keys mean CURVE") }
         if insecure && !insecureNetwork && !Supervisor.isLoopback(bind) {
             throw ValidationError("--insecure on \(bind) would let anyone on the network register workers, read tasks and swap models; "
@@ -86,14 +99,30 @@ struct CoordinatorCommand: ParsableCommand {
             // Started from / (a service manager's default): the default root would be everything.
             FileHandle.standardError.write(Data("warning: the coordinator runs in /, so model imports may name any path; give --model-root DIR\n".utf8))
         }
+        let metrics = metricsBind.map { _ in CoordinatorMetrics() }
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
                                           retentionHours: journalRetentionHours, modelStore: models,
                                           modelRoots: modelRoots.isEmpty ? [here] : modelRoots, recoverJournal: journalRecover,
                                           topologySkills: Set(skills), security: try security(),
-                                          modelCheck: { try Generator.checkServable(path: $0) })
+                                          modelCheck: { try Generator.checkServable(path: $0) }, metrics: metrics)
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
+        let metricsFailure = FailureBox()
+        if let metrics, let metricsBind, let (host, port) = Topology.Gateway.parse(bind: metricsBind) {
+            Task {
+                do {
+                    try await MetricsListener.serve(host: host, port: port, text: { metrics.text() }, listening: { url in
+                        FileHandle.standardOutput.write(Data("shoal coordinator metrics on \(url)\n".utf8))
+                    }, logger: Logger(label: "shoal.metrics"))
+                } catch {
+                    // Asked for metrics and cannot serve them (the port is taken…): stop rather than run without.
+                    metricsFailure.set(error)
+                    coordinator.stop()
+                }
+            }
+        }
         let signals = onTerminationSignal { _ in coordinator.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.
         try withExtendedLifetime(signals) { try coordinator.run() }
+        if let error = metricsFailure.error { throw CommandFailure("metrics listener on \(metricsBind ?? ""): \(error)") }
     }
 }

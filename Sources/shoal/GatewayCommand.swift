@@ -71,8 +71,8 @@ struct GatewayCommand: ParsableCommand {
     }
 }
 
-/// The gateway task's error, read after it ended.
-private final class FailureBox: @unchecked Sendable {
+/// A background task's error, read after it ended.
+final class FailureBox: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Error?
     func set(_ e: Error) { lock.withLock { stored = e } }

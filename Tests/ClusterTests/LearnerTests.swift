@@ -120,6 +120,14 @@ final class LearnerTests: XCTestCase {
         let grpo1 = versions.first { $0["id"] as? String == "learner-test-v1" }
         XCTAssertEqual(grpo1?["created_by"] as? String, "grpo")
         XCTAssertEqual(grpo1?["training_step"] as? Int, 1)
+        // The learner reported each step and the held-out checks before and after to the coordinator
+        // (its metrics and the gateway dashboard's curves), and a client key may read them.
+        let curve = try XCTUnwrap((try h.client(ep, as: "client").learnerCurves()["agents"] as? [String: Any])?["tiny"] as? [[String: Any]])
+        XCTAssertEqual(curve.map { $0["step"] as? Int ?? -1 }, [0, 1, 2, 3, 3], "\(curve)")
+        XCTAssertEqual(curve.first?["heldout_pass_at_1"] as? Double, summary.passAtOneBefore)
+        XCTAssertEqual(curve.last?["heldout_pass_at_1"] as? Double, summary.passAtOneAfter)
+        XCTAssertNotNil(curve[1]["reward_mean"] as? Double)
+        XCTAssertNotNil(curve[1]["reward_std"] as? Double)
         // The worker ends up serving a version this learner published, and says so on its replies.
         var served = ""
         XCTAssertTrue(eventually(timeout: 30) {

@@ -54,7 +54,7 @@ final class UpTests: XCTestCase {
         let h = try ClusterHarness()
         let agent = try h.agent(name: "calc", model: "calculator", skills: ["calculator"], concurrency: 2)
         let topology = h.directory.appendingPathComponent("topology.yaml").path
-        try "coordinator:\n  endpoint: tcp://127.0.0.1:*\nagents:\n  - file: \(agent)\ngateway:\n  bind: 127.0.0.1:0\n"
+        try "coordinator:\n  endpoint: tcp://127.0.0.1:*\n  metrics: 127.0.0.1:0\nagents:\n  - file: \(agent)\ngateway:\n  bind: 127.0.0.1:0\n"
             .write(toFile: topology, atomically: true, encoding: .utf8)
         let up = try ChildProcess(name: "up", executable: ClusterHarness.binary, arguments: ["up", topology], directory: h.directory, captureStderr: true)
         defer { up.signal(SIGKILL) }
@@ -65,6 +65,11 @@ final class UpTests: XCTestCase {
             body: #"{"model": "calculator", "messages": [{"role": "user", "content": "6 * 7"}]}"#)
         XCTAssertEqual(status, 200, body)
         XCTAssertTrue(body.contains(#""content":"42""#), body)
+        // The coordinator's metrics, as the topology asked: the gateway's call went through it.
+        let metricsLine = try XCTUnwrap(up.output.first { $0.hasPrefix("metrics ") }, up.output.joined(separator: "\n"))
+        let metricsURL = try XCTUnwrap(metricsLine.split(separator: " ").first { $0.hasPrefix("http://") }.map(String.init))
+        let metrics = try httpExchange(metricsURL, key: nil).1
+        XCTAssertEqual(MetricsTests.value(#"shoal_service_requests_total{service="calculator"}"#, in: metrics), 1, metrics)
         up.signal(SIGTERM)
         XCTAssertTrue(up.wait(timeout: 20), "shoal up must exit after SIGTERM")
         XCTAssertNotNil(up.output.first { $0.hasPrefix("all 3 processes stopped") }, up.output.joined(separator: "\n"))

@@ -86,6 +86,10 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(withGateway.gateway?.apiKeys, "dir/keys.txt", "relative to the topology file")
         XCTAssertEqual(withGateway.gateway?.admin, true)
         XCTAssertNil(try Topology.parse(yaml: "agents: []\n", file: "t.yaml").gateway)
+        XCTAssertEqual(topoError("coordinator: {metrics: 9464}\nagents: []\n"), "t.yaml: coordinator.metrics: must be HOST:PORT, e.g. 127.0.0.1:9464, got \"9464\"")
+        XCTAssertTrue(topoError("coordinator: {metrics: 0.0.0.0:9464}\nagents: []\n").hasPrefix("t.yaml: coordinator.metrics: must be a loopback address"))
+        XCTAssertEqual(try Topology.parse(yaml: "coordinator: {metrics: 127.0.0.1:9464}\nagents: []\n", file: "t.yaml").coordinator.metrics, "127.0.0.1:9464")
+        XCTAssertNil(try Topology.parse(yaml: "agents: []\n", file: "t.yaml").coordinator.metrics)
         XCTAssertEqual(try? Topology.load("/no/such/topology.yaml").sourceFile, nil)
         XCTAssertThrowsError(try Topology.load("/no/such/topology.yaml")) {
             XCTAssertEqual("\($0)", "/no/such/topology.yaml: file not found")

@@ -29,9 +29,9 @@ public enum Access {
     public static func refusal(admin action: String, agent: String?, by principal: Principal) -> String? {
         if let why = refusal(calling: MDP.adminService, by: principal) { return why }
         switch action {
-        case "models", "swap-status":
+        case "models", "swap-status", "learner-curves":
             return nil
-        case "import", "swap", "promote", "rollback":
+        case "import", "swap", "promote", "rollback", "learner-report":
             if principal.mayPublish(agent: agent ?? "") { return nil }
             if principal.role == .learner {
                 return "key '\(principal.name)' may publish only \(principal.scope?.sorted().joined(separator: ", ") ?? ""), not '\(agent ?? "")'"

@@ -14,6 +14,8 @@ public final class CoordinatorVersionPublisher: VersionPublisher {
     private let client: Client
     /// Ids the registry holds for the agent (a parent must be one of them); read once, then kept up to date.
     private var registered: Set<String>?
+    /// Whether a report already failed (only the first failure is logged).
+    private var reportFailed = false
 
     public init(endpoint: String, agent: String, strategy: String = "rolling", security: Security? = nil) throws {
         client = try Client(endpoint: endpoint, security: security)
@@ -49,6 +51,17 @@ public final class CoordinatorVersionPublisher: VersionPublisher {
                                    trainingStep: version.step, id: version.name)
         registered?.insert(version.name)
         return try swap(to: version.name, what: "version \(version.name) registered")
+    }
+
+    /// The step's figures, for the coordinator's metrics and the gateway's dashboard curves.
+    public func report(step: Int, _ values: [String: Double]) -> String? {
+        do {
+            try client.reportLearnerStep(agent: agent, step: step, values: values)
+            return nil
+        } catch {
+            defer { reportFailed = true }
+            return reportFailed ? nil : "the coordinator did not take the learner's step report (\(error)); training goes on, later failures are not logged"
+        }
     }
 
     private func registeredIds() throws -> Set<String> {

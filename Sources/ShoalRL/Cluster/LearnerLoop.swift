@@ -309,9 +309,15 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         state.evalTime += clock.now - evalStart
         _ = try state.guardrail?.evaluate(version: learner.version, heldOutPassAtOne: state.before)
         state.heldOutPoints = [.init(step: 0, passAtOne: state.before, version: base.name, decision: "baseline")]
+        report(step: 0, ["heldout_pass_at_1": state.before])
         log("held-out before: pass@1 \(fixed(state.before)) (greedy, \(heldOut.items.count) tasks)" + Self.passAtK(state.passAtKBefore))
         state.taskSuccessBefore = try taskSuccess(label: "before", &state)
         return state
+    }
+
+    /// Passes the figures to the publisher (the coordinator's metrics and dashboard).
+    private func report(step: Int, _ values: [String: Double]) {
+        if let line = publisher.report(step: step, values) { log(line) }
     }
 
     /// The step's rollouts, timed.
@@ -359,6 +365,9 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         (m.flatGroupsDropped, m.samplingRounds) = lastDraw
         state.metrics.append(m)
         try GRPOMetricsLog.append(m, to: out.appendingPathComponent("metrics.jsonl"))
+        var figures = ["reward_mean": m.rewardMean, "reward_std": m.rewards["total"]?.std ?? 0]
+        figures["kl"] = m.kl
+        report(step: m.step, figures)
         try ExperienceLog.write(ExperienceRecord.records(of: result.batch, agent: settings.agent, step: m.step),
                                 to: out.appendingPathComponent("experience.jsonl"), append: true)
         let sampled = rollouts.reduce(0) { $0 + $1.completionTokens.count }
@@ -384,6 +393,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         let clock = ContinuousClock(), start = clock.now
         let pass = try heldOut.passAtOne(try learner.policy.servingModel())
         state.evalTime += clock.now - start
+        report(step: step, ["heldout_pass_at_1": pass])
         switch try state.guardrail?.evaluate(version: version, heldOutPassAtOne: pass) ?? .accept(version: version) {
         case .accept:
             if state.guardrail.map({ $0.reference?.version == version }) ?? true { state.accepted = saved }
@@ -424,6 +434,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         state.evalTime += clock.now - evalStart
         let taskSuccessAfter = try taskSuccess(label: "after", &state)
         state.heldOutPoints.append(.init(step: learner.steps, passAtOne: after, version: served, decision: "final"))
+        report(step: learner.steps, ["heldout_pass_at_1": after])
         log("held-out after: pass@1 \(fixed(after)) (before \(fixed(state.before)))" + Self.passAtK(passAtKAfter))
         try writePlots(state.metrics, state.heldOutPoints)
         try PassAtKCurve.plot(before: state.passAtKBefore, after: passAtKAfter, title: "\(settings.agent): held-out pass@k before and after GRPO")

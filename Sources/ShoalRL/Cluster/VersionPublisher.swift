@@ -30,6 +30,14 @@ public protocol VersionPublisher: AnyObject {
     func publish(_ version: PublishedVersion) throws -> String
     /// Serve `version` again (the rollback guard rejected a later one).
     func rollback(to version: PublishedVersion) throws -> String
+    /// Tells whoever watches the run how a step or an evaluation went (`reward_mean`,
+    /// `reward_std`, `kl`, `heldout_pass_at_1`). Never throws: a report that cannot be
+    /// delivered costs the run nothing. Returns a line for the log, or nil.
+    func report(step: Int, _ values: [String: Double]) -> String?
+}
+
+extension VersionPublisher {
+    public func report(step: Int, _ values: [String: Double]) -> String? { nil }
 }
 
 /// Keeps versions as directories only (`<out>/versions/<name>/`) and tells no one: for runs
