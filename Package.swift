@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(name: "ShoalVerifiersTests", dependencies: ["ShoalJSON", "ShoalVerifiers"]),
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalJSON", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalJSON", "ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
-        .testTarget(name: "ShoalGatewayTests", dependencies: ["ShoalGateway"]),
+        .testTarget(name: "ShoalGatewayTests", dependencies: ["ShoalGateway", "ShoalWire"]),
         .testTarget(name: "ShoalBenchTests", dependencies: ["ShoalBench", "ShoalEngine", "ShoalRetrieval", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRLTests", dependencies: ["ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers", "ShoalClient", "ShoalWire"]),
         .testTarget(name: "ClusterTests", dependencies: ["ShoalJSON", "ShoalBench", "ShoalClient", "ShoalCluster", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers",

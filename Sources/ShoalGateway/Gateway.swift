@@ -11,7 +11,7 @@ import ShoalWire
 /// coordinator: each HTTP request becomes a sub-task sent over ZeroMQ to the agent its `model`
 /// names, and the worker's answer comes back in OpenAI's shapes, streamed as server-sent events
 /// when asked. Routes: chat completions (tool calls through the tools specialist included),
-/// models, embeddings, tasks, admin swaps for admin keys, Prometheus metrics.
+/// models, embeddings, tasks, admin swaps for admin keys, Prometheus metrics, and a dashboard at `/`.
 public struct Gateway: Sendable {
     public struct Options: Sendable {
         public var host = "127.0.0.1"
@@ -77,6 +77,7 @@ public struct Gateway: Sendable {
         addTaskRoutes(to: router)
         addAdminRoutes(to: router)
         addEmbeddingRoutes(to: router)
+        addDashboardRoutes(to: router)
         let app = Application(router: router, configuration: .init(address: .hostname(options.host, port: options.port), serverName: "shoal-gateway"),
                               onServerRunning: { [host = options.host] channel in
                                   listening("http://\(host.contains(":") ? "[\(host)]" : host):\(channel.localAddress?.port ?? 0)")

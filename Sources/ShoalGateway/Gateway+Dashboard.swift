@@ -1,0 +1,56 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The dashboard at `/`: workers (skills, versions, load, health), services (queues, rates),
+/// swaps, recent tasks with their step traces, and learners' reward and held-out curves (SVG).
+/// The page is server-rendered; `/dashboard.js` refreshes its live part from
+/// `/dashboard/live` every two seconds. With API keys the page holds no data until the browser
+/// gives its key (`/#key=KEY`, kept in the tab's session storage and sent as a bearer token);
+/// a client key sees only its own tasks.
+extension Gateway {
+    static let htmlHeaders: HTTPFields = [
+        .contentType: "text/html; charset=utf-8",
+        // Only this origin's script (no inline script), inline styles, SVG inline.
+        .contentSecurityPolicy: "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:",
+        .cacheControl: "no-store",
+    ]
+
+    func addDashboardRoutes(to router: Router<BasicRequestContext>) {
+        let rates = ServiceRates()
+        router.get("/") { _, _ -> Response in
+            await self.respond(route: "dashboard") {
+                // Without API keys every caller is this host's own: the first rendering comes with the page.
+                let live = self.options.apiKeys == nil ? try await self.liveHTML(caller: nil, rates: rates) : nil
+                return Response(status: .ok, headers: Self.htmlHeaders, body: .init(byteBuffer: ByteBuffer(string: DashboardPage.page(live: live))))
+            }
+        }
+        router.get("/dashboard.js") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-store"],
+                     body: .init(byteBuffer: ByteBuffer(string: DashboardPage.script)))
+        }
+        router.get("/dashboard/live") { request, _ -> Response in
+            await self.respond(route: "dashboard_live") {
+                let caller = try self.authorize(request)
+                return Response(status: .ok, headers: Self.htmlHeaders,
+                                body: .init(byteBuffer: ByteBuffer(string: try await self.liveHTML(caller: caller, rates: rates))))
+            }
+        }
+    }
+
+    /// The live part for `caller`: tasks come through the admin credentials when the gateway has
+    /// them (the coordinator shows its own key's tasks only), filtered to the caller's own for a client key.
+    private func liveHTML(caller: APIKeys.Entry?, rates: ServiceRates) async throws -> String {
+        var data = try await clients.run { try DashboardData.read($0) }
+        data.rates = rates.update(data.status)
+        let owners = taskOwners
+        let keep: @Sendable (String) -> Bool = { id in
+            guard let caller, caller.role != .admin else { return true }
+            return owners.owner(of: id) == caller.name
+        }
+        let (tasks, problem) = try await (adminClients ?? clients).run { DashboardData.tasks($0, keep: keep) }
+        data.tasks = tasks
+        if let problem { data.problems.append(problem) }
+        return DashboardPage.live(data)
+    }
+}
