@@ -4,25 +4,47 @@ import FoundationNetworking
 #endif
 import ShoalCluster
 
+/// The tour's gateway, kept from section 2b to the end (the dashboard shows the whole tour).
+final class DemoGateway {
+    let process: ChildProcess
+    let url: String
+    let apiKey: String
+    let keyFile: String
+
+    init(process: ChildProcess, url: String, apiKey: String, keyFile: String) {
+        self.process = process
+        self.url = url
+        self.apiKey = apiKey
+        self.keyFile = keyFile
+    }
+
+    func stop() {
+        process.stop(grace: 2)
+        try? FileManager.default.removeItem(atPath: keyFile)
+    }
+}
+
 extension Demo {
     /// The same specialists through OpenAI's HTTP API: a `shoal gateway` in front of the cluster,
-    /// called over HTTP as the `openai` package or curl would.
-    static func showGateway(supervisor: Supervisor, skills: Set<String>, say: (String) -> Void) throws {
+    /// called over HTTP as the `openai` package or curl would. The gateway keeps running (nil: it did not start).
+    static func showGateway(supervisor: Supervisor, skills: Set<String>, say: (String) -> Void) throws -> DemoGateway? {
         say("")
         say("2b. OpenAI's HTTP API: `shoal gateway` in front of the cluster (what the openai package and curl call).")
         let keyFile = NSTemporaryDirectory() + "shoal-demo-gateway-keys-\(getpid())"
         let apiKey = "sk-demo-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        try "\(apiKey) client demo\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: keyFile) }
-        let security = supervisor.keys.map { ["--key", $0.file("client")] } ?? ["--insecure"]
-        let gateway = try ChildProcess(name: "gateway", executable: currentExecutable(),
+        // An admin API key: the tour's dashboard shows every task, and the gateway reads them with the admin key.
+        try "\(apiKey) admin demo\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let security = supervisor.keys.map { ["--key", $0.file("client"), "--admin-key", $0.file("admin")] } ?? ["--insecure"]
+        let process = try ChildProcess(name: "gateway", executable: currentExecutable(),
                                        arguments: ["gateway", "--coordinator", supervisor.endpoint, "--bind", "127.0.0.1:0", "--api-keys", keyFile] + security,
                                        silenceStderr: true)
-        defer { gateway.stop(grace: 2) }
-        guard let line = gateway.waitForLine(prefix: "shoal gateway listening on ", timeout: 20), let url = line.split(separator: " ").first else {
+        guard let line = process.waitForLine(prefix: "shoal gateway listening on ", timeout: 20), let url = line.split(separator: " ").first else {
             say("   the gateway did not start")
-            return
+            process.stop(grace: 1)
+            try? FileManager.default.removeItem(atPath: keyFile)
+            return nil
         }
+        let gateway = DemoGateway(process: process, url: String(url), apiKey: apiKey, keyFile: keyFile)
         say("   shoal gateway --coordinator \(supervisor.endpoint) --api-keys FILE   → listening on \(url)")
         func post(_ body: String) -> (status: Int, json: [String: Any]) {
             var request = URLRequest(url: URL(string: "\(url)/v1/chat/completions")!)
@@ -55,6 +77,78 @@ extension Demo {
         models.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization")
         let ids = (fetch(models).json["data"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
         say("   GET /v1/models → \(ids.joined(separator: ", "))")
+        openAIClientCall(gateway, say: say)
+        return gateway
+    }
+
+    /// One call through the official `openai` Python package (from the venv `make demo` sets up).
+    static func openAIClientCall(_ gateway: DemoGateway, say: (String) -> Void) {
+        let venv = ProcessInfo.processInfo.environment["SHOAL_VENV"] ?? ".venv"
+        let python = (venv as NSString).appendingPathComponent("bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            say("   (the openai package call is skipped: no \(python); `make demo` sets it up)")
+            return
+        }
+        let script = """
+            import sys, openai
+            c = openai.OpenAI(base_url=sys.argv[1] + "/v1", api_key=sys.argv[2])
+            r = c.chat.completions.create(model="calculator", messages=[{"role": "user", "content": "(17 + 25) * 3"}])
+            print(r.choices[0].message.content)
+            """
+        guard let p = try? ChildProcess(name: "openai", executable: python, arguments: ["-c", script, gateway.url, gateway.apiKey], captureStderr: true),
+              p.wait(timeout: 60), p.exitCode == 0 else {
+            say("   python openai client: the call failed (is the openai package in \(venv)?)")
+            return
+        }
+        say("   python: openai.OpenAI(base_url=\"\(gateway.url)/v1\").chat.completions.create(model=\"calculator\", …) → \(p.output.last ?? "")")
+    }
+
+    /// The coordinator's Prometheus metrics after the tour, and a screenshot of the gateway's
+    /// dashboard taken by headless Chromium (`.shoal/dashboard.png`).
+    static func showDashboard(_ gateway: DemoGateway?, metricsURL: String?, say: (String) -> Void) {
+        say("")
+        say("9b. Watching it: the coordinator's Prometheus metrics and the gateway's dashboard.")
+        if let metricsURL, let url = URL(string: metricsURL) {
+            let text = fetchText(URLRequest(url: url))
+            say("   GET \(metricsURL)   (\(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.count) series; a few of them:)")
+            let wanted = [#"shoal_service_requests_total{service="calculator"}"#, #"shoal_service_request_duration_seconds_count{service="calculator"}"#,
+                          "shoal_tasks_finished_total", "shoal_step_reward_count", "shoal_swaps_finished_total", "shoal_learner_reward_mean",
+                          "shoal_learner_heldout_pass_at_1"]
+            for prefix in wanted {
+                for line in text.split(separator: "\n") where line.hasPrefix(prefix) { say("     \(line)") }
+            }
+        }
+        guard let gateway else { return }
+        say("   dashboard: \(gateway.url)/   (open it as \(gateway.url)/#key=YOUR_API_KEY; it refreshes every 2 s)")
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let chromium else {
+            say("   (no screenshot: chromium is not installed; `make demo` installs it)")
+            return
+        }
+        let png = FileManager.default.currentDirectoryPath + "/.shoal/dashboard.png"
+        try? FileManager.default.createDirectory(atPath: (png as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let profile = NSTemporaryDirectory() + "shoal-demo-chromium-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        let shot = try? ChildProcess(name: "chromium", executable: chromium,
+                                     arguments: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)", "--hide-scrollbars",
+                                                 "--window-size=1280,1600", "--virtual-time-budget=4000", "--screenshot=\(png)", "\(gateway.url)/#key=\(gateway.apiKey)"],
+                                     captureStdout: false, silenceStderr: true)
+        if let shot, shot.wait(timeout: 60), shot.exitCode == 0, FileManager.default.fileExists(atPath: png) {
+            say("   headless Chromium rendered it: screenshot saved to .shoal/dashboard.png")
+        } else {
+            say("   headless Chromium did not render the dashboard")
+        }
+    }
+
+    private static func fetchText(_ request: URLRequest) -> String {
+        let done = DispatchSemaphore(value: 0)
+        let result = FetchResult()
+        URLSession.shared.dataTask(with: request) { data, response, _ in
+            result.set((response as? HTTPURLResponse)?.statusCode ?? 0, ["text": data.map { String(decoding: $0, as: UTF8.self) } ?? ""])
+            done.signal()
+        }.resume()
+        done.wait()
+        return result.value.json["text"] as? String ?? ""
     }
 
     /// One HTTP exchange, waited for: the status and the JSON body.

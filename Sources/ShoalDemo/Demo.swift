@@ -11,6 +11,7 @@ public enum Demo {
         var topology = try Topology.load(topologyFile)
         topology.coordinator.unknownServiceGraceMs = 1000  // keep the tour brisk
         topology.coordinator.heartbeatMs = 250
+        topology.coordinator.metrics = "127.0.0.1:0"  // Prometheus metrics on a free port, shown in 9b
         let tinyModel = tinyModelAgent(topologyFile: topologyFile)
         if let tinyModel { topology.agents.append(tinyModel) }
         // A fresh journal and model registry per tour, so one tour's swaps never leak into the next.
@@ -56,7 +57,8 @@ public enum Demo {
         }
         try showBuiltInSpecialists(client: client, skills: Set(topology.agents.flatMap(\.agent.skills)), say: say)
         try showRealModels(client: client, skills: Set(topology.agents.flatMap(\.agent.skills)), say: say)
-        try showGateway(supervisor: supervisor, skills: Set(topology.agents.flatMap(\.agent.skills)), say: say)
+        let gateway = try showGateway(supervisor: supervisor, skills: Set(topology.agents.flatMap(\.agent.skills)), say: say)
+        defer { gateway?.stop() }
         let answer = try client.call(skill: "calculator", input: "2 * (3 + 4)").output
 
         say("")
@@ -149,6 +151,8 @@ public enum Demo {
             let model = tools.agent.model.hasPrefix("/") ? tools.agent.model : (base as NSString).appendingPathComponent(tools.agent.model)
             try showStepCredit(endpoint: supervisor.endpoint, security: client.security, state: state, toolsModel: model, say: say)
         }
+
+        showDashboard(gateway, metricsURL: supervisor.metricsURL, say: say)
 
         let s = try client.status()
         say("")

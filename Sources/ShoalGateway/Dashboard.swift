@@ -165,7 +165,7 @@ enum DashboardPage {
         })();
         """
 
-    /// The live part: cluster, workers, services, swaps, recent tasks, learner curves.
+    /// The live part: cluster, workers, services, swaps, learner curves, recent tasks.
     static func live(_ d: DashboardData) -> String {
         let s = d.status
         var h = "<p>coordinator <b>\(escape(s.endpoint))</b> · \(escape(s.security)) · up \(duration(s.uptimeSeconds)) · "
@@ -202,6 +202,14 @@ enum DashboardPage {
             h += "</table>"
         }
 
+        h += "<h2>Learner runs</h2>"
+        if d.curves.isEmpty {
+            h += "<p class=\"muted\">no learner has reported (shoal learner, shoal train grpo)</p>"
+        } else {
+            h += "<div class=\"curves\">"
+            for agent in d.curves.keys.sorted() { h += "<figure class=\"curve\" data-agent=\"\(escape(agent))\">\(curve(agent, d.curves[agent]!))</figure>" }
+            h += "</div>"
+        }
         h += "<h2>Recent tasks</h2>"
         if d.tasks.isEmpty {
             h += "<p class=\"muted\">none this key may see</p>"
@@ -223,14 +231,6 @@ enum DashboardPage {
             h += "</table>"
         }
 
-        h += "<h2>Learner runs</h2>"
-        if d.curves.isEmpty {
-            h += "<p class=\"muted\">no learner has reported (shoal learner, shoal train grpo)</p>"
-        } else {
-            h += "<div class=\"curves\">"
-            for agent in d.curves.keys.sorted() { h += "<figure class=\"curve\" data-agent=\"\(escape(agent))\">\(curve(agent, d.curves[agent]!))</figure>" }
-            h += "</div>"
-        }
         return h
     }
 

@@ -16,8 +16,9 @@ struct GatewayCommand: ParsableCommand {
             top_p, max_tokens, seed and stop honoured; tools answered by the tools specialist as \
             tool_calls; logprobs and penalties refused with a 400 naming the field), GET /v1/models, POST /v1/embeddings (a retrieval agent), \
             POST /v1/tasks and GET /v1/tasks/ID, and, for admin API keys, POST /v1/admin/swap and \
-            /v1/admin/rollback (sent with --admin-key), and GET /metrics for Prometheus. Not built \
-            yet: the dashboard, traces.
+            /v1/admin/rollback (sent with --admin-key), GET /metrics for Prometheus, and a live \
+            dashboard at / (open it as /#key=KEY when the gateway has API keys). Not built yet: \
+            traces, logprobs.
 
             API keys: a file of lines `KEY ROLE [NAME]` (ROLE client or admin; keys of at least \
             16 characters, e.g. from `openssl rand -hex 24`), sent as `Authorization: Bearer KEY`. \
