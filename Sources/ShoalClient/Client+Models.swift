@@ -17,10 +17,10 @@ extension Client {
     /// Reports one point of a GRPO run (`step`, and any of `reward_mean`, `reward_std`, `kl`,
     /// `heldout_pass_at_1`) for the coordinator's metrics and dashboard curves. Needs a key that
     /// may publish the agent (learner or admin).
-    public func reportLearnerStep(agent: String, step: Int, values: [String: Double]) throws {
+    public func reportLearnerStep(agent: String, step: Int, values: [String: Double], timeoutMs: Int = 60_000) throws {
         var p = ["agent": agent, "step": String(step)]
         for (k, v) in values { p[k] = String(v) }
-        _ = try admin("learner-report", p)
+        _ = try admin("learner-report", p, timeoutMs: timeoutMs)
     }
 
     /// The latest GRPO run of each agent as its learner reported it: `{"agents": {AGENT: [{step, …}]}}`.

@@ -155,12 +155,19 @@ public final class Client {
                      onPartial: ((String) -> Void)? = nil) throws -> SubTaskOutcome {
         let id = try send(skill: skill, input: input, params: params, deadlineMs: deadlineMs,
                           modelVersion: modelVersion, stream: onPartial != nil)
+        guard let outcome = try reply(to: id, timeoutMs: timeoutMs, onPartial: onPartial) else {
+            throw ClientError.noReply(service: skill, waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: hint)
+        }
+        return outcome
+    }
+
+    /// The final reply to request `id` within `timeoutMs` (nil: none yet), passing its streamed
+    /// pieces to `onPartial` and dropping late replies to earlier requests.
+    public func reply(to id: UInt64, timeoutMs: Int, onPartial: ((String) -> Void)? = nil) throws -> SubTaskOutcome? {
         let start = monotonicMs()
         while true {
             let left = Int64(timeoutMs) - (monotonicMs() - start)
-            guard left > 0, let (outcome, final) = try receive(timeoutMs: Int(left)) else {
-                throw ClientError.noReply(service: skill, waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: hint)
-            }
+            guard left > 0, let (outcome, final) = try receive(timeoutMs: Int(left)) else { return nil }
             guard outcome.requestId == id else { continue }  // a late reply to an earlier call
             if final { return outcome }
             onPartial?(outcome.output)

@@ -22,8 +22,11 @@ public enum LogLevel: Sendable { case debug, info, warning, error }
 /// Where the broker reports what it routes (the coordinator's Prometheus metrics). Observations,
 /// not actions: they change nothing the broker does, so they are not in its output.
 public protocol BrokerObserver: AnyObject {
-    /// The observer of one service, asked once when the broker first sees the name.
+    /// The observer of one service, asked once, when a worker first registers for it.
     func service(_ name: String) -> any ServiceObserver
+    /// The one observer of every service no worker has registered for yet: names clients
+    /// choose never become labels of their own.
+    var unserved: any ServiceObserver { get }
 }
 
 /// What happens to one service's requests; called on the coordinator's loop thread.
@@ -378,6 +381,7 @@ public struct Broker {
                                          capacity: capacity, expiresAt: now + config.workerExpiryMs, lastHeardAt: now)
         addService(service, serviceFrame)
         services[service]!.workers.append(identity)
+        if !services[service]!.everServed { services[service]!.observer = observer?.service(service) }
         services[service]!.everServed = true
         let model = info.modelVersion.isEmpty ? "" : " model \(info.modelID)@\(info.modelVersion)"
         out.append(.log(.info, "worker \(info.workerID) ready for '\(service)' (capacity \(capacity)\(model)\(plain ? ", plain MDP" : ""))"))
@@ -490,10 +494,11 @@ public struct Broker {
 
     // MARK: failures
 
-    /// The record of `service`, made (with its observer) the first time the name is seen.
+    /// The record of `service`, made the first time the name is seen (observed as unserved
+    /// until a worker registers for it).
     mutating func addService(_ service: String, _ nameFrame: Frame) {
         guard services[service] == nil else { return }
-        services[service] = ServiceRecord(name: service, nameFrame: nameFrame, observer: observer?.service(service))
+        services[service] = ServiceRecord(name: service, nameFrame: nameFrame, observer: observer?.unserved)
     }
 
     mutating func scheduleGraceCheck(_ at: Int64) { nextGraceCheckAt = min(nextGraceCheckAt, at) }

@@ -409,6 +409,8 @@ public final class Coordinator: @unchecked Sendable {
                 h.message = "no task '\(task.input)' of key '\(principal.name)'"
             } else if let result = (try? journal?.result(id: task.input)) ?? runner.finished[task.input] {
                 r.output = result
+            } else if let progress = runner.progress(of: task.input) {
+                r.output = progress
             } else if let status = try? journal?.status(id: task.input) {
                 r.output = TaskRunner.json(["id": task.input, "status": status])
             } else {

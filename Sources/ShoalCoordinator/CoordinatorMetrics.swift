@@ -7,11 +7,14 @@ import ShoalWire
 /// the version each worker serves; swaps by outcome; task outcomes; verified steps' rewards by
 /// agent; and what learners report (reward mean and std, KL, held-out pass@1).
 ///
-/// Counters and histograms are recorded as things happen, on the coordinator's loop thread
-/// (atomics, one uncontended lock per reply); gauges are set from the broker's status at most
-/// once a second (`refresh`). The registry is read from the HTTP listener's thread. Names the
-/// network chooses (services, agents) become labels only up to `maxLabels` of each; the rest
-/// share the label "other", so a client inventing service names cannot grow the registry.
+/// Counters and histograms are recorded as things happen, on the coordinator's loop thread:
+/// per request, atomics and one uncontended lock per reply, through handles made once per
+/// service; per task, swap or verified step, a registry lookup. Gauges are set from the broker's
+/// status at most once a second (`refresh`). The registry is read from the HTTP listener's
+/// thread. A service gets a label of its own only once a worker registers for it (requests for
+/// others count as "unserved"), and names become labels only up to `maxLabels` of each kind;
+/// the rest share "other". So a client inventing service names cannot grow the registry or take
+/// the labels of services that come later.
 public final class CoordinatorMetrics: BrokerObserver, @unchecked Sendable {
     public let registry = PrometheusCollectorRegistry()
     public static let maxLabels = 256
@@ -37,6 +40,9 @@ public final class CoordinatorMetrics: BrokerObserver, @unchecked Sendable {
         used.insert(name)
         return name
     }
+
+    /// Requests for services no worker has registered for (typos, scans, or a worker not up yet).
+    public private(set) lazy var unserved: any ServiceObserver = Metrics(registry: registry, service: "unserved")
 
     public func service(_ name: String) -> any ServiceObserver {
         let label = services[name] != nil || services.count < Self.maxLabels ? name : "other"

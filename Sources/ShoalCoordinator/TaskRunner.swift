@@ -318,7 +318,7 @@ public struct TaskRunner {
                     let output = state.expected == 1 ? (state.outputs[0] ?? "") : Self.json((0..<state.expected).compactMap { state.outputs[$0] })
                     let v = StepVerifier.verify(settings: settings, output: output)
                     state.verdict = (v.status.rawValue, v.reward, v.components, v.detail)
-                    out.rewards.append((skill, v.reward))
+                    if v.status != .invalidTask { out.rewards.append((skill, v.reward)) }
                 }
             }
         } else {
@@ -484,6 +484,14 @@ public struct TaskRunner {
         r.output = Self.json(stepJSON(stepId, run))
         out.toClients.append(Outbound.reply(to: client, .v2, delimited: run.delimited, service: Array(Self.service.utf8),
                                             body: ShoalBody.reply(header: h, result: r), final: false))
+    }
+
+    /// A task running here, as it stands: `{"id", "status": "running", "steps": [the finished
+    /// steps, in spec order]}`; nil when no such task runs.
+    public func progress(of id: String) -> String? {
+        guard let run = runs[id] else { return nil }
+        let done = run.spec.steps.filter { run.steps[$0.id]?.status.isFinished ?? false }.map { stepJSON($0.id, run) }
+        return Self.json(["id": id, "status": "running", "steps": done])
     }
 
     func stepJSON(_ id: String, _ run: Run) -> [String: Any] {

@@ -8,13 +8,16 @@ import ShoalCluster
 final class DemoGateway {
     let process: ChildProcess
     let url: String
+    /// A client key, for the calls; an admin key (this tour's only), for the dashboard's screenshot.
     let apiKey: String
+    let adminKey: String
     let keyFile: String
 
-    init(process: ChildProcess, url: String, apiKey: String, keyFile: String) {
+    init(process: ChildProcess, url: String, apiKey: String, adminKey: String, keyFile: String) {
         self.process = process
         self.url = url
         self.apiKey = apiKey
+        self.adminKey = adminKey
         self.keyFile = keyFile
     }
 
@@ -31,9 +34,11 @@ extension Demo {
         say("")
         say("2b. OpenAI's HTTP API: `shoal gateway` in front of the cluster (what the openai package and curl call).")
         let keyFile = NSTemporaryDirectory() + "shoal-demo-gateway-keys-\(getpid())"
-        let apiKey = "sk-demo-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        // An admin API key: the tour's dashboard shows every task, and the gateway reads them with the admin key.
-        try "\(apiKey) admin demo\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        func newKey() -> String { "sk-demo-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
+        let apiKey = newKey(), adminKey = newKey()
+        // Keys made for this tour and forgotten after it: the admin one shows the dashboard every
+        // task (the gateway reads them with the cluster's admin key).
+        try "\(apiKey) client demo\n\(adminKey) admin demo-ops\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
         let security = supervisor.keys.map { ["--key", $0.file("client"), "--admin-key", $0.file("admin")] } ?? ["--insecure"]
         let process = try ChildProcess(name: "gateway", executable: currentExecutable(),
                                        arguments: ["gateway", "--coordinator", supervisor.endpoint, "--bind", "127.0.0.1:0", "--api-keys", keyFile] + security,
@@ -44,7 +49,7 @@ extension Demo {
             try? FileManager.default.removeItem(atPath: keyFile)
             return nil
         }
-        let gateway = DemoGateway(process: process, url: String(url), apiKey: apiKey, keyFile: keyFile)
+        let gateway = DemoGateway(process: process, url: String(url), apiKey: apiKey, adminKey: adminKey, keyFile: keyFile)
         say("   shoal gateway --coordinator \(supervisor.endpoint) --api-keys FILE   → listening on \(url)")
         func post(_ body: String) -> (status: Int, json: [String: Any]) {
             var request = URLRequest(url: URL(string: "\(url)/v1/chat/completions")!)
@@ -52,7 +57,8 @@ extension Demo {
             request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization")
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = Data(body.utf8)
-            return fetch(request)
+            let (status, json, _) = fetch(request)
+            return (status, json)
         }
         var calls = [#"{"model": "calculator", "messages": [{"role": "user", "content": "2 * (3 + 4)"}]}"#]
         if skills.contains("assistant") {
@@ -109,7 +115,7 @@ extension Demo {
         say("")
         say("9b. Watching it: the coordinator's Prometheus metrics and the gateway's dashboard.")
         if let metricsURL, let url = URL(string: metricsURL) {
-            let text = fetchText(URLRequest(url: url))
+            let text = String(decoding: fetch(URLRequest(url: url)).data, as: UTF8.self)
             say("   GET \(metricsURL)   (\(text.split(separator: "\n").filter { !$0.hasPrefix("#") }.count) series; a few of them:)")
             let wanted = [#"shoal_service_requests_total{service="calculator"}"#, #"shoal_service_request_duration_seconds_count{service="calculator"}"#,
                           "shoal_tasks_finished_total", "shoal_step_reward_count", "shoal_swaps_finished_total", "shoal_learner_reward_mean",
@@ -131,7 +137,7 @@ extension Demo {
         defer { try? FileManager.default.removeItem(atPath: profile) }
         let shot = try? ChildProcess(name: "chromium", executable: chromium,
                                      arguments: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)", "--hide-scrollbars",
-                                                 "--window-size=1280,1600", "--virtual-time-budget=4000", "--screenshot=\(png)", "\(gateway.url)/#key=\(gateway.apiKey)"],
+                                                 "--window-size=1280,1600", "--virtual-time-budget=4000", "--screenshot=\(png)", "\(gateway.url)/#key=\(gateway.adminKey)"],
                                      captureStdout: false, silenceStderr: true)
         if let shot, shot.wait(timeout: 60), shot.exitCode == 0, FileManager.default.fileExists(atPath: png) {
             say("   headless Chromium rendered it: screenshot saved to .shoal/dashboard.png")
@@ -140,33 +146,23 @@ extension Demo {
         }
     }
 
-    private static func fetchText(_ request: URLRequest) -> String {
+    /// One HTTP exchange, waited for: the status, the body, and the body as a JSON object.
+    private static func fetch(_ request: URLRequest) -> (status: Int, json: [String: Any], data: Data) {
         let done = DispatchSemaphore(value: 0)
         let result = FetchResult()
         URLSession.shared.dataTask(with: request) { data, response, _ in
-            result.set((response as? HTTPURLResponse)?.statusCode ?? 0, ["text": data.map { String(decoding: $0, as: UTF8.self) } ?? ""])
+            result.set((response as? HTTPURLResponse)?.statusCode ?? 0, data ?? Data())
             done.signal()
         }.resume()
         done.wait()
-        return result.value.json["text"] as? String ?? ""
-    }
-
-    /// One HTTP exchange, waited for: the status and the JSON body.
-    private static func fetch(_ request: URLRequest) -> (status: Int, json: [String: Any]) {
-        let done = DispatchSemaphore(value: 0)
-        let result = FetchResult()
-        URLSession.shared.dataTask(with: request) { data, response, _ in
-            result.set((response as? HTTPURLResponse)?.statusCode ?? 0, data.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:])
-            done.signal()
-        }.resume()
-        done.wait()
-        return result.value
+        let (status, data) = result.value
+        return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:], data)
     }
 }
 
 private final class FetchResult: @unchecked Sendable {
     private let lock = NSLock()
-    private var stored: (Int, [String: Any]) = (0, [:])
-    func set(_ status: Int, _ json: [String: Any]) { lock.withLock { stored = (status, json) } }
-    var value: (status: Int, json: [String: Any]) { lock.withLock { stored } }
+    private var stored: (Int, Data) = (0, Data())
+    func set(_ status: Int, _ data: Data) { lock.withLock { stored = (status, data) } }
+    var value: (Int, Data) { lock.withLock { stored } }
 }

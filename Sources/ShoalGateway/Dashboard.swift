@@ -79,6 +79,22 @@ struct DashboardData: Sendable {
     }
 }
 
+/// The last rendering of the live part per scope (a client key's name, "admin", or "" without
+/// keys), served again while under `maxAgeSeconds` old. Bounded by the API keys there are.
+final class DashboardCache: @unchecked Sendable {
+    static let maxAgeSeconds = 1.0
+    private let lock = NSLock()
+    private var entries: [String: (at: Double, html: String)] = [:]
+
+    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    func fresh(_ scope: String) -> String? {
+        lock.withLock { entries[scope].flatMap { Self.now() - $0.at < Self.maxAgeSeconds ? $0.html : nil } }
+    }
+
+    func store(_ html: String, for scope: String) { lock.withLock { entries[scope] = (Self.now(), html) } }
+}
+
 /// Requests a second per service: each look compares the services' answered counts with the
 /// previous look's (at least half a second before; a quicker look reuses the last rates).
 final class ServiceRates: @unchecked Sendable {
@@ -93,7 +109,11 @@ final class ServiceRates: @unchecked Sendable {
             if let last {
                 let dt = now - last.at
                 rates = counts.mapValues { _ in 0 }
-                for (name, n) in counts { rates[name] = Double(n &- (last.counts[name] ?? n)) / dt }
+                for (name, n) in counts {
+                    // A count that fell (the coordinator restarted, the service was forgotten) starts again from 0.
+                    let before = last.counts[name] ?? n
+                    rates[name] = Double(n >= before ? n - before : n) / dt
+                }
             }
             last = (now, counts)
             return rates
@@ -158,10 +178,10 @@ enum DashboardPage {
                 if (r.ok) { live.innerHTML = t; state.textContent = "live · updated " + new Date().toLocaleTimeString(); }
                 else { state.textContent = "HTTP " + r.status + (r.status === 401 ? ": open this page as /#key=YOUR_API_KEY" : ""); }
               });
-            }).catch(function (e) { state.textContent = "no answer from the gateway: " + e; });
+            }).catch(function (e) { state.textContent = "no answer from the gateway: " + e; })
+              .then(function () { setTimeout(refresh, 2000); });  // the next look only once this one is answered
           }
           refresh();
-          setInterval(refresh, 2000);
         })();
         """
 

@@ -40,17 +40,19 @@ extension Gateway {
 
     /// The live part for `caller`: tasks come through the admin credentials when the gateway has
     /// them (the coordinator shows its own key's tasks only), filtered to the caller's own for a client key.
+    /// A rendering less than a second old is served again (per key: each sees its own tasks),
+    /// so open dashboards cost the coordinator a few reads a second, however many there are.
     private func liveHTML(caller: APIKeys.Entry?, rates: ServiceRates) async throws -> String {
+        let scope = caller.map { $0.role == .admin ? "admin" : "client:" + $0.name } ?? ""
+        if let fresh = dashboardCache.fresh(scope) { return fresh }
         var data = try await clients.run { try DashboardData.read($0) }
         data.rates = rates.update(data.status)
         let owners = taskOwners
-        let keep: @Sendable (String) -> Bool = { id in
-            guard let caller, caller.role != .admin else { return true }
-            return owners.owner(of: id) == caller.name
-        }
-        let (tasks, problem) = try await (adminClients ?? clients).run { DashboardData.tasks($0, keep: keep) }
+        let (tasks, problem) = try await (dashboardClients ?? clients).run { DashboardData.tasks($0, keep: { owners.visible($0, to: caller) }) }
         data.tasks = tasks
         if let problem { data.problems.append(problem) }
-        return DashboardPage.live(data)
+        let html = DashboardPage.live(data)
+        dashboardCache.store(html, for: scope)
+        return html
     }
 }

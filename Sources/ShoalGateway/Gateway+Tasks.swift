@@ -7,7 +7,9 @@ import ShoalWire
 
 /// Multi-step tasks over HTTP: `POST /v1/tasks` (a YAML or JSON spec, as `shoal submit --task`
 /// takes), `GET /v1/tasks/{id}`. With `?stream=true` the submission answers with server-sent
-/// events: `accepted`, one `step` per finished step, then the task's `result`.
+/// events: `accepted`, one `step` per finished step, then the task's `result`; and
+/// `GET /v1/tasks/{id}/events` sends the same `step` and `result` events for a task submitted
+/// earlier (the steps already finished first), read from the coordinator as the task runs.
 ///
 /// The coordinator knows only the gateway's key, so the gateway keeps who submitted each task
 /// through it: a client key reads only its own; an admin key reads any.
@@ -25,6 +27,14 @@ extension Gateway {
                 return try await self.submitTask(spec, replace: replace, stream: stream, caller: caller)
             }
         }
+        router.get("/v1/tasks/{id}/events") { request, context -> Response in
+            await self.respond(route: "task_events") {
+                let caller = try self.authorize(request)
+                let id = try context.parameters.require("id")
+                try self.checkOwner(id, caller: caller)
+                return try await self.taskEvents(id)
+            }
+        }
         router.get("/v1/tasks/{id}") { request, context -> Response in
             await self.respond(route: "task") {
                 let caller = try self.authorize(request)
@@ -37,10 +47,52 @@ extension Gateway {
         }
     }
 
+    /// How often `GET /v1/tasks/{id}/events` asks the coordinator how a running task stands.
+    static let taskPollMs = 100
+
+    /// Step and result events of a task submitted earlier, as server-sent events. The first look
+    /// is on the handler's time (an unknown task is a 404, not a stream); then the coordinator is
+    /// asked every `taskPollMs` until the task ends, the client goes, or `--timeout-ms` passes.
+    func taskEvents(_ id: String) async throws -> Response {
+        let get: @Sendable (Client) throws -> SubTaskOutcome = {
+            try $0.call(skill: TaskService.name, input: id, params: [TaskService.actionParam: "get"], timeoutMs: 10_000)
+        }
+        let first = try await clients.run(get)
+        guard first.ok else { throw Self.taskFailure(first) }
+        let timeout = Int64(options.requestTimeoutMs)
+        let body = ResponseBody { [clients] writer in
+            var sent = Set<String>()
+            var outcome = first
+            let start = monotonicMs()
+            while true {
+                guard outcome.ok, let task = try? JSONValue.parse(outcome.output) else {
+                    try await writer.write(ByteBuffer(string: "event: error\ndata: \(JSONValue.quoted(outcome.ok ? "unreadable task status" : outcome.message))\n\n"))
+                    break
+                }
+                for step in task["steps"]?.arrayValue ?? [] {
+                    guard let stepId = step["id"]?.stringValue, sent.insert(stepId).inserted else { continue }
+                    try await writer.write(ByteBuffer(string: "event: step\ndata: \(Self.oneLine(step.jsonText))\n\n"))
+                }
+                if task["status"]?.stringValue != "running" {
+                    try await writer.write(ByteBuffer(string: "event: result\ndata: \(Self.oneLine(outcome.output))\n\n"))
+                    break
+                }
+                guard monotonicMs() - start < timeout else {
+                    try await writer.write(ByteBuffer(string: "event: error\ndata: \(JSONValue.quoted("the task did not finish within \(timeout) ms; see GET /v1/tasks/\(id)"))\n\n"))
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(Self.taskPollMs))
+                outcome = try await clients.run(get)
+            }
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+
     /// A task another key submitted is answered as one that does not exist.
     private func checkOwner(_ id: String, caller: APIKeys.Entry?) throws {
-        guard let caller, caller.role != .admin else { return }
-        guard taskOwners.owner(of: id) == caller.name else {
+        guard taskOwners.visible(id, to: caller) else {
             throw GatewayError(status: 404, type: "invalid_request_error", message: "no task '\(id)' of this key", param: nil, code: "task_not_found")
         }
     }
@@ -173,4 +225,11 @@ final class TaskOwners: @unchecked Sendable {
     }
 
     func owner(of id: String) -> String? { lock.withLock { owners[id] } }
+
+    /// Whether `caller` may see task `id`: an admin key (or every caller of a gateway without
+    /// keys) any; a client key only those it submitted through this gateway.
+    func visible(_ id: String, to caller: APIKeys.Entry?) -> Bool {
+        guard let caller, caller.role != .admin else { return true }
+        return owner(of: id) == caller.name
+    }
 }

@@ -42,6 +42,10 @@ public struct Gateway: Sendable {
     let metrics = GatewayMetrics()
     /// Connections with the admin credentials, for the admin routes only.
     let adminClients: CoordinatorClients?
+    /// Connections with the admin credentials for the dashboard's task list (its own, so open
+    /// dashboards never hold the admin routes' connections).
+    let dashboardClients: CoordinatorClients?
+    let dashboardCache = DashboardCache()
     let logger: Logger
 
     public init(options: Options, logger: Logger = Logger(label: "shoal.gateway")) throws {
@@ -53,6 +57,7 @@ public struct Gateway: Sendable {
         clients = CoordinatorClients(endpoint: options.coordinator, security: options.security, capacity: options.maxInFlight)
         models = ModelCatalog(clients: clients)
         adminClients = options.adminSecurity.map { CoordinatorClients(endpoint: options.coordinator, security: $0, capacity: 4) }
+        dashboardClients = options.adminSecurity.map { CoordinatorClients(endpoint: options.coordinator, security: $0, capacity: 2) }
     }
 
     /// Serves until SIGTERM or SIGINT; `listening` gets the URL once the port is bound.
@@ -156,8 +161,12 @@ public struct Gateway: Sendable {
         let created = Int(Date().timeIntervalSince1970)
         if request.stream { return try await stream(request, id: id, created: created) }
         let timeout = options.requestTimeoutMs
-        let outcome = try await clients.run { client in
-            try client.call(skill: request.agent, input: request.input, params: request.params, modelVersion: request.version ?? "", timeoutMs: timeout)
+        let outcome: SubTaskOutcome
+        do {
+            outcome = try await clients.call(skill: request.agent, input: request.input, params: request.params,
+                                             modelVersion: request.version ?? "", timeoutMs: timeout)
+        } catch {
+            throw Self.failure(error, model: request.model)  // no answer in time is a 504, an unreachable coordinator a 502
         }
         guard outcome.ok else { throw Self.failure(outcome, model: request.model) }
         let usage = Self.usage(outcome)

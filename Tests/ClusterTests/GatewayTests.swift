@@ -246,6 +246,49 @@ extension GatewayTests {
 }
 
 extension GatewayTests {
+    /// `GET /v1/tasks/{id}/events` for a task submitted earlier and still running, read with curl:
+    /// the finished step at once, the next when its worker comes, then the result; another key's
+    /// task and an unknown one are 404s.
+    func testTheEventsOfATaskSubmittedEarlierArriveAsItsStepsFinish() throws {
+        let h = try ClusterHarness()
+        let (alice, bob) = ("sk-alice-" + UUID().uuidString, "sk-bob-" + UUID().uuidString)
+        let keyFile = h.directory.appendingPathComponent("api-keys").path
+        try "\(alice) client alice\n\(bob) client bob\n".write(toFile: keyFile, atomically: true, encoding: .utf8)
+        // `later` is a skill of the topology whose worker is not there yet: its step waits for it.
+        let (_, ep) = try h.coordinator(["--skill", "later", "--grace-ms", "60000"])
+        _ = try h.worker(agent: try h.agent(name: "calculator", model: "calculator", concurrency: 2), endpoint: ep, id: "calc-1")
+        try h.waitForWorkers(ep, count: 1)
+        let gateway = try h.start("gateway", ["gateway", "--coordinator", ep, "--key", h.keys.file("client"), "--bind", "127.0.0.1:0", "--api-keys", keyFile])
+        let url = try XCTUnwrap(gateway.waitForLine(prefix: "shoal gateway listening on ", timeout: 20)?.split(separator: " ").first.map(String.init),
+                                gateway.stderrText)
+        let spec = "id: ev-1\nsteps:\n  - {id: a, skill: calculator, input: \"6 * 7\"}\n  - {id: b, skill: later, input: \"{{steps.a.output}} later\"}\noutput: \"{{steps.b.output}}\"\n"
+        let (accepted, body) = try http("\(url)/v1/tasks", method: "POST", key: alice, body: spec, contentType: "application/yaml")
+        XCTAssertEqual(accepted, 202, body)
+
+        XCTAssertEqual(try http("\(url)/v1/tasks/ev-1/events", key: bob).0, 404, "another key's task")
+        XCTAssertEqual(try http("\(url)/v1/tasks/nope/events", key: alice).0, 404)
+        let curl = try ChildProcess(name: "curl", executable: "/usr/bin/curl",
+                                    arguments: ["-sN", "-H", "Authorization: Bearer \(alice)", "\(url)/v1/tasks/ev-1/events"], captureStderr: true)
+        defer { curl.stop(grace: 1) }
+        let stepA = try XCTUnwrap(curl.waitForLine(prefix: "data: {", timeout: 20), curl.stderrText)
+        XCTAssertTrue(stepA.contains(#""id":"a""#) && stepA.contains(#""output":"42""#), stepA)
+        Thread.sleep(forTimeInterval: 0.5)
+        XCTAssertFalse(curl.output.contains { $0.contains(#""id":"b""#) }, "b waits for its worker")
+        XCTAssertTrue(curl.isRunning, "the stream stays open while the task runs")
+
+        _ = try h.worker(agent: try h.agent(name: "later", model: "echo"), endpoint: ep, id: "later-1")
+        XCTAssertNotNil(curl.waitForLine(prefix: "data: [DONE]", timeout: 30), curl.output.joined(separator: "\n"))
+        let lines = curl.output
+        XCTAssertEqual(lines.filter { $0.hasPrefix("event: ") }, ["event: step", "event: step", "event: result"], lines.joined(separator: "\n"))
+        let result = try XCTUnwrap(lines.last { $0.hasPrefix("data: {") && $0.contains(#""status":"succeeded""#) }, lines.joined(separator: "\n"))
+        XCTAssertTrue(result.contains(#""output":"42 later""#), result)
+        // Once finished, the events come at once: both steps, then the result.
+        let (done, again) = try http("\(url)/v1/tasks/ev-1/events", key: alice)
+        XCTAssertEqual(done, 200)
+        XCTAssertEqual(again.components(separatedBy: "event: step").count - 1, 2, again)
+        XCTAssertTrue(again.hasSuffix("data: [DONE]\n\n"), again)
+    }
+
     /// Admin keys swap and roll back through HTTP, with the gateway's admin credentials; a client
     /// key cannot, and a gateway without admin credentials says how to give them.
     func testAnAdminKeySwapsAndRollsBackAndAClientKeyCannot() throws {

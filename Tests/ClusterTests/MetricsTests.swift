@@ -23,6 +23,7 @@ final class MetricsTests: XCTestCase {
     func testTheCoordinatorsMetricsCountWhatItRoutesAndPrometheusScrapesThem() throws {
         let prometheus = try Self.prometheus()
         let h = try ClusterHarness()
+        try h.key("math-learner", role: .learner, scope: ["math"])
         let (coordinator, ep) = try h.coordinator(["--metrics-bind", "127.0.0.1:0", "--grace-ms", "200"])
         let metricsURL = try XCTUnwrap(coordinator.waitForLine(prefix: "shoal coordinator metrics on ", timeout: 20)?
             .split(separator: " ").last.map(String.init), coordinator.stderrText)
@@ -52,6 +53,9 @@ final class MetricsTests: XCTestCase {
         XCTAssertThrowsError(try h.client(ep, as: "client").reportLearnerStep(agent: "calc", step: 5, values: ["kl": 0])) { error in
             XCTAssertTrue("\(error)".contains("needs role learner or admin"), "\(error)")
         }
+        XCTAssertThrowsError(try h.client(ep, as: "math-learner").reportLearnerStep(agent: "calc", step: 5, values: ["kl": 0])) { error in
+            XCTAssertTrue("\(error)".contains("may publish only math"), "a learner key reports only for its own agents: \(error)")
+        }
         let curves = try XCTUnwrap((try h.client(ep, as: "client").learnerCurves()["agents"] as? [String: Any])?["calc"] as? [[String: Any]])
         XCTAssertEqual(curves.count, 2)
         XCTAssertEqual(curves.last?["heldout_pass_at_1"] as? Double, 0.6)
@@ -67,7 +71,8 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(value(#"shoal_service_requests_total{service="calculator"}"#), 22, "20 calls and the task's 2 steps\n\(text)")
         XCTAssertEqual(value(#"shoal_service_request_duration_seconds_count{service="calculator"}"#), 22, text)
         XCTAssertEqual(value(#"shoal_service_request_duration_seconds_bucket{service="calculator",le="+Inf"}"#), 22, text)
-        XCTAssertEqual(value(#"shoal_service_errors_total{service="nobody",code="no_such_service"}"#), 1, text)
+        XCTAssertEqual(value(#"shoal_service_errors_total{service="unserved",code="no_such_service"}"#), 1, "a name no worker serves is no label\n\(text)")
+        XCTAssertFalse(text.contains(#"service="nobody""#), text)
         XCTAssertEqual(value(#"shoal_service_workers{service="calculator"}"#), 1, text)
         XCTAssertEqual(value(#"shoal_service_queue_depth_requests{service="calculator"}"#), 0, text)
         XCTAssertEqual(value(#"shoal_service_in_flight_requests{service="calculator"}"#), 0, text)

@@ -5,22 +5,32 @@ import XCTest
 /// What the broker reports to its observer (the coordinator's metrics), the learner curves it
 /// keeps, and the bounds of both: driven as a state machine, time passed in by hand.
 final class CoordinatorMetricsTests: XCTestCase {
-    final class Recorder: BrokerObserver, ServiceObserver {
+    final class Recorder: BrokerObserver {
         var services: [String] = []
         var events: [String] = []
+        final class Service: ServiceObserver {
+            let name: String
+            unowned let recorder: Recorder
+            init(_ name: String, _ recorder: Recorder) {
+                self.name = name
+                self.recorder = recorder
+            }
+            func arrived() { recorder.events.append("\(name) arrived") }
+            func replied(milliseconds: Int64) { recorder.events.append("\(name) replied \(milliseconds)") }
+            func failed(_ code: Shoal_V1_ReplyCode) { recorder.events.append("\(name) failed \(code.name)") }
+            func requeued(_ count: Int) { recorder.events.append("\(name) requeued \(count)") }
+        }
         func service(_ name: String) -> any ServiceObserver {
             services.append(name)
-            return self
+            return Service(name, self)
         }
-        func arrived() { events.append("arrived") }
-        func replied(milliseconds: Int64) { events.append("replied \(milliseconds)") }
-        func failed(_ code: Shoal_V1_ReplyCode) { events.append("failed \(code.name)") }
-        func requeued(_ count: Int) { events.append("requeued \(count)") }
+        lazy var unserved: any ServiceObserver = Service("unserved", self)
     }
 
     func testServiceLabelsAreBoundedAndTheTextNamesEachSeries() {
         let metrics = CoordinatorMetrics()
         for i in 0..<(CoordinatorMetrics.maxLabels + 10) { metrics.service("s\(i)").arrived() }
+        metrics.unserved.failed(.noSuchService)
         metrics.service("s0").replied(milliseconds: 3)
         metrics.service("s0").failed(.timeout)
         let text = metrics.text()
@@ -28,6 +38,7 @@ final class CoordinatorMetricsTests: XCTestCase {
         XCTAssertTrue(text.contains(#"shoal_service_requests_total{service="other"} 10"#), "names past the limit share one label")
         XCTAssertFalse(text.contains(#"service="s\#(CoordinatorMetrics.maxLabels)""#))
         XCTAssertTrue(text.contains(#"shoal_service_errors_total{service="s0",code="timeout"} 1"#), text)
+        XCTAssertTrue(text.contains(#"shoal_service_errors_total{service="unserved",code="no_such_service"} 1"#), text)
         XCTAssertTrue(text.contains(#"shoal_service_request_duration_seconds_bucket{service="s0",le="0.005"} 1"#), text)
         XCTAssertTrue(text.contains(#"shoal_service_request_duration_seconds_bucket{service="s0",le="0.002"} 0"#), text)
     }
@@ -86,22 +97,28 @@ extension BrokerTests {
         let recorder = CoordinatorMetricsTests.Recorder()
         var b = makeBroker { $0.queueLimit = 1 }
         b.observer = recorder
-        _ = ready(&b, "w1")
-        let sent = dispatched(request(&b, id: 1, now: 10))
-        _ = reply(&b, from: "w1", key: sent[0].1, now: 35)
-        XCTAssertEqual(recorder.events, ["arrived", "replied 25"])
-        // One at the worker, one queued, a third over the queue limit.
-        _ = request(&b, id: 2, now: 40)
+        // Asked for before any worker serves it: counted as unserved, never a label of its own.
+        _ = request(&b, id: 1, now: 0)
+        XCTAssertEqual(recorder.events, ["unserved arrived"])
+        XCTAssertEqual(recorder.services, [])
+        let taken = dispatched(ready(&b, "w1", now: 5))
+        XCTAssertEqual(taken.map(\.0), ["w1"], "w1 takes request 1 when it registers")
+        XCTAssertEqual(recorder.services, ["echo"], "a label once a worker registers")
+        XCTAssertTrue(dispatched(request(&b, id: 2, now: 10)).isEmpty, "w1 is busy")
+        _ = reply(&b, from: "w1", key: taken[0].1, now: 30)
+        XCTAssertEqual(recorder.events.suffix(2), ["echo arrived", "echo replied 30"], "the queued request 2 goes to w1 next")
+        // One at the worker (2), one queued (3), a fourth over the queue limit.
         _ = request(&b, id: 3, now: 40)
         XCTAssertEqual(clientReplies(request(&b, id: 4, now: 40)).map(\.code), [.overloaded])
-        XCTAssertEqual(recorder.events.suffix(4), ["arrived", "arrived", "arrived", "failed overloaded"])
+        XCTAssertEqual(recorder.events.suffix(3), ["echo arrived", "echo arrived", "echo failed overloaded"])
         // The worker goes silent: its request is requeued, then both time out with no worker left.
         var out: [BrokerAction] = []
         b.tick(now: 400, into: &out)
-        XCTAssertEqual(recorder.events.last, "requeued 1")
+        XCTAssertEqual(recorder.events.last, "echo requeued 1")
         _ = request(&b, service: "nobody", id: 5, now: 400)
         b.tick(now: 1000, into: &out)
-        XCTAssertEqual(recorder.events.filter { $0 == "failed no_such_service" }.count, 3, "\(recorder.events)")
-        XCTAssertEqual(recorder.services, ["echo", "nobody"], "one observer per service, asked for once")
+        XCTAssertEqual(recorder.events.filter { $0 == "echo failed no_such_service" }.count, 2, "\(recorder.events)")
+        XCTAssertEqual(recorder.events.filter { $0 == "unserved failed no_such_service" }.count, 1, "\(recorder.events)")
+        XCTAssertEqual(recorder.services, ["echo"])
     }
 }

@@ -15,20 +15,23 @@ final class DashboardPageTests: XCTestCase {
         (s.name, s.workers, s.queued, s.queueLimit, s.completed) = ("<b>calc</b>", 1, 2, 100, 7)
         status.services = [s]
         var p = Shoal_V1_SwapProgress()
-        (p.agent, p.fromVersion, p.toVersion, p.state, p.events) = ("math", "v1", "v2<", "running", ["switched m-1"])
+        (p.agent, p.fromVersion, p.toVersion, p.state, p.events) = ("math", "v1", "v2<", "running", ["switched <m-1>"])
         status.swaps = [p]
         var data = DashboardData(status: status)
         data.rates = ["<b>calc</b>": 12.5]
-        data.tasks = [.init(id: "t<1>", status: "succeeded", verified: "correct", createdAt: Date(),
-                            steps: [.init(id: "a", status: "succeeded", workerId: "w\"1", modelVersion: "v2", latencyMs: 1.25, reward: 1, verdict: "correct")])]
-        data.curves = ["tools": [.init(step: 0, heldOut: 0.5), .init(step: 1, rewardMean: 0.4), .init(step: 2, rewardMean: 0.6, heldOut: 0.55)]]
+        data.tasks = [.init(id: "t<1>", status: "succeeded", verified: "<v>", createdAt: Date(),
+                            steps: [.init(id: "a", status: "succeeded", workerId: "w\"1", modelVersion: "v2", latencyMs: 1.25, reward: 1, verdict: "correct"),
+                                    .init(id: "<b>", status: "failed", workerId: "", modelVersion: "", latencyMs: 0, error: "bad <input>")])]
+        data.curves = ["tools": [.init(step: 0, heldOut: 0.5), .init(step: 1, rewardMean: 0.4), .init(step: 2, rewardMean: 0.6, heldOut: 0.55)],
+                       "<img>": [.init(step: 0, rewardMean: 0.1)]]
         data.problems = ["tasks: <refused>"]
         let html = DashboardPage.live(data)
-        for raw in ["<script>alert", "calc\"ulator", "<b>calc", "v2<", "t<1>", "w\"1", "<refused>"] {
+        for raw in ["<script>alert", "calc\"ulator", "<b>calc", "v2<", "t<1>", "w\"1", "<refused>", "<m-1>", "<v>", "<b> ", "<input>", "<img>"] {
             XCTAssertFalse(html.contains(raw), "\(raw) must be escaped")
         }
         for escaped in ["&lt;script&gt;alert(1)&lt;/script&gt;", "calc&quot;ulator", "a&amp;b", "v&#39;1", "&lt;b&gt;calc&lt;/b&gt;", "v2&lt;",
-                        "data-task=\"t&lt;1&gt;\"", "tasks: &lt;refused&gt;"] {
+                        "data-task=\"t&lt;1&gt;\"", "tasks: &lt;refused&gt;", "switched &lt;m-1&gt;", "<td>&lt;v&gt;</td>",
+                        "&lt;b&gt; · failed", "bad &lt;input&gt;", "data-agent=\"&lt;img&gt;\""] {
             XCTAssertTrue(html.contains(escaped), "\(escaped) missing")
         }
         XCTAssertTrue(html.contains("<td class=\"n\">1/4</td>"), "load: in flight of capacity")
@@ -57,5 +60,8 @@ final class DashboardPageTests: XCTestCase {
         XCTAssertEqual(rates.update(status, now: 102)["calc"], 11, "22 answered in 2 s")
         status.services[0].completed = 1000
         XCTAssertEqual(rates.update(status, now: 102.1)["calc"], 11, "a look within half a second reuses the last rates")
+        status.services[0].completed = 4
+        status.services[0].failed = 0
+        XCTAssertEqual(rates.update(status, now: 103)["calc"], 4, "a count that fell (a restarted coordinator) starts again from 0")
     }
 }

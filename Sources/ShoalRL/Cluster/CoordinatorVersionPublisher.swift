@@ -14,8 +14,11 @@ public final class CoordinatorVersionPublisher: VersionPublisher {
     private let client: Client
     /// Ids the registry holds for the agent (a parent must be one of them); read once, then kept up to date.
     private var registered: Set<String>?
-    /// Whether a report already failed (only the first failure is logged).
+    /// Whether a report already failed (only the first failure is logged), and until when
+    /// reports are skipped after one (a coordinator that is down costs the run 2 s a minute at most).
     private var reportFailed = false
+    private var reportsResumeAt: ContinuousClock.Instant?
+    static let reportTimeoutMs = 2000
 
     public init(endpoint: String, agent: String, strategy: String = "rolling", security: Security? = nil) throws {
         client = try Client(endpoint: endpoint, security: security)
@@ -55,12 +58,18 @@ public final class CoordinatorVersionPublisher: VersionPublisher {
 
     /// The step's figures, for the coordinator's metrics and the gateway's dashboard curves.
     public func report(step: Int, _ values: [String: Double]) -> String? {
+        let clock = ContinuousClock()
+        if let resume = reportsResumeAt, clock.now < resume { return nil }
         do {
-            try client.reportLearnerStep(agent: agent, step: step, values: values)
+            // A NaN or infinite figure is left out rather than costing the others.
+            try client.reportLearnerStep(agent: agent, step: step, values: values.filter { $0.value.isFinite }, timeoutMs: Self.reportTimeoutMs)
+            reportsResumeAt = nil
             return nil
         } catch {
+            reportsResumeAt = clock.now + .seconds(60)
             defer { reportFailed = true }
-            return reportFailed ? nil : "the coordinator did not take the learner's step report (\(error)); training goes on, later failures are not logged"
+            return reportFailed ? nil : "the coordinator did not take the learner's step report (\(error)); training goes on "
+                + "without reports for a minute at a time, and later failures are not logged"
         }
     }
 
