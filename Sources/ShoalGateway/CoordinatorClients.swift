@@ -75,48 +75,6 @@ final class CoordinatorClients: @unchecked Sendable {
         }
     }
 
-    /// When at most this many requests are in flight, `call` waits for a quick answer on the
-    /// calling thread, up to `inlineWaitMs`, instead of handing the wait to the connection's queue.
-    static let quietInFlight = 2
-    static let inlineWaitMs = 2
-
-    /// One sub-task and its final answer. Sent from the calling task (a non-blocking send); when
-    /// the gateway is quiet the answer is awaited right there for up to `inlineWaitMs`, so a
-    /// quick one (a calculator's, a cached answer) costs no thread hand-off either way. A slower
-    /// answer, or any answer under load, is awaited on the connection's queue: an HTTP task is
-    /// never held longer than that.
-    func call(skill: String, input: String, params: [String: String], modelVersion: String, timeoutMs: Int) async throws -> SubTaskOutcome {
-        guard let connection = try checkOut() else { throw GatewayError.overloaded("no connection to the coordinator is free") }
-        let quiet = lock.withLock { inUse <= Self.quietInFlight }
-        let start = monotonicMs()
-        let id: UInt64
-        do {
-            id = try connection.client.send(skill: skill, input: input, params: params, modelVersion: modelVersion)
-            if quiet, let outcome = try connection.client.reply(to: id, timeoutMs: Self.inlineWaitMs) {
-                checkIn(connection)
-                return outcome
-            }
-        } catch {
-            checkIn(nil)
-            throw error
-        }
-        return try await withCheckedThrowingContinuation { continuation in
-            connection.queue.async {
-                do {
-                    let left = max(1, timeoutMs - Int(monotonicMs() - start))
-                    guard let outcome = try connection.client.reply(to: id, timeoutMs: left) else {
-                        throw ClientError.noReply(service: skill, waitedMs: Int64(timeoutMs), endpoint: self.endpoint, hint: "")
-                    }
-                    self.checkIn(connection)
-                    continuation.resume(returning: outcome)
-                } catch {
-                    self.checkIn(nil)
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
-    }
-
     /// Runs `body` with a client on its queue without waiting for it (a stream feeds its events on).
     func start(_ body: @escaping @Sendable (Client) -> Bool) throws {
         guard let connection = try checkOut() else { throw GatewayError.overloaded("no connection to the coordinator is free") }

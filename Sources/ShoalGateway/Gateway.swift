@@ -163,8 +163,9 @@ public struct Gateway: Sendable {
         let timeout = options.requestTimeoutMs
         let outcome: SubTaskOutcome
         do {
-            outcome = try await clients.call(skill: request.agent, input: request.input, params: request.params,
-                                             modelVersion: request.version ?? "", timeoutMs: timeout)
+            outcome = try await clients.run { client in
+                try client.call(skill: request.agent, input: request.input, params: request.params, modelVersion: request.version ?? "", timeoutMs: timeout)
+            }
         } catch {
             throw Self.failure(error, model: request.model)  // no answer in time is a 504, an unreachable coordinator a 502
         }
