@@ -86,6 +86,9 @@ let package = Package(
             "ShoalJSON", "ShoalWire", "ZeroMQ",
         ]),
 
+        // Traces: finished spans sent to an OpenTelemetry collector (OTLP/HTTP, JSON), when one is configured.
+        .target(name: "ShoalTracing", dependencies: ["ShoalWire", .product(name: "Logging", package: "swift-log")]),
+
         // The front door (`shoal gateway`): OpenAI's HTTP API over Hummingbird, a client of the coordinator.
         .target(name: "ShoalGateway", dependencies: [
             "ShoalClient", "ShoalConfig", "ShoalJSON", "ShoalWire", .product(name: "Hummingbird", package: "hummingbird"),
@@ -100,7 +103,7 @@ let package = Package(
 
         // The CLI: argument parsing only.
         .executableTarget(name: "shoal", dependencies: ["ShoalJSON", 
-            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalDemo", "ShoalBench", "ShoalGateway", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
+            "ShoalWire", "ShoalCoordinator", "ShoalWorker", "ShoalClient", "ShoalConfig", "ShoalCluster", "ShoalDemo", "ShoalBench", "ShoalGateway", "ShoalTracing", "ShoalEngine", "ShoalVerifiers", "ShoalRetrieval", "ShoalTraining", "ShoalRL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"), .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
@@ -121,6 +124,7 @@ let package = Package(
         .testTarget(name: "ShoalTrainingTests", dependencies: ["ShoalJSON", "ShoalTraining", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRetrievalTests", dependencies: ["ShoalJSON", "ShoalRetrieval", "ShoalWorker", "ShoalEngine", "ShoalVerifiers"]),
         .testTarget(name: "ShoalGatewayTests", dependencies: ["ShoalGateway", "ShoalWire"]),
+        .testTarget(name: "ShoalTracingTests", dependencies: ["ShoalTracing", "ShoalWire"]),
         .testTarget(name: "ShoalBenchTests", dependencies: ["ShoalBench", "ShoalEngine", "ShoalRetrieval", "ShoalVerifiers"]),
         .testTarget(name: "ShoalRLTests", dependencies: ["ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers", "ShoalClient", "ShoalWire"]),
         .testTarget(name: "ClusterTests", dependencies: ["ShoalJSON", "ShoalBench", "ShoalClient", "ShoalCluster", "ShoalConfig", "ShoalCoordinator", "ShoalWire", "ZeroMQ", "ShoalRL", "ShoalTraining", "ShoalEngine", "ShoalVerifiers",

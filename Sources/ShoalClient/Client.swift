@@ -97,13 +97,14 @@ public final class Client {
     @discardableResult
     public func send(skill: String, input: String, params: [String: String] = [:], deadlineMs: UInt32 = 0,
                      modelVersion: String = "", stream: Bool = false, taskId: String = "", stepId: String = "",
-                     payload: Data = Data()) throws -> UInt64 {
+                     payload: Data = Data(), traceparent: String = "") throws -> UInt64 {
         let id = nextId
         nextId += 1
         var header = Shoal_V1_RequestHeader()
         header.requestID = id
         header.deadlineMs = deadlineMs
         header.modelVersion = modelVersion
+        header.traceparent = traceparent
         var task = Shoal_V1_SubTask()
         task.skill = skill
         task.input = input
@@ -151,10 +152,10 @@ public final class Client {
 
     /// Sends one sub-task and waits for its final reply, passing streamed pieces to `onPartial`.
     public func call(skill: String, input: String, params: [String: String] = [:], deadlineMs: UInt32 = 0,
-                     modelVersion: String = "", timeoutMs: Int = 30_000,
+                     modelVersion: String = "", timeoutMs: Int = 30_000, traceparent: String = "",
                      onPartial: ((String) -> Void)? = nil) throws -> SubTaskOutcome {
         let id = try send(skill: skill, input: input, params: params, deadlineMs: deadlineMs,
-                          modelVersion: modelVersion, stream: onPartial != nil)
+                          modelVersion: modelVersion, stream: onPartial != nil, traceparent: traceparent)
         guard let outcome = try reply(to: id, timeoutMs: timeoutMs, onPartial: onPartial) else {
             throw ClientError.noReply(service: skill, waitedMs: Int64(timeoutMs), endpoint: endpoint, hint: hint)
         }

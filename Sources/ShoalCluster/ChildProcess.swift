@@ -73,7 +73,8 @@ public final class ChildProcess: @unchecked Sendable {
     private func append(_ text: String) {
         lock.withLock {
             partial += text
-            while let nl = partial.firstIndex(of: "\n") {
+            // "\r\n" (HTTP headers, a Windows-style writer) is one Character in Swift, not "\n".
+            while let nl = partial.firstIndex(where: { $0 == "\n" || $0 == "\r\n" }) {
                 lines.append(String(partial[..<nl]))
                 partial = String(partial[partial.index(after: nl)...])
             }

@@ -59,15 +59,18 @@ public final class Coordinator: @unchecked Sendable {
     private let modelCheck: AdminService.ModelCheck?
     /// Prometheus metrics (`--metrics-bind`); nil: nothing is counted.
     private let metrics: CoordinatorMetrics?
+    /// Where tasks' and steps' spans go (an OTLP exporter); nil: nowhere.
+    private let spans: (any SpanSink)?
     private var metricsRefreshedAt: Int64 = 0
 
     /// `modelStore`: the model registry's directory; by default `models/` beside the journal.
     public init(bind: String, config: BrokerConfig = BrokerConfig(), journalPath: String? = nil, retentionHours: Double = 168,
                 modelStore: String? = nil, modelRoots: [String] = [], recoverJournal: Bool = false,
                 topologySkills: Set<String> = [], security: CoordinatorSecurity? = nil, modelCheck: (@Sendable (String) throws -> Void)? = nil,
-                metrics: CoordinatorMetrics? = nil, logger: Logger = Logger(label: "shoal.coordinator")) throws {
+                metrics: CoordinatorMetrics? = nil, spans: (any SpanSink)? = nil, logger: Logger = Logger(label: "shoal.coordinator")) throws {
         self.topologySkills = topologySkills
         self.metrics = metrics
+        self.spans = spans
         self.modelCheck = modelCheck
         context = try Context()
         socket = try context.socket(.router)
@@ -336,6 +339,7 @@ public final class Coordinator: @unchecked Sendable {
     /// journal events that come with them are committed.
     private func apply(_ out: TaskRunner.Output, _ actions: inout [BrokerAction]) {
         for line in out.logs { logger.info("\(line)") }
+        if let spans { for span in out.spans { spans.record(span) } }
         if let metrics {
             for case let .finished(_, status, _) in out.journal { metrics.taskFinished(status) }
             for (skill, reward) in out.rewards { metrics.stepRewarded(agent: broker.agentOfService[skill] ?? skill, reward: reward) }

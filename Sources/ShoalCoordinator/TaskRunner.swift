@@ -27,6 +27,9 @@ public struct TaskRunner {
         var workerId = ""
         var modelVersion = ""
         var latencyUs: UInt64 = 0
+        /// The step's span (its sub-requests' parent), and when it started (Unix ns); "" until it starts.
+        var spanId = ""
+        var startedAt: UInt64 = 0
         var verdict: (status: String, reward: Double, components: [String: Double], detail: String)?
         /// With the step param `record_tokens: "true"` (`TaskSpec.Step.recordTokensParam`), for a step without `map`.
         var recorded: RecordedTokens?
@@ -65,6 +68,11 @@ public struct TaskRunner {
         /// The name of the key that submitted it ("" without keys): only it (or a learner or
         /// admin key) may see it, or use its id.
         var owner = ""
+        /// The task's span: its trace (the submitter's, from its request's traceparent, or a new
+        /// one) and its own span id; the submitter's span is its parent ("" for a new trace).
+        var trace = TraceParent.random()
+        var parentSpanId = ""
+        var startedAt: UInt64 = 0
     }
 
     var runs: [String: Run] = [:]
@@ -86,6 +94,8 @@ public struct TaskRunner {
     var backlog: [String: (frames: [[Frame]], head: Int)] = [:]
     /// Sub-requests waiting for room, all skills together.
     public var backlogCount: Int { backlog.values.reduce(0) { $0 + $1.frames.count - $1.head } }
+    /// Wall-clock time for spans (Unix ns); fed in by tests.
+    public var clock: @Sendable () -> UInt64 = Span.nowUnixNano
 
     public init() {}
 
@@ -97,6 +107,8 @@ public struct TaskRunner {
         public var journal: [Journal.Event] = []
         /// Verified steps' rewards, by the skill that served them (for metrics).
         public var rewards: [(skill: String, reward: Double)] = []
+        /// Finished steps' and tasks' spans (exported when the coordinator has an OTLP endpoint).
+        public var spans: [Span] = []
     }
 
     // MARK: events
@@ -240,10 +252,19 @@ public struct TaskRunner {
             out.toClients.append(reply(.conflict, "task '\(spec.id)' is already running", nil))
             return
         }
-        runs[spec.id] = Run(spec: spec, client: request.identity, clientVersion: request.version, delimited: request.delimited,
-                            shoalClient: ShoalBody.isShoal(request.body), clientRequestId: header.requestID,
-                            steps: Dictionary(uniqueKeysWithValues: spec.steps.map { ($0.id, StepState()) }), quiet: origin == .learner, owner: owner)
-        if origin != .learner { out.logs.append("task '\(spec.id)' accepted: \(spec.steps.count) steps\(owner.isEmpty ? "" : " from '\(owner)'")") }
+        var run = Run(spec: spec, client: request.identity, clientVersion: request.version, delimited: request.delimited,
+                      shoalClient: ShoalBody.isShoal(request.body), clientRequestId: header.requestID,
+                      steps: Dictionary(uniqueKeysWithValues: spec.steps.map { ($0.id, StepState()) }), quiet: origin == .learner, owner: owner)
+        // The submitter's trace goes on (a malformed traceparent starts a new one, as W3C says).
+        if let caller = TraceParent(header.traceparent) {
+            run.trace = caller.child()
+            run.parentSpanId = caller.spanId
+        }
+        run.startedAt = clock()
+        runs[spec.id] = run
+        if origin != .learner {
+            out.logs.append("task '\(spec.id)' accepted: \(spec.steps.count) steps\(owner.isEmpty ? "" : " from '\(owner)'") (trace \(run.trace.traceId))")
+        }
         out.journal.append(.accepted(id: spec.id, spec: text, origin: origin, owner: owner))
         if request.version == .v2 && ShoalBody.isShoal(request.body) {
             var h = Shoal_V1_ReplyHeader()
@@ -280,13 +301,26 @@ public struct TaskRunner {
             }
             states[step.id] = st
         }
-        runs[id] = Run(spec: spec, client: nil, clientVersion: .v2, delimited: false, shoalClient: true, clientRequestId: 0, steps: states, owner: owner)
+        // Its first trace is not journaled: the resumed run starts a new one.
+        runs[id] = Run(spec: spec, client: nil, clientVersion: .v2, delimited: false, shoalClient: true, clientRequestId: 0, steps: states,
+                       owner: owner, startedAt: clock())
         out.logs.append("task '\(id)' resumed from the journal: \(states.values.filter { $0.status == .succeeded }.count) of \(spec.steps.count) steps already done")
         advance(id, &out)
     }
 
     func record(_ taskId: String, _ stepId: String, _ out: inout Output) {
-        guard let s = runs[taskId]?.steps[stepId] else { return }
+        guard let run = runs[taskId], let s = run.steps[stepId] else { return }
+        if s.status.isFinished, !s.spanId.isEmpty, let step = run.spec.steps.first(where: { $0.id == stepId }) {
+            var attributes: [(String, Span.Value)] = [("shoal.task.id", .string(taskId)), ("shoal.step.id", .string(stepId)),
+                                                      ("shoal.skill", .string(step.skill)), ("shoal.step.status", .string(s.status.rawValue)),
+                                                      ("shoal.attempts", .int(Int64(s.attempts)))]
+            if !s.workerId.isEmpty { attributes.append(("shoal.worker.id", .string(s.workerId))) }
+            if !s.modelVersion.isEmpty { attributes.append(("shoal.model.version", .string(s.modelVersion))) }
+            if let v = s.verdict { attributes += [("shoal.reward", .double(v.reward)), ("shoal.verdict", .string(v.status))] }
+            out.spans.append(Span(name: "step \(stepId)", trace: run.trace.withSpan(s.spanId), parentSpanId: run.trace.spanId, kind: .internal,
+                                  startUnixNano: s.startedAt, endUnixNano: clock(), attributes: attributes,
+                                  error: s.status == .failed ? s.error : nil))
+        }
         out.journal.append(.step(task: taskId, step: stepId, Journal.StepRecord(
             status: s.status, outputs: s.outputs, attempts: s.attempts, workerId: s.workerId,
             modelVersion: s.modelVersion, latencyUs: s.latencyUs, error: s.error)))
@@ -386,6 +420,8 @@ public struct TaskRunner {
         }
         run.steps[step.id]!.status = items.isEmpty ? .succeeded : .running
         run.steps[step.id]!.expected = items.count
+        run.steps[step.id]!.spanId = TraceParent.newSpanId()
+        run.steps[step.id]!.startedAt = clock()
         runs[taskId] = run
         if items.isEmpty { record(taskId, step.id, &out) }
         for (i, item) in items.enumerated() {
@@ -416,6 +452,9 @@ public struct TaskRunner {
         var h = Shoal_V1_RequestHeader()
         h.requestID = id
         h.deadlineMs = UInt32(step.timeoutMs)
+        if let run = runs[taskId], let span = run.steps[step.id]?.spanId, !span.isEmpty {
+            h.traceparent = run.trace.withSpan(span).description  // the step's span is each sub-request's parent
+        }
         h.modelVersion = step.modelVersion ?? ""
         var t = Shoal_V1_SubTask()
         t.skill = step.skill
@@ -491,7 +530,7 @@ public struct TaskRunner {
     public func progress(of id: String) -> String? {
         guard let run = runs[id] else { return nil }
         let done = run.spec.steps.filter { run.steps[$0.id]?.status.isFinished ?? false }.map { stepJSON($0.id, run) }
-        return Self.json(["id": id, "status": "running", "steps": done])
+        return Self.json(["id": id, "status": "running", "steps": done, "trace_id": run.trace.traceId, "span_id": run.trace.spanId])
     }
 
     func stepJSON(_ id: String, _ run: Run) -> [String: Any] {
@@ -499,6 +538,7 @@ public struct TaskRunner {
         let ordered = (0..<s.expected).compactMap { s.outputs[$0] }
         var d: [String: Any] = ["id": id, "status": s.status.rawValue, "attempts": s.attempts, "worker_id": s.workerId,
                                 "model_version": s.modelVersion, "latency_us": s.latencyUs]
+        if !s.spanId.isEmpty { d["span_id"] = s.spanId }
         d["output"] = ordered.count == 1 ? ordered[0] : Self.json(ordered)
         if !s.error.isEmpty { d["error"] = s.error }
         if let v = s.verdict {
@@ -515,7 +555,13 @@ public struct TaskRunner {
         guard let run = runs.removeValue(forKey: taskId) else { return }
         let statuses = run.spec.steps.map { run.steps[$0.id]!.status }
         let status: TaskStatus = statuses.allSatisfy { $0 == .succeeded } ? .succeeded : (statuses.contains(.succeeded) ? .partial : .failed)
-        var result: [String: Any] = ["id": taskId, "status": status.rawValue, "steps": run.spec.steps.map { stepJSON($0.id, run) }]
+        var result: [String: Any] = ["id": taskId, "status": status.rawValue, "steps": run.spec.steps.map { stepJSON($0.id, run) },
+                                     "trace_id": run.trace.traceId, "span_id": run.trace.spanId]
+        out.spans.append(Span(name: "task \(taskId)", trace: run.trace, parentSpanId: run.parentSpanId, kind: .server,
+                              startUnixNano: run.startedAt, endUnixNano: clock(),
+                              attributes: [("shoal.task.id", .string(taskId)), ("shoal.task.status", .string(status.rawValue)),
+                                           ("shoal.task.steps", .int(Int64(run.spec.steps.count)))],
+                              error: status == .succeeded ? nil : "task \(status.rawValue)"))
         // Whether what ran was right: every verified step correct, some not (or not run), or none verified.
         let verdicts = run.spec.steps.filter { $0.verifier != nil }.map { run.steps[$0.id]?.verdict?.status }
         result["verified"] = verdicts.isEmpty ? "unverified" : verdicts.allSatisfy { $0 == "correct" } ? "correct" : "wrong"
@@ -527,7 +573,7 @@ public struct TaskRunner {
             finishedOwners[taskId] = run.owner
         }
         sentInputs[taskId] = nil
-        if !run.quiet { out.logs.append("task '\(taskId)' \(status)") }
+        if !run.quiet { out.logs.append("task '\(taskId)' \(status) (trace \(run.trace.traceId))") }
         out.journal.append(.finished(id: taskId, status: status, result: json))
         guard let client = run.client else { return }
         var h = Shoal_V1_ReplyHeader()

@@ -11,14 +11,14 @@ import ShoalWire
 extension Gateway {
     func addAdminRoutes(to router: Router<BasicRequestContext>) {
         router.post("/v1/admin/swap") { request, _ -> Response in
-            await self.respond(route: "admin_swap") {
+            await self.respond(route: "admin_swap", request) {
                 let fields = try await self.adminFields(request, required: ["agent", "model"], optional: ["strategy"])
                 let answer = try await self.admin("swap", ["agent": fields["agent"]!, "model": fields["model"]!, "strategy": fields["strategy"] ?? "rolling"])
                 return Self.rawJSON(answer, status: .accepted)
             }
         }
         router.post("/v1/admin/rollback") { request, _ -> Response in
-            await self.respond(route: "admin_rollback") {
+            await self.respond(route: "admin_rollback", request) {
                 let fields = try await self.adminFields(request, required: ["agent"], optional: ["to"])
                 let answer = try await self.admin("rollback", ["agent": fields["agent"]!, "to": fields["to"] ?? ""])
                 return Self.rawJSON(answer, status: .accepted)

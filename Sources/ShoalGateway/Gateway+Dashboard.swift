@@ -18,8 +18,8 @@ extension Gateway {
 
     func addDashboardRoutes(to router: Router<BasicRequestContext>) {
         let rates = ServiceRates()
-        router.get("/") { _, _ -> Response in
-            await self.respond(route: "dashboard") {
+        router.get("/") { request, _ -> Response in
+            await self.respond(route: "dashboard", request) {
                 // Without API keys every caller is this host's own: the first rendering comes with the page.
                 let live = self.options.apiKeys == nil ? try await self.liveHTML(caller: nil, rates: rates) : nil
                 return Response(status: .ok, headers: Self.htmlHeaders, body: .init(byteBuffer: ByteBuffer(string: DashboardPage.page(live: live))))
@@ -30,7 +30,7 @@ extension Gateway {
                      body: .init(byteBuffer: ByteBuffer(string: DashboardPage.script)))
         }
         router.get("/dashboard/live") { request, _ -> Response in
-            await self.respond(route: "dashboard_live") {
+            await self.respond(route: "dashboard_live", request) {
                 let caller = try self.authorize(request)
                 return Response(status: .ok, headers: Self.htmlHeaders,
                                 body: .init(byteBuffer: ByteBuffer(string: try await self.liveHTML(caller: caller, rates: rates))))

@@ -39,7 +39,7 @@ extension Gateway {
 
     func addEmbeddingRoutes(to router: Router<BasicRequestContext>) {
         router.post("/v1/embeddings") { request, _ -> Response in
-            await self.respond(route: "embeddings") {
+            await self.respond(route: "embeddings", request) {
                 try self.authorize(request)
                 return try await self.embeddings(try await self.body(request))
             }
@@ -76,8 +76,9 @@ extension Gateway {
         try await models.check(model)
         let input = JSONValue.array(texts.map(JSONValue.string)).jsonText
         let timeout = options.requestTimeoutMs
+        let traceparent = Self.traceparent
         let outcome = try await clients.run { client in
-            try client.call(skill: model, input: input, params: ["action": "embed"], timeoutMs: timeout)
+            try client.call(skill: model, input: input, params: ["action": "embed"], timeoutMs: timeout, traceparent: traceparent)
         }
         guard outcome.ok else { throw Self.failure(outcome, model: model) }
         guard let vectors = (try? JSONValue.parse(outcome.output))?["embeddings"]?.arrayValue else {

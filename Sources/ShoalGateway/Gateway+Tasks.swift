@@ -16,7 +16,7 @@ import ShoalWire
 extension Gateway {
     func addTaskRoutes(to router: Router<BasicRequestContext>) {
         router.post("/v1/tasks") { request, _ -> Response in
-            await self.respond(route: "tasks") {
+            await self.respond(route: "tasks", request) {
                 let caller = try self.authorize(request)
                 let spec = String(decoding: try await self.body(request, accepted: ["application/json", "application/yaml", "application/x-yaml", "text/yaml"]), as: UTF8.self)
                 guard !spec.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
@@ -28,7 +28,7 @@ extension Gateway {
             }
         }
         router.get("/v1/tasks/{id}/events") { request, context -> Response in
-            await self.respond(route: "task_events") {
+            await self.respond(route: "task_events", request) {
                 let caller = try self.authorize(request)
                 let id = try context.parameters.require("id")
                 try self.checkOwner(id, caller: caller)
@@ -36,7 +36,7 @@ extension Gateway {
             }
         }
         router.get("/v1/tasks/{id}") { request, context -> Response in
-            await self.respond(route: "task") {
+            await self.respond(route: "task", request) {
                 let caller = try self.authorize(request)
                 let id = try context.parameters.require("id")
                 try self.checkOwner(id, caller: caller)
@@ -110,10 +110,11 @@ extension Gateway {
         let cancelled = OnceFlag()
         let timeout = options.requestTimeoutMs
         let params = replace ? [TaskService.replaceParam: "true"] : [:]
+        let traceparent = Self.traceparent
         try clients.start { client in
             defer { feed.finish() }
             do {
-                let id = try client.send(skill: TaskService.name, input: spec, params: params, stream: true)
+                let id = try client.send(skill: TaskService.name, input: spec, params: params, stream: true, traceparent: traceparent)
                 let start = monotonicMs()
                 while !cancelled.isSet, monotonicMs() - start < Int64(timeout) {
                     guard let (outcome, final) = try client.receive(timeoutMs: 200), outcome.requestId == id else { continue }

@@ -28,6 +28,8 @@ public struct Gateway: Sendable {
         public var maxInFlight = 64
         /// How long a request waits for its worker's answer.
         public var requestTimeoutMs = 120_000
+        /// Where each request's span goes (an OTLP exporter); nil: nowhere.
+        public var spans: (any SpanSink)?
 
         public init(coordinator: String, security: Security) {
             self.coordinator = coordinator
@@ -64,17 +66,17 @@ public struct Gateway: Sendable {
     public func run(listening: @escaping @Sendable (String) -> Void) async throws {
         let router = Router()
         router.get("/v1/models") { request, _ -> Response in
-            await self.respond(route: "models") { try self.authorize(request); return try Self.json(try await self.models.list()) }
+            await self.respond(route: "models", request) { try self.authorize(request); return try Self.json(try await self.models.list()) }
         }
         router.get("/metrics") { request, _ -> Response in
-            await self.respond(route: "metrics") {
+            await self.respond(route: "metrics", request) {
                 try self.authorize(request)
                 return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                                 body: ResponseBody(byteBuffer: ByteBuffer(string: self.metrics.text())))
             }
         }
         router.post("/v1/chat/completions") { request, _ -> Response in
-            await self.respond(route: "chat_completions") {
+            await self.respond(route: "chat_completions", request) {
                 try self.authorize(request)
                 return try await self.chat(try await self.body(request))
             }
@@ -126,19 +128,39 @@ public struct Gateway: Sendable {
         }
     }
 
-    /// The handler's response, or its error in OpenAI's shape; counted and timed as `route`.
-    func respond(route: String, _ handler: () async throws -> Response) async -> Response {
+    /// The span of the HTTP request being answered: the caller's trace (its `traceparent`
+    /// header) or a new one. Every sub-task it sends carries it; the response names it.
+    @TaskLocal static var trace: TraceParent?
+    /// The `traceparent` for a sub-task sent on behalf of the current request ("" outside one).
+    static var traceparent: String { trace?.description ?? "" }
+    static let traceparentField = HTTPFields.Element.Name("traceparent")!
+
+    /// The handler's response, or its error in OpenAI's shape; counted and timed as `route`,
+    /// and traced: a span in the caller's trace (or a new one), named in the response's
+    /// `traceparent` header and exported when the gateway has an OTLP endpoint.
+    func respond(route: String, _ request: Request, _ handler: () async throws -> Response) async -> Response {
         let start = DispatchTime.now().uptimeNanoseconds
+        let startUnix = Span.nowUnixNano()
+        let caller = request.headers[Self.traceparentField].flatMap(TraceParent.init)
+        let span = caller?.child() ?? TraceParent.random()
         metrics.started()
         defer { metrics.finished() }
-        let response: Response
-        do { response = try await handler() } catch let e as GatewayError {
-            response = Self.error(e)
-        } catch {
-            logger.error("gateway: \(error)")
-            response = Self.error(GatewayError(status: 500, type: "server_error", message: "\(error)", param: nil, code: nil))
+        var response = await Self.$trace.withValue(span) { () async -> Response in
+            do { return try await handler() } catch let e as GatewayError {
+                return Self.error(e)
+            } catch {
+                return Self.error(GatewayError(status: 500, type: "server_error", message: "\(error)", param: nil, code: nil))
+            }
         }
-        metrics.observe(route: route, status: Int(response.status.code), seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        let status = Int(response.status.code)
+        if status >= 500 { logger.error("gateway: \(request.method) \(request.uri.path) answered \(status) (trace \(span.traceId))") }
+        response.headers[Self.traceparentField] = span.description
+        metrics.observe(route: route, status: status, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        options.spans?.record(Span(name: "\(request.method) \(route)", trace: span, parentSpanId: caller?.spanId ?? "", kind: .server,
+                                   startUnixNano: startUnix, endUnixNano: Span.nowUnixNano(),
+                                   attributes: [("http.request.method", .string("\(request.method)")), ("http.route", .string(route)),
+                                                ("http.response.status_code", .int(Int64(status)))],
+                                   error: status >= 500 ? "HTTP \(status)" : nil))
         return response
     }
 
@@ -160,11 +182,12 @@ public struct Gateway: Sendable {
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
         let created = Int(Date().timeIntervalSince1970)
         if request.stream { return try await stream(request, id: id, created: created) }
-        let timeout = options.requestTimeoutMs
+        let timeout = options.requestTimeoutMs, traceparent = Self.traceparent
         let outcome: SubTaskOutcome
         do {
             outcome = try await clients.run { client in
-                try client.call(skill: request.agent, input: request.input, params: request.params, modelVersion: request.version ?? "", timeoutMs: timeout)
+                try client.call(skill: request.agent, input: request.input, params: request.params, modelVersion: request.version ?? "",
+                                timeoutMs: timeout, traceparent: traceparent)
             }
         } catch {
             throw Self.failure(error, model: request.model)  // no answer in time is a 504, an unreachable coordinator a 502
@@ -191,9 +214,9 @@ public struct Gateway: Sendable {
     func stream(_ request: ChatRequest, id: String, created: Int) async throws -> Response {
         let (events, feed) = AsyncStream<StreamEvent>.makeStream(bufferingPolicy: .unbounded)
         let cancelled = OnceFlag()
-        let timeout = options.requestTimeoutMs
+        let timeout = options.requestTimeoutMs, traceparent = Self.traceparent
         try clients.start { client in
-            Self.pump(client, request, timeout: timeout, cancelled: cancelled, into: feed)
+            Self.pump(client, request, timeout: timeout, traceparent: traceparent, cancelled: cancelled, into: feed)
         }
         let iterator = SharedIterator(events)
         // The first event decides: an error before anything streamed gets its own status.
@@ -259,13 +282,13 @@ public struct Gateway: Sendable {
 
     /// Sends the sub-task and feeds its pieces and final answer into `feed` (on the client's
     /// thread). Returns whether the client is fit to reuse (no reply left owing).
-    static func pump(_ client: Client, _ request: ChatRequest, timeout: Int, cancelled: OnceFlag,
+    static func pump(_ client: Client, _ request: ChatRequest, timeout: Int, traceparent: String, cancelled: OnceFlag,
                      into feed: AsyncStream<StreamEvent>.Continuation) -> Bool {
         defer { feed.finish() }
         let id: UInt64
         do {
             id = try client.send(skill: request.agent, input: request.input, params: request.params,
-                                 modelVersion: request.version ?? "", stream: true)
+                                 modelVersion: request.version ?? "", stream: true, traceparent: traceparent)
         } catch {
             feed.yield(.failed(failure(error, model: request.model)))
             return false

@@ -185,9 +185,12 @@ public final class Worker: @unchecked Sendable {
         } else {
             decodeError = "body is not UTF-8 text"
         }
+        // The sender's span is this request's parent: the worker's own span goes on in its trace.
+        let trace = TraceParent(header.traceparent).map { TracedRequest(caller: $0, span: $0.child(), skill: skill,
+                                                                         startUnixNano: Span.nowUnixNano(), sink: options.spans, logger: logger) }
         let reply = ReplyContext(address: address, session: i, generation: generation, shoal: shoal,
                                  requestId: header.requestID, workerId: options.workerId,
-                                 modelVersion: specialist.modelVersion)
+                                 modelVersion: specialist.modelVersion, trace: trace)
         let outbox = self.outbox, wakeup = self.wakeup, specialist = self.specialist
         if let decodeError {
             if outbox.push(reply.final(.badRequest, decodeError, latencyUs: 0)) { wakeup.ring() }
@@ -270,6 +273,26 @@ struct Outgoing: Sendable {
     let final: Bool
 }
 
+/// A request that came with a traceparent: the worker's span in its trace, recorded (and a
+/// failure logged with its trace id) when the final reply is built.
+struct TracedRequest: Sendable {
+    let caller: TraceParent
+    let span: TraceParent
+    let skill: String
+    let startUnixNano: UInt64
+    let sink: (any SpanSink)?
+    let logger: Logger
+
+    func finished(code: Shoal_V1_ReplyCode, message: String, workerId: String, modelVersion: String) {
+        if code != .ok { logger.info("request for '\(skill)' failed: \(code.name): \(message.prefix(200)) (trace \(span.traceId))") }
+        sink?.record(Span(name: skill, trace: span, parentSpanId: caller.spanId, kind: .server, startUnixNano: startUnixNano,
+                          endUnixNano: Span.nowUnixNano(),
+                          attributes: [("shoal.skill", .string(skill)), ("shoal.worker.id", .string(workerId)),
+                                       ("shoal.model.version", .string(modelVersion)), ("shoal.reply.code", .string(code.name))],
+                          error: code == .ok ? nil : "\(code.name): \(message.prefix(200))"))
+    }
+}
+
 /// Everything needed to address a reply, captured when the request starts.
 struct ReplyContext: Sendable {
     let address: Frame
@@ -279,6 +302,7 @@ struct ReplyContext: Sendable {
     let requestId: UInt64
     let workerId: String
     let modelVersion: String
+    var trace: TracedRequest? = nil
 
     private func header(_ code: Shoal_V1_ReplyCode, _ message: String, latencyUs: UInt64, version: String? = nil) -> Shoal_V1_ReplyHeader {
         var h = Shoal_V1_ReplyHeader()
@@ -306,12 +330,14 @@ struct ReplyContext: Sendable {
         } else {
             body = [Array(reply.output.utf8)]
         }
+        trace?.finished(code: .ok, message: "", workerId: workerId, modelVersion: reply.modelVersion ?? modelVersion)
         return Outgoing(session: session, generation: generation, frames: frames(WorkerCommandCode.final(.v2), body), final: true)
     }
 
     func final(_ code: Shoal_V1_ReplyCode, _ message: String, latencyUs: UInt64) -> Outgoing {
         let body = shoal ? ShoalBody.reply(header: header(code, message, latencyUs: latencyUs))
                          : ShoalBody.error(code, message, requestId: nil)
+        trace?.finished(code: code, message: message, workerId: workerId, modelVersion: modelVersion)
         return Outgoing(session: session, generation: generation, frames: frames(WorkerCommandCode.final(.v2), body), final: true)
     }
 

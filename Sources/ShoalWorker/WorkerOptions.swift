@@ -19,6 +19,8 @@ public struct WorkerOptions: Sendable {
     public var fetchModels = false
     /// The key the worker presents (CURVE), or plaintext for an `--insecure` coordinator.
     public var security: Security = .plaintext
+    /// Where each traced request's span goes (an OTLP exporter); nil: nowhere.
+    public var spans: (any SpanSink)?
 
     public init(coordinator: String, agent: String, skills: [String], capacity: Int, workerId: String) {
         self.coordinator = coordinator

@@ -6,13 +6,15 @@ import ShoalCoordinator
 import ShoalConfig
 import ShoalEngine
 import ShoalGateway
+import ShoalTracing
 import ShoalWire
 
 struct CoordinatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coordinator",
         abstract: "Run the coordinator: the Majordomo broker every worker and client connects to.",
-        discussion: "Prints `shoal coordinator listening on ENDPOINT` on stdout once bound. Bind to port * for a free port.")
+        discussion: "Prints `shoal coordinator listening on ENDPOINT` on stdout once bound. Bind to port * for a free port. "
+            + "Tasks' and steps' spans are exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (off by default).")
 
     @Option(help: "Endpoint to bind (tcp://HOST:PORT, PORT may be *).") var bind = "tcp://127.0.0.1:5555"
     @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in ms.") var heartbeatMs: Int64 = 1000
@@ -100,11 +102,12 @@ struct CoordinatorCommand: ParsableCommand {
             FileHandle.standardError.write(Data("warning: the coordinator runs in /, so model imports may name any path; give --model-root DIR\n".utf8))
         }
         let metrics = metricsBind.map { _ in CoordinatorMetrics() }
+        let exporter = try traceExporter(service: "shoal-coordinator")
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
                                           retentionHours: journalRetentionHours, modelStore: models,
                                           modelRoots: modelRoots.isEmpty ? [here] : modelRoots, recoverJournal: journalRecover,
                                           topologySkills: Set(skills), security: try security(),
-                                          modelCheck: { try Generator.checkServable(path: $0) }, metrics: metrics)
+                                          modelCheck: { try Generator.checkServable(path: $0) }, metrics: metrics, spans: exporter)
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let metricsFailure = FailureBox()
         if let metrics, let metricsBind, let (host, port) = Topology.Gateway.parse(bind: metricsBind) {
@@ -123,6 +126,20 @@ struct CoordinatorCommand: ParsableCommand {
         let signals = onTerminationSignal { _ in coordinator.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.
         try withExtendedLifetime(signals) { try coordinator.run() }
+        exporter?.shutdown()
         if let error = metricsFailure.error { throw CommandFailure("metrics listener on \(metricsBind ?? ""): \(error)") }
+    }
+}
+
+/// The OTLP exporter the standard OpenTelemetry variables ask for (`OTEL_EXPORTER_OTLP_ENDPOINT`,
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_SERVICE_NAME`); nil when none is set: tracing is
+/// off by default. A malformed endpoint stops the command with the variable named.
+func traceExporter(service: String) throws -> OTLPExporter? {
+    do {
+        let exporter = try OTLPExporter.fromEnvironment(serviceName: service)
+        if let exporter { FileHandle.standardError.write(Data("\(service): exporting spans to \(exporter.endpoint.absoluteString) (OTLP/HTTP JSON)\n".utf8)) }
+        return exporter
+    } catch {
+        throw CommandFailure("\(error)", code: "bad_otlp_endpoint")
     }
 }

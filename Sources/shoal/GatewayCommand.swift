@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ShoalConfig
 import ShoalGateway
+import ShoalTracing
 import ShoalWire
 
 /// `shoal gateway`: OpenAI's HTTP API in front of the cluster.
@@ -17,8 +18,9 @@ struct GatewayCommand: ParsableCommand {
             tool_calls; logprobs and penalties refused with a 400 naming the field), GET /v1/models, POST /v1/embeddings (a retrieval agent), \
             POST /v1/tasks and GET /v1/tasks/ID, and, for admin API keys, POST /v1/admin/swap and \
             /v1/admin/rollback (sent with --admin-key), GET /metrics for Prometheus, and a live \
-            dashboard at / (open it as /#key=KEY when the gateway has API keys). Not built yet: \
-            traces, logprobs.
+            dashboard at / (open it as /#key=KEY when the gateway has API keys). A request's \
+            `traceparent` header (W3C) is carried to every sub-task it causes; spans are exported \
+            over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set. Not built yet: logprobs.
 
             API keys: a file of lines `KEY ROLE [NAME]` (ROLE client or admin; keys of at least \
             16 characters, e.g. from `openssl rand -hex 24`), sent as `Authorization: Bearer KEY`. \
@@ -53,6 +55,8 @@ struct GatewayCommand: ParsableCommand {
         options.maxBodyBytes = maxBodyBytes
         options.maxInFlight = maxInFlight
         options.requestTimeoutMs = timeoutMs
+        let exporter = try traceExporter(service: "shoal-gateway")
+        options.spans = exporter
         let gateway: Gateway
         do { gateway = try Gateway(options: options) } catch let e as GatewayStartError { throw CommandFailure("\(e)") }
         let keys = options.apiKeys.map { "\($0.count) API key(s)" } ?? "no API keys (loopback only)"
@@ -68,6 +72,7 @@ struct GatewayCommand: ParsableCommand {
             done.signal()
         }
         done.wait()
+        exporter?.shutdown()
         if let error = failure.error { throw CommandFailure("gateway: \(error)") }
     }
 }

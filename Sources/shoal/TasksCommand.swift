@@ -44,7 +44,7 @@ struct TaskCommand: ParsableCommand {
         guard r.ok else { throw CommandFailure("\(r.code.name): \(r.message)", code: r.code.name) }
         if json { print(r.output); return }
         let t = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]) ?? [:]
-        say("task \(t["id"] ?? id): \(t["status"] ?? "?")")
+        say("task \(t["id"] ?? id): \(t["status"] ?? "?")\(t["trace_id"].map { "   (trace \($0))" } ?? "")")
         for step in (t["steps"] as? [[String: Any]]) ?? [] { say(SubmitCommand.describe(step)) }
         if let output = t["output"] { say("output: \(output)") }
     }

@@ -34,10 +34,13 @@ struct WorkerCommand: ParsableCommand {
         if options.security == .plaintext && !endpoint.insecure {
             FileHandle.standardError.write(Data("worker \(options.workerId): no key (--key, SHOAL_KEY or .shoal/keys/worker.key); connecting in plaintext, which only an --insecure coordinator accepts\n".utf8))
         }
+        let exporter = try traceExporter(service: "shoal-worker")
+        options.spans = exporter
         let worker = try Worker(options: options, specialist: specialist)
         let signals = onTerminationSignal { _ in worker.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.
         try withExtendedLifetime(signals) { try worker.run() }
+        exporter?.shutdown()
     }
 }
 

@@ -39,8 +39,11 @@ final class ClusterHarness {
     }
 
     /// Environment for `shoal` commands the harness runs: the admin key and this cluster's key directory.
+    /// More variables for every process the harness starts (e.g. an OTLP endpoint).
+    var extraEnvironment: [String: String] = [:]
+
     var environment: [String: String] {
-        var env = ProcessInfo.processInfo.environment
+        var env = ProcessInfo.processInfo.environment.merging(extraEnvironment) { _, extra in extra }
         env["SHOAL_KEYS"] = keys.path
         env["SHOAL_KEY"] = insecure ? nil : keys.file("admin")
         return env

@@ -15,11 +15,14 @@ final class TaskRunnerTests: XCTestCase {
         let requestId: UInt64
         let skill: String
         let task: Shoal_V1_SubTask
+        var traceparent = ""
     }
 
-    private func submit(_ runner: inout TaskRunner, _ yaml: String, skills: Set<String> = ["calculator", "echo"]) throws -> TaskRunner.Output {
+    private func submit(_ runner: inout TaskRunner, _ yaml: String, skills: Set<String> = ["calculator", "echo"],
+                        traceparent: String = "") throws -> TaskRunner.Output {
         var h = Shoal_V1_RequestHeader()
         h.requestID = 42
+        h.traceparent = traceparent
         var t = Shoal_V1_SubTask()
         t.input = yaml
         guard case .clientRequest(let request) = try Inbound.parse([client, MDP.clientV2, [1], Array(TaskRunner.service.utf8)]
@@ -33,8 +36,9 @@ final class TaskRunnerTests: XCTestCase {
         try out.toBroker.map { frames in
             XCTAssertEqual(frames[0], TaskRunner.identity)
             XCTAssertEqual(frames[1], MDP.clientV2)
-            return Sent(requestId: try Shoal_V1_RequestHeader(serializedBytes: frames[5]).requestID,
-                        skill: String(decoding: frames[3], as: UTF8.self), task: try Shoal_V1_SubTask(serializedBytes: frames[6]))
+            let header = try Shoal_V1_RequestHeader(serializedBytes: frames[5])
+            return Sent(requestId: header.requestID, skill: String(decoding: frames[3], as: UTF8.self),
+                        task: try Shoal_V1_SubTask(serializedBytes: frames[6]), traceparent: header.traceparent)
         }
     }
 
@@ -70,6 +74,56 @@ final class TaskRunnerTests: XCTestCase {
         XCTAssertEqual(final[0], client)
         let r = try Shoal_V1_SubTaskResult(serializedBytes: final[final.count - 1])
         return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any])
+    }
+
+    /// Issue 19: a task goes on in its submitter's trace. Its span is the caller's child, each
+    /// step's span the task's child and the parent of the step's sub-requests (their
+    /// traceparent); spans come out as steps and the task finish, timed by the clock fed in.
+    func testATaskKeepsItsSubmittersTraceAndEachStepIsASpanOfIt() throws {
+        final class Ticks: @unchecked Sendable {
+            private let lock = NSLock()
+            private var now: UInt64 = 1_000
+            func next() -> UInt64 { lock.withLock { now += 10; return now } }
+        }
+        let ticks = Ticks()
+        var runner = TaskRunner()
+        runner.clock = { ticks.next() }
+        let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let yaml = "id: t\nsteps:\n  - {id: a, skill: calculator, input: \"1 + 1\"}\n  - {id: b, skill: calculator, input: \"{{steps.a.output}} * 3\"}\n"
+        let first = try submit(&runner, yaml, traceparent: caller)
+        XCTAssertTrue(first.logs.contains { $0.contains("(trace 4bf92f3577b34da6a3ce929d0e0e4736)") }, "\(first.logs)")
+        let a = try XCTUnwrap(try sent(first).first)
+        let aTrace = try XCTUnwrap(TraceParent(a.traceparent), "the sub-request carries a traceparent")
+        XCTAssertEqual(aTrace.traceId, "4bf92f3577b34da6a3ce929d0e0e4736")
+        let afterA = answer(&runner, a, output: "2")
+        XCTAssertEqual(afterA.spans.map(\.name), ["step a"])
+        XCTAssertEqual(afterA.spans[0].spanId, aTrace.spanId, "the step's span is its sub-request's parent")
+        let b = try XCTUnwrap(try sent(afterA).first)
+        let bTrace = try XCTUnwrap(TraceParent(b.traceparent))
+        XCTAssertNotEqual(bTrace.spanId, aTrace.spanId, "a span per step")
+        let end = answer(&runner, b, output: "6")
+        XCTAssertEqual(end.spans.map(\.name), ["step b", "task t"])
+        let task = end.spans[1]
+        XCTAssertEqual(task.parentSpanId, "00f067aa0ba902b7", "the task is the caller's child")
+        XCTAssertEqual(task.traceId, aTrace.traceId)
+        XCTAssertEqual(afterA.spans[0].parentSpanId, task.spanId)
+        XCTAssertEqual(end.spans[0].parentSpanId, task.spanId)
+        XCTAssertEqual(afterA.spans[0].attributes.first { $0.0 == "shoal.worker.id" }?.1, .string("w-1"))
+        XCTAssertLessThan(task.startUnixNano, afterA.spans[0].startUnixNano, "times from the clock fed in")
+        XCTAssertLessThan(end.spans[0].endUnixNano, task.endUnixNano)
+        XCTAssertNil(task.error)
+        let r = try result(end)
+        XCTAssertEqual(r["trace_id"] as? String, "4bf92f3577b34da6a3ce929d0e0e4736")
+        XCTAssertEqual(r["span_id"] as? String, task.spanId)
+        XCTAssertEqual((r["steps"] as? [[String: Any]])?.compactMap { $0["span_id"] as? String }, [aTrace.spanId, bTrace.spanId])
+
+        // Without a traceparent, or with a malformed one, the task starts a trace of its own.
+        for header in ["", "00-zz-00f067aa0ba902b7-01"] {
+            var other = TaskRunner()
+            let out = try submit(&other, yaml.replacingOccurrences(of: "id: t", with: "id: u"), traceparent: header)
+            let trace = try XCTUnwrap(TraceParent(try XCTUnwrap(try sent(out).first).traceparent))
+            XCTAssertNotEqual(trace.traceId, "4bf92f3577b34da6a3ce929d0e0e4736")
+        }
     }
 
     func testStepsRunWhenTheirDependenciesSucceedAndOutputsFlowAlong() throws {

@@ -163,6 +163,9 @@ public nonisolated struct Shoal_V1_RequestHeader: Sendable {
   /// pin: only workers serving this version may take it; "" = any
   public var modelVersion: String = String()
 
+  /// W3C Trace Context of the span that sent it ("" = none); each hop sends on its own span
+  public var traceparent: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -709,7 +712,7 @@ nonisolated extension Shoal_V1_WorkerInfo: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Shoal_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RequestHeader"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}deadline_ms\0\u{3}model_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}request_id\0\u{3}deadline_ms\0\u{3}model_version\0\u{1}traceparent\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -720,6 +723,7 @@ nonisolated extension Shoal_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtob
       case 1: try { try decoder.decodeSingularUInt64Field(value: &self.requestID) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.deadlineMs) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.traceparent) }()
       default: break
       }
     }
@@ -735,6 +739,9 @@ nonisolated extension Shoal_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtob
     if !self.modelVersion.isEmpty {
       try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 3)
     }
+    if !self.traceparent.isEmpty {
+      try visitor.visitSingularStringField(value: self.traceparent, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -742,6 +749,7 @@ nonisolated extension Shoal_V1_RequestHeader: SwiftProtobuf.Message, SwiftProtob
     if lhs.requestID != rhs.requestID {return false}
     if lhs.deadlineMs != rhs.deadlineMs {return false}
     if lhs.modelVersion != rhs.modelVersion {return false}
+    if lhs.traceparent != rhs.traceparent {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
