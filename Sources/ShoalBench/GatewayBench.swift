@@ -8,18 +8,22 @@ import ShoalClient
 /// `shoal bench gateway`: a calculator-sized chat completion through `shoal gateway` (HTTP/1.1,
 /// one kept-alive connection) against the same sub-task sent directly over ZeroMQ, in the same
 /// run, to the same coordinator and worker. The difference of the medians is what the gateway
-/// adds: HTTP, JSON in and out, and its hop to the coordinator.
+/// adds: HTTP, JSON in and out, and its hop to the coordinator. A third path, `GET /dashboard.js`
+/// (a static answer: no JSON, no coordinator), measures the HTTP server's own round trip, the
+/// floor under any route.
 public enum GatewayBench {
     public struct Report: BenchReport {
         public var directP50Us: Double
         public var directP99Us: Double
         public var gatewayP50Us: Double
         public var gatewayP99Us: Double
+        public var httpFloorP50Us: Double
         public var requests: Int
 
         enum CodingKeys: String, CodingKey {
             case directP50Us = "direct_p50_us", directP99Us = "direct_p99_us", gatewayP50Us = "gateway_p50_us"
             case gatewayP99Us = "gateway_p99_us", requests, overheadP50Us = "overhead_p50_us", p50Ratio = "p50_ratio"
+            case httpFloorP50Us = "http_floor_p50_us"
         }
 
         public var overheadP50Us: Double { gatewayP50Us - directP50Us }
@@ -30,6 +34,7 @@ public enum GatewayBench {
             try c.encode(directP99Us, forKey: .directP99Us)
             try c.encode(gatewayP50Us, forKey: .gatewayP50Us)
             try c.encode(gatewayP99Us, forKey: .gatewayP99Us)
+            try c.encode(httpFloorP50Us, forKey: .httpFloorP50Us)
             try c.encode(requests, forKey: .requests)
             try c.encode(overheadP50Us, forKey: .overheadP50Us)
             try c.encode(gatewayP50Us / directP50Us, forKey: .p50Ratio)
@@ -74,23 +79,31 @@ public enum GatewayBench {
             let r = try client.call(skill: "calculator", input: expression)
             guard r.ok, r.output == "14" else { throw BenchError("direct: \(r.code.name): \(r.message)") }
         }
-        for _ in 0..<300 { try viaGateway(); try direct() }  // warm-up
+        func floor() throws {
+            let (status, text) = try http.send("GET", "/dashboard.js")
+            guard status == 200, !text.isEmpty else { throw BenchError("gateway: GET /dashboard.js: HTTP \(status)") }
+        }
+        for _ in 0..<300 { try viaGateway(); try direct(); try floor() }  // warm-up
         progress("\(requests) round trips each, interleaved: gateway (HTTP + JSON) and direct (ZeroMQ + protobuf)…")
-        var g: [Double] = [], d: [Double] = []
+        var g: [Double] = [], d: [Double] = [], f: [Double] = []
         g.reserveCapacity(requests)
         d.reserveCapacity(requests)
+        f.reserveCapacity(requests)
+        func timed(_ body: () throws -> Void, into samples: inout [Double]) rethrows {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
+        }
         for _ in 0..<requests {
-            var t0 = DispatchTime.now().uptimeNanoseconds
-            try viaGateway()
-            g.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
-            t0 = DispatchTime.now().uptimeNanoseconds
-            try direct()
-            d.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
+            try timed(viaGateway, into: &g)
+            try timed(direct, into: &d)
+            try timed(floor, into: &f)
         }
         g.sort()
         d.sort()
+        f.sort()
         return Report(directP50Us: d[d.count / 2], directP99Us: d[d.count * 99 / 100], gatewayP50Us: g[g.count / 2],
-                      gatewayP99Us: g[g.count * 99 / 100], requests: requests)
+                      gatewayP99Us: g[g.count * 99 / 100], httpFloorP50Us: f[f.count / 2], requests: requests)
     }
 }
 
@@ -121,8 +134,12 @@ final class HTTPConnection {
     deinit { close(fd) }
 
     /// POSTs a JSON body; the status and the response body.
-    func post(_ path: String, body: String) throws -> (Int, String) {
-        let request = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    func post(_ path: String, body: String) throws -> (Int, String) { try send("POST", path, body: body) }
+
+    /// One request (a JSON body when given); the status and the response body.
+    func send(_ method: String, _ path: String, body: String? = nil) throws -> (Int, String) {
+        let head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        let request = body.map { head + "Content-Type: application/json\r\nContent-Length: \($0.utf8.count)\r\n\r\n\($0)" } ?? head + "\r\n"
         var bytes = Array(request.utf8)
         var sent = 0
         while sent < bytes.count {

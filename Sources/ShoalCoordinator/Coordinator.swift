@@ -127,6 +127,7 @@ public final class Coordinator: @unchecked Sendable {
         broker.endpoint = endpoint
         broker.security = access == nil ? "insecure" : "curve"
         broker.observer = metrics
+        runner.tracing = spans != nil
         // Tasks' sub-requests leave half of each service's queue to other clients.
         runner.maxInFlightPerSkill = max(1, config.queueLimit / 2)
         self.logger = logger

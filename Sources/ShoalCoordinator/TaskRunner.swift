@@ -96,6 +96,9 @@ public struct TaskRunner {
     public var backlogCount: Int { backlog.values.reduce(0) { $0 + $1.frames.count - $1.head } }
     /// Wall-clock time for spans (Unix ns); fed in by tests.
     public var clock: @Sendable () -> UInt64 = Span.nowUnixNano
+    /// Whether finished steps and tasks come out as spans (`Output.spans`): on when someone
+    /// exports them. Trace and span ids are kept and sent either way.
+    public var tracing = false
 
     public init() {}
 
@@ -310,7 +313,7 @@ public struct TaskRunner {
 
     func record(_ taskId: String, _ stepId: String, _ out: inout Output) {
         guard let run = runs[taskId], let s = run.steps[stepId] else { return }
-        if s.status.isFinished, !s.spanId.isEmpty, let step = run.spec.steps.first(where: { $0.id == stepId }) {
+        if tracing, s.status.isFinished, !s.spanId.isEmpty, let step = run.spec.steps.first(where: { $0.id == stepId }) {
             var attributes: [(String, Span.Value)] = [("shoal.task.id", .string(taskId)), ("shoal.step.id", .string(stepId)),
                                                       ("shoal.skill", .string(step.skill)), ("shoal.step.status", .string(s.status.rawValue)),
                                                       ("shoal.attempts", .int(Int64(s.attempts)))]
@@ -319,7 +322,7 @@ public struct TaskRunner {
             if let v = s.verdict { attributes += [("shoal.reward", .double(v.reward)), ("shoal.verdict", .string(v.status))] }
             out.spans.append(Span(name: "step \(stepId)", trace: run.trace.withSpan(s.spanId), parentSpanId: run.trace.spanId, kind: .internal,
                                   startUnixNano: s.startedAt, endUnixNano: clock(), attributes: attributes,
-                                  error: s.status == .failed ? s.error : nil))
+                                  error: s.status == .succeeded ? nil : s.error))
         }
         out.journal.append(.step(task: taskId, step: stepId, Journal.StepRecord(
             status: s.status, outputs: s.outputs, attempts: s.attempts, workerId: s.workerId,
@@ -386,6 +389,8 @@ public struct TaskRunner {
             for step in run.spec.steps where run.steps[step.id]!.status == .pending {
                 if let bad = step.dependencies.first(where: { run.steps[$0]?.status.stopsDependents ?? false }) {
                     run.steps[step.id]!.status = .skipped
+                    run.steps[step.id]!.spanId = TraceParent.newSpanId()  // a zero-length span says it was skipped, and why
+                    run.steps[step.id]!.startedAt = clock()
                     run.steps[step.id]!.error = "dependency '\(bad)' did not succeed"
                     runs[taskId] = run
                     record(taskId, step.id, &out)
@@ -405,6 +410,8 @@ public struct TaskRunner {
 
     mutating func start(_ taskId: String, _ step: TaskSpec.Step, _ out: inout Output) {
         guard var run = runs[taskId] else { return }
+        run.steps[step.id]!.spanId = TraceParent.newSpanId()
+        run.steps[step.id]!.startedAt = clock()
         var items: [String?] = [nil]
         if let map = step.map {
             guard let list = resolve(map, run: run), let data = list.data(using: .utf8),
@@ -420,8 +427,6 @@ public struct TaskRunner {
         }
         run.steps[step.id]!.status = items.isEmpty ? .succeeded : .running
         run.steps[step.id]!.expected = items.count
-        run.steps[step.id]!.spanId = TraceParent.newSpanId()
-        run.steps[step.id]!.startedAt = clock()
         runs[taskId] = run
         if items.isEmpty { record(taskId, step.id, &out) }
         for (i, item) in items.enumerated() {
@@ -557,11 +562,13 @@ public struct TaskRunner {
         let status: TaskStatus = statuses.allSatisfy { $0 == .succeeded } ? .succeeded : (statuses.contains(.succeeded) ? .partial : .failed)
         var result: [String: Any] = ["id": taskId, "status": status.rawValue, "steps": run.spec.steps.map { stepJSON($0.id, run) },
                                      "trace_id": run.trace.traceId, "span_id": run.trace.spanId]
-        out.spans.append(Span(name: "task \(taskId)", trace: run.trace, parentSpanId: run.parentSpanId, kind: .server,
-                              startUnixNano: run.startedAt, endUnixNano: clock(),
-                              attributes: [("shoal.task.id", .string(taskId)), ("shoal.task.status", .string(status.rawValue)),
-                                           ("shoal.task.steps", .int(Int64(run.spec.steps.count)))],
-                              error: status == .succeeded ? nil : "task \(status.rawValue)"))
+        if tracing {
+            out.spans.append(Span(name: "task \(taskId)", trace: run.trace, parentSpanId: run.parentSpanId, kind: .server,
+                                  startUnixNano: run.startedAt, endUnixNano: clock(),
+                                  attributes: [("shoal.task.id", .string(taskId)), ("shoal.task.status", .string(status.rawValue)),
+                                               ("shoal.task.steps", .int(Int64(run.spec.steps.count)))],
+                                  error: status == .succeeded ? nil : "task \(status.rawValue)"))
+        }
         // Whether what ran was right: every verified step correct, some not (or not run), or none verified.
         let verdicts = run.spec.steps.filter { $0.verifier != nil }.map { run.steps[$0.id]?.verdict?.status }
         result["verified"] = verdicts.isEmpty ? "unverified" : verdicts.allSatisfy { $0 == "correct" } ? "correct" : "wrong"

@@ -135,9 +135,14 @@ public struct Gateway: Sendable {
     static var traceparent: String { trace?.description ?? "" }
     static let traceparentField = HTTPFields.Element.Name("traceparent")!
 
+    /// Routes that watch rather than serve: no span of their own (a scrape a second would fill a
+    /// collector with one-span traces).
+    static let untracedRoutes: Set<String> = ["metrics", "dashboard", "dashboard_live"]
+
     /// The handler's response, or its error in OpenAI's shape; counted and timed as `route`,
     /// and traced: a span in the caller's trace (or a new one), named in the response's
-    /// `traceparent` header and exported when the gateway has an OTLP endpoint.
+    /// `traceparent` header and exported when the gateway has an OTLP endpoint. Like the latency
+    /// histogram, the span ends at the response's head: a stream's first event.
     func respond(route: String, _ request: Request, _ handler: () async throws -> Response) async -> Response {
         let start = DispatchTime.now().uptimeNanoseconds
         let startUnix = Span.nowUnixNano()
@@ -149,13 +154,15 @@ public struct Gateway: Sendable {
             do { return try await handler() } catch let e as GatewayError {
                 return Self.error(e)
             } catch {
+                // Not an answer the gateway meant to give: logged with the trace to find it by.
+                logger.error("gateway: \(error) (trace \(span.traceId))")
                 return Self.error(GatewayError(status: 500, type: "server_error", message: "\(error)", param: nil, code: nil))
             }
         }
         let status = Int(response.status.code)
-        if status >= 500 { logger.error("gateway: \(request.method) \(request.uri.path) answered \(status) (trace \(span.traceId))") }
         response.headers[Self.traceparentField] = span.description
         metrics.observe(route: route, status: status, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        guard !Self.untracedRoutes.contains(route) else { return response }
         options.spans?.record(Span(name: "\(request.method) \(route)", trace: span, parentSpanId: caller?.spanId ?? "", kind: .server,
                                    startUnixNano: startUnix, endUnixNano: Span.nowUnixNano(),
                                    attributes: [("http.request.method", .string("\(request.method)")), ("http.route", .string(route)),

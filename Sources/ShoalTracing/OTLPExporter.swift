@@ -25,13 +25,16 @@ public final class OTLPExporter: SpanSink, @unchecked Sendable {
     private var dropped = 0
     private var stopping = false
     private var running = false
+    // The exporter's thread only.
     private var lastFailureLog: Date?
+    /// Spans lost (refused, unreachable, or dropped while the queue was full) since the last warning.
+    private var lostSinceWarning = 0
 
     public init(endpoint: URL, serviceName: String, logger: Logger = Logger(label: "shoal.otlp")) {
         self.endpoint = endpoint
         self.serviceName = serviceName
         self.logger = logger
-        let thread = Thread { [weak self] in self?.loop() }
+        let thread = Thread { self.loop() }  // the thread holds the exporter until `shutdown`
         thread.name = "shoal-otlp"
         running = true
         thread.start()
@@ -65,6 +68,7 @@ public final class OTLPExporter: SpanSink, @unchecked Sendable {
     }
 
     public func record(_ span: Span) {
+        guard span.sampled else { return }  // the caller asked for no spans of this trace
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { return }
@@ -112,14 +116,18 @@ public final class OTLPExporter: SpanSink, @unchecked Sendable {
             outcome.set(status: (response as? HTTPURLResponse)?.statusCode ?? 0, error: error.map { "\($0.localizedDescription)" })
             done.signal()
         }.resume()
-        done.wait()
+        // A callback that never comes must not wedge the exporter.
+        let answered = done.wait(timeout: .now() + Self.postTimeoutSeconds + 1) == .success
         let (status, error) = outcome.value
-        guard !(200..<300).contains(status) || lost > 0 else { return }
-        // At most one line a minute about a collector that is down or refuses.
+        let sent = answered && (200..<300).contains(status)
+        lostSinceWarning += lost + (sent ? 0 : batch.count)
+        guard lostSinceWarning > 0 else { return }
+        // At most one line a minute about a collector that is down or refuses; the count goes on.
         if let last = lastFailureLog, Date().timeIntervalSince(last) < 60 { return }
         lastFailureLog = Date()
-        let why = (200..<300).contains(status) ? "" : error ?? "HTTP \(status)"
-        logger.warning("OTLP export to \(endpoint.absoluteString): \(why.isEmpty ? "" : "\(batch.count) spans lost (\(why))")\(lost > 0 ? "; \(lost) spans dropped while \(Self.maxQueued) waited" : "")")
+        let why = sent ? "the queue was full (\(Self.maxQueued) spans)" : answered ? error ?? "HTTP \(status)" : "no answer within \(Int(Self.postTimeoutSeconds)) s"
+        logger.warning("OTLP export to \(endpoint.absoluteString): \(lostSinceWarning) spans lost since the last warning; latest: \(why)")
+        lostSinceWarning = 0
     }
 
     /// One export request's JSON: the spans of this service, OTLP's `ExportTraceServiceRequest`.
@@ -137,7 +145,7 @@ public final class OTLPExporter: SpanSink, @unchecked Sendable {
                 "traceId": s.traceId, "spanId": s.spanId, "name": s.name, "kind": s.kind.rawValue,
                 "startTimeUnixNano": String(s.startUnixNano), "endTimeUnixNano": String(max(s.endUnixNano, s.startUnixNano)),
                 "attributes": s.attributes.map { ["key": $0.0, "value": value($0.1)] },
-                "status": s.error.map { ["code": 2, "message": $0] } ?? ["code": 1],
+                "status": s.error.map { ["code": 2, "message": $0] } ?? [:],  // unset unless it failed, as OpenTelemetry advises
             ]
             if !s.parentSpanId.isEmpty { span["parentSpanId"] = s.parentSpanId }
             return span

@@ -25,7 +25,9 @@ public struct TraceParent: Sendable, Equatable, CustomStringConvertible {
     /// ff): the receiver then starts a new trace, as the specification says. A version after 00
     /// is read by its first four fields.
     public init?(_ header: String) {
-        let parts = header.trimmingCharacters(in: [" ", "\t"]).split(separator: "-", omittingEmptySubsequences: false)
+        // Length first: a header of megabytes is refused before any work (00's is exactly 55).
+        guard header.utf8.count <= Self.maxLength else { return nil }
+        let parts = header.trimmingCharacters(in: [" ", "\t"]).split(separator: "-", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", Self.isHex(parts[0]),
               parts[0] != "00" || parts.count == 4,
               parts[1].count == 32, Self.isHex(parts[1]), parts[1] != Substring(String(repeating: "0", count: 32)),
@@ -40,11 +42,15 @@ public struct TraceParent: Sendable, Equatable, CustomStringConvertible {
         return TraceParent(traceId: hex(g.next() | 1, digits: 16) + hex(g.next(), digits: 16), spanId: newSpanId(), flags: 1)
     }
 
-    /// The same trace, sent on by a new span of this hop.
-    public func child() -> TraceParent { TraceParent(traceId: traceId, spanId: Self.newSpanId(), flags: flags) }
+    /// The longest value read (later versions may add fields after the four of version 00).
+    public static let maxLength = 256
+
+    /// The same trace, sent on by a new span of this hop; flags other than `sampled` are not
+    /// passed on (W3C Trace Context level 1).
+    public func child() -> TraceParent { TraceParent(traceId: traceId, spanId: Self.newSpanId(), flags: flags & 1) }
 
     /// The same trace, sent on by the span `spanId`.
-    public func withSpan(_ spanId: String) -> TraceParent { TraceParent(traceId: traceId, spanId: spanId, flags: flags) }
+    public func withSpan(_ spanId: String) -> TraceParent { TraceParent(traceId: traceId, spanId: spanId, flags: flags & 1) }
 
     /// A random span id (never all zero).
     public static func newSpanId() -> String {
@@ -80,6 +86,9 @@ public struct Span: Sendable, Equatable {
     public var attributes: [(String, Value)]
     /// nil: fine; else what went wrong (the span's status is then an error).
     public var error: String?
+    /// The trace's sampled flag: an exporter sends only sampled spans (a caller that sent `-00`
+    /// asked for none).
+    public var sampled: Bool
 
     public init(name: String, trace: TraceParent, parentSpanId: String, kind: Kind, startUnixNano: UInt64, endUnixNano: UInt64,
                 attributes: [(String, Value)] = [], error: String? = nil) {
@@ -92,6 +101,7 @@ public struct Span: Sendable, Equatable {
         self.endUnixNano = endUnixNano
         self.attributes = attributes
         self.error = error
+        self.sampled = trace.sampled
     }
 
     public static func == (a: Span, b: Span) -> Bool {

@@ -284,7 +284,8 @@ struct TracedRequest: Sendable {
     let logger: Logger
 
     func finished(code: Shoal_V1_ReplyCode, message: String, workerId: String, modelVersion: String) {
-        if code != .ok { logger.info("request for '\(skill)' failed: \(code.name): \(message.prefix(200)) (trace \(span.traceId))") }
+        // One line, whatever the message holds (it may echo a client's input).
+        if code != .ok { logger.info("request for '\(skill)' failed: \(code.name): \(message.prefix(200).replacingOccurrences(of: "\n", with: " ")) (trace \(span.traceId))") }
         sink?.record(Span(name: skill, trace: span, parentSpanId: caller.spanId, kind: .server, startUnixNano: startUnixNano,
                           endUnixNano: Span.nowUnixNano(),
                           attributes: [("shoal.skill", .string(skill)), ("shoal.worker.id", .string(workerId)),

@@ -112,6 +112,7 @@ struct BenchGatewayCommand: ParsableCommand {
         say("path                        p50 µs    p99 µs   (\(r.requests) sequential round trips each)")
         say(String(format: "gateway (HTTP + JSON)     %8.1f  %8.1f", r.gatewayP50Us, r.gatewayP99Us))
         say(String(format: "direct (ZeroMQ)           %8.1f  %8.1f", r.directP50Us, r.directP99Us))
+        say(String(format: "HTTP floor (static GET)   %8.1f         –   (the gateway's HTTP server alone: no JSON, no coordinator)", r.httpFloorP50Us))
         say(String(format: "gateway overhead p50: %.1f µs (target ≤ 300 µs), ratio %.2fx", r.overheadP50Us, r.gatewayP50Us / r.directP50Us))
     }
 }

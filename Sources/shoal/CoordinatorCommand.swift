@@ -103,6 +103,7 @@ struct CoordinatorCommand: ParsableCommand {
         }
         let metrics = metricsBind.map { _ in CoordinatorMetrics() }
         let exporter = try traceExporter(service: "shoal-coordinator")
+        defer { exporter?.shutdown() }
         let coordinator = try Coordinator(bind: bind, config: config, journalPath: noJournal ? nil : journal,
                                           retentionHours: journalRetentionHours, modelStore: models,
                                           modelRoots: modelRoots.isEmpty ? [here] : modelRoots, recoverJournal: journalRecover,
@@ -126,7 +127,6 @@ struct CoordinatorCommand: ParsableCommand {
         let signals = onTerminationSignal { _ in coordinator.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.
         try withExtendedLifetime(signals) { try coordinator.run() }
-        exporter?.shutdown()
         if let error = metricsFailure.error { throw CommandFailure("metrics listener on \(metricsBind ?? ""): \(error)") }
     }
 }

@@ -56,6 +56,7 @@ struct GatewayCommand: ParsableCommand {
         options.maxInFlight = maxInFlight
         options.requestTimeoutMs = timeoutMs
         let exporter = try traceExporter(service: "shoal-gateway")
+        defer { exporter?.shutdown() }
         options.spans = exporter
         let gateway: Gateway
         do { gateway = try Gateway(options: options) } catch let e as GatewayStartError { throw CommandFailure("\(e)") }
@@ -72,7 +73,6 @@ struct GatewayCommand: ParsableCommand {
             done.signal()
         }
         done.wait()
-        exporter?.shutdown()
         if let error = failure.error { throw CommandFailure("gateway: \(error)") }
     }
 }

@@ -36,11 +36,11 @@ struct WorkerCommand: ParsableCommand {
         }
         let exporter = try traceExporter(service: "shoal-worker")
         options.spans = exporter
+        defer { exporter?.shutdown() }
         let worker = try Worker(options: options, specialist: specialist)
         let signals = onTerminationSignal { _ in worker.stop() }
         // The sources must outlive the loop: released early, they stop catching signals.
         try withExtendedLifetime(signals) { try worker.run() }
-        exporter?.shutdown()
     }
 }
 

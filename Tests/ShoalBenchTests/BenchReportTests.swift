@@ -33,9 +33,11 @@ final class BenchReportTests: XCTestCase {
         assertSnakeCase(swap)
         XCTAssertTrue(swap.contains("swap_s") && swap.contains("during_p99_us") && swap.contains("versions_by_worker"), "\(swap)")
 
-        let gateway = try keys(GatewayBench.Report(directP50Us: 300, directP99Us: 500, gatewayP50Us: 700, gatewayP99Us: 900, requests: 100))
+        let gateway = try keys(GatewayBench.Report(directP50Us: 300, directP99Us: 500, gatewayP50Us: 700, gatewayP99Us: 900,
+                                                         httpFloorP50Us: 150, requests: 100))
         assertSnakeCase(gateway)
-        XCTAssertEqual(gateway, ["direct_p50_us", "direct_p99_us", "gateway_p50_us", "gateway_p99_us", "overhead_p50_us", "p50_ratio", "requests"])
+        XCTAssertEqual(gateway, ["direct_p50_us", "direct_p99_us", "gateway_p50_us", "gateway_p99_us", "http_floor_p50_us",
+                                 "overhead_p50_us", "p50_ratio", "requests"])
 
         let broker = try keys(BrokerBench.run(requests: 200))
         XCTAssertEqual(broker, ["ns_per_pair", "pairs_per_s", "requests"])

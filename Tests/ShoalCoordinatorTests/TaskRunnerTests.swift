@@ -88,6 +88,7 @@ final class TaskRunnerTests: XCTestCase {
         let ticks = Ticks()
         var runner = TaskRunner()
         runner.clock = { ticks.next() }
+        runner.tracing = true
         let caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         let yaml = "id: t\nsteps:\n  - {id: a, skill: calculator, input: \"1 + 1\"}\n  - {id: b, skill: calculator, input: \"{{steps.a.output}} * 3\"}\n"
         let first = try submit(&runner, yaml, traceparent: caller)
@@ -117,13 +118,26 @@ final class TaskRunnerTests: XCTestCase {
         XCTAssertEqual(r["span_id"] as? String, task.spanId)
         XCTAssertEqual((r["steps"] as? [[String: Any]])?.compactMap { $0["span_id"] as? String }, [aTrace.spanId, bTrace.spanId])
 
-        // Without a traceparent, or with a malformed one, the task starts a trace of its own.
+        // Without a traceparent, or with a malformed one, the task starts a trace of its own: a
+        // root span. A step that fails has its error; the step it stops is a span that says so.
         for header in ["", "00-zz-00f067aa0ba902b7-01"] {
             var other = TaskRunner()
+            other.tracing = true
             let out = try submit(&other, yaml.replacingOccurrences(of: "id: t", with: "id: u"), traceparent: header)
-            let trace = try XCTUnwrap(TraceParent(try XCTUnwrap(try sent(out).first).traceparent))
-            XCTAssertNotEqual(trace.traceId, "4bf92f3577b34da6a3ce929d0e0e4736")
+            let a = try XCTUnwrap(try sent(out).first)
+            XCTAssertNotEqual(try XCTUnwrap(TraceParent(a.traceparent)).traceId, "4bf92f3577b34da6a3ce929d0e0e4736")
+            let failed = answer(&other, a, code: .specialistError)
+            XCTAssertEqual(failed.spans.map(\.name), ["step a", "step b", "task u"])
+            XCTAssertEqual(failed.spans[0].error, "specialist_error: worker fell over")
+            XCTAssertEqual(failed.spans[1].error, "dependency 'a' did not succeed")
+            XCTAssertEqual(failed.spans[2].parentSpanId, "", "a new trace's first span")
+            XCTAssertEqual(failed.spans[2].error, "task failed")
         }
+        // Nobody exporting: no spans are built, the ids still go out.
+        var quiet = TaskRunner()
+        let untraced = try submit(&quiet, yaml.replacingOccurrences(of: "id: t", with: "id: v"))
+        XCTAssertFalse(try XCTUnwrap(try sent(untraced).first).traceparent.isEmpty)
+        XCTAssertTrue(answer(&quiet, try XCTUnwrap(try sent(untraced).first), output: "2").spans.isEmpty)
     }
 
     func testStepsRunWhenTheirDependenciesSucceedAndOutputsFlowAlong() throws {

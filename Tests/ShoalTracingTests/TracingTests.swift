@@ -23,6 +23,12 @@ final class TracingTests: XCTestCase {
                     "00-4bf92f3577b34da6a3ce929d0e0e47zz-00f067aa0ba902b7-01", "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01"] {
             XCTAssertNil(TraceParent(bad), "'\(bad)' must be refused")
         }
+        let huge = "00-" + String(repeating: "-", count: 4 << 20)
+        let clock = ContinuousClock(), start = clock.now
+        XCTAssertNil(TraceParent(huge))
+        XCTAssertLessThan(clock.now - start, .milliseconds(50), "a header of megabytes is refused by its length, before any work")
+        XCTAssertEqual(TraceParent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff")?.child().flags, 1,
+                       "flags other than sampled are not passed on")
         let child = t.child()
         XCTAssertEqual(child.traceId, t.traceId, "a hop keeps the trace")
         XCTAssertNotEqual(child.spanId, t.spanId, "and sends on its own span")
@@ -50,7 +56,7 @@ final class TracingTests: XCTestCase {
         XCTAssertNil(encoded[0]["parentSpanId"], "a trace's first span has no parent")
         XCTAssertEqual(encoded[0]["kind"] as? Int, 2)
         XCTAssertEqual(encoded[0]["startTimeUnixNano"] as? String, "1000")
-        XCTAssertEqual((encoded[0]["status"] as? [String: Any])?["code"] as? Int, 1)
+        XCTAssertNil((encoded[0]["status"] as? [String: Any])?["code"], "a span that did not fail leaves its status unset")
         let attributes = encoded[0]["attributes"] as? [[String: Any]] ?? []
         XCTAssertEqual(attributes.map { $0["key"] as? String ?? "" }, ["shoal.task.id", "shoal.attempts", "shoal.reward", "ok"])
         XCTAssertEqual((attributes[1]["value"] as? [String: Any])?["intValue"] as? String, "2", "64-bit integers as strings, as OTLP/JSON says")
@@ -58,6 +64,21 @@ final class TracingTests: XCTestCase {
         XCTAssertEqual(encoded[1]["parentSpanId"] as? String, "00f067aa0ba902b7")
         XCTAssertEqual((encoded[1]["status"] as? [String: Any])?["code"] as? Int, 2)
         XCTAssertEqual((encoded[1]["status"] as? [String: Any])?["message"] as? String, "timeout: no reply")
+    }
+
+    /// A collector that refuses connections never holds a caller up: `record` only queues (at
+    /// most `maxQueued`), and `shutdown` returns within its time.
+    func testADeadCollectorNeverBlocksTheCallerAndShutdownEnds() throws {
+        let exporter = OTLPExporter(endpoint: try XCTUnwrap(URL(string: "http://127.0.0.1:9/v1/traces")), serviceName: "test")
+        let t = try XCTUnwrap(TraceParent(good))
+        let clock = ContinuousClock(), start = clock.now
+        for i in 0..<(OTLPExporter.maxQueued * 2) {
+            exporter.record(Span(name: "s\(i)", trace: t.child(), parentSpanId: "", kind: .internal, startUnixNano: 1, endUnixNano: 2))
+        }
+        XCTAssertLessThan(clock.now - start, .seconds(1), "8,192 records queue or drop; none waits on the network")
+        let stop = clock.now
+        exporter.shutdown(timeoutSeconds: 2)
+        XCTAssertLessThan(clock.now - stop, .seconds(4))
     }
 
     func testTheEndpointComesFromTheStandardVariablesAndIsOffWithoutThem() throws {
