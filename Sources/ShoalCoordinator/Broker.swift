@@ -203,7 +203,7 @@ public struct Broker {
         let shoalId: UInt64? = isShoal ? header.requestID : nil
         counters.requests += 1
         addService(service, request.service)
-        services[service]!.observer?.arrived()
+        if observer != nil { services[service]!.observer?.arrived() }  // no lookup at all without metrics
         let queued = services[service]!.queue.count
         if queued >= config.queueLimit {
             services[service]!.failed += 1
@@ -328,7 +328,7 @@ public struct Broker {
             workers[identity]?.inFlight.remove(key)
             workers[identity]?.completed += 1
             services[r.service]?.completed += 1
-            services[r.service]?.observer?.replied(milliseconds: now - r.arrivedAt)
+            if observer != nil { services[r.service]?.observer?.replied(milliseconds: now - r.arrivedAt) }
             counters.replies += 1
             out.append(.send(Outbound.reply(to: r.client, r.clientVersion, delimited: r.delimited,
                                             service: r.serviceFrame, body: body)))
