@@ -14,6 +14,20 @@ extension Client {
         return outcome.output
     }
 
+    /// Merges registered versions of `agent` into a new one (on the coordinator): `method` linear,
+    /// ties, slerp or task-arithmetic; `base` for ties and task-arithmetic; `weights` one per
+    /// version; `density` (ties), `t` (slerp). Returns the import's answer (`version`, `created`).
+    public func mergeModels(agent: String, method: String, from: [String], base: String? = nil, weights: [Double]? = nil,
+                            density: Double? = nil, t: Double? = nil, id: String? = nil, timeoutMs: Int = 600_000) throws -> [String: Any] {
+        var p = ["agent": agent, "method": method, "from": from.joined(separator: ",")]
+        p["base"] = base
+        p["weights"] = weights.map { $0.map { String($0) }.joined(separator: ",") }
+        p["density"] = density.map { String($0) }
+        p["t"] = t.map { String($0) }
+        p["id"] = id
+        return try Self.object(admin("merge", p, timeoutMs: timeoutMs))
+    }
+
     /// Reports one point of a GRPO run (`step`, and any of `reward_mean`, `reward_std`, `kl`,
     /// `heldout_pass_at_1`) for the coordinator's metrics and dashboard curves. Needs a key that
     /// may publish the agent (learner or admin).

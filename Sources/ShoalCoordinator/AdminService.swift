@@ -4,6 +4,21 @@ import ShoalWire
 import SwiftProtobuf
 import ZeroMQ
 
+/// A merge of model directories for the coordinator to make (`shoal models merge`): `method`
+/// (linear, ties, slerp, task-arithmetic), the models' and the base's directories, the
+/// parameters as given (`weights`, `density`, `t`), and where to write the merged model.
+public struct MergeRequest: Sendable, Equatable {
+    public var method: String
+    public var models: [String]
+    public var base: String?
+    public var parameters: [String: String]
+    public var output: String
+}
+
+/// Makes a merge (the `shoal` executable passes the engine's; this module knows nothing of
+/// tensors) and returns the parameters it used, as JSON text, for the version's lineage.
+public typealias ModelMerger = @Sendable (MergeRequest) throws -> String
+
 /// The coordinator's `shoal.admin` service (model registry, swaps) and `shoal.blob` service
 /// (chunks of stored weights). A Shoal request whose sub-task `params["action"]` names what to
 /// do; the answer is JSON text in the reply's output, or a `bad_request` with the reason.
@@ -66,8 +81,10 @@ enum AdminService {
                 return reply(request, ShoalBody.reply(header: h, result: r))
             }
             guard let registry else { throw Failure("this coordinator runs without a model registry (--no-journal and no --models)") }
-            if let importer, task.params["action"] == "import" {
-                let job = try importJob(request, task.params, registry: registry, broker: broker, knownAgents: knownAgents)
+            if let importer, task.params["action"] == "import" || task.params["action"] == "merge" {
+                let job = task.params["action"] == "merge"
+                    ? try mergeJob(request, task.params, registry: registry)
+                    : try importJob(request, task.params, registry: registry, broker: broker, knownAgents: knownAgents)
                 guard importer(job) else { throw Failure("model imports are already waiting; try again shortly", code: .overloaded) }
                 return nil
             }
@@ -101,6 +118,8 @@ enum AdminService {
             return json(answer)
         case "import":
             return try importJob(nil, p, registry: registry, broker: broker, knownAgents: knownAgents).run(registry: registry)
+        case "merge":
+            throw Failure("merges run on the coordinator's import pool; this coordinator has none")
         case "swap":
             let agent = try need("agent"), model = try need("model")
             guard let strategy = SwapStrategy(p["strategy"] ?? "rolling") else {
@@ -145,7 +164,7 @@ enum AdminService {
             options.alwaysPrintEnumsAsInts = false
             return try progress.jsonString(options: options)
         default:
-            throw Failure("unknown action '\(p["action"] ?? "")' (models, import, remove, swap, promote, rollback, swap-status, learner-report, learner-curves)")
+            throw Failure("unknown action '\(p["action"] ?? "")' (models, import, merge, remove, swap, promote, rollback, swap-status, learner-report, learner-curves)")
         }
     }
 
@@ -171,13 +190,57 @@ enum AdminService {
         let requestId: UInt64
         let directory: String, agent: String, origin: ModelVersion.Origin
         let id: String?, parent: String?, trainingStep: Int?, evalScores: String
+        /// A merge to make first (into `directory`, inside the store), and what its lineage records.
+        var merge: MergeRequest? = nil
+        var lineage: [String: String] = [:]
 
         /// Registers the version, once `check` (when given) has loaded it; the answer's JSON text.
-        func run(registry: ModelRegistry, check: ModelCheck? = nil) throws -> String {
+        /// A merge is made first with `merger`, and its directory removed once imported.
+        func run(registry: ModelRegistry, check: ModelCheck? = nil, merger: ModelMerger? = nil) throws -> String {
+            var mergedFrom: String?
+            if let merge {
+                guard let merger else { throw Failure("this coordinator cannot merge models (no model tools)") }
+                defer { try? FileManager.default.removeItem(atPath: directory) }
+                let parameters: String
+                do { parameters = try merger(merge) } catch { throw Failure("\(error)") }  // what cannot be merged, by name
+                var record: [String: Any] = ["method": merge.method, "parents": lineage["parents"]?.split(separator: ",").map(String.init) ?? []]
+                record["base"] = lineage["base"]
+                record["parameters"] = (try? JSONSerialization.jsonObject(with: Data(parameters.utf8))) ?? [:]
+                mergedFrom = json(record)
+                let (v, created) = try registry.importDirectory(directory, agent: agent, createdBy: origin, id: id, parent: parent,
+                                                                evalScores: evalScores, mergedFrom: mergedFrom, validate: check)
+                return json(["version": v.json, "created": created])
+            }
             let (v, created) = try registry.importDirectory(directory, agent: agent, createdBy: origin, id: id, parent: parent,
                                                             trainingStep: trainingStep, evalScores: evalScores, validate: check)
             return json(["version": v.json, "created": created])
         }
+    }
+
+    /// A merge of registered versions of one agent (`shoal models merge`): checked here (the
+    /// versions exist, the method is known), made and imported on the import pool.
+    static func mergeJob(_ request: ClientRequest?, _ p: [String: String], registry: ModelRegistry) throws -> ImportJob {
+        func need(_ key: String) throws -> String {
+            guard let v = p[key], !v.isEmpty else { throw Failure("missing parameter '\(key)' for action 'merge'") }
+            return v
+        }
+        let agent = try need("agent"), method = try need("method")
+        guard ["linear", "ties", "slerp", "task-arithmetic"].contains(method) else {
+            throw Failure("method must be linear, ties, slerp or task-arithmetic, got '\(method)'")
+        }
+        let from = try need("from").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard from.count <= 16 else { throw Failure("merge at most 16 versions at once, got \(from.count)") }
+        let models = try from.map { registry.path(of: try registry.version(agent: agent, id: $0)) }
+        let base = try p["base"].flatMap { $0.isEmpty ? nil : $0 }.map { registry.path(of: try registry.version(agent: agent, id: $0)) }
+        if let id = p["id"] { try ModelRegistry.checkName("version id", id) }
+        let output = (registry.mergingPath as NSString).appendingPathComponent(UUID().uuidString)
+        var parameters: [String: String] = [:]
+        for key in ["weights", "density", "t"] { parameters[key] = p[key] }
+        var lineage = ["parents": from.joined(separator: ",")]
+        lineage["base"] = p["base"].flatMap { $0.isEmpty ? nil : $0 }
+        return ImportJob(request: request, requestId: request.flatMap { ShoalBody.requestId($0.body) } ?? 0, directory: output, agent: agent,
+                         origin: .merge, id: p["id"], parent: from.first, trainingStep: nil, evalScores: "{}",
+                         merge: MergeRequest(method: method, models: models, base: base, parameters: parameters, output: output), lineage: lineage)
     }
 
     /// Loads the model at a path as a worker would, throwing what stops it from serving.
@@ -209,13 +272,13 @@ enum AdminService {
     }
 
     /// Runs an import handed out by `answer` (on a pool thread) and builds its reply.
-    static func runImport(_ job: ImportJob, registry: ModelRegistry, check: ModelCheck?) -> [Frame]? {
+    static func runImport(_ job: ImportJob, registry: ModelRegistry, check: ModelCheck?, merger: ModelMerger? = nil) -> [Frame]? {
         guard let request = job.request else { return nil }
         var h = Shoal_V1_ReplyHeader()
         var r = Shoal_V1_SubTaskResult()
         h.requestID = job.requestId
         do {
-            r.output = try job.run(registry: registry, check: check)
+            r.output = try job.run(registry: registry, check: check, merger: merger)
         } catch {
             h.code = code(of: error)
             h.message = "\(error)"

@@ -57,6 +57,8 @@ public final class Coordinator: @unchecked Sendable {
     /// executable passes the engine's loader; this module knows nothing of tensors). Nil: imports
     /// check the files only, and workers still check that a version loads before they switch to it.
     private let modelCheck: AdminService.ModelCheck?
+    /// Makes merges (`shoal models merge`); nil: merges are refused.
+    private let modelMerger: ModelMerger?
     /// Prometheus metrics (`--metrics-bind`); nil: nothing is counted.
     private let metrics: CoordinatorMetrics?
     /// Where tasks' and steps' spans go (an OTLP exporter); nil: nowhere.
@@ -67,8 +69,10 @@ public final class Coordinator: @unchecked Sendable {
     public init(bind: String, config: BrokerConfig = BrokerConfig(), journalPath: String? = nil, retentionHours: Double = 168,
                 modelStore: String? = nil, modelRoots: [String] = [], recoverJournal: Bool = false,
                 topologySkills: Set<String> = [], security: CoordinatorSecurity? = nil, modelCheck: (@Sendable (String) throws -> Void)? = nil,
-                metrics: CoordinatorMetrics? = nil, spans: (any SpanSink)? = nil, logger: Logger = Logger(label: "shoal.coordinator")) throws {
+                modelMerger: ModelMerger? = nil, metrics: CoordinatorMetrics? = nil, spans: (any SpanSink)? = nil,
+                logger: Logger = Logger(label: "shoal.coordinator")) throws {
         self.topologySkills = topologySkills
+        self.modelMerger = modelMerger
         self.metrics = metrics
         self.spans = spans
         self.modelCheck = modelCheck
@@ -195,9 +199,9 @@ public final class Coordinator: @unchecked Sendable {
         // Task specs are parsed and validated off this thread; each result rings the bell.
         let pool = SpecParsePool(specThreads: 2, capacity: Self.parseQueueCapacity) { [wakeup] in wakeup.ring() }
         // Imports (hashing, copying and loading a model: seconds for a real one) too, one at a time.
-        let importer: OffLoopPool<AdminService.ImportJob, [Frame]?>? = models.map { [modelCheck] registry in
+        let importer: OffLoopPool<AdminService.ImportJob, [Frame]?>? = models.map { [modelCheck, modelMerger] registry in
             OffLoopPool(name: "model-import", threads: 1, capacity: Self.importQueueCapacity,
-                        work: { AdminService.runImport($0, registry: registry, check: modelCheck) }) { [wakeup] in wakeup.ring() }
+                        work: { AdminService.runImport($0, registry: registry, check: modelCheck, merger: modelMerger) }) { [wakeup] in wakeup.ring() }
         }
         defer {
             zap?.stop()

@@ -5,7 +5,7 @@ import ShoalWire
 
 /// One registered model version of an agent.
 public struct ModelVersion: Sendable, Equatable, Codable {
-    public enum Origin: String, Sendable, Codable, CaseIterable { case sft, grpo, `import` }
+    public enum Origin: String, Sendable, Codable, CaseIterable { case sft, grpo, `import`, merge }
 
     public struct File: Sendable, Equatable, Codable {
         public var name: String
@@ -27,6 +27,9 @@ public struct ModelVersion: Sendable, Equatable, Codable {
     public var files: [File]
     /// The directory the version was imported from (for people; the store keeps its own copy).
     public var source: String
+    /// A merged version's lineage as JSON text: `{"method", "parents": [ids], "base": id?,
+    /// "parameters": {…}}`; nil for any other version.
+    public var mergedFrom: String? = nil
 
     /// The JSON object `shoal models --json` prints for it.
     public var json: [String: Any] {
@@ -36,6 +39,7 @@ public struct ModelVersion: Sendable, Equatable, Codable {
                                 "files": files.map { ["name": $0.name, "sha256": $0.sha256, "size": $0.size] }]
         o["parent"] = parent ?? NSNull()
         o["training_step"] = trainingStep ?? NSNull()
+        if let mergedFrom { o["merged_from"] = (try? JSONSerialization.jsonObject(with: Data(mergedFrom.utf8))) ?? [:] }
         return o
     }
 }
@@ -101,7 +105,7 @@ public final class ModelRegistry: @unchecked Sendable {
     public init(directory: String) throws {
         self.directory = directory
         let fm = FileManager.default
-        for sub in ["", "blobs", "versions"] {
+        for sub in ["", "blobs", "versions", Self.mergingDirectory] {
             try fm.createDirectory(atPath: (directory as NSString).appendingPathComponent(sub), withIntermediateDirectories: true)
         }
         var config = Configuration()
@@ -132,8 +136,16 @@ public final class ModelRegistry: @unchecked Sendable {
                 t.column("at", .double).notNull()
             }
         }
+        migrator.registerMigration("v2: merged_from") { db in
+            try db.alter(table: "model_version") { t in t.add(column: "merged_from", .text) }
+        }
         try migrator.migrate(db)
     }
+
+    /// Where merges write the model they make before it is imported (inside the store, so no
+    /// model root is needed for it).
+    public static let mergingDirectory = "merging"
+    public var mergingPath: String { (directory as NSString).appendingPathComponent(Self.mergingDirectory) }
 
     // MARK: versions
 
@@ -144,7 +156,7 @@ public final class ModelRegistry: @unchecked Sendable {
     /// registers nothing. Importing the same files again returns the existing version.
     @discardableResult
     public func importDirectory(_ source: String, agent: String, createdBy: ModelVersion.Origin = .import, id: String? = nil,
-                                parent: String? = nil, trainingStep: Int? = nil, evalScores: String = "{}",
+                                parent: String? = nil, trainingStep: Int? = nil, evalScores: String = "{}", mergedFrom: String? = nil,
                                 validate: ((String) throws -> Void)? = nil) throws -> (version: ModelVersion, created: Bool) {
         try Self.checkName("agent", agent)
         if let id { try Self.checkName("version id", id) }
@@ -152,7 +164,9 @@ public final class ModelRegistry: @unchecked Sendable {
         var dir = roots.isEmpty ? (source as NSString).standardizingPath : Self.resolved(source)
         if !roots.isEmpty {
             // Checked before anything is looked at, with one message whether or not the path exists.
-            guard roots.contains(where: { (dir + "/").hasPrefix($0) }) else { throw ModelRegistryError.outsideRoots(source) }
+            // A merge's own output (inside the store) needs no root.
+            let merging = Self.resolved(mergingPath) + "/"
+            guard roots.contains(where: { (dir + "/").hasPrefix($0) }) || (dir + "/").hasPrefix(merging) else { throw ModelRegistryError.outsideRoots(source) }
         }
         guard (try? JSONSerialization.jsonObject(with: Data(evalScores.utf8))) is [String: Any] else {
             throw ModelRegistryError.invalidEvalScores(evalScores)
@@ -212,13 +226,13 @@ public final class ModelRegistry: @unchecked Sendable {
             let v = ModelVersion(agent: agent, id: id ?? "v\(next)", sha256: digest,
                                  parent: parent ?? servedNow.flatMap { known.contains($0) ? $0 : nil } ?? latest,
                                  createdBy: createdBy, trainingStep: trainingStep, evalScores: evalScores,
-                                 createdAt: Date(), files: files, source: dir)
+                                 createdAt: Date(), files: files, source: dir, mergedFrom: mergedFrom)
             let filesJSON = String(decoding: try JSONEncoder.shoal().encode(files), as: UTF8.self)
             try db.execute(sql: """
-                INSERT INTO model_version (agent, id, sha256, parent, created_by, training_step, eval_scores, created_at, files, source)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO model_version (agent, id, sha256, parent, created_by, training_step, eval_scores, created_at, files, source, merged_from)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [agent, v.id, digest, v.parent, createdBy.rawValue, trainingStep, evalScores,
-                                 v.createdAt.timeIntervalSince1970, filesJSON, dir])
+                                 v.createdAt.timeIntervalSince1970, filesJSON, dir, mergedFrom])
             return v
         }
         try materialize(version)
@@ -263,6 +277,9 @@ public final class ModelRegistry: @unchecked Sendable {
         }
         if let child = try versions(agent: agent).first(where: { $0.parent == id }) {
             throw ModelRegistryError.inUse(agent: agent, id: id, reason: "is the parent of \(child.id)")
+        }
+        if let merged = try versions(agent: agent).first(where: { Self.mergeSources($0).contains(id) }) {
+            throw ModelRegistryError.inUse(agent: agent, id: id, reason: "was merged into \(merged.id)")
         }
         try db.write { db in
             try db.execute(sql: "DELETE FROM model_version WHERE agent = ? AND id = ?", arguments: [agent, id])
@@ -386,6 +403,13 @@ public final class ModelRegistry: @unchecked Sendable {
         return ModelVersion(agent: row["agent"], id: row["id"], sha256: row["sha256"], parent: row["parent"],
                             createdBy: ModelVersion.Origin(rawValue: row["created_by"]) ?? .import,
                             trainingStep: row["training_step"], evalScores: row["eval_scores"],
-                            createdAt: Date(timeIntervalSince1970: row["created_at"]), files: files, source: row["source"])
+                            createdAt: Date(timeIntervalSince1970: row["created_at"]), files: files, source: row["source"],
+                            mergedFrom: row["merged_from"])
+    }
+
+    /// The versions a merged version was made from (its parents and base).
+    static func mergeSources(_ v: ModelVersion) -> [String] {
+        guard let text = v.mergedFrom, let o = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return [] }
+        return (o["parents"] as? [String] ?? []) + ((o["base"] as? String).map { [$0] } ?? [])
     }
 }

@@ -108,7 +108,8 @@ struct CoordinatorCommand: ParsableCommand {
                                           retentionHours: journalRetentionHours, modelStore: models,
                                           modelRoots: modelRoots.isEmpty ? [here] : modelRoots, recoverJournal: journalRecover,
                                           topologySkills: Set(skills), security: try security(),
-                                          modelCheck: { try Generator.checkServable(path: $0) }, metrics: metrics, spans: exporter)
+                                          modelCheck: { try Generator.checkServable(path: $0) }, modelMerger: mergeModels,
+                                          metrics: metrics, spans: exporter)
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let metricsFailure = FailureBox()
         if let metrics, let metricsBind, let (host, port) = Topology.Gateway.parse(bind: metricsBind) {
@@ -142,4 +143,25 @@ func traceExporter(service: String) throws -> OTLPExporter? {
     } catch {
         throw CommandFailure("\(error)", code: "bad_otlp_endpoint")
     }
+}
+
+/// The coordinator's merges (`shoal models merge`): the engine's `ModelMerge` on the versions'
+/// directories, with the parameters parsed and checked by name; the parameters used, as JSON.
+@Sendable func mergeModels(_ request: MergeRequest) throws -> String {
+    guard let method = ModelMerge.Method(rawValue: request.method) else {
+        throw ModelMergeError.settings("method must be linear, ties, slerp or task-arithmetic, got '\(request.method)'")
+    }
+    var settings = ModelMerge.Settings(method: method)
+    func number(_ key: String, _ text: String) throws -> Double {
+        guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v.isFinite else {
+            throw ModelMergeError.settings("--\(key) must be a number, got '\(text.prefix(40))'")
+        }
+        return v
+    }
+    if let w = request.parameters["weights"], !w.isEmpty { settings.weights = try w.split(separator: ",").map { try number("weights", String($0)) } }
+    if let d = request.parameters["density"], !d.isEmpty { settings.density = try number("density", d) }
+    if let t = request.parameters["t"], !t.isEmpty { settings.t = try number("t", t) }
+    try ModelMerge.merge(models: request.models, base: request.base, settings: settings, into: request.output)
+    let data = try JSONSerialization.data(withJSONObject: settings.parameters, options: [.sortedKeys])
+    return String(decoding: data, as: UTF8.self)
 }

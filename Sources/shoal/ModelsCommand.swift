@@ -6,8 +6,8 @@ import ShoalEngine
 struct ModelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
-        abstract: "The model registry: list each agent's versions, import a model directory as a new version, or remove one.",
-        subcommands: [ModelsListCommand.self, ModelsImportCommand.self, ModelsRemoveCommand.self],
+        abstract: "The model registry: list each agent's versions, import a model directory as a new version, merge versions, or remove one.",
+        subcommands: [ModelsListCommand.self, ModelsImportCommand.self, ModelsMergeCommand.self, ModelsRemoveCommand.self],
         defaultSubcommand: ModelsListCommand.self)
 }
 
@@ -79,6 +79,55 @@ struct ModelsImportCommand: ParsableCommand {
 }
 
 /// `shoal models remove --agent A VERSION`.
+struct ModelsMergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge registered versions of an agent into a new version (on the coordinator).",
+        discussion: """
+            linear: the weighted mean of the versions. task-arithmetic: the base plus the weighted \
+            differences from it. ties: the differences from the base trimmed to --density of their \
+            largest entries, a sign elected per entry, and the agreeing entries averaged. slerp: two \
+            versions, interpolated on the sphere at --t. The versions must share the architecture, \
+            the tensors' shapes and the tokenizer (what differs is named); the new version records \
+            its lineage (parents, base, method, parameters), swaps and rolls back like any other.
+            """)
+
+    @OptionGroup var endpoint: CoordinatorEndpoint
+    @Option(help: "The agent whose versions are merged.") var agent: String
+    @Option(help: "linear, ties, slerp or task-arithmetic.") var method: String
+    @Option(help: ArgumentHelp("The versions to merge, comma-separated (slerp: two).", valueName: "v1,v2")) var from: String
+    @Option(help: "The version the differences are taken from (ties, task-arithmetic).") var base: String?
+    @Option(help: ArgumentHelp("One weight per version, comma-separated (default 1 each).", valueName: "w1,w2")) var weights: String?
+    @Option(help: "ties: the share of each difference kept, 0 < density ≤ 1.") var density: Double?
+    @Option(help: "slerp: where between the two versions, 0 (the first) to 1 (the second).") var t: Double?
+    @Option(help: "The new version's id (default: the next vN).") var id: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws { try execute() }
+
+    func validate() throws {
+        guard ModelMerge.Method(rawValue: method) != nil else {
+            throw ValidationError("--method must be linear, ties, slerp or task-arithmetic, got '\(method)'")
+        }
+    }
+
+    func execute() throws {
+        let versions = from.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let parsedWeights = try weights.map { text in
+            try text.split(separator: ",").map { w -> Double in
+                guard let v = Double(w.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--weights must be numbers separated by commas, got '\(text)'") }
+                return v
+            }
+        }
+        let answer = try endpoint.client().mergeModels(agent: agent, method: method, from: versions, base: base, weights: parsedWeights,
+                                                      density: density, t: t, id: id)
+        if json { printJSON(answer); return }
+        let v = answer["version"] as? [String: Any] ?? [:]
+        let created = answer["created"] as? Bool ?? false
+        say("\(created ? "merged into" : "the merge is already registered as") \(agent) \(v["id"] as? String ?? "?") (\(method) of \(versions.joined(separator: ", "))\(base.map { " from base \($0)" } ?? ""); sha256 \((v["sha256"] as? String ?? "").prefix(16))…)")
+    }
+}
+
 struct ModelsRemoveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove",

@@ -31,7 +31,7 @@ public enum Access {
         switch action {
         case "models", "swap-status", "learner-curves":
             return nil
-        case "import", "swap", "promote", "rollback", "learner-report":
+        case "import", "merge", "swap", "promote", "rollback", "learner-report":
             if principal.mayPublish(agent: agent ?? "") { return nil }
             if principal.role == .learner {
                 return "key '\(principal.name)' may publish only \(principal.scope?.sorted().joined(separator: ", ") ?? ""), not '\(agent ?? "")'"
