@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print Shoal and its baseline from the same run, as ratios.",
-        subcommands: [BenchRoutingCommand.self, BenchTasksCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self, BenchRetrievalCommand.self, BenchSwapCommand.self, BenchGGUFCommand.self, BenchGatewayCommand.self])
+        subcommands: [BenchRoutingCommand.self, BenchTasksCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchRoutingCurveCommand.self, BenchRoutingClientCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self, BenchRetrievalCommand.self, BenchSwapCommand.self, BenchGGUFCommand.self, BenchGatewayCommand.self])
 }
 
 struct BenchRoutingCommand: ParsableCommand {
@@ -49,6 +49,44 @@ struct BenchRoutingCommand: ParsableCommand {
                    r.shoal.p50Us / r.proxy.p50Us, r.shoal.p99Us / r.proxy.p99Us, r.shoal.rps / r.proxy.rps))
         say(String(format: "cost of CURVE (curve/plaintext): p50 %.2fx, throughput %.2fx",
                    r.shoalCurve.p50Us / r.shoal.p50Us, r.shoalCurve.rps / r.shoal.rps))
+    }
+}
+
+struct BenchRoutingCurveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "routing-curve",
+        abstract: "Pipelined throughput through the coordinator with 1, 2 and 4 workers and 1 and 4 client processes.",
+        discussion: "Build with -c release first. Plaintext on tcp loopback; every party its own process; each point a fresh coordinator.")
+
+    @Option(help: "Requests per point (shared by its clients).") var requests = 100_000
+    @Option(help: "Requests in flight per client.") var window = 64
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard requests >= 100 else { throw ValidationError("--requests must be at least 100") }
+        guard window >= 1 else { throw ValidationError("--window must be ≥ 1") }
+    }
+
+    func run() throws {
+        let r = try RoutingCurveBench.run(requests: requests, window: window) { if !json { say($0) } }
+        if json { try printReport(r); return }
+        say("")
+        say("workers  clients      req/s  coordinator CPU µs/req   (\(r.requestsPerPoint) requests a point, \(r.window) in flight per client, \(r.cores) cores)")
+        for p in r.points {
+            say(String(format: "%7d  %7d  %9.0f  %22.1f", p.workers, p.clients, p.requestsPerS, p.coordinatorCpuUsPerRequest))
+        }
+    }
+}
+
+struct BenchRoutingClientCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "routing-client", abstract: "A client process of `bench routing-curve`.", shouldDisplay: false)
+    @Option var connect: String
+    @Option var requests: Int
+    @Option var window: Int
+    @Option(name: .customLong("payload-bytes")) var payloadBytes = 64
+    @Option(name: .customLong("start-at-ms")) var startAtMs: Int64
+    func run() throws {
+        try RoutingCurveBench.runClient(endpoint: connect, requests: requests, window: window, payloadBytes: payloadBytes, startAtMs: startAtMs)
     }
 }
 

@@ -39,6 +39,11 @@ final class BenchReportTests: XCTestCase {
         XCTAssertEqual(gateway, ["direct_p50_us", "direct_p99_us", "gateway_p50_us", "gateway_p99_us", "http_floor_p50_us",
                                  "overhead_p50_us", "p50_ratio", "requests"])
 
+        let curve = try keys(RoutingCurveBench.Report(points: [.init(workers: 2, clients: 4, requestsPerS: 30_000, coordinatorCpuUsPerRequest: 20)],
+                                                      requestsPerPoint: 100, window: 64, cores: 2))
+        assertSnakeCase(curve)
+        XCTAssertEqual(curve, ["cores", "points", "requests_per_point", "window_per_client"])
+
         let broker = try keys(BrokerBench.run(requests: 200))
         XCTAssertEqual(broker, ["ns_per_pair", "pairs_per_s", "requests"])
     }
