@@ -54,6 +54,8 @@ struct ChatRequest: Sendable {
     var stop: [String] = []
     var stream = false
     var includeUsage = false
+    /// `logprobs: true`: each answered token's log-prob (and text) in `choices[].logprobs`.
+    var logprobs = false
     /// `tools` (OpenAI's function tools), unless `tool_choice` is "none"; a chosen function alone.
     var functions: [Function] = []
 
@@ -100,8 +102,7 @@ struct ChatRequest: Sendable {
     /// Fields OpenAI defines that this gateway does not do yet: refused, not silently dropped.
     static let unsupported: [String: String] = [
         "functions": "function calls are not supported by this gateway",
-        "logprobs": "logprobs are not supported by this gateway yet",
-        "top_logprobs": "logprobs are not supported by this gateway yet",
+        "top_logprobs": "top_logprobs (alternatives to each token) are not reported by Shoal's sampler; logprobs: true gives each chosen token's",
         "response_format": "response_format is not supported by this gateway",
         "logit_bias": "logit_bias is not supported by this gateway",
         "frequency_penalty": "frequency_penalty is not supported by Shoal's sampler",
@@ -233,6 +234,11 @@ struct ChatRequest: Sendable {
         if request.stream && !request.functions.isEmpty {
             throw bad("stream", "streaming a tool call is not supported yet; send stream: false with tools")
         }
+        if let logprobs = given("logprobs") {
+            guard case .bool(let b) = logprobs else { throw bad("logprobs", "must be true or false") }
+            request.logprobs = b
+            if b && request.stream { throw bad("logprobs", "logprobs with stream: true is not supported yet; send stream: false") }
+        }
         return request
     }
 
@@ -249,6 +255,7 @@ struct ChatRequest: Sendable {
         if let seed { p["seed"] = String(seed) }
         if !stop.isEmpty { p["stop"] = JSONValue.array(stop.map(JSONValue.string)).jsonText }
         if stream { p["stream"] = "tokens" }
+        if logprobs { p["logprobs"] = "true" }
         return p
     }
 

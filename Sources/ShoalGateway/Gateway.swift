@@ -211,7 +211,7 @@ public struct Gateway: Sendable {
         }
         return try Self.json(OpenAI.ChatCompletion(
             id: String(id), created: created, model: request.model,
-            choices: [OpenAI.Choice(message: message, finish_reason: finish)],
+            choices: [OpenAI.Choice(message: message, finish_reason: finish, logprobs: request.logprobs ? Self.logprobs(outcome) : nil)],
             usage: usage, system_fingerprint: "\(outcome.workerId)@\(outcome.modelVersion)"))
     }
 
@@ -335,6 +335,13 @@ public struct Gateway: Sendable {
         let prompt = Int(outcome.metadata["prompt_tokens"] ?? "") ?? 0
         let completion = Int(outcome.metadata["completion_tokens"] ?? "") ?? outcome.tokens?.tokenIds.count ?? 0
         return OpenAI.Usage(prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion)
+    }
+
+    /// Each chosen token's text and log-prob, from the worker's typed tokens (their texts sent
+    /// because the request asked); nil when the answer is not a model's tokens.
+    static func logprobs(_ outcome: SubTaskOutcome) -> OpenAI.LogProbs? {
+        guard let t = outcome.tokens, !t.tokenTexts.isEmpty, t.tokenTexts.count == t.logprobs.count else { return nil }
+        return OpenAI.LogProbs(content: zip(t.tokenTexts, t.logprobs).map { OpenAI.TokenLogProb(token: $0, logprob: Double($1), bytes: Array($0.utf8)) })
     }
 
     /// A worker's or the coordinator's refusal as an HTTP error.

@@ -34,6 +34,30 @@ enum OpenAI {
         var index = 0
         let message: Message
         let finish_reason: String
+        /// With `logprobs: true`: each chosen token and its log-prob (`null` otherwise, or when
+        /// the agent's answer is not a model's tokens).
+        var logprobs: LogProbs? = nil
+
+        enum CodingKeys: String, CodingKey { case index, message, finish_reason, logprobs }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(index, forKey: .index)
+            try c.encode(message, forKey: .message)
+            try c.encode(finish_reason, forKey: .finish_reason)
+            try c.encode(logprobs, forKey: .logprobs)  // null when absent, as OpenAI writes it
+        }
+    }
+
+    struct LogProbs: Encodable, Sendable {
+        let content: [TokenLogProb]
+    }
+
+    struct TokenLogProb: Encodable, Sendable {
+        let token: String
+        let logprob: Double
+        let bytes: [UInt8]
+        /// Alternatives are not reported (top_logprobs is refused): always empty.
+        var top_logprobs: [TokenLogProb] = []
     }
 
     struct Usage: Encodable, Sendable {

@@ -15,12 +15,12 @@ struct GatewayCommand: ParsableCommand {
             `model` in a request names an agent, optionally pinned to a version (math, tools@v3). \
             Built: POST /v1/chat/completions (streaming as server-sent events too; temperature, \
             top_p, max_tokens, seed and stop honoured; tools answered by the tools specialist as \
-            tool_calls; logprobs and penalties refused with a 400 naming the field), GET /v1/models, POST /v1/embeddings (a retrieval agent), \
+            tool_calls; logprobs: true gives each token's log-prob; top_logprobs and penalties refused with a 400 naming the field), GET /v1/models, POST /v1/embeddings (a retrieval agent), \
             POST /v1/tasks and GET /v1/tasks/ID, and, for admin API keys, POST /v1/admin/swap and \
             /v1/admin/rollback (sent with --admin-key), GET /metrics for Prometheus, and a live \
             dashboard at / (open it as /#key=KEY when the gateway has API keys). A request's \
             `traceparent` header (W3C) is carried to every sub-task it causes; spans are exported \
-            over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set. Not built yet: logprobs.
+            over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 
             API keys: a file of lines `KEY ROLE [NAME]` (ROLE client or admin; keys of at least \
             16 characters, e.g. from `openssl rand -hex 24`), sent as `Authorization: Bearer KEY`. \

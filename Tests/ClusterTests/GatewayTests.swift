@@ -103,8 +103,22 @@ final class GatewayTests: XCTestCase {
         XCTAssertTrue(content.hasPrefix(stopped) && stopped.count < content.count, "'\(stopped)' from '\(content)'")
         XCTAssertEqual((out["stop"] as? [String: Any])?["streamed"] as? String, stopped, "the stream shows nothing the stop string cuts")
 
+        // logprobs: each chosen token's text and log-prob, the texts adding up to the answer.
+        let logprobs = try XCTUnwrap(out["logprobs"] as? [String: Any])
+        XCTAssertEqual(logprobs["content"] as? String, content, "the same greedy text")
+        let tokens = try XCTUnwrap(logprobs["tokens"] as? [String], "\(logprobs)")
+        XCTAssertEqual(tokens.count, logprobs["completion_tokens"] as? Int)
+        XCTAssertEqual(tokens.joined(), content)
+        let values = try XCTUnwrap(logprobs["logprobs"] as? [Double])
+        XCTAssertEqual(values.count, tokens.count)
+        XCTAssertTrue(values.allSatisfy { $0 <= 0 && $0.isFinite }, "\(values)")
+        XCTAssertEqual(logprobs["bytes_match"] as? Bool, true)
+        XCTAssertTrue(logprobs["plain"] is NSNull, "no logprobs unless asked")
+
         let errors = try XCTUnwrap(out["errors"] as? [String: Any])
         func error(_ name: String) -> [String: Any] { errors[name] as? [String: Any] ?? [:] }
+        XCTAssertEqual(error("top_logprobs")["status"] as? Int, 400)
+        XCTAssertEqual(error("top_logprobs")["param"] as? String, "top_logprobs")
         XCTAssertEqual(error("unknown_model")["status"] as? Int, 404)
         XCTAssertEqual(error("unknown_model")["code"] as? String, "model_not_found")
         XCTAssertEqual(error("bad_temperature")["status"] as? Int, 400)

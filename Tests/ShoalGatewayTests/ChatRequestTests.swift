@@ -61,7 +61,9 @@ final class ChatRequestTests: XCTestCase {
             (#"{"model": "m", \#(user), "tools": [{"type": "function", "function": {"description": "x"}}]}"#, "tools[0].function.name"),
             (#"{"model": "m", \#(user), "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}}"#, "tool_choice"),
             (#"{"model": "m", \#(user), "tools": [{"type": "function", "function": {"name": "f"}}], "stream": true}"#, "stream"),
-            (#"{"model": "m", \#(user), "logprobs": true}"#, "logprobs"),
+            (#"{"model": "m", \#(user), "logprobs": "yes"}"#, "logprobs"),
+            (#"{"model": "m", \#(user), "logprobs": true, "stream": true}"#, "logprobs"),
+            (#"{"model": "m", \#(user), "logprobs": true, "top_logprobs": 2}"#, "top_logprobs"),
             (#"{"model": "m", \#(user), "presence_penalty": 0.5}"#, "presence_penalty"),
         ]
         for (json, field) in cases {
@@ -74,6 +76,8 @@ final class ChatRequestTests: XCTestCase {
         XCTAssertEqual(refusal("[1, 2]")?.message, "the body is not a JSON object")
         // Asking for nothing is not refused.
         XCTAssertNil(refusal(#"{"model": "m", \#(user), "logprobs": false, "tools": null, "n": 1, "presence_penalty": 0, "frequency_penalty": 0.0, "logit_bias": {}}"#))
+        // logprobs: true is honoured: the worker is asked for its tokens' texts.
+        XCTAssertEqual(try parse(#"{"model": "m", \#(user), "logprobs": true, "top_logprobs": 0}"#).params["logprobs"], "true")
     }
 
     func testToolsAreShownInTheToolsSpecialistsLayoutAndItsAnswerReadAsACall() throws {

@@ -48,6 +48,14 @@ for chunk in client.chat.completions.create(model=model, messages=one, max_token
         usage = chunk.usage.model_dump()
 out["stream"] = {"content": "".join(pieces), "pieces": len(pieces), "finish_reason": finish, "usage": usage, "roles": roles}
 
+r = client.chat.completions.create(model=model, messages=one, max_tokens=5, temperature=0, seed=7, logprobs=True)
+lp = r.choices[0].logprobs
+out["logprobs"] = {"content": r.choices[0].message.content, "completion_tokens": r.usage.completion_tokens,
+                   "tokens": [t.token for t in lp.content] if lp else None,
+                   "logprobs": [t.logprob for t in lp.content] if lp else None,
+                   "bytes_match": all(bytes(t.bytes).decode("utf-8", "replace") == t.token for t in lp.content) if lp else None,
+                   "plain": client.chat.completions.create(model=model, messages=one, max_tokens=5, temperature=0).choices[0].logprobs}
+
 conversation = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
                 {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Again"}]
 r = client.chat.completions.create(model=model, messages=conversation, max_tokens=3, temperature=0)
@@ -92,6 +100,7 @@ for name, kwargs in {
     "bad_temperature": dict(model=model, messages=one, temperature=5),
     "bad_tools": dict(model=model, messages=one, tools=[{"type": "function", "function": {"parameters": {}}}]),
     "no_messages": dict(model=model, messages=[]),
+    "top_logprobs": dict(model=model, messages=one, logprobs=True, top_logprobs=3),
 }.items():
     try:
         client.chat.completions.create(**kwargs)

@@ -328,6 +328,9 @@ public nonisolated struct Shoal_V1_SampledTokens: Sendable {
   /// T: the sampling temperature, 1 for greedy decoding; 0 = not stated
   public var logprobTemperature: Float = 0
 
+  /// each token's text alone, when the request's params asked (logprobs: true); U+FFFD for part of a character
+  public var tokenTexts: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1036,7 +1039,7 @@ nonisolated extension Shoal_V1_SubTaskResult: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Shoal_V1_SampledTokens: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SampledTokens"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}token_ids\0\u{1}logprobs\0\u{3}finish_reason\0\u{3}logprob_temperature\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}token_ids\0\u{1}logprobs\0\u{3}finish_reason\0\u{3}logprob_temperature\0\u{3}token_texts\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1048,6 +1051,7 @@ nonisolated extension Shoal_V1_SampledTokens: SwiftProtobuf.Message, SwiftProtob
       case 2: try { try decoder.decodeRepeatedFloatField(value: &self.logprobs) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.finishReason) }()
       case 4: try { try decoder.decodeSingularFloatField(value: &self.logprobTemperature) }()
+      case 5: try { try decoder.decodeRepeatedStringField(value: &self.tokenTexts) }()
       default: break
       }
     }
@@ -1066,6 +1070,9 @@ nonisolated extension Shoal_V1_SampledTokens: SwiftProtobuf.Message, SwiftProtob
     if self.logprobTemperature.bitPattern != 0 {
       try visitor.visitSingularFloatField(value: self.logprobTemperature, fieldNumber: 4)
     }
+    if !self.tokenTexts.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.tokenTexts, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1074,6 +1081,7 @@ nonisolated extension Shoal_V1_SampledTokens: SwiftProtobuf.Message, SwiftProtob
     if lhs.logprobs != rhs.logprobs {return false}
     if lhs.finishReason != rhs.finishReason {return false}
     if lhs.logprobTemperature != rhs.logprobTemperature {return false}
+    if lhs.tokenTexts != rhs.tokenTexts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -104,9 +104,13 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
             })
         }
         // The sampler reports log softmax(logits / T), with T = 1 for greedy decoding.
-        let tokens = Shoal_V1_SampledTokens(tokenIds: completion.tokenIds, logprobs: completion.logprobs,
+        var tokens = Shoal_V1_SampledTokens(tokenIds: completion.tokenIds, logprobs: completion.logprobs,
                                             finishReason: completion.finishReason.rawValue,
                                             logprobTemperature: params.temperature > 0 ? params.temperature : 1)
+        // Asked for (the gateway's `logprobs: true`): each token's own text, beside its log-prob.
+        if request.params["logprobs"] == "true" {
+            tokens.tokenTexts = completion.tokenIds.map { tokenizer.decode([$0], skipSpecialTokens: false) }
+        }
         // The same tokens as metadata text too, for one release: learners older than the typed field read only that.
         var metadata = tokens.metadataText
         metadata["completion_tokens"] = String(completion.tokenIds.count)
