@@ -231,9 +231,6 @@ struct ChatRequest: Sendable {
             guard request.stream else { throw bad("stream_options", "only allowed with stream: true") }
             request.includeUsage = o["include_usage"] == .bool(true)
         }
-        if request.stream && !request.functions.isEmpty {
-            throw bad("stream", "streaming a tool call is not supported yet; send stream: false with tools")
-        }
         if let logprobs = given("logprobs") {
             guard case .bool(let b) = logprobs else { throw bad("logprobs", "must be true or false") }
             request.logprobs = b

@@ -232,6 +232,9 @@ public struct Gateway: Sendable {
             throw error
         }
         let model = request.model, includeUsage = request.includeUsage
+        // With tools the answer may be a call, known only when it is whole: it is held back and
+        // sent as one tool_calls chunk, or as content if it is not a call.
+        let holdsForTools = !request.functions.isEmpty
         let body = ResponseBody { writer in
             func send(_ chunk: OpenAI.ChatCompletionChunk) async throws {
                 let data = try JSONEncoder.shoal().encode(chunk)
@@ -249,16 +252,24 @@ public struct Gateway: Sendable {
                     switch event {
                     case .piece(let text):
                         streamed = true
+                        if holdsForTools { break }
                         try await send(OpenAI.ChatCompletionChunk(id: id, created: created, model: model,
                                                                   choices: [.init(delta: .init(content: text), finish_reason: nil)]))
                     case .done(let outcome):
-                        // A specialist that does not stream (the calculator, retrieval) answers whole.
-                        if !streamed && !outcome.output.isEmpty {
+                        var finish = Self.finishReason(outcome)
+                        if holdsForTools, let call = request.toolCall(in: outcome.output) {
+                            let callId = "call_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(24)
+                            try await send(OpenAI.ChatCompletionChunk(id: id, created: created, model: model, choices: [.init(
+                                delta: .init(tool_calls: [.init(id: String(callId), function: .init(name: call.name, arguments: call.arguments))]),
+                                finish_reason: nil)]))
+                            finish = "tool_calls"
+                        } else if (!streamed || holdsForTools) && !outcome.output.isEmpty {
+                            // A specialist that does not stream (the calculator, retrieval) answers whole; so does a held-back answer.
                             try await send(OpenAI.ChatCompletionChunk(id: id, created: created, model: model,
                                                                       choices: [.init(delta: .init(content: outcome.output), finish_reason: nil)]))
                         }
                         var last = OpenAI.ChatCompletionChunk(id: id, created: created, model: model,
-                                                              choices: [.init(delta: .init(), finish_reason: Self.finishReason(outcome))])
+                                                              choices: [.init(delta: .init(), finish_reason: finish)])
                         if includeUsage { last.usage = Self.usage(outcome) }
                         try await send(last)
                     case .failed(let error):

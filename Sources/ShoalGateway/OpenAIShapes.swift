@@ -80,6 +80,16 @@ enum OpenAI {
     struct Delta: Encodable, Sendable {
         var role: String?
         var content: String?
+        var tool_calls: [StreamedToolCall]?
+    }
+
+    /// A tool call in a stream: sent whole in one chunk (its arguments are known only once the
+    /// specialist's answer is complete).
+    struct StreamedToolCall: Encodable, Sendable {
+        var index = 0
+        let id: String
+        var type = "function"
+        let function: ToolCall.Function
     }
 
     struct ChunkChoice: Encodable, Sendable {

@@ -135,6 +135,15 @@ final class GatewayTests: XCTestCase {
         XCTAssertEqual(calls.first?["type"] as? String, "function")
         XCTAssertTrue((calls.first?["id"] as? String ?? "").hasPrefix("call_"))
         XCTAssertNotNil((calls.first?["arguments"] as? [String: Any])?["location"], "\(calls)")
+        // Streamed with tools: the same call, whole in one chunk, and no text around it.
+        let toolStream = try XCTUnwrap(out["tool_call_stream"] as? [String: Any])
+        XCTAssertEqual(toolStream["finish_reason"] as? String, "tool_calls")
+        XCTAssertEqual(toolStream["content"] as? String, "")
+        let streamedCalls = try XCTUnwrap(toolStream["calls"] as? [[String: Any]])
+        XCTAssertEqual(streamedCalls.count, 1)
+        XCTAssertEqual(streamedCalls.first?["name"] as? String, "get_current_weather")
+        XCTAssertEqual((streamedCalls.first?["arguments"] as? [String: Any])?["location"] as? String,
+                       (calls.first?["arguments"] as? [String: Any])?["location"] as? String, "the same call as without streaming")
         XCTAssertEqual(error("no_messages")["param"] as? String, "messages")
         XCTAssertEqual(error("empty_embedding_input")["status"] as? Int, 400)
         XCTAssertEqual(error("empty_embedding_input")["param"] as? String, "input")

@@ -60,7 +60,6 @@ final class ChatRequestTests: XCTestCase {
             (#"{"model": "m", \#(user), "tools": [{"type": "function"}]}"#, "tools[0]"),
             (#"{"model": "m", \#(user), "tools": [{"type": "function", "function": {"description": "x"}}]}"#, "tools[0].function.name"),
             (#"{"model": "m", \#(user), "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}}"#, "tool_choice"),
-            (#"{"model": "m", \#(user), "tools": [{"type": "function", "function": {"name": "f"}}], "stream": true}"#, "stream"),
             (#"{"model": "m", \#(user), "logprobs": "yes"}"#, "logprobs"),
             (#"{"model": "m", \#(user), "logprobs": true, "stream": true}"#, "logprobs"),
             (#"{"model": "m", \#(user), "logprobs": true, "top_logprobs": 2}"#, "top_logprobs"),

@@ -80,6 +80,16 @@ if tools_model:
     out["tool_call"] = {"finish_reason": r.choices[0].finish_reason, "content": m.content,
                         "calls": [{"id": c.id, "type": c.type, "name": c.function.name, "arguments": json.loads(c.function.arguments)}
                                   for c in (m.tool_calls or [])]}
+    # Streamed: the call comes whole in one chunk's delta.tool_calls, then finish_reason tool_calls.
+    streamed_calls, streamed_content, streamed_finish = [], "", None
+    for chunk in client.chat.completions.create(model=tools_model, tools=[weather], stream=True,
+                                                messages=[{"role": "user", "content": "What is the weather like in Paris, France?"}]):
+        for c in chunk.choices:
+            for t in (c.delta.tool_calls or []):
+                streamed_calls.append({"index": t.index, "id": t.id, "name": t.function.name, "arguments": json.loads(t.function.arguments)})
+            streamed_content += c.delta.content or ""
+            streamed_finish = c.finish_reason or streamed_finish
+    out["tool_call_stream"] = {"calls": streamed_calls, "content": streamed_content, "finish_reason": streamed_finish}
 
 if embedding_model:
     texts = ["The speed of light in vacuum", "How fast does light travel?", "A recipe for sourdough bread"]
