@@ -31,7 +31,7 @@ public enum SwapBench {
         public var p50Us: Double
         public var p99Us: Double
 
-        init(_ us: [Double]) {
+        public init(_ us: [Double]) {
             let s = us.sorted()
             count = s.count
             p50Us = s.isEmpty ? 0 : s[s.count / 2]

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print Shoal and its baseline from the same run, as ratios.",
-        subcommands: [BenchRoutingCommand.self, BenchTasksCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchRoutingCurveCommand.self, BenchRoutingClientCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self, BenchRetrievalCommand.self, BenchSwapCommand.self, BenchGGUFCommand.self, BenchGatewayCommand.self])
+        subcommands: [BenchRoutingCommand.self, BenchTasksCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchRoutingCurveCommand.self, BenchRoutingClientCommand.self, BenchImportCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self, BenchRetrievalCommand.self, BenchSwapCommand.self, BenchGGUFCommand.self, BenchGatewayCommand.self])
 }
 
 struct BenchRoutingCommand: ParsableCommand {
@@ -75,6 +75,35 @@ struct BenchRoutingCurveCommand: ParsableCommand {
         for p in r.points {
             say(String(format: "%7d  %7d  %9.0f  %22.1f", p.workers, p.clients, p.requestsPerS, p.coordinatorCpuUsPerRequest))
         }
+    }
+}
+
+struct BenchImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Routing latency while the coordinator imports a large model, against steady state, from the same run.",
+        discussion: "Build with -c release first. The default model is Gemma 3 270M (253 MB), installed in .venv by make test / make demo.")
+
+    @Option(help: "The model to import: a .gguf file or a model directory.") var model = ".venv/shoal-models/gemma-3-270m-q4_k_m.gguf"
+    @Option(help: "Steady request rate.") var rate = 50
+    @Option(name: .customLong("steady-seconds"), help: "Steady-state seconds before the import.") var steadySeconds = 5.0
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard rate >= 1, steadySeconds > 0 else { throw ValidationError("--rate and --steady-seconds must be positive") }
+    }
+
+    func run() throws {
+        let r = try ImportBench.run(model: model, requestsPerSecond: rate, steadySeconds: steadySeconds) { if !json { say($0) } }
+        if json { try printReport(r); return }
+        func f(_ x: Double) -> String { String(format: "%9.0f", x) }
+        say("")
+        say(String(format: "import of %d MB: %.2f s (hash, copy into the store, load check), off the coordinator's loop", Int(r.modelBytes >> 20), r.importSeconds))
+        say("requests             count    p50 µs    p99 µs")
+        say("steady state     \(String(format: "%9d", r.steady.count)) \(f(r.steady.p50Us)) \(f(r.steady.p99Us))")
+        say("during import    \(String(format: "%9d", r.during.count)) \(f(r.during.p50Us)) \(f(r.during.p99Us))")
+        say(String(format: "ratio during/steady: p50 %.2fx, p99 %.2fx (target ≤ 2x) · failed requests: %d of %d",
+                   r.steady.p50Us > 0 ? r.during.p50Us / r.steady.p50Us : 0, r.steady.p99Us > 0 ? r.during.p99Us / r.steady.p99Us : 0, r.failed, r.total))
     }
 }
 

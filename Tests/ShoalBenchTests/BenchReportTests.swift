@@ -44,6 +44,11 @@ final class BenchReportTests: XCTestCase {
         assertSnakeCase(curve)
         XCTAssertEqual(curve, ["cores", "points", "requests_per_point", "window_per_client"])
 
+        let imported = try keys(ImportBench.Report(importSeconds: 2, modelBytes: 1 << 20, steady: SwapBench.Latency([100, 200]),
+                                                    during: SwapBench.Latency([150]), failed: 0, total: 3))
+        assertSnakeCase(imported)
+        XCTAssertTrue(imported.contains("import_s") && imported.contains("during_p99_us") && imported.contains("p99_ratio"), "\(imported)")
+
         let broker = try keys(BrokerBench.run(requests: 200))
         XCTAssertEqual(broker, ["ns_per_pair", "pairs_per_s", "requests"])
     }
