@@ -200,7 +200,7 @@ public final class Coordinator: @unchecked Sendable {
         let pool = SpecParsePool(specThreads: 2, capacity: Self.parseQueueCapacity) { [wakeup] in wakeup.ring() }
         // Imports (hashing, copying and loading a model: seconds for a real one) too, one at a time.
         let importer: OffLoopPool<AdminService.ImportJob, [Frame]?>? = models.map { [modelCheck, modelMerger] registry in
-            OffLoopPool(name: "model-import", threads: 1, capacity: Self.importQueueCapacity,
+            OffLoopPool(name: "model-import", threads: 1, capacity: Self.importQueueCapacity, nice: 10,
                         work: { AdminService.runImport($0, registry: registry, check: modelCheck, merger: modelMerger) }) { [wakeup] in wakeup.ring() }
         }
         defer {

@@ -25,15 +25,20 @@ public final class OffLoopPool<Job: Sendable, Output: Sendable>: @unchecked Send
     private let work: @Sendable (Job) -> Output
     private let ready: @Sendable () -> Void
 
-    /// `name` names the threads (`shoal-NAME-0`, …).
-    public init(name: String, threads count: Int, capacity: Int, work: @escaping @Sendable (Job) -> Output,
+    /// `name` names the threads (`shoal-NAME-0`, …). `nice`: their scheduling niceness (Linux
+    /// sets it per thread), so long work yields the cores to the routing loop under contention.
+    public init(name: String, threads count: Int, capacity: Int, nice: Int32 = 0, work: @escaping @Sendable (Job) -> Output,
                 ready: @escaping @Sendable () -> Void) {
         self.capacity = max(1, capacity)
         self.work = work
         self.ready = ready
         for i in 0..<max(1, count) {
             // Holds the pool until `stop` ends it, however soon its owner lets go.
-            let thread = Thread { self.serve() }
+            let thread = Thread {
+                // who = 0 is the calling thread under Linux/NPTL, where the nice value is per thread.
+                if nice != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, nice) }
+                self.serve()
+            }
             thread.name = "shoal-\(name)-\(i)"
             thread.start()
         }

@@ -49,6 +49,22 @@ final class OffLoopPoolTests: XCTestCase {
         }
     }
 
+    /// The import pool runs niced (10), so an import's hashing and copying yield the cores to
+    /// the routing loop: the job sees its own thread's niceness, the caller's stays as it was.
+    func testAPoolWithANiceValueRunsItsJobsAtThatNiceness() {
+        let mine = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        let nicer = min(mine + 5, 19)  // 19 is the most a thread may be niced
+        let pool = OffLoopPool<Int, Int32>(name: "nice-test", threads: 1, capacity: 2, nice: nicer,
+                                          work: { _ in getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }) {}
+        defer { pool.stop() }
+        XCTAssertTrue(pool.submit(1))
+        var done: [OffLoopPool<Int, Int32>.Done] = []
+        let end = Date().addingTimeInterval(10)
+        while done.isEmpty, Date() < end { done = pool.take(); Thread.sleep(forTimeInterval: 0.005) }
+        XCTAssertEqual(done.first?.output, nicer)
+        XCTAssertEqual(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0), mine, "only the pool's thread is niced")
+    }
+
     func testAFullQueueRefusesInsteadOfGrowing() {
         // One thread, held up by a spec near the size limit; a capacity of 3 takes no fourth.
         let pool = SpecParsePool(specThreads: 1, capacity: 3) {}
