@@ -198,7 +198,9 @@ extension GatewayTests {
         while Date() < end {
             let (status, body) = try http("\(url)/v1/tasks/\(id)", key: alice)
             XCTAssertEqual(status, 200, body)
-            if body.contains("succeeded") { result = body; break }
+            // A running task shows its finished steps (each "succeeded"): wait for the task's own status.
+            let status = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["status"] as? String
+            if status == "succeeded" { result = body; break }
             Thread.sleep(forTimeInterval: 0.05)
         }
         XCTAssertTrue(result.contains(#""output":"43""#), result)
