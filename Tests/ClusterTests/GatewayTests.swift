@@ -199,8 +199,8 @@ extension GatewayTests {
             let (status, body) = try http("\(url)/v1/tasks/\(id)", key: alice)
             XCTAssertEqual(status, 200, body)
             // A running task shows its finished steps (each "succeeded"): wait for the task's own status.
-            let status = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["status"] as? String
-            if status == "succeeded" { result = body; break }
+            let taskStatus = (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["status"] as? String
+            if taskStatus == "succeeded" { result = body; break }
             Thread.sleep(forTimeInterval: 0.05)
         }
         XCTAssertTrue(result.contains(#""output":"43""#), result)
