@@ -79,11 +79,8 @@ public enum ImportBench {
         let end = monotonicUs()
         Thread.sleep(forTimeInterval: 1)
         let samples = load.stop()
-        var steady: [Double] = [], during: [Double] = []
-        for s in samples {
-            if s.sentUs + s.latencyUs < start { steady.append(Double(s.latencyUs)) } else if s.sentUs <= end { during.append(Double(s.latencyUs)) }
-        }
-        return Report(importSeconds: Double(end - start) / 1e6, modelBytes: bytes, steady: SwapBench.Latency(steady), during: SwapBench.Latency(during),
+        let (steady, during) = LoadGenerator.split(samples, startUs: start, endUs: end)
+        return Report(importSeconds: Double(end - start) / 1e6, modelBytes: bytes, steady: steady, during: during,
                       failed: samples.filter { !$0.ok }.count + load.unanswered, total: samples.count + load.unanswered)
     }
 

@@ -154,16 +154,13 @@ public enum SwapBench {
         let swapEnd = monotonicUs()
         Thread.sleep(forTimeInterval: 1)
         let samples = load.stop()
-        var steady: [Double] = [], during: [Double] = []
+        let (steady, during) = LoadGenerator.split(samples, startUs: swapStart, endUs: swapEnd)
         var byWorker: [String: [String]] = [:]
         // Per worker in the order its requests were sent, which is the order it received them.
-        for s in samples.sorted(by: { $0.sentUs < $1.sentUs }) {
-            // "During" is every request whose life overlapped the swap; "steady" finished before it began.
-            if s.sentUs + s.latencyUs < swapStart { steady.append(Double(s.latencyUs)) }
-            else if s.sentUs <= swapEnd { during.append(Double(s.latencyUs)) }
-            if s.ok, byWorker[s.worker]?.last != s.version { byWorker[s.worker, default: []].append(s.version) }
+        for s in samples.sorted(by: { $0.sentUs < $1.sentUs }) where s.ok && byWorker[s.worker]?.last != s.version {
+            byWorker[s.worker, default: []].append(s.version)
         }
-        return Report(swapSeconds: Double(swapEnd - swapStart) / 1e6, steady: Latency(steady), during: Latency(during),
+        return Report(swapSeconds: Double(swapEnd - swapStart) / 1e6, steady: steady, during: during,
                       failed: samples.filter { !$0.ok }.count + load.unanswered, total: samples.count + load.unanswered,
                       fromVersion: from, toVersion: result.toVersion, versionsByWorker: byWorker,
                       outcome: result.state == "failed" ? "failed at \(result.failedWorker): \(result.reason)" : result.state)
@@ -190,6 +187,16 @@ final class LoadGenerator: @unchecked Sendable {
     private var stopping = false
     private var missing = 0
     private let done = DispatchSemaphore(value: 0)
+
+    /// Latencies of the requests that finished before `startUs` (steady) and of those whose life
+    /// overlapped `startUs…endUs` (during): the comparison `bench swap` and `bench import` print.
+    static func split(_ samples: [Sample], startUs: Int64, endUs: Int64) -> (steady: SwapBench.Latency, during: SwapBench.Latency) {
+        var steady: [Double] = [], during: [Double] = []
+        for s in samples {
+            if s.sentUs + s.latencyUs < startUs { steady.append(Double(s.latencyUs)) } else if s.sentUs <= endUs { during.append(Double(s.latencyUs)) }
+        }
+        return (SwapBench.Latency(steady), SwapBench.Latency(during))
+    }
 
     init(endpoint: String, security: Security, skill: String, input: String, requestsPerSecond: Int) {
         self.endpoint = endpoint
