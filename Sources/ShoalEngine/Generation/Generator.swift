@@ -130,7 +130,8 @@ public struct Generator: Sendable {
         let cache = KVCache(config: model.config, slots: requests.count, capacity: capacity)
         var runs = requests.enumerated().filter { $0.element.params.maxTokens > 0 }.map { (slot: $0.offset, tokens: $0.element.prompt) }
         while !runs.isEmpty {
-            let logits = model.forward(runs: runs, cache: cache, allPositions: false)
+            let adapters = requests.contains { $0.adapter != nil } ? runs.map { requests[$0.slot].adapter } : []
+            let logits = model.forward(runs: runs, cache: cache, allPositions: false, adapters: adapters)
             var next: [(slot: Int, tokens: [Int])] = []
             logits.withUnsafeBufferPointer { rows in
                 for (row, run) in runs.enumerated() {
@@ -206,10 +207,13 @@ public struct GenerationRequest: Sendable, Equatable {
     public var params: SamplingParams
     /// Selects the random stream of `params.seed` (e.g. sample `i` of a GRPO group).
     public var sampleIndex: Int
+    /// The LoRA adapter this sequence runs through (nil: the base model alone).
+    public var adapter: LoRAWeights?
 
-    public init(prompt: [Int], params: SamplingParams, sampleIndex: Int = 0) {
+    public init(prompt: [Int], params: SamplingParams, sampleIndex: Int = 0, adapter: LoRAWeights? = nil) {
         self.prompt = prompt
         self.params = params
         self.sampleIndex = sampleIndex
+        self.adapter = adapter
     }
 }

@@ -69,8 +69,11 @@ public final class DecoderModel: Sendable {
     /// Appends each run of tokens to its sequence slot in `cache` and returns logits
     /// `[rows, vocab]`: for the last token of every run, or for every token when
     /// `allPositions`. All runs go through the matrix products together (batching);
-    /// only attention looks at each sequence separately. Token ids must be valid.
-    public func forward(runs: [(slot: Int, tokens: [Int])], cache: KVCache, allPositions: Bool) -> [Float] {
+    /// only attention looks at each sequence separately. `adapters[i]`, when given, is the
+    /// LoRA adapter run `i` goes through (nil: the base model alone); one pass may mix them.
+    /// Token ids must be valid.
+    public func forward(runs: [(slot: Int, tokens: [Int])], cache: KVCache, allPositions: Bool,
+                        adapters: [LoRAWeights?] = []) -> [Float] {
         let c = config
         let h = c.hiddenSize, hd = c.headDim
         let qDim = c.headCount * hd, kvDim = c.kvHeadCount * hd, qkvDim = qDim + 2 * kvDim
@@ -78,7 +81,9 @@ public final class DecoderModel: Sendable {
 
         // Row bookkeeping: which slot and position every token row belongs to.
         var tokens: [Int] = [], slots: [Int] = [], positions: [Int] = [], logitRows: [Int] = []
+        var rowsOfRun: [Range<Int>] = []
         for run in runs {
+            rowsOfRun.append(tokens.count..<(tokens.count + run.tokens.count))
             let start = cache.lengths[run.slot]
             cache.reserve(slot: run.slot, start + run.tokens.count)
             for (i, token) in run.tokens.enumerated() {
@@ -90,6 +95,7 @@ public final class DecoderModel: Sendable {
             cache.lengths[run.slot] = start + run.tokens.count
         }
         let n = tokens.count
+        let lora = AdapterRows(adapters: adapters, rowsOfRun: rowsOfRun, rowCount: n)
         let longest = positions.max().map { $0 + 1 } ?? 1
 
         let x = FloatBuffer(count: n * h)
@@ -110,6 +116,11 @@ public final class DecoderModel: Sendable {
             // Attention block.
             rmsnormForward(normed.pointer, x.pointer, w.attentionNorm.pointer, rows: n, dim: h, eps: c.rmsNormEps)
             w.qkv.forward(qkv.pointer, normed.pointer, bias: w.qkvBias?.pointer, rows: n)
+            if !lora.isEmpty {
+                for (target, column) in [(LoRAConfig.Target.q, 0), (.k, qDim), (.v, qDim + kvDim)] {
+                    lora.add(target, layer: l, to: qkv.pointer, outStride: qkvDim, column: column, input: normed.pointer, inputStride: h)
+                }
+            }
             if let qNorm = w.qNorm, let kNorm = w.kNorm {
                 for r in 0..<n {
                     let row = qkv.pointer + r * qkvDim
@@ -137,6 +148,7 @@ public final class DecoderModel: Sendable {
                                     heads: c.headCount, kvHeads: c.kvHeadCount, headDim: hd, scale: attentionScale, scores: scores.pointer)
             }
             w.output.forward(projected.pointer, attended.pointer, bias: w.outputBias?.pointer, rows: n)
+            if !lora.isEmpty { lora.add(.o, layer: l, to: projected.pointer, outStride: h, column: 0, input: attended.pointer, inputStride: qDim) }
             if let norm = w.attentionOutputNorm {
                 rmsnormForward(projected.pointer, projected.pointer, norm.pointer, rows: n, dim: h, eps: c.rmsNormEps)
             }
@@ -145,11 +157,17 @@ public final class DecoderModel: Sendable {
             // MLP block.
             rmsnormForward(normed.pointer, x.pointer, w.mlpNorm.pointer, rows: n, dim: h, eps: c.rmsNormEps)
             w.gateUp.forward(gateUp.pointer, normed.pointer, bias: w.gateUpBias?.pointer, rows: n)
+            if !lora.isEmpty {
+                for (target, column) in [(LoRAConfig.Target.gate, 0), (.up, inter)] {
+                    lora.add(target, layer: l, to: gateUp.pointer, outStride: 2 * inter, column: column, input: normed.pointer, inputStride: h)
+                }
+            }
             switch c.activation {
             case .silu: swigluForward(activated.pointer, gateUp.pointer, rows: n, width: inter)
             case .geluTanh: gegluTanhForward(activated.pointer, gateUp.pointer, rows: n, width: inter)
             }
             w.down.forward(projected.pointer, activated.pointer, bias: w.downBias?.pointer, rows: n)
+            if !lora.isEmpty { lora.add(.down, layer: l, to: projected.pointer, outStride: h, column: 0, input: activated.pointer, inputStride: inter) }
             if let norm = w.mlpOutputNorm {
                 rmsnormForward(projected.pointer, projected.pointer, norm.pointer, rows: n, dim: h, eps: c.rmsNormEps)
             }

@@ -6,8 +6,8 @@ import ShoalEngine
 /// and `.lora_B.weight` (`[out, r]`), saved as `adapter_model.safetensors` beside an
 /// `adapter_config.json`.
 extension TrainableDecoder {
-    public static var adapterWeightsFileName: String { "adapter_model.safetensors" }
-    public static var adapterConfigFileName: String { "adapter_config.json" }
+    public static var adapterWeightsFileName: String { LoRAConfig.weightsFileName }
+    public static var adapterConfigFileName: String { LoRAConfig.configFileName }
 
     /// Freezes every base parameter and attaches fresh adapters to `lora.targets` in every
     /// layer: A uniform in ±1/√in (PEFT's default), B zero, so the model's output is unchanged
@@ -73,7 +73,7 @@ extension TrainableDecoder {
     /// whose base must have no adapters yet. Checks every tensor's name and shape.
     public func loadLoRA(directory: String) throws {
         let configPath = (directory as NSString).appendingPathComponent(Self.adapterConfigFileName)
-        let lora = try Self.readAdapterConfig(path: configPath)
+        let lora = try LoRAConfig.read(path: configPath)
         let weightsPath = (directory as NSString).appendingPathComponent(Self.adapterWeightsFileName)
         let file = try SafetensorsFile(path: weightsPath)
         guard loraConfig == nil else { throw TrainableDecoderError.invalidLoRA(reason: "adapters are already attached; merge them first") }
@@ -96,37 +96,5 @@ extension TrainableDecoder {
     private func adapterNames(_ projection: Projection<Scalar>) -> (a: String, b: String) {
         let module = "base_model.model." + projection.weight.name.dropLast(".weight".count)
         return (module + ".lora_A.weight", module + ".lora_B.weight")
-    }
-
-    static func readAdapterConfig(path: String) throws -> LoRAConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TrainableDecoderError.adapterFile(path: path, reason: "cannot read the file")
-        }
-        guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw TrainableDecoderError.adapterFile(path: path, reason: "not a JSON object")
-        }
-        if let type = json["peft_type"] as? String, type != "LORA" {
-            throw TrainableDecoderError.adapterFile(path: path, reason: "`peft_type` is \(type), only LORA is supported")
-        }
-        for flag in ["use_rslora", "use_dora", "fan_in_fan_out"] where (json[flag] as? Bool) == true {
-            throw TrainableDecoderError.adapterFile(path: path, reason: "`\(flag)` is true, which Shoal does not support")
-        }
-        guard let rank = json["r"] as? Int else { throw TrainableDecoderError.adapterFile(path: path, reason: "`r` must be an integer") }
-        guard let alpha = (json["lora_alpha"] as? NSNumber)?.doubleValue else {
-            throw TrainableDecoderError.adapterFile(path: path, reason: "`lora_alpha` must be a number")
-        }
-        guard let names = json["target_modules"] as? [String] else {
-            throw TrainableDecoderError.adapterFile(path: path, reason: "`target_modules` must be a list of module names")
-        }
-        var targets: Set<LoRAConfig.Target> = []
-        for name in names {
-            guard let target = LoRAConfig.Target(rawValue: name) else {
-                throw TrainableDecoderError.adapterFile(path: path, reason: "target module `\(name)` is not one of \(LoRAConfig.Target.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            targets.insert(target)
-        }
-        let lora = LoRAConfig(rank: rank, alpha: alpha, targets: targets)
-        try lora.validate()
-        return lora
     }
 }

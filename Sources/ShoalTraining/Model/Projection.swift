@@ -1,3 +1,5 @@
+import ShoalEngine
+
 /// One linear projection of a decoder layer (`q_proj`, …, `down_proj`): its weight, optional
 /// bias and optional LoRA adapter. The layer code calls `forward`/`backward` and need not
 /// know whether the weight is frozen or adapted.

@@ -4,7 +4,6 @@ public enum TrainableDecoderError: Error, CustomStringConvertible, Equatable {
     case missingTensor(name: String, source: String)
     case shapeMismatch(name: String, expected: [Int], found: [Int], source: String)
     case invalidLoRA(reason: String)
-    case adapterFile(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -16,8 +15,6 @@ public enum TrainableDecoderError: Error, CustomStringConvertible, Equatable {
             return "\(source): tensor `\(name)` has shape \(found), the config implies \(expected)"
         case .invalidLoRA(let reason):
             return "LoRA: \(reason)"
-        case .adapterFile(let path, let reason):
-            return "\(path): \(reason)"
         }
     }
 }

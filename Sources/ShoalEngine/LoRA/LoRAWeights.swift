@@ -1,0 +1,143 @@
+import COpenBLAS
+import Foundation
+
+/// A LoRA adapter loaded for serving (PEFT layout: `adapter_config.json` and
+/// `adapter_model.safetensors`): for each layer and target projection, A `[rank, in]` and
+/// B `[out, rank]` in fp32, applied beside the base model's weights, which stay as they are
+/// (quantized or not) and are shared by every adapter:
+///
+///     y += s · (x Aᵀ) Bᵀ,   s = alpha / rank
+///
+/// Immutable after loading, so one adapter serves any number of concurrent sequences.
+public final class LoRAWeights: Sendable {
+    struct Pair: Sendable {
+        let a: FloatBuffer
+        let b: FloatBuffer
+        let inFeatures: Int
+        let outFeatures: Int
+    }
+
+    /// A label for messages and metrics (e.g. the version it was loaded as).
+    public let name: String
+    public let config: LoRAConfig
+    /// By layer, then target projection.
+    let layers: [[LoRAConfig.Target: Pair]]
+
+    init(name: String, config: LoRAConfig, layers: [[LoRAConfig.Target: Pair]]) {
+        self.name = name
+        self.config = config
+        self.layers = layers
+    }
+
+    /// Bytes the adapter's weights take in memory.
+    public var byteCount: Int {
+        layers.reduce(0) { $0 + $1.values.reduce(0) { $0 + 4 * ($1.a.count + $1.b.count) } }
+    }
+
+    /// `[out, in]` of `target`'s projection in a model of `config`.
+    static func shape(_ target: LoRAConfig.Target, _ c: DecoderConfig) -> (out: Int, in: Int) {
+        let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim
+        switch target {
+        case .q: return (q, c.hiddenSize)
+        case .k, .v: return (kv, c.hiddenSize)
+        case .o: return (c.hiddenSize, q)
+        case .gate, .up: return (c.intermediateSize, c.hiddenSize)
+        case .down: return (c.hiddenSize, c.intermediateSize)
+        }
+    }
+
+    /// Loads the adapter in `directory` for a base model of `model`'s shape, checking every
+    /// tensor's name and shape against it (an adapter trained for another base is refused by name).
+    public static func load(directory: String, for model: DecoderConfig, name: String) throws -> LoRAWeights {
+        let config = try LoRAConfig.read(path: (directory as NSString).appendingPathComponent(LoRAConfig.configFileName))
+        let path = (directory as NSString).appendingPathComponent(LoRAConfig.weightsFileName)
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(path: path) } catch { throw AdapterError.file(path: path, reason: "\(error)") }
+        var layers: [[LoRAConfig.Target: Pair]] = []
+        for l in 0..<model.layerCount {
+            var pairs: [LoRAConfig.Target: Pair] = [:]
+            for target in config.targets.sorted() {
+                let (out, inFeatures) = shape(target, model)
+                let module = "base_model.model.model.layers.\(l).\(target.modulePath)"
+                func tensor(_ suffix: String, _ shape: [Int]) throws -> FloatBuffer {
+                    let name = module + suffix
+                    guard let info = file.tensors[name] else { throw AdapterError.missingTensor(name: name, path: path) }
+                    guard info.shape == shape else { throw AdapterError.shapeMismatch(name: name, expected: shape, found: info.shape, path: path) }
+                    let values = try file.floats(name)
+                    guard values.allSatisfy(\.isFinite) else { throw AdapterError.file(path: path, reason: "tensor `\(name)` holds non-finite values") }
+                    return FloatBuffer(values)
+                }
+                pairs[target] = Pair(a: try tensor(".lora_A.weight", [config.rank, inFeatures]),
+                                     b: try tensor(".lora_B.weight", [out, config.rank]), inFeatures: inFeatures, outFeatures: out)
+            }
+            layers.append(pairs)
+        }
+        return LoRAWeights(name: name, config: config, layers: layers)
+    }
+}
+
+extension LoRAWeights: Equatable {
+    /// The same loaded adapter (weights are compared by who holds them, not value by value).
+    public static func == (a: LoRAWeights, b: LoRAWeights) -> Bool { a === b }
+}
+
+/// Which rows of a forward pass use which adapter: rows with the same adapter go through its
+/// matrix products together, so a batch may mix adapters (and rows with none) freely.
+struct AdapterRows {
+    let groups: [(weights: LoRAWeights, rows: [Int])]
+    let rowCount: Int
+
+    /// `adapters[i]` is the adapter of run `i`; `rowsOfRun[i]` its rows.
+    init(adapters: [LoRAWeights?], rowsOfRun: [Range<Int>], rowCount: Int) {
+        var groups: [(weights: LoRAWeights, rows: [Int])] = []
+        for (run, adapter) in adapters.enumerated() {
+            guard let adapter, run < rowsOfRun.count else { continue }
+            if let g = groups.firstIndex(where: { $0.weights === adapter }) {
+                groups[g].rows.append(contentsOf: rowsOfRun[run])
+            } else {
+                groups.append((adapter, Array(rowsOfRun[run])))
+            }
+        }
+        self.groups = groups
+        self.rowCount = rowCount
+    }
+
+    var isEmpty: Bool { groups.isEmpty }
+
+    /// Adds each adapted row's `s · (x Aᵀ) Bᵀ` for `target` in `layer` to columns
+    /// `column ..< column + out` of `out` (rows `outStride` apart); `input` rows are `inputStride` apart.
+    func add(_ target: LoRAConfig.Target, layer: Int, to out: UnsafeMutablePointer<Float>, outStride: Int, column: Int,
+             input: UnsafePointer<Float>, inputStride: Int) {
+        for (weights, rows) in groups {
+            guard let p = weights.layers[layer][target] else { continue }
+            let r = weights.config.rank, n = rows.count
+            let scale = Float(weights.config.scale)
+            let hidden = FloatBuffer(count: n * r)
+            // One adapter for the whole pass (the common case): no gathering.
+            if n == rowCount {
+                sgemm(m: n, n: r, k: p.inFeatures, alpha: 1, a: input, lda: inputStride, b: p.a.pointer, ldb: p.inFeatures,
+                      beta: 0, c: hidden.pointer, ldc: r)
+                sgemm(m: n, n: p.outFeatures, k: r, alpha: scale, a: hidden.pointer, lda: r, b: p.b.pointer, ldb: r,
+                      beta: 1, c: out + column, ldc: outStride)
+                continue
+            }
+            let x = FloatBuffer(count: n * p.inFeatures)
+            for (i, row) in rows.enumerated() { (x.pointer + i * p.inFeatures).update(from: input + row * inputStride, count: p.inFeatures) }
+            let delta = FloatBuffer(count: n * p.outFeatures)
+            sgemm(m: n, n: r, k: p.inFeatures, alpha: 1, a: x.pointer, lda: p.inFeatures, b: p.a.pointer, ldb: p.inFeatures,
+                  beta: 0, c: hidden.pointer, ldc: r)
+            sgemm(m: n, n: p.outFeatures, k: r, alpha: scale, a: hidden.pointer, lda: r, b: p.b.pointer, ldb: r,
+                  beta: 0, c: delta.pointer, ldc: p.outFeatures)
+            for (i, row) in rows.enumerated() {
+                addScaled(out + row * outStride + column, delta.pointer + i * p.outFeatures, 1, p.outFeatures)
+            }
+        }
+    }
+
+    /// `c = alpha · a · bᵀ + beta · c` (row-major; b is `[n, k]` as the weights are stored).
+    private func sgemm(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                       b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}
