@@ -43,8 +43,10 @@ extension Client {
     /// Registers a model directory (on the coordinator's filesystem) as a version of `agent`.
     /// `newAgent`: the first version of an agent no worker, topology or version names yet.
     public func importModel(agent: String, directory: String, createdBy: String = "import", parent: String? = nil,
-                            trainingStep: Int? = nil, evalScores: String? = nil, id: String? = nil, newAgent: Bool = false) throws -> [String: Any] {
+                            trainingStep: Int? = nil, evalScores: String? = nil, id: String? = nil, newAgent: Bool = false,
+                            base: String? = nil) throws -> [String: Any] {
         var p = ["agent": agent, "dir": directory, "created_by": createdBy]
+        p["base"] = base
         if newAgent { p["new_agent"] = "true" }
         p["parent"] = parent
         p["training_step"] = trainingStep.map(String.init)

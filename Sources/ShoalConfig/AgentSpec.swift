@@ -20,6 +20,17 @@ public struct AgentSpec: Sendable, Equatable {
         public init() {}
     }
 
+    /// A LoRA adapter on the agent's model, served as its own specialist by the same worker
+    /// process: its own agent name (versions, swaps), its own skills, requests routed to it run
+    /// through it, and one batch may mix adapters.
+    public struct Adapter: Sendable, Equatable {
+        public var agent: String
+        public var skills: [String]
+        /// The PEFT directory it starts with (relative to the agent file); nil: the skills serve
+        /// the bare base model until a swap brings an adapter version.
+        public var path: String?
+    }
+
     public struct Verifier: Sendable, Equatable {
         public var kind: String
         public var settings: [String: String]
@@ -43,16 +54,22 @@ public struct AgentSpec: Sendable, Equatable {
     public var verifier: Verifier?
     /// Reward weights by name (ShoalVerifiers' `RewardWeights` keys); empty: its defaults.
     public var reward: [String: Double] = [:]
+    /// LoRA adapters the same worker process serves on this agent's model (swift backend).
+    public var adapters: [Adapter] = []
     /// The file it came from, for messages and for resolving relative model paths.
     public var sourceFile: String
 
-    static let keys = ["name", "description", "skills", "backend", "model", "chat_template", "endpoint", "concurrency", "sampling", "verifier", "reward"]
+    static let keys = ["name", "description", "skills", "backend", "model", "chat_template", "endpoint", "concurrency", "sampling", "verifier", "reward", "adapters"]
     static let chatTemplates = ["chatml", "gemma", "raw"]
     /// The keys of `reward:` (the agent file, and `--reward KEY=W` on the command line).
     public static let rewardKeys = ["correct", "format", "dense", "partial_credit", "format_error", "timeout", "crashed",
                              "resource_exceeded", "outcome_share", "step_discount"]
     static let samplingKeys = ["temperature", "top_p", "top_k", "max_tokens", "seed"]
     static let builtins = ["calculator", "echo", "retrieval"]
+
+    static func isAgentName(_ name: String) -> Bool {
+        name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) && name.first?.isLetter == true
+    }
 
     public static func load(_ path: String) throws -> AgentSpec {
         try parse(yaml: try readConfigFile(path), file: path)
@@ -62,7 +79,7 @@ public struct AgentSpec: Sendable, Equatable {
         let r = try YAMLReader.load(file: file, text: yaml)
         try r.allowOnly(keys)
         let name = try r.requiredString("name")
-        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }), name.first?.isLetter == true else {
+        guard isAgentName(name) else {
             throw r.fail("name", "must start with a letter and hold only letters, digits, '-' and '_', got \"\(name)\"")
         }
         let skills = try r.strings("skills") ?? [name]
@@ -142,11 +159,33 @@ public struct AgentSpec: Sendable, Equatable {
                 }
             }
         }
+        var adapters: [Adapter] = []
+        for (i, a) in (try r.children("adapters") ?? []).enumerated() {
+            guard backend == .swift else { throw r.fail("adapters", "apply to the swift backend only") }
+            guard i < 64 else { throw r.fail("adapters", "at most 64 adapters per worker") }
+            try a.allowOnly(["agent", "skills", "path"])
+            let agent = try a.requiredString("agent")
+            guard isAgentName(agent) else {
+                throw a.fail("agent", "must start with a letter and hold only letters, digits, '-' and '_', got \"\(agent)\"")
+            }
+            let taken = [name] + adapters.map(\.agent)
+            guard !taken.contains(agent) else { throw a.fail("agent", "\"\(agent)\" is already an agent of this file") }
+            let adapterSkills = try a.strings("skills") ?? [agent]
+            guard !adapterSkills.isEmpty else { throw a.fail("skills", "must name at least one skill") }
+            for s in adapterSkills {
+                guard !s.isEmpty, !s.hasPrefix("mmi."), !s.hasPrefix("shoal.") else { throw a.fail("skills", "\"\(s)\" is empty or reserved") }
+                guard !(skills + adapters.flatMap(\.skills)).contains(s) else {
+                    throw a.fail("skills", "\"\(s)\" is already served by this file; each skill goes to one adapter (or the base)")
+                }
+            }
+            adapters.append(Adapter(agent: agent, skills: adapterSkills, path: try a.string("path")))
+        }
         var spec = AgentSpec(name: name, description: try r.string("description") ?? "", skills: skills, backend: backend,
                          model: model, endpoint: endpoint, concurrency: concurrency, sampling: sampling,
                          verifier: verifier, sourceFile: file)
         spec.reward = reward
         spec.chatTemplate = chatTemplate
+        spec.adapters = adapters
         return spec
     }
 }

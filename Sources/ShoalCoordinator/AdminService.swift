@@ -104,7 +104,7 @@ enum AdminService {
         }
         func target(_ agent: String, _ id: String?) -> SwapTarget? {
             guard let id, let v = try? registry.version(agent: agent, id: id) else { return nil }
-            return SwapTarget(v, directory: registry.path(of: v))
+            return try? registry.swapTarget(v)
         }
         switch p["action"] ?? "" {
         case "models":
@@ -135,7 +135,7 @@ enum AdminService {
                 version = imported
                 if created { out.append(.provisionalVersion(agent: agent, version: imported.id)) }
             }
-            let to = SwapTarget(version!, directory: registry.path(of: version!))
+            let to = try registry.swapTarget(version!)
             let id = try broker.startSwap(agent: agent, to: to, from: target(agent, try registry.served(agent: agent).current),
                                           strategy: strategy, now: now, into: &out)
             return json(["swap_id": id, "agent": agent, "version": to.version, "sha256": to.sha256])
@@ -190,6 +190,8 @@ enum AdminService {
         let requestId: UInt64
         let directory: String, agent: String, origin: ModelVersion.Origin
         let id: String?, parent: String?, trainingStep: Int?, evalScores: String
+        /// A LoRA adapter's base version.
+        var base: ModelVersion.BaseRef? = nil
         /// A merge to make first (into `directory`, inside the store), and what its lineage records.
         var merge: MergeRequest? = nil
         var lineage: [String: String] = [:]
@@ -212,7 +214,7 @@ enum AdminService {
                 return json(["version": v.json, "created": created])
             }
             let (v, created) = try registry.importDirectory(directory, agent: agent, createdBy: origin, id: id, parent: parent,
-                                                            trainingStep: trainingStep, evalScores: evalScores, validate: check)
+                                                            trainingStep: trainingStep, evalScores: evalScores, base: base, validate: check)
             return json(["version": v.json, "created": created])
         }
     }
@@ -243,8 +245,9 @@ enum AdminService {
                          merge: MergeRequest(method: method, models: models, base: base, parameters: parameters, output: output), lineage: lineage)
     }
 
-    /// Loads the model at a path as a worker would, throwing what stops it from serving.
-    typealias ModelCheck = @Sendable (String) throws -> Void
+    /// Loads the model at a path as a worker would (an adapter: onto the model at `base`),
+    /// throwing what stops it from serving.
+    typealias ModelCheck = @Sendable (_ model: String, _ base: String?) throws -> Void
 
     static func importJob(_ request: ClientRequest?, _ p: [String: String], registry: ModelRegistry, broker: Broker,
                           knownAgents: Set<String>) throws -> ImportJob {
@@ -267,8 +270,18 @@ enum AdminService {
             return n
         }
         let requestId = request.flatMap { ShoalBody.requestId($0.body) } ?? 0
-        return ImportJob(request: request, requestId: requestId, directory: try need("dir"), agent: agent, origin: origin, id: p["id"],
-                         parent: p["parent"], trainingStep: step, evalScores: p["eval_scores"] ?? "{}")
+        var job = ImportJob(request: request, requestId: requestId, directory: try need("dir"), agent: agent, origin: origin, id: p["id"],
+                            parent: p["parent"], trainingStep: step, evalScores: p["eval_scores"] ?? "{}")
+        if let text = p["base"], !text.isEmpty {
+            // "VERSION" (of the same agent) or "AGENT:VERSION"; checked here, so a typo is answered at once.
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count <= 2, !parts.contains(where: \.isEmpty) else { throw Failure("base must be VERSION or AGENT:VERSION, got '\(text)'") }
+            let base = ModelVersion.BaseRef(agent: parts.count == 2 ? parts[0] : agent, id: parts.last!)
+            let v = try registry.version(agent: base.agent, id: base.id)
+            if v.isAdapter { throw ModelRegistryError.adapterOnAdapter(agent: base.agent, id: base.id) }
+            job.base = base
+        }
+        return job
     }
 
     /// Runs an import handed out by `answer` (on a pool thread) and builds its reply.

@@ -68,7 +68,7 @@ public final class Coordinator: @unchecked Sendable {
     /// `modelStore`: the model registry's directory; by default `models/` beside the journal.
     public init(bind: String, config: BrokerConfig = BrokerConfig(), journalPath: String? = nil, retentionHours: Double = 168,
                 modelStore: String? = nil, modelRoots: [String] = [], recoverJournal: Bool = false,
-                topologySkills: Set<String> = [], security: CoordinatorSecurity? = nil, modelCheck: (@Sendable (String) throws -> Void)? = nil,
+                topologySkills: Set<String> = [], security: CoordinatorSecurity? = nil, modelCheck: (@Sendable (_ model: String, _ base: String?) throws -> Void)? = nil,
                 modelMerger: ModelMerger? = nil, metrics: CoordinatorMetrics? = nil, spans: (any SpanSink)? = nil,
                 logger: Logger = Logger(label: "shoal.coordinator")) throws {
         self.topologySkills = topologySkills
@@ -153,7 +153,7 @@ public final class Coordinator: @unchecked Sendable {
             // Workers that join are brought to each agent's recorded version.
             for (agent, id) in try registry.servedAll() {
                 if let v = try? registry.version(agent: agent, id: id) {
-                    broker.swaps.setCurrent(agent: agent, SwapTarget(v, directory: registry.path(of: v)))
+                    broker.swaps.setCurrent(agent: agent, try registry.swapTarget(v))
                 }
             }
             models = registry

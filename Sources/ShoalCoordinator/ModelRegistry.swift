@@ -30,6 +30,20 @@ public struct ModelVersion: Sendable, Equatable, Codable {
     /// A merged version's lineage as JSON text: `{"method", "parents": [ids], "base": id?,
     /// "parameters": {…}}`; nil for any other version.
     public var mergedFrom: String? = nil
+    /// A LoRA adapter version: the version (of this or another agent) whose weights it applies to.
+    public var base: BaseRef? = nil
+
+    public struct BaseRef: Sendable, Equatable, Codable {
+        public var agent: String
+        public var id: String
+        public init(agent: String, id: String) {
+            self.agent = agent
+            self.id = id
+        }
+    }
+
+    /// A version that is a LoRA adapter on a base (its files are the adapter's only).
+    public var isAdapter: Bool { base != nil }
 
     /// The JSON object `shoal models --json` prints for it.
     public var json: [String: Any] {
@@ -39,6 +53,8 @@ public struct ModelVersion: Sendable, Equatable, Codable {
                                 "files": files.map { ["name": $0.name, "sha256": $0.sha256, "size": $0.size] }]
         o["parent"] = parent ?? NSNull()
         o["training_step"] = trainingStep ?? NSNull()
+        o["kind"] = isAdapter ? "adapter" : "model"
+        if let base { o["base"] = ["agent": base.agent, "id": base.id] }
         if let mergedFrom { o["merged_from"] = (try? JSONSerialization.jsonObject(with: Data(mergedFrom.utf8))) ?? [:] }
         return o
     }
@@ -58,6 +74,9 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
     case linkOutside(String, name: String)
     case inUse(agent: String, id: String, reason: String)
     case outsideRoots(String)
+    case adapterNeedsBase(String)
+    case notAnAdapter(String)
+    case adapterOnAdapter(agent: String, id: String)
 
     public var description: String {
         switch self {
@@ -73,6 +92,9 @@ public enum ModelRegistryError: Error, CustomStringConvertible, Equatable {
         case let .invalidName(what, v): "\(what) '\(v)' may use only letters, digits, '.', '_' and '-'"
         case let .linkOutside(d, name): "\(d): \(name) is a symbolic link out of the model directory; import the files themselves"
         case let .inUse(a, id, why): "version '\(id)' of agent '\(a)' \(why); it is kept"
+        case .adapterNeedsBase(let d): "\(d) is a LoRA adapter (adapter_config.json); name the version it applies to with --base [AGENT:]VERSION"
+        case .notAnAdapter(let d): "\(d) has no adapter_config.json; --base applies to LoRA adapters only"
+        case let .adapterOnAdapter(a, id): "version '\(id)' of agent '\(a)' is itself an adapter; an adapter's base must be a whole model"
         case .outsideRoots(let d): "\(d) is not under a model root; this coordinator imports only from its --model-root directories (by default, the directory it started in)"
         }
     }
@@ -139,6 +161,12 @@ public final class ModelRegistry: @unchecked Sendable {
         migrator.registerMigration("v2: merged_from") { db in
             try db.alter(table: "model_version") { t in t.add(column: "merged_from", .text) }
         }
+        migrator.registerMigration("v3: adapter base") { db in
+            try db.alter(table: "model_version") { t in
+                t.add(column: "base_agent", .text)
+                t.add(column: "base_version", .text)
+            }
+        }
         try migrator.migrate(db)
     }
 
@@ -157,7 +185,8 @@ public final class ModelRegistry: @unchecked Sendable {
     @discardableResult
     public func importDirectory(_ source: String, agent: String, createdBy: ModelVersion.Origin = .import, id: String? = nil,
                                 parent: String? = nil, trainingStep: Int? = nil, evalScores: String = "{}", mergedFrom: String? = nil,
-                                validate: ((String) throws -> Void)? = nil) throws -> (version: ModelVersion, created: Bool) {
+                                base: ModelVersion.BaseRef? = nil,
+                                validate: ((_ model: String, _ base: String?) throws -> Void)? = nil) throws -> (version: ModelVersion, created: Bool) {
         try Self.checkName("agent", agent)
         if let id { try Self.checkName("version id", id) }
         // Read from the path checked (links resolved), so a link changed after the check cannot lead out.
@@ -173,13 +202,13 @@ public final class ModelRegistry: @unchecked Sendable {
         }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw ModelRegistryError.notADirectory(dir) }
-        let names: [String]
+        var names: [String]
         if isDir.boolValue {
             // Only the files a model is made of are stored and served (VERSION is a label for
             // workers started outside the registry, not part of the model); the rest stay behind.
             names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { name in
                 var sub: ObjCBool = false
-                return Self.isModelFile(name)
+                return ModelDigest.isModelFile(name)
                     && FileManager.default.fileExists(atPath: (dir as NSString).appendingPathComponent(name), isDirectory: &sub) && !sub.boolValue
             }.sorted()
             let inside = ((dir as NSString).resolvingSymlinksInPath as NSString).standardizingPath + "/"
@@ -192,18 +221,31 @@ public final class ModelRegistry: @unchecked Sendable {
             }
             let ggufs = names.filter { $0.hasSuffix(".gguf") }
             guard ggufs.count <= 1 else { throw ModelRegistryError.severalGGUF(dir, ggufs) }
-            if ggufs.isEmpty {
+            if names.contains("adapter_config.json") {
+                guard base != nil else { throw ModelRegistryError.adapterNeedsBase(dir) }
+                guard names.contains("adapter_model.safetensors") else { throw ModelRegistryError.noWeights(dir) }
+                names = ["adapter_config.json", "adapter_model.safetensors"]  // only the adapter ships
+            } else if base != nil {
+                throw ModelRegistryError.notAnAdapter(dir)
+            } else if ggufs.isEmpty {
                 guard names.contains(where: { $0.hasSuffix(".safetensors") }) else { throw ModelRegistryError.noWeights(dir) }
                 guard names.contains("config.json") else { throw ModelRegistryError.noConfig(dir) }
             }
         } else {
             guard dir.hasSuffix(".gguf") else { throw ModelRegistryError.notADirectory(dir) }
+            if base != nil { throw ModelRegistryError.notAnAdapter(dir) }
             names = [(dir as NSString).lastPathComponent]
             dir = (dir as NSString).deletingLastPathComponent
         }
+        var basePath: String?
+        if let base {
+            let b = try version(agent: base.agent, id: base.id)
+            guard !b.isAdapter else { throw ModelRegistryError.adapterOnAdapter(agent: base.agent, id: base.id) }
+            basePath = path(of: b)
+        }
         if let validate {
             let model = names.count == 1 && names[0].hasSuffix(".gguf") ? (dir as NSString).appendingPathComponent(names[0]) : dir
-            do { try validate(model) } catch { throw ModelRegistryError.failedToLoad(directory: model, reason: "\(error)") }
+            do { try validate(model, basePath) } catch { throw ModelRegistryError.failedToLoad(directory: model, reason: "\(error)") }
         }
         var files: [ModelVersion.File] = []
         for name in names {
@@ -226,13 +268,14 @@ public final class ModelRegistry: @unchecked Sendable {
             let v = ModelVersion(agent: agent, id: id ?? "v\(next)", sha256: digest,
                                  parent: parent ?? servedNow.flatMap { known.contains($0) ? $0 : nil } ?? latest,
                                  createdBy: createdBy, trainingStep: trainingStep, evalScores: evalScores,
-                                 createdAt: Date(), files: files, source: dir, mergedFrom: mergedFrom)
+                                 createdAt: Date(), files: files, source: dir, mergedFrom: mergedFrom, base: base)
             let filesJSON = String(decoding: try JSONEncoder.shoal().encode(files), as: UTF8.self)
             try db.execute(sql: """
-                INSERT INTO model_version (agent, id, sha256, parent, created_by, training_step, eval_scores, created_at, files, source, merged_from)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO model_version (agent, id, sha256, parent, created_by, training_step, eval_scores, created_at, files, source, merged_from,
+                                           base_agent, base_version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [agent, v.id, digest, v.parent, createdBy.rawValue, trainingStep, evalScores,
-                                 v.createdAt.timeIntervalSince1970, filesJSON, dir, mergedFrom])
+                                 v.createdAt.timeIntervalSince1970, filesJSON, dir, mergedFrom, base?.agent, base?.id])
             return v
         }
         try materialize(version)
@@ -277,6 +320,9 @@ public final class ModelRegistry: @unchecked Sendable {
         }
         if let child = try versions(agent: agent).first(where: { $0.parent == id }) {
             throw ModelRegistryError.inUse(agent: agent, id: id, reason: "is the parent of \(child.id)")
+        }
+        if let adapter = try versions().first(where: { $0.base == .init(agent: agent, id: id) }) {
+            throw ModelRegistryError.inUse(agent: agent, id: id, reason: "is the base of adapter \(adapter.agent):\(adapter.id)")
         }
         if let merged = try versions(agent: agent).first(where: { Self.mergeSources($0).contains(id) }) {
             throw ModelRegistryError.inUse(agent: agent, id: id, reason: "was merged into \(merged.id)")
@@ -353,6 +399,16 @@ public final class ModelRegistry: @unchecked Sendable {
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
+    /// What a swap to `v` ships: its files and, for an adapter, the base it needs loaded.
+    public func swapTarget(_ v: ModelVersion) throws -> SwapTarget {
+        var target = SwapTarget(v, directory: path(of: v))
+        if let base = v.base {
+            target.baseVersion = base.id
+            target.baseSha256 = try version(agent: base.agent, id: base.id).sha256
+        }
+        return target
+    }
+
     /// The version as a plain model directory inside the store.
     public func path(of version: ModelVersion) -> String {
         (directory as NSString).appendingPathComponent("versions/\(version.agent)/\(version.id)")
@@ -379,14 +435,6 @@ public final class ModelRegistry: @unchecked Sendable {
         }
     }
 
-    /// The files of a model directory a version keeps: config, tokenizer and weights.
-    static func isModelFile(_ name: String) -> Bool {
-        let named: Set<String> = ["config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                  "tokenizer.model", "vocab.txt", "vocab.json", "merges.txt", "added_tokens.json", "chat_template.jinja",
-                                  "sentence_bert_config.json", "modules.json", "adapter_config.json"]
-        return named.contains(name) || name.hasSuffix(".safetensors") || name.hasSuffix(".safetensors.index.json") || name.hasSuffix(".gguf")
-    }
-
     static func digest(_ files: [ModelVersion.File]) -> String {
         ModelDigest.of(files.map { ($0.name, $0.sha256) })
     }
@@ -404,7 +452,8 @@ public final class ModelRegistry: @unchecked Sendable {
                             createdBy: ModelVersion.Origin(rawValue: row["created_by"]) ?? .import,
                             trainingStep: row["training_step"], evalScores: row["eval_scores"],
                             createdAt: Date(timeIntervalSince1970: row["created_at"]), files: files, source: row["source"],
-                            mergedFrom: row["merged_from"])
+                            mergedFrom: row["merged_from"],
+                            base: (row["base_agent"] as String?).flatMap { a in (row["base_version"] as String?).map { .init(agent: a, id: $0) } })
     }
 
     /// The versions a merged version was made from (its parents and base).

@@ -6,6 +6,9 @@ public struct SwapTarget: Sendable, Equatable {
     public var sha256: String
     public var directory: String
     public var files: [Shoal_V1_ModelFile]
+    /// A LoRA adapter version: the base version it applies to and that base's digest ("" for a whole model).
+    public var baseVersion = ""
+    public var baseSha256 = ""
 
     public init(version: String, sha256: String, directory: String, files: [Shoal_V1_ModelFile]) {
         self.version = version
@@ -521,6 +524,8 @@ public struct SwapOrchestrator {
         c.sha256 = t.sha256
         c.directory = t.directory
         c.files = t.files
+        c.baseVersion = t.baseVersion
+        c.baseSha256 = t.baseSha256
         return c
     }
 }

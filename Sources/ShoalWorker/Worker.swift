@@ -23,6 +23,9 @@ public final class Worker: @unchecked Sendable {
     /// One per skill: the protocol state (`WorkerSession`) and the socket it speaks through.
     private var sessions: [WorkerSession] = []
     private var connections: [Connection] = []
+    /// Per session: the agent it serves (the worker's own, or a hosted adapter's) and the worker
+    /// id the coordinator knows that agent's connections by.
+    private var sessionAgents: [(agent: String, workerId: String)] = []
     private var inFlight = 0
     /// Live-swap steps run here, one at a time: loading a model blocks for a while.
     private let swapQueue = DispatchQueue(label: "shoal-swap")
@@ -59,21 +62,32 @@ public final class Worker: @unchecked Sendable {
 
     /// Runs until `stop` has drained every in-flight request.
     public func run() throws {
-        var info = Shoal_V1_WorkerInfo()
-        info.workerID = options.workerId
-        info.agent = options.agent
-        info.skills = options.skills
-        info.modelID = specialist.modelId
-        info.modelVersion = specialist.modelVersion
-        info.capacity = UInt32(options.capacity)
-        let infoBytes: [UInt8] = try info.serializedBytes()
+        // The worker's own agent, then each hosted adapter as an agent of its own: own worker id
+        // ("<id>/<agent>"), skills and version, so the coordinator routes and swaps it separately.
+        let agents = [(agent: options.agent, workerId: options.workerId, skills: options.skills)]
+            + specialist.hostedAgents.map { (agent: $0.agent, workerId: "\(options.workerId)/\($0.agent)", skills: $0.skills) }
         let now = monotonicMs()
-        for (i, skill) in options.skills.enumerated() {
-            sessions.append(WorkerSession(skill: skill, info: infoBytes, timing: WorkerSession.Timing(options)))
-            connections.append(Connection())
-            try perform(sessions[i].open(now: now), session: i)
+        for a in agents {
+            var info = Shoal_V1_WorkerInfo()
+            info.workerID = a.workerId
+            info.agent = a.agent
+            info.skills = a.skills
+            info.modelID = specialist.modelId
+            info.modelVersion = specialist.modelVersion(agent: a.agent)
+            info.capacity = UInt32(options.capacity)
+            let infoBytes: [UInt8] = try info.serializedBytes()
+            for skill in a.skills {
+                let i = sessions.count
+                sessions.append(WorkerSession(skill: skill, info: infoBytes, timing: WorkerSession.Timing(options)))
+                connections.append(Connection())
+                sessionAgents.append((a.agent, a.workerId))
+                try perform(sessions[i].open(now: now), session: i)
+            }
         }
         logger.info("worker \(options.workerId) serving \(options.skills.joined(separator: ", ")) via \(options.coordinator) (capacity \(options.capacity), model \(specialist.modelId)@\(specialist.modelVersion))")
+        for a in agents.dropFirst() {
+            logger.info("  and agent \(a.agent) (adapter \(specialist.modelVersion(agent: a.agent))) serving \(a.skills.joined(separator: ", ")) as \(a.workerId)")
+        }
         var draining = false
         var drainingSince: Int64 = 0
         // Requests the coordinator dispatched before it saw the draining heartbeat are still on
@@ -189,8 +203,8 @@ public final class Worker: @unchecked Sendable {
         let trace = TraceParent(header.traceparent).map { TracedRequest(caller: $0, span: $0.child(), skill: skill,
                                                                          startUnixNano: Span.nowUnixNano(), sink: options.spans, logger: logger) }
         let reply = ReplyContext(address: address, session: i, generation: generation, shoal: shoal,
-                                 requestId: header.requestID, workerId: options.workerId,
-                                 modelVersion: specialist.modelVersion, trace: trace)
+                                 requestId: header.requestID, workerId: sessionAgents[i].workerId,
+                                 modelVersion: specialist.modelVersion(agent: sessionAgents[i].agent), trace: trace)
         let outbox = self.outbox, wakeup = self.wakeup, specialist = self.specialist
         if let decodeError {
             if outbox.push(reply.final(.badRequest, decodeError, latencyUs: 0)) { wakeup.ring() }
@@ -213,7 +227,7 @@ public final class Worker: @unchecked Sendable {
             ? PartialSink { text in if outbox.push(reply.partial(text)) { wakeup.ring() } }
             : PartialSink.discard
         // The model is chosen here, in arrival order, not when the task gets a thread.
-        let swappable = self.swappable, ticket = swappable?.admit()
+        let swappable = self.swappable, ticket = swappable?.admit(skill: skill)
         Task {
             let started = DispatchTime.now().uptimeNanoseconds
             let message: Outgoing
@@ -240,12 +254,12 @@ public final class Worker: @unchecked Sendable {
             return
         }
         logger.info("swap \(c.swapID): \(c.kind) \(c.version)")
-        let swap = self.swap, outbox = self.outbox, wakeup = self.wakeup, logger = self.logger
+        let swap = self.swap, outbox = self.outbox, wakeup = self.wakeup, logger = self.logger, agent = sessionAgents[i].agent
         // COMMIT is a pointer switch: done right here on the I/O thread, so every request that
         // arrived before it runs on the old model and every one after on the new. Loading
         // (PREPARE) takes a while and goes to the swap queue.
         let work = { @Sendable in
-            let ack = swap.handle(c)
+            let ack = swap.handle(c, agent: agent)
             if ack.ok { logger.info("swap \(c.swapID): \(c.kind) \(c.version) done; serving \(ack.servingVersion)") }
             else { logger.error("swap \(c.swapID): \(c.kind) \(c.version) failed: \(ack.reason)") }
             // Not a request: `final: false` keeps it out of the in-flight count.

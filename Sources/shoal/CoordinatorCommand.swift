@@ -108,7 +108,7 @@ struct CoordinatorCommand: ParsableCommand {
                                           retentionHours: journalRetentionHours, modelStore: models,
                                           modelRoots: modelRoots.isEmpty ? [here] : modelRoots, recoverJournal: journalRecover,
                                           topologySkills: Set(skills), security: try security(),
-                                          modelCheck: { try Generator.checkServable(path: $0) }, modelMerger: mergeModels,
+                                          modelCheck: { try Generator.checkServable(path: $0, base: $1) }, modelMerger: mergeModels,
                                           metrics: metrics, spans: exporter)
         FileHandle.standardOutput.write(Data("shoal coordinator listening on \(coordinator.endpoint)\n".utf8))
         let metricsFailure = FailureBox()

@@ -35,7 +35,8 @@ struct ModelsListCommand: ParsableCommand {
             let eval = (try? JSONSerialization.data(withJSONObject: v["eval_scores"] ?? [:], options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             say([pad(agent, 12), pad(id, 8), pad(String((v["sha256"] as? String ?? "").prefix(12)), 13), pad(v["parent"] as? String ?? "-", 8),
                  pad(v["created_by"] as? String ?? "", 11), pad((v["training_step"] as? Int).map(String.init) ?? "-", 6), pad(created, 20),
-                 pad(served[agent] == id ? "*" : "", 7), eval].joined(separator: " "))
+                 pad(served[agent] == id ? "*" : "", 7), eval].joined(separator: " ")
+                + ((v["base"] as? [String: Any]).map { "  adapter on \($0["agent"] as? String ?? "?"):\($0["id"] as? String ?? "?")" } ?? ""))
         }
         if let history = answer["history"] as? [String], !history.isEmpty {
             say("served, newest first (what `shoal rollback` walks back through): " + history.joined(separator: " ← "))
@@ -47,11 +48,18 @@ struct ModelsImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Check that a model directory loads, then register it as a version of an agent.",
-        discussion: "DIR must be readable by the coordinator too (it copies the files into its content-addressed store).")
+        discussion: """
+            DIR must be readable by the coordinator too (it copies the files into its content-addressed store). \
+            A LoRA adapter (PEFT: adapter_config.json + adapter_model.safetensors) is imported with \
+            --adapter DIR --base [AGENT:]VERSION: the version holds only the adapter, and a swap to it \
+            ships only the adapter to workers that serve the base.
+            """)
 
     @OptionGroup var endpoint: CoordinatorEndpoint
     @Option(help: "The agent the version belongs to.") var agent: String
-    @Argument(help: "The model directory (config.json, *.safetensors, tokenizer.json).") var directory: String
+    @Argument(help: "The model directory (config.json, *.safetensors, tokenizer.json) or .gguf file.") var directory: String?
+    @Option(help: ArgumentHelp("A LoRA adapter directory (PEFT layout) to import instead of a model.", valueName: "DIR")) var adapter: String?
+    @Option(help: ArgumentHelp("The adapter's base: a version of this agent, or AGENT:VERSION.", valueName: "[AGENT:]VERSION")) var base: String?
     @Option(name: .customLong("created-by"), help: "sft, grpo or import.") var createdBy = "import"
     @Option(help: "The version it was trained from (default: the agent's current version).") var parent: String?
     @Option(name: .customLong("training-step"), help: "The training step that produced it.") var trainingStep: Int?
@@ -62,19 +70,35 @@ struct ModelsImportCommand: ParsableCommand {
 
     func run() throws { try execute() }
 
+    func validate() throws {
+        switch (directory, adapter) {
+        case (nil, nil): throw ValidationError("name the model directory (DIR) or a LoRA adapter (--adapter DIR)")
+        case (.some, .some): throw ValidationError("give either a model directory or --adapter, not both")
+        default: break
+        }
+        if adapter != nil, base == nil { throw ValidationError("--adapter needs --base [AGENT:]VERSION: the version the adapter applies to") }
+        if adapter == nil, base != nil { throw ValidationError("--base applies to --adapter only") }
+    }
+
     func execute() throws {
-        let dir = URL(fileURLWithPath: directory).standardizedFileURL.path
-        // Here first, for a quick answer; the coordinator checks again before it registers the version.
-        do { try Generator.checkServable(path: dir) } catch let e as Generator.ServableError { throw CommandFailure("\(e)") } catch {
-            throw CommandFailure("\(dir): the model does not load: \(error)")
+        let dir = URL(fileURLWithPath: adapter ?? directory ?? "").standardizedFileURL.path
+        if adapter != nil {
+            // The base lives in the coordinator's store, which checks the adapter against it.
+            _ = try LoRAConfig.read(path: (dir as NSString).appendingPathComponent(LoRAConfig.configFileName))
+        } else {
+            // Here first, for a quick answer; the coordinator checks again before it registers the version.
+            do { try Generator.checkServable(path: dir) } catch let e as Generator.ServableError { throw CommandFailure("\(e)") } catch {
+                throw CommandFailure("\(dir): the model does not load: \(error)")
+            }
         }
         let answer = try endpoint.client().importModel(
             agent: agent, directory: dir, createdBy: createdBy, parent: parent, trainingStep: trainingStep, evalScores: evalScores, id: id,
-            newAgent: newAgent)
+            newAgent: newAgent, base: base)
         if json { printJSON(answer); return }
         let v = answer["version"] as? [String: Any] ?? [:]
         let created = answer["created"] as? Bool ?? false
-        say("\(created ? "registered" : "already registered as") \(agent) \(v["id"] as? String ?? "?") (sha256 \((v["sha256"] as? String ?? "").prefix(16))…, parent \(v["parent"] as? String ?? "none"))")
+        let baseNote = (v["base"] as? [String: Any]).map { ", adapter on \($0["agent"] as? String ?? "?"):\($0["id"] as? String ?? "?")" } ?? ""
+        say("\(created ? "registered" : "already registered as") \(agent) \(v["id"] as? String ?? "?") (sha256 \((v["sha256"] as? String ?? "").prefix(16))…, parent \(v["parent"] as? String ?? "none")\(baseNote))")
     }
 }
 

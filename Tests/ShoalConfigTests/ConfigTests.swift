@@ -26,6 +26,27 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(error("name: a\nbackend: builtin\nmodel: echo\nchat_template: raw").contains("applies to the swift backend only"))
     }
 
+    func testAdaptersAreAgentsOfTheirOwnOnTheSameModelAndBadOnesAreNamed() throws {
+        let a = try AgentSpec.parse(yaml: """
+            name: smol
+            backend: swift
+            model: shipped:smollm2
+            adapters:
+              - {agent: smol-math, skills: [math], path: adapters/math}
+              - {agent: smol-tools}
+            """, file: "agents/smol.yaml")
+        XCTAssertEqual(a.adapters, [AgentSpec.Adapter(agent: "smol-math", skills: ["math"], path: "adapters/math"),
+                                    AgentSpec.Adapter(agent: "smol-tools", skills: ["smol-tools"], path: nil)])
+        let head = "name: smol\nbackend: swift\nmodel: m\n"
+        XCTAssertTrue(error(head + "adapters:\n  - {agent: smol}\n").contains("already an agent of this file"))
+        XCTAssertTrue(error(head + "adapters:\n  - {agent: a, skills: [smol]}\n").contains("\"smol\" is already served by this file"))
+        XCTAssertTrue(error(head + "adapters:\n  - {agent: a}\n  - {agent: b, skills: [a]}\n").contains("already served"))
+        XCTAssertTrue(error(head + "adapters:\n  - {agent: 9a}\n").contains("adapters[0].agent"))
+        XCTAssertTrue(error(head + "adapters:\n  - {agent: a, rank: 8}\n").contains("rank"))
+        XCTAssertTrue(error(head + "adapters:\n  - {agent: a, skills: [shoal.x]}\n").contains("reserved"))
+        XCTAssertTrue(error("name: c\nbackend: builtin\nmodel: calculator\nadapters:\n  - {agent: a}\n").contains("swift backend only"))
+    }
+
     func testAValidAgentParsesWithSamplingAndVerifier() throws {
         let a = try AgentSpec.parse(yaml: """
             name: math
@@ -49,7 +70,7 @@ final class ConfigTests: XCTestCase {
     func testEveryBadValueIsAnErrorNamingTheFileTheKeyAndTheReason() {
         let base = "name: m\nbackend: builtin\nmodel: calculator\n"
         XCTAssertEqual(error(base + "concurency: 2\n"),
-                       "agents/x.yaml: concurency: unknown key (known keys: name, description, skills, backend, model, chat_template, endpoint, concurrency, sampling, verifier, reward)")
+                       "agents/x.yaml: concurency: unknown key (known keys: name, description, skills, backend, model, chat_template, endpoint, concurrency, sampling, verifier, reward, adapters)")
         XCTAssertEqual(error(base + "concurrency: 0\n"), "agents/x.yaml: concurrency: must be ≥ 1, got 0")
         XCTAssertEqual(error(base + "concurrency: lots\n"), "agents/x.yaml: concurrency: must be an integer, got \"lots\"")
         XCTAssertEqual(error("backend: builtin\nmodel: calculator\n"), "agents/x.yaml: name: is required")

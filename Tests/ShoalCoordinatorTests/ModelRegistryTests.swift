@@ -99,13 +99,13 @@ final class ModelRegistryTests: XCTestCase {
     func testImportRegistersNothingWhenTheModelDoesNotLoad() throws {
         let registry = try ModelRegistry(directory: root + "/store")
         struct Broken: Error {}
-        XCTAssertThrowsError(try registry.importDirectory(try modelDir("bad", weights: [1, 2, 3]), agent: "math", validate: { _ in throw Broken() })) { e in
+        XCTAssertThrowsError(try registry.importDirectory(try modelDir("bad", weights: [1, 2, 3]), agent: "math", validate: { _, _ in throw Broken() })) { e in
             guard case .failedToLoad(let dir, _)? = e as? ModelRegistryError else { return XCTFail("\(e)") }
             XCTAssertTrue(dir.hasSuffix("/bad"))
         }
         XCTAssertEqual(try registry.versions(agent: "math").count, 0)
         var validated: String?
-        _ = try registry.importDirectory(try modelDir("good", weights: [4, 5, 6]), agent: "math", validate: { validated = $0 })
+        _ = try registry.importDirectory(try modelDir("good", weights: [4, 5, 6]), agent: "math", validate: { model, _ in validated = model })
         XCTAssertEqual(validated.map { ($0 as NSString).lastPathComponent }, "good")
     }
 
@@ -141,16 +141,71 @@ final class ModelRegistryTests: XCTestCase {
         XCTAssertEqual(handed.count, 1)
         XCTAssertEqual(try registry.versions(agent: "math").count, 0, "nothing is registered before the pool runs it")
         struct DoesNotLoad: Error, CustomStringConvertible { var description: String { "tensor 'x' has the wrong shape" } }
-        let refused = AdminService.runImport(handed[0], registry: registry, check: { _ in throw DoesNotLoad() })
+        let refused = AdminService.runImport(handed[0], registry: registry, check: { _, _ in throw DoesNotLoad() })
         XCTAssertEqual(try code(refused), .badRequest)
         XCTAssertEqual(try registry.versions(agent: "math").count, 0)
-        let accepted = AdminService.runImport(handed[0], registry: registry, check: { _ in })
+        let accepted = AdminService.runImport(handed[0], registry: registry, check: { _, _ in })
         XCTAssertEqual(try code(accepted), .ok)
         XCTAssertEqual(try Shoal_V1_ReplyHeader(serializedBytes: XCTUnwrap(accepted?.dropLast().last)).requestID, 7)
         XCTAssertEqual(try registry.versions(agent: "math").count, 1)
         // A full pool.
         let full = AdminService.answer(try request(params), registry: registry, broker: &broker, now: 0, importer: { _ in false }, into: &out)
         XCTAssertEqual(try code(full), .overloaded)
+    }
+
+    /// An adapter-shaped directory (PEFT file names); the validator is what loads it.
+    func adapterDir(_ name: String, weights: [UInt8]) throws -> String {
+        let dir = (root as NSString).appendingPathComponent(name)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data(#"{"peft_type":"LORA","r":2,"lora_alpha":4,"target_modules":["q_proj"]}"#.utf8).write(to: URL(fileURLWithPath: dir + "/adapter_config.json"))
+        try Data(weights).write(to: URL(fileURLWithPath: dir + "/adapter_model.safetensors"))
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: dir + "/README.md"))
+        return dir
+    }
+
+    func testAnAdapterIsAVersionThatShipsOnlyItsFilesAndNamesItsBase() throws {
+        let registry = try ModelRegistry(directory: root + "/store")
+        let base = try registry.importDirectory(try modelDir("base", weights: [1, 2, 3]), agent: "smol").version
+        var checked: (model: String, base: String?)?
+        let (adapter, created) = try registry.importDirectory(try adapterDir("math-lora", weights: [9, 9]), agent: "smol-math",
+                                                              base: .init(agent: "smol", id: base.id),
+                                                              validate: { checked = ($0, $1) })
+        XCTAssertTrue(created)
+        XCTAssertEqual(checked?.base, registry.path(of: base), "the adapter is checked against its base's stored files")
+        XCTAssertEqual(adapter.files.map(\.name), ["adapter_config.json", "adapter_model.safetensors"])
+        XCTAssertEqual(adapter.base, .init(agent: "smol", id: "v1"))
+        XCTAssertEqual(adapter.json["kind"] as? String, "adapter")
+        XCTAssertEqual(adapter.json["base"] as? [String: String], ["agent": "smol", "id": "v1"])
+        XCTAssertEqual(base.json["kind"] as? String, "model")
+        XCTAssertEqual(try registry.version(agent: "smol-math", id: adapter.id).base, adapter.base, "the base survives a reload")
+
+        // A swap to it ships the adapter and names the base's digest, which the worker must serve.
+        let target = try registry.swapTarget(adapter)
+        XCTAssertEqual(target.files.map(\.name), ["adapter_config.json", "adapter_model.safetensors"])
+        XCTAssertEqual(target.baseVersion, "v1")
+        XCTAssertEqual(target.baseSha256, base.sha256)
+        XCTAssertEqual(try registry.swapTarget(base).baseSha256, "")
+
+        // Refused by name: an adapter without a base, --base on a whole model, an adapter on an adapter.
+        XCTAssertThrowsError(try registry.importDirectory(try adapterDir("loose", weights: [7]), agent: "smol-math")) {
+            XCTAssertTrue("\($0)".contains("LoRA adapter") && "\($0)".contains("--base"), "\($0)")
+        }
+        XCTAssertThrowsError(try registry.importDirectory(try modelDir("whole", weights: [5]), agent: "smol-math", base: .init(agent: "smol", id: "v1"))) {
+            XCTAssertEqual($0 as? ModelRegistryError, .notAnAdapter((self.root as NSString).appendingPathComponent("whole")))
+        }
+        XCTAssertThrowsError(try registry.importDirectory(try adapterDir("stacked", weights: [6]), agent: "smol-math",
+                                                          base: .init(agent: "smol-math", id: adapter.id))) {
+            XCTAssertEqual($0 as? ModelRegistryError, .adapterOnAdapter(agent: "smol-math", id: adapter.id))
+        }
+        XCTAssertThrowsError(try registry.importDirectory(try adapterDir("orphan", weights: [8]), agent: "smol-math", base: .init(agent: "smol", id: "v9"))) {
+            XCTAssertEqual($0 as? ModelRegistryError, .unknownVersion(agent: "smol", id: "v9"))
+        }
+        // The base stays while an adapter needs it.
+        XCTAssertThrowsError(try registry.remove(agent: "smol", id: "v1")) {
+            XCTAssertTrue("\($0)".contains("is the base of adapter smol-math:\(adapter.id)"), "\($0)")
+        }
+        try registry.remove(agent: "smol-math", id: adapter.id)
+        try registry.remove(agent: "smol", id: "v1")
     }
 
     func testImportRejectsADirectoryWithoutWeightsOrConfigAndNamesIt() throws {

@@ -67,10 +67,12 @@ public struct Generator: Sendable {
 
     /// Loads the model at `path` the way a worker serving it would (any chat template: the agent
     /// may name its own) and throws what would stop it from serving: a file that does not parse,
-    /// a tensor of the wrong shape, an unsupported architecture, no tokenizer.
-    public static func checkServable(path: String) throws {
-        let generator = try load(path: path, template: .override(nil))
-        guard generator.tokenizer != nil else { throw ServableError.noTokenizer(path) }
+    /// a tensor of the wrong shape, an unsupported architecture, no tokenizer. With `base`, `path`
+    /// is a LoRA adapter, checked against the model at `base`.
+    public static func checkServable(path: String, base: String? = nil) throws {
+        let generator = try load(path: base ?? path, template: .override(nil))
+        guard generator.tokenizer != nil else { throw ServableError.noTokenizer(base ?? path) }
+        if base != nil { _ = try LoRAWeights.load(directory: path, for: generator.model.config, name: "check") }
     }
 
     public enum ServableError: Error, CustomStringConvertible {

@@ -141,3 +141,31 @@ struct AdapterRows {
                     alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 }
+
+extension LoRAWeights {
+    /// Writes a random adapter for a model of `model`'s shape in PEFT's layout (benchmarks,
+    /// tests): A and B uniform in ±`magnitude`/√fan-in, so it changes the output noticeably.
+    public static func writeRandom(directory: String, for model: DecoderConfig, lora: LoRAConfig, seed: UInt64, magnitude: Double = 1) throws {
+        try lora.validate()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var rng = SplitMix64(seed: seed)
+        func values(_ count: Int, fanIn: Int) -> [Float] {
+            let bound = magnitude / Double(fanIn).squareRoot()
+            return (0..<count).map { _ in Float((rng.nextUnit() * 2 - 1) * bound) }
+        }
+        var tensors: [SafetensorsWriter.Tensor] = []
+        for l in 0..<model.layerCount {
+            for target in lora.targets.sorted() {
+                let (out, inFeatures) = shape(target, model)
+                let module = "base_model.model.model.layers.\(l).\(target.modulePath)"
+                tensors.append(.init(name: module + ".lora_A.weight", shape: [lora.rank, inFeatures], values: values(lora.rank * inFeatures, fanIn: inFeatures)))
+                tensors.append(.init(name: module + ".lora_B.weight", shape: [out, lora.rank], values: values(out * lora.rank, fanIn: lora.rank)))
+            }
+        }
+        try SafetensorsWriter.write(tensors, to: (directory as NSString).appendingPathComponent(LoRAConfig.weightsFileName))
+        let config: [String: Any] = ["peft_type": "LORA", "task_type": "CAUSAL_LM", "r": lora.rank, "lora_alpha": lora.alpha,
+                                     "target_modules": lora.targets.sorted().map(\.rawValue), "lora_dropout": 0.0, "bias": "none"]
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+            .write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(LoRAConfig.configFileName)))
+    }
+}

@@ -536,6 +536,12 @@ public nonisolated struct Shoal_V1_SwapControl: Sendable {
   /// what to fetch (service "shoal.blob") where it is not
   public var files: [Shoal_V1_ModelFile] = []
 
+  /// a LoRA adapter version: the version of the base it applies to ("" = a whole model)
+  public var baseVersion: String = String()
+
+  /// and that base's digest, which the worker must already serve
+  public var baseSha256: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -1494,7 +1500,7 @@ nonisolated extension Shoal_V1_ModelFile: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Shoal_V1_SwapControl: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SwapControl"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}swap_id\0\u{1}agent\0\u{1}version\0\u{1}sha256\0\u{1}directory\0\u{1}files\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{3}swap_id\0\u{1}agent\0\u{1}version\0\u{1}sha256\0\u{1}directory\0\u{1}files\0\u{3}base_version\0\u{3}base_sha256\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1509,6 +1515,8 @@ nonisolated extension Shoal_V1_SwapControl: SwiftProtobuf.Message, SwiftProtobuf
       case 5: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.directory) }()
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.files) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.baseVersion) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.baseSha256) }()
       default: break
       }
     }
@@ -1536,6 +1544,12 @@ nonisolated extension Shoal_V1_SwapControl: SwiftProtobuf.Message, SwiftProtobuf
     if !self.files.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.files, fieldNumber: 7)
     }
+    if !self.baseVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.baseVersion, fieldNumber: 8)
+    }
+    if !self.baseSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.baseSha256, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1547,6 +1561,8 @@ nonisolated extension Shoal_V1_SwapControl: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.sha256 != rhs.sha256 {return false}
     if lhs.directory != rhs.directory {return false}
     if lhs.files != rhs.files {return false}
+    if lhs.baseVersion != rhs.baseVersion {return false}
+    if lhs.baseSha256 != rhs.baseSha256 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

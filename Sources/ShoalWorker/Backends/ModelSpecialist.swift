@@ -20,14 +20,28 @@ import ShoalWire
 /// (`SampledTokens`: token ids, log-probs, finish reason, the log-probs' temperature) in their
 /// typed `tokens` field, and `completion_tokens` in their metadata.
 public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
-    // `serving` and `staged` are guarded by `lock`; everything else is immutable after init.
+    // `serving`, `staged` and `agents` are guarded by `lock`; everything else is immutable after init.
     public let modelId: String
     let sampling: AgentSpec.Sampling
     let maxBatch: Int
     let template: Generator.TemplateChoice
+    /// The worker's own agent; `hostedAgents` are adapters on the same model.
+    let mainAgent: String
+    public let hostedAgents: [HostedAgent]
+    /// Which agent (and so which adapter) each skill's requests go to.
+    private let agentOfSkill: [String: String]
     private let lock = NSLock()
     private var serving: LoadedModel
     private var staged: LoadedModel?
+    private var agents: [String: AgentState]
+
+    /// What one agent of this process serves: a version, and the adapter it runs through (nil:
+    /// the bare model). A swap stages the next and commits it in one switch.
+    struct AgentState {
+        var version: String
+        var adapter: LoRAWeights?
+        var staged: (version: String, adapter: LoRAWeights?)?
+    }
 
     public init(agent: AgentSpec) throws {
         let base = (agent.sourceFile as NSString).deletingLastPathComponent
@@ -47,26 +61,72 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         maxBatch = agent.concurrency
         modelId = path.hasSuffix(".gguf") ? ((path as NSString).lastPathComponent as NSString).deletingPathExtension : (path as NSString).lastPathComponent
         // A directory's VERSION file labels it; a .gguf file's sits beside it.
-        let versionFile = ((path.hasSuffix(".gguf") ? (path as NSString).deletingLastPathComponent : path) as NSString).appendingPathComponent("VERSION")
-        let version = (try? String(contentsOfFile: versionFile, encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "local"
-        serving = LoadedModel(generator: generator, version: version, maxBatch: agent.concurrency)
+        let version = Self.versionLabel(of: path.hasSuffix(".gguf") ? (path as NSString).deletingLastPathComponent : path)
+        serving = LoadedModel(generator: generator, version: version, maxBatch: agent.concurrency, source: path)
+        mainAgent = agent.name
+        var agents = [agent.name: AgentState(version: version)]
+        var agentOfSkill = Dictionary(uniqueKeysWithValues: agent.skills.map { ($0, agent.name) })
+        for a in agent.adapters {
+            var state = AgentState(version: version)
+            if let relative = a.path {
+                let dir = relative.hasPrefix("/") ? relative : (base as NSString).appendingPathComponent(relative)
+                let label = Self.versionLabel(of: dir)
+                do { state.adapter = try LoRAWeights.load(directory: dir, for: generator.model.config, name: label) } catch {
+                    throw SpecialistFailure("\(agent.sourceFile): adapters: \(a.agent): \(error)")
+                }
+                state.version = label
+            }
+            agents[a.agent] = state
+            for skill in a.skills { agentOfSkill[skill] = a.agent }
+        }
+        self.agents = agents
+        self.agentOfSkill = agentOfSkill
+        hostedAgents = agent.adapters.map { HostedAgent(agent: $0.agent, skills: $0.skills) }
         serving.start()
     }
 
-    public var modelVersion: String { lock.withLock { serving.version } }
-
-    public func handle(_ request: SpecialistRequest, partials: PartialSink) async throws -> SpecialistReply {
-        try await handle(request, partials: partials, ticket: admit())
+    /// The label in `directory`'s VERSION file, or "local".
+    static func versionLabel(of directory: String) -> String {
+        (try? String(contentsOfFile: (directory as NSString).appendingPathComponent("VERSION"), encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "local"
     }
 
-    public func admit() -> SpecialistTicket {
+    public var modelVersion: String { modelVersion(agent: mainAgent) }
+
+    public func modelVersion(agent: String) -> String { lock.withLock { agents[agent]?.version ?? serving.version } }
+
+    /// The adapters this process holds now, by agent (for status and benchmarks).
+    public var adapterVersions: [String: String] {
+        lock.withLock { agents.compactMapValues { $0.adapter == nil ? nil : $0.version } }
+    }
+
+    public func handle(_ request: SpecialistRequest, partials: PartialSink) async throws -> SpecialistReply {
+        try await handle(request, partials: partials, ticket: admit(skill: request.skill))
+    }
+
+    /// What a request was admitted to: the model, the adapter and the version they make.
+    final class Admission {
+        let model: LoadedModel
+        let adapter: LoRAWeights?
+        let version: String
+        init(model: LoadedModel, adapter: LoRAWeights?, version: String) {
+            self.model = model
+            self.adapter = adapter
+            self.version = version
+        }
+    }
+
+    public func admit(skill: String) -> SpecialistTicket {
         // Taken under the lock, so a commit cannot retire the model between choosing and using it.
-        SpecialistTicket(model: lock.withLock { serving.acquire() })
+        lock.withLock {
+            let state = agents[agentOfSkill[skill] ?? mainAgent]
+            return SpecialistTicket(model: Admission(model: serving.acquire(), adapter: state?.adapter, version: state?.version ?? serving.version))
+        }
     }
 
     public func handle(_ request: SpecialistRequest, partials: PartialSink, ticket: SpecialistTicket) async throws -> SpecialistReply {
-        guard let model = ticket.model as? LoadedModel else { throw SpecialistFailure("internal: a ticket from another specialist") }
+        guard let admission = ticket.model as? Admission else { throw SpecialistFailure("internal: a ticket from another specialist") }
+        let model = admission.model
         defer { model.release() }
         let generator = model.generator
         guard let tokenizer = generator.tokenizer else { throw SpecialistFailure("model has no tokenizer") }
@@ -97,7 +157,7 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
             throw SpecialistFailure("the prompt is \(prompt.count) tokens; the model's context is \(context) tokens")
         }
         params.maxTokens = min(params.maxTokens, context - prompt.count)
-        let job = GenerationRequest(prompt: prompt, params: params)
+        let job = GenerationRequest(prompt: prompt, params: params, adapter: admission.adapter)
         let completion: Completion = try await withCheckedThrowingContinuation { continuation in
             model.enqueue(LoadedModel.Job(request: job, partials: request.params["stream"] == "tokens" ? partials : nil) { result in
                 continuation.resume(with: result)
@@ -117,7 +177,7 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         metadata["prompt_tokens"] = String(prompt.count)
         var reply = SpecialistReply(output: completion.text ?? tokenizer.decode(completion.tokenIds), metadata: metadata)
         reply.tokens = tokens
-        reply.modelVersion = model.version
+        reply.modelVersion = admission.version
         return reply
     }
 
@@ -130,52 +190,93 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
 
     // MARK: live swap
 
-    public func prepare(version: String, directory: String) throws {
+    /// Three kinds of version: a LoRA adapter on the base this process serves (only the adapter
+    /// loads; the base stays), the base itself (back to the bare model, e.g. a rollback from an
+    /// adapter), or another whole model (loaded beside the serving one; only for a worker whose
+    /// model no hosted adapter shares).
+    public func prepare(_ v: SwapVersion) throws {
+        let (base, known) = lock.withLock { (serving, agents[v.agent] != nil) }
+        guard known else { throw SpecialistFailure("this worker serves no agent '\(v.agent)'") }
+        if LoRAConfig.isAdapter(directory: v.directory) {
+            let digest = try base.digest()
+            guard !v.baseSha256.isEmpty, v.baseSha256 == digest else {
+                throw SpecialistFailure("adapter \(v.version) applies to base \(v.baseVersion.isEmpty ? "?" : v.baseVersion) (sha256 \(v.baseSha256.prefix(12))…); "
+                                        + "this worker serves \(base.version) (sha256 \(digest.prefix(12))…): swap the base first")
+            }
+            let adapter: LoRAWeights
+            do { adapter = try LoRAWeights.load(directory: v.directory, for: base.generator.model.config, name: v.version) } catch {
+                throw SpecialistFailure("\(v.directory): the adapter does not load: \(error)")
+            }
+            try Self.smoke(base.generator, adapter: adapter, source: v.directory)
+            lock.withLock { agents[v.agent]?.staged = (v.version, adapter) }
+            return
+        }
+        if !v.sha256.isEmpty, (try? base.digest()) == v.sha256 {
+            lock.withLock { agents[v.agent]?.staged = (v.version, nil) }
+            return
+        }
+        guard v.agent == mainAgent, hostedAgents.isEmpty else {
+            let sharing = ([mainAgent] + hostedAgents.map(\.agent)).filter { $0 != v.agent }
+            throw SpecialistFailure("\(v.directory) is a whole model, and agent '\(v.agent)' runs on the base model it shares with \(sharing.joined(separator: ", ")); "
+                                    + "swap it to an adapter version of that base")
+        }
         let generator: Generator
-        do { generator = try Generator.load(path: directory, template: template) } catch {
-            throw SpecialistFailure("\(directory): the model does not load: \(error)")
+        do { generator = try Generator.load(path: v.directory, template: template) } catch {
+            throw SpecialistFailure("\(v.directory): the model does not load: \(error)")
         }
-        guard let tokenizer = generator.tokenizer else {
-            throw SpecialistFailure("\(directory): no tokenizer.json; the swift backend needs one")
+        guard generator.tokenizer != nil else {
+            throw SpecialistFailure("\(v.directory): no tokenizer.json; the swift backend needs one")
         }
-        let current = lock.withLock { serving.generator }
-        if generator.model.config.vocabSize != current.model.config.vocabSize {
-            throw SpecialistFailure("\(directory): vocabulary of \(generator.model.config.vocabSize) tokens; the serving model has \(current.model.config.vocabSize) (incompatible)")
+        if generator.model.config.vocabSize != base.generator.model.config.vocabSize {
+            throw SpecialistFailure("\(v.directory): vocabulary of \(generator.model.config.vocabSize) tokens; the serving model has \(base.generator.model.config.vocabSize) (incompatible)")
         }
-        // Smoke generation: the new weights must produce finite log-probabilities.
+        try Self.smoke(generator, adapter: nil, source: v.directory)
+        let model = LoadedModel(generator: generator, version: v.version, maxBatch: maxBatch, source: v.directory,
+                                digest: v.sha256.isEmpty ? nil : v.sha256)
+        lock.withLock {
+            staged = model
+            agents[v.agent]?.staged = (v.version, nil)
+        }
+    }
+
+    /// Smoke generation: the new weights must produce finite log-probabilities.
+    static func smoke(_ generator: Generator, adapter: LoRAWeights?, source: String) throws {
+        guard let tokenizer = generator.tokenizer else { throw SpecialistFailure("\(source): no tokenizer") }
         var params = SamplingParams(maxTokens: 2, temperature: 0)
         params.stopTokenIds = generator.endOfSequenceTokenIds
         let prompt = tokenizer.encode("Hello")
-        guard !prompt.isEmpty else { throw SpecialistFailure("\(directory): the tokenizer encodes \"Hello\" to nothing") }
+        guard !prompt.isEmpty else { throw SpecialistFailure("\(source): the tokenizer encodes \"Hello\" to nothing") }
         let smoke: [Completion]
-        do { smoke = try generator.generate(prompts: [prompt], params: params) } catch {
-            throw SpecialistFailure("\(directory): smoke generation failed: \(error)")
+        do { smoke = try generator.generate(requests: [GenerationRequest(prompt: prompt, params: params, adapter: adapter)]) } catch {
+            throw SpecialistFailure("\(source): smoke generation failed: \(error)")
         }
         guard let first = smoke.first, first.logprobs.allSatisfy(\.isFinite) else {
-            throw SpecialistFailure("\(directory): smoke generation gave non-finite log-probabilities (broken weights)")
+            throw SpecialistFailure("\(source): smoke generation gave non-finite log-probabilities (broken weights)")
         }
-        let model = LoadedModel(generator: generator, version: version, maxBatch: maxBatch)
-        lock.withLock { staged = model }
     }
 
-    public func commit(version: String) throws -> String {
-        let old: LoadedModel = try lock.withLock {
-            guard let next = staged, next.version == version else {
-                throw SpecialistFailure("no model staged for version \(version)\(staged.map { " (staged: \($0.version))" } ?? "")")
+    public func commit(version: String, agent: String) throws -> String {
+        let old: LoadedModel? = try lock.withLock {
+            guard let next = agents[agent]?.staged, next.version == version else {
+                throw SpecialistFailure("no version staged for agent '\(agent)' as \(version)\(agents[agent]?.staged.map { " (staged: \($0.version))" } ?? "")")
             }
-            next.start()
+            agents[agent] = AgentState(version: version, adapter: next.adapter)
+            guard agent == mainAgent, let model = staged, model.version == version else { return nil }
+            model.start()
             let old = serving
-            serving = next
+            serving = model
             staged = nil
             return old
         }
-        old.retire()
+        old?.retire()
         return version
     }
 
-
-    public func abort(version: String) {
-        lock.withLock { if staged?.version == version { staged = nil } }
+    public func abort(version: String, agent: String) {
+        lock.withLock {
+            if agents[agent]?.staged?.version == version { agents[agent]?.staged = nil }
+            if agent == mainAgent, staged?.version == version { staged = nil }
+        }
     }
 }
 
@@ -186,6 +287,9 @@ final class LoadedModel: @unchecked Sendable {
     let generator: Generator
     let version: String
     let maxBatch: Int
+    /// Where it was loaded from, and its registry digest once known (computed on first use: it reads every byte).
+    let source: String
+    private var knownDigest: String?
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var users = 0
@@ -197,10 +301,21 @@ final class LoadedModel: @unchecked Sendable {
         let done: @Sendable (Result<Completion, Error>) -> Void
     }
 
-    init(generator: Generator, version: String, maxBatch: Int) {
+    init(generator: Generator, version: String, maxBatch: Int, source: String, digest: String? = nil) {
         self.generator = generator
         self.version = version
         self.maxBatch = maxBatch
+        self.source = source
+        knownDigest = digest
+    }
+
+    /// The digest the registry gives these weights (what an adapter's base must match).
+    func digest() throws -> String {
+        if let known = condition.withLock({ knownDigest }) { return known }
+        let digest: String
+        do { digest = try ModelDigest.ofModel(at: source) } catch { throw SpecialistFailure("\(source): cannot hash the serving model: \(error)") }
+        condition.withLock { knownDigest = digest }
+        return digest
     }
 
     func start() {

@@ -10,7 +10,8 @@ struct ModelSwap: Sendable {
     let fetcher: ModelFetcher
     let workerId: String
 
-    func handle(_ c: Shoal_V1_SwapControl) -> Shoal_V1_SwapAck {
+    /// `agent`: the agent whose connection the message came on (the worker's own or a hosted adapter).
+    func handle(_ c: Shoal_V1_SwapControl, agent: String) -> Shoal_V1_SwapAck {
         var ack = Shoal_V1_SwapAck()
         ack.swapID = c.swapID
         ack.workerID = workerId
@@ -18,18 +19,19 @@ struct ModelSwap: Sendable {
         ack.version = c.version
         guard let swappable = specialist as? any SwappableSpecialist else {
             ack.reason = "this worker's specialist (\(specialist.modelId)) has no model to swap"
-            ack.servingVersion = specialist.modelVersion
+            ack.servingVersion = specialist.modelVersion(agent: agent)
             return ack
         }
         do {
             switch c.kind {
             case .prepare:
                 let dir = try fetcher.directory(for: c)
-                try swappable.prepare(version: c.version, directory: dir)
+                try swappable.prepare(SwapVersion(agent: agent, version: c.version, directory: dir, sha256: c.sha256,
+                                                  baseVersion: c.baseVersion, baseSha256: c.baseSha256))
             case .commit:
-                _ = try swappable.commit(version: c.version)
+                _ = try swappable.commit(version: c.version, agent: agent)
             case .abort:
-                swappable.abort(version: c.version)
+                swappable.abort(version: c.version, agent: agent)
             case .UNRECOGNIZED(let n):
                 throw ModelFetcher.Failure("unknown swap control kind \(n)")
             }
@@ -37,7 +39,7 @@ struct ModelSwap: Sendable {
         } catch {
             ack.reason = "\(error)"
         }
-        ack.servingVersion = specialist.modelVersion
+        ack.servingVersion = specialist.modelVersion(agent: agent)
         return ack
     }
 }
