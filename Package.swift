@@ -36,8 +36,9 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // Optimised in debug builds too: its SHA-256 hashes model files (hundreds of MB for a GGUF
         // model) on the coordinator's loop and in workers, which unoptimised takes ~15 s per 100 MB.
+        .target(name: "CShoalHash", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "ShoalWire", dependencies: [
-            "ZeroMQ",
+            "ZeroMQ", "CShoalHash",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["shoal.proto"], swiftSettings: [.unsafeFlags(["-O"])]),
 

@@ -1,10 +1,11 @@
+import CShoalHash
 import Foundation
 
-/// SHA-256 (FIPS 180-4), in Swift: Foundation on Linux has no CryptoKit, and model weights are
+/// SHA-256 (FIPS 180-4): Foundation on Linux has no CryptoKit, and model weights are
 /// content-addressed by it (the coordinator's blob store, the worker's check of fetched files).
+/// The compression function is C (`CShoalHash`), on the CPU's SHA extensions where it has them.
 public struct SHA256: Sendable {
-    private var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+    private var state: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
 
@@ -18,15 +19,14 @@ public struct SHA256: Sendable {
             buffer.append(contentsOf: rest.prefix(take))
             rest = rest.dropFirst(take)
             guard buffer.count == 64 else { return }
-            buffer.withUnsafeBufferPointer { compress($0.baseAddress!) }
+            buffer.withUnsafeBufferPointer { compress($0.baseAddress!, blocks: 1) }
             buffer.removeAll(keepingCapacity: true)
         }
         let whole = rest.count / 64 * 64
         if whole > 0 {
-            let blocks = Array(rest.prefix(whole))
-            blocks.withUnsafeBufferPointer { p in
-                var i = 0
-                while i < whole { compress(p.baseAddress! + i); i += 64 }
+            let head = rest.prefix(whole)
+            if head.withContiguousStorageIfAvailable({ compress($0.baseAddress!, blocks: whole / 64) }) == nil {
+                Array(head).withUnsafeBufferPointer { compress($0.baseAddress!, blocks: whole / 64) }
             }
             rest = rest.dropFirst(whole)
         }
@@ -41,8 +41,7 @@ public struct SHA256: Sendable {
         pad.append(contentsOf: repeatElement(0, count: used <= 56 ? 56 - used : 120 - used))
         for i in (0..<8).reversed() { pad.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
         update(pad)
-        let words = [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7]
-        return words.map { w in
+        return state.map { w in
             let s = String(w, radix: 16)
             return String(repeating: "0", count: 8 - s.count) + s
         }.joined()
@@ -65,40 +64,10 @@ public struct SHA256: Sendable {
         return h.finalizeHex()
     }
 
-    private static let k: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
-
-    private mutating func compress(_ block: UnsafePointer<UInt8>) {
-        @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-        // A stack buffer for the message schedule: this runs once per 64 bytes of weights.
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-        for i in 0..<16 {
-            w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
-        }
-        for i in 16..<64 {
-            let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-            let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-        }
-        var (a, b, c, d, e, f, g, h) = state
-        for i in 0..<64 {
-            let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-            let ch = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ ch &+ Self.k[i] &+ w[i]
-            let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-            let maj = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ maj
-            h = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
-        }
-        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e, state.5 &+ f, state.6 &+ g, state.7 &+ h)
-        }
+    private mutating func compress(_ blocks: UnsafePointer<UInt8>, blocks count: Int) {
+        state.withUnsafeMutableBufferPointer { shoal_sha256_blocks($0.baseAddress!, blocks, count) }
     }
+
+    /// Whether hashing runs on the CPU's SHA extensions.
+    public static var accelerated: Bool { shoal_sha256_accelerated() != 0 }
 }

@@ -1,3 +1,4 @@
+import CShoalHash
 import Foundation
 import ShoalWire
 import XCTest
@@ -34,6 +35,22 @@ final class ModelRegistryTests: XCTestCase {
                        "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")
         XCTAssertEqual(SHA256.hex([UInt8](repeating: 0x61, count: 1_000_000)),
                        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    func testThePortableAndTheAcceleratedCompressionAgree() {
+        var rng = SplitMix(seed: 7)
+        let data = (0..<(64 * 1000)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let start: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+        var portable = start, dispatched = start
+        shoal_sha256_blocks_portable(&portable, data, 1000)
+        shoal_sha256_blocks(&dispatched, data, 1000)
+        XCTAssertEqual(portable, dispatched, "accelerated: \(SHA256.accelerated)")
+        // "abc", padded to one block by hand: FIPS 180-4's first example.
+        var block = [UInt8](repeating: 0, count: 64)
+        block[0] = 0x61; block[1] = 0x62; block[2] = 0x63; block[3] = 0x80; block[63] = 24
+        var abc = start
+        shoal_sha256_blocks_portable(&abc, block, 1)
+        XCTAssertEqual(abc.map { String(format: "%08x", $0) }.joined(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
     func testSHA256GivesTheSameDigestWhateverTheChunking() throws {
@@ -360,5 +377,18 @@ final class ModelRegistryTests: XCTestCase {
         XCTAssertThrowsError(try registry.importDirectory(root + "/store", agent: "math")) { error in
             XCTAssertEqual(error as? ModelRegistryError, .outsideRoots(root + "/store"))
         }
+    }
+}
+
+/// A seeded byte source for the hashing tests.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e3779b97f4a7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
+        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
+        return z ^ (z >> 31)
     }
 }
