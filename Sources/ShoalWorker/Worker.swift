@@ -259,8 +259,10 @@ public final class Worker: @unchecked Sendable {
         // arrived before it runs on the old model and every one after on the new. Loading
         // (PREPARE) takes a while and goes to the swap queue.
         let work = { @Sendable in
+            let started = DispatchTime.now().uptimeNanoseconds
             let ack = swap.handle(c, agent: agent)
-            if ack.ok { logger.info("swap \(c.swapID): \(c.kind) \(c.version) done; serving \(ack.servingVersion)") }
+            let ms = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+            if ack.ok { logger.info("swap \(c.swapID): \(c.kind) \(c.version) done in \(String(format: "%.1f", ms)) ms; serving \(ack.servingVersion)") }
             else { logger.error("swap \(c.swapID): \(c.kind) \(c.version) failed: \(ack.reason)") }
             // Not a request: `final: false` keeps it out of the in-flight count.
             let frames = [MDP.workerV2, [WorkerCommandCode.final(.v2)], address, []] + ShoalBody.control(ack)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShoalBench
+import ShoalEngine
 import ShoalCluster
 import ShoalCoordinator
 
@@ -8,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print Shoal and its baseline from the same run, as ratios.",
-        subcommands: [BenchRoutingCommand.self, BenchTasksCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchRoutingCurveCommand.self, BenchRoutingClientCommand.self, BenchImportCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self, BenchRetrievalCommand.self, BenchSwapCommand.self, BenchGGUFCommand.self, BenchGatewayCommand.self])
+        subcommands: [BenchRoutingCommand.self, BenchTasksCommand.self, BenchModelCommand.self, BenchBrokerCommand.self, BenchRoutingCurveCommand.self, BenchRoutingClientCommand.self, BenchImportCommand.self, BenchAdaptersCommand.self, BenchProxyCommand.self, BenchRawEchoCommand.self, BenchRetrievalCommand.self, BenchSwapCommand.self, BenchGGUFCommand.self, BenchGatewayCommand.self])
 }
 
 struct BenchRoutingCommand: ParsableCommand {
@@ -104,6 +105,44 @@ struct BenchImportCommand: ParsableCommand {
         say("during import    \(String(format: "%9d", r.during.count)) \(f(r.during.p50Us)) \(f(r.during.p99Us))")
         say(String(format: "ratio during/steady: p50 %.2fx, p99 %.2fx (target ≤ 2x) · failed requests: %d of %d",
                    r.steady.p50Us > 0 ? r.during.p50Us / r.steady.p50Us : 0, r.steady.p99Us > 0 ? r.during.p99Us / r.steady.p99Us : 0, r.failed, r.total))
+    }
+}
+
+struct BenchAdaptersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "adapters",
+        abstract: "What LoRA adapters cost on one base: mixed- against single-adapter batch decode, worker memory with 4 adapters, an adapter swap under load.",
+        discussion: "Build with -c release first. The adapters are random (their cost is measured, not what they say). The default model is SmolLM2-135M-Instruct, installed in .venv by make test / make demo.")
+
+    @Option(help: "The base model: a .gguf file, a model directory, or shipped:smollm2 / shipped:gemma3.") var model = "shipped:smollm2"
+    @Option(help: "The adapters' rank (all seven projections of every layer).") var rank = 8
+    @Option(name: .customLong("decode-tokens"), help: "Tokens decoded per sequence.") var decodeTokens = 32
+    @Option(help: "Repeats of each decode measurement (the best counts).") var repeats = 3
+    @Option(help: "Requests a second during the swap.") var rate = 50
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard rank >= 1, decodeTokens >= 2, repeats >= 1, rate >= 1 else {
+            throw ValidationError("--rank, --repeats and --rate must be ≥ 1 and --decode-tokens ≥ 2")
+        }
+    }
+
+    func run() throws {
+        var options = AdapterBench.Options(model: try ShippedModel.resolve(model, relativeTo: FileManager.default.currentDirectoryPath))
+        options.rank = rank
+        options.decodeTokens = decodeTokens
+        options.repeats = repeats
+        options.requestsPerSecond = rate
+        let r = try AdapterBench.run(options: options) { if !json { say($0) } }
+        if json { try printReport(r); return }
+        say("")
+        say(String(format: "%@, rank-%d adapters of %.1f MB (fp32), batch %d", r.model, r.rank, Double(r.adapter_bytes) / 1_048_576, r.batch))
+        say(String(format: "decode tok/s: base %.0f · one adapter %.0f · four mixed %.0f → mixed/single %.2fx (target ≥ 0.7x)",
+                   r.decode_base_tokens_per_s, r.decode_single_adapter_tokens_per_s, r.decode_mixed_adapters_tokens_per_s, r.mixed_over_single_ratio))
+        say(String(format: "worker RSS: base alone %.0f MB · with 4 adapters %.0f MB (budget: base + 4 × adapter + 50 = %.0f MB)",
+                   r.worker_rss_base_mb, r.worker_rss_four_adapters_mb, r.worker_rss_budget_mb))
+        say(String(format: "adapter swap under %d req/s: %.0f ms (%@), %d of %d requests failed (target < 100 ms, 0 failed)",
+                   rate, r.swap_ms, r.swap_outcome, r.swap_failed_requests, r.swap_requests))
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import ShoalEngine
+@testable import ShoalEngine
 @testable import ShoalTraining
 import XCTest
 
@@ -57,6 +57,26 @@ final class ServedLoRATests: XCTestCase {
         // The same batch under one adapter differs: each row really went through its own.
         let allA = try generator.generate(requests: requests.map { var r = $0; r.adapter = a; return r })
         XCTAssertNotEqual(allA.map(\.logprobs), mixed.map(\.logprobs))
+    }
+
+    /// A prefill of many rows takes the batched-product path: mixed (rows gathered) and whole.
+    func testAPrefillOfManyRowsGivesEveryRunWhatItsAdapterGivesAlone() throws {
+        let c = tinyConfig(.llama)
+        let (base, _, dirA) = try adapter(c, lora: LoRAConfig(rank: 2, alpha: 4), seed: 11)
+        let (_, _, dirB) = try adapter(c, lora: LoRAConfig(rank: 3, alpha: 3, targets: [.k, .o, .gate]), seed: 12)
+        let a = try LoRAWeights.load(directory: dirA, for: c, name: "a")
+        let b = try LoRAWeights.load(directory: dirB, for: c, name: "b")
+        let runs = (0..<8).map { (slot: $0, tokens: (0..<10).map { ($0 * 7 + 3) % c.vocabSize }.shuffled()) }
+        XCTAssertGreaterThanOrEqual(runs.count * 10, AdapterRows.gemmRows)
+        for layout in [[a, b, nil, a, b, a, nil, b], Array(repeating: a, count: 8)] as [[LoRAWeights?]] {
+            let together = base.forward(runs: runs, cache: KVCache(config: c, slots: 8, capacity: 10), allPositions: true, adapters: layout)
+            for (i, run) in runs.enumerated() {
+                let alone = base.forward(runs: [(slot: 0, tokens: run.tokens)], cache: KVCache(config: c, slots: 1, capacity: 10),
+                                         allPositions: true, adapters: [layout[i]])
+                let rows = together[(i * 10 * c.vocabSize)..<((i + 1) * 10 * c.vocabSize)]
+                for (x, y) in zip(rows, alone) { XCTAssertEqual(x, y, accuracy: 1e-4, "run \(i)") }
+            }
+        }
     }
 
     func testAnAdapterForAnotherBaseOrMissingATensorIsRefusedByName() throws {

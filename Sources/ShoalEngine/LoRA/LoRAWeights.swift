@@ -11,8 +11,11 @@ import Foundation
 /// Immutable after loading, so one adapter serves any number of concurrent sequences.
 public final class LoRAWeights: Sendable {
     struct Pair: Sendable {
+        /// A `[rank, in]` as stored.
         let a: FloatBuffer
-        let b: FloatBuffer
+        /// B transposed to `[rank, out]`: each rank's column is a contiguous run, added to an
+        /// output row in one SIMD pass.
+        let bt: FloatBuffer
         let inFeatures: Int
         let outFeatures: Int
     }
@@ -31,7 +34,7 @@ public final class LoRAWeights: Sendable {
 
     /// Bytes the adapter's weights take in memory.
     public var byteCount: Int {
-        layers.reduce(0) { $0 + $1.values.reduce(0) { $0 + 4 * ($1.a.count + $1.b.count) } }
+        layers.reduce(0) { $0 + $1.values.reduce(0) { $0 + 4 * ($1.a.count + $1.bt.count) } }
     }
 
     /// `[out, in]` of `target`'s projection in a model of `config`.
@@ -59,16 +62,19 @@ public final class LoRAWeights: Sendable {
             for target in config.targets.sorted() {
                 let (out, inFeatures) = shape(target, model)
                 let module = "base_model.model.model.layers.\(l).\(target.modulePath)"
-                func tensor(_ suffix: String, _ shape: [Int]) throws -> FloatBuffer {
+                func tensor(_ suffix: String, _ shape: [Int]) throws -> [Float] {
                     let name = module + suffix
                     guard let info = file.tensors[name] else { throw AdapterError.missingTensor(name: name, path: path) }
                     guard info.shape == shape else { throw AdapterError.shapeMismatch(name: name, expected: shape, found: info.shape, path: path) }
                     let values = try file.floats(name)
                     guard values.allSatisfy(\.isFinite) else { throw AdapterError.file(path: path, reason: "tensor `\(name)` holds non-finite values") }
-                    return FloatBuffer(values)
+                    return values
                 }
-                pairs[target] = Pair(a: try tensor(".lora_A.weight", [config.rank, inFeatures]),
-                                     b: try tensor(".lora_B.weight", [out, config.rank]), inFeatures: inFeatures, outFeatures: out)
+                let a = try tensor(".lora_A.weight", [config.rank, inFeatures])
+                let b = try tensor(".lora_B.weight", [out, config.rank])
+                let bt = FloatBuffer(count: b.count)
+                for j in 0..<out { for r in 0..<config.rank { bt.pointer[r * out + j] = b[j * config.rank + r] } }
+                pairs[target] = Pair(a: FloatBuffer(a), bt: bt, inFeatures: inFeatures, outFeatures: out)
             }
             layers.append(pairs)
         }
@@ -104,41 +110,50 @@ struct AdapterRows {
 
     var isEmpty: Bool { groups.isEmpty }
 
+    /// Rows from which one batched matrix product beats row-by-row SIMD (prefill).
+    static let gemmRows = 64
+
     /// Adds each adapted row's `s · (x Aᵀ) Bᵀ` for `target` in `layer` to columns
     /// `column ..< column + out` of `out` (rows `outStride` apart); `input` rows are `inputStride` apart.
     func add(_ target: LoRAConfig.Target, layer: Int, to out: UnsafeMutablePointer<Float>, outStride: Int, column: Int,
              input: UnsafePointer<Float>, inputStride: Int) {
         for (weights, rows) in groups {
             guard let p = weights.layers[layer][target] else { continue }
-            let r = weights.config.rank, n = rows.count
-            let scale = Float(weights.config.scale)
-            let hidden = FloatBuffer(count: n * r)
-            // One adapter for the whole pass (the common case): no gathering.
-            if n == rowCount {
-                sgemm(m: n, n: r, k: p.inFeatures, alpha: 1, a: input, lda: inputStride, b: p.a.pointer, ldb: p.inFeatures,
-                      beta: 0, c: hidden.pointer, ldc: r)
-                sgemm(m: n, n: p.outFeatures, k: r, alpha: scale, a: hidden.pointer, lda: r, b: p.b.pointer, ldb: r,
-                      beta: 1, c: out + column, ldc: outStride)
+            let rank = weights.config.rank, scale = Float(weights.config.scale)
+            if rows.count >= Self.gemmRows {
+                addByGemm(p, rank: rank, scale: scale, rows: rows, to: out, outStride: outStride, column: column, input: input, inputStride: inputStride)
                 continue
             }
-            let x = FloatBuffer(count: n * p.inFeatures)
-            for (i, row) in rows.enumerated() { (x.pointer + i * p.inFeatures).update(from: input + row * inputStride, count: p.inFeatures) }
-            let delta = FloatBuffer(count: n * p.outFeatures)
-            sgemm(m: n, n: r, k: p.inFeatures, alpha: 1, a: x.pointer, lda: p.inFeatures, b: p.a.pointer, ldb: p.inFeatures,
-                  beta: 0, c: hidden.pointer, ldc: r)
-            sgemm(m: n, n: p.outFeatures, k: r, alpha: scale, a: hidden.pointer, lda: r, b: p.b.pointer, ldb: r,
-                  beta: 0, c: delta.pointer, ldc: p.outFeatures)
-            for (i, row) in rows.enumerated() {
-                addScaled(out + row * outStride + column, delta.pointer + i * p.outFeatures, 1, p.outFeatures)
+            // Decode: a few rows. Rank by rank, so each row of A and of Bᵀ is read once for all
+            // rows (the adapter is streamed once per step) and no BLAS call or allocation is made.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rows.count) { hidden in
+                for r in 0..<rank {
+                    let a = p.a.pointer + r * p.inFeatures, b = p.bt.pointer + r * p.outFeatures
+                    for (i, row) in rows.enumerated() { hidden[i] = scale * dot(input + row * inputStride, a, p.inFeatures) }
+                    for (i, row) in rows.enumerated() { addScaled(out + row * outStride + column, b, hidden[i], p.outFeatures) }
+                }
             }
         }
     }
 
-    /// `c = alpha · a · bᵀ + beta · c` (row-major; b is `[n, k]` as the weights are stored).
-    private func sgemm(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-                       b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k),
-                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    /// The same through two matrix products, rows gathered and scattered when not all rows.
+    private func addByGemm(_ p: LoRAWeights.Pair, rank: Int, scale: Float, rows: [Int], to out: UnsafeMutablePointer<Float>, outStride: Int,
+                           column: Int, input: UnsafePointer<Float>, inputStride: Int) {
+        let n = rows.count
+        let hidden = FloatBuffer(count: n * rank)
+        let whole = n == rowCount  // every row (in order): no gathering
+        let x = whole ? nil : FloatBuffer(count: n * p.inFeatures)
+        if let x { for (i, row) in rows.enumerated() { (x.pointer + i * p.inFeatures).update(from: input + row * inputStride, count: p.inFeatures) } }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(rank), Int32(p.inFeatures), 1,
+                    x.map { UnsafePointer($0.pointer) } ?? input, Int32(whole ? inputStride : p.inFeatures),
+                    p.a.pointer, Int32(p.inFeatures), 0, hidden.pointer, Int32(rank))
+        let delta = whole ? nil : FloatBuffer(count: n * p.outFeatures)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(p.outFeatures), Int32(rank), scale,
+                    hidden.pointer, Int32(rank), p.bt.pointer, Int32(p.outFeatures), whole ? 1 : 0,
+                    delta?.pointer ?? out + column, Int32(whole ? outStride : p.outFeatures))
+        if let delta {
+            for (i, row) in rows.enumerated() { addScaled(out + row * outStride + column, delta.pointer + i * p.outFeatures, 1, p.outFeatures) }
+        }
     }
 }
 

@@ -83,6 +83,8 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         self.agentOfSkill = agentOfSkill
         hostedAgents = agent.adapters.map { HostedAgent(agent: $0.agent, skills: $0.skills) }
         serving.start()
+        // Hashed now, in the background, so the first adapter swap does not wait for it.
+        DispatchQueue.global(qos: .utility).async { [serving] in _ = try? serving.digest() }
     }
 
     /// The label in `directory`'s VERSION file, or "local".
@@ -290,6 +292,8 @@ final class LoadedModel: @unchecked Sendable {
     /// Where it was loaded from, and its registry digest once known (computed on first use: it reads every byte).
     let source: String
     private var knownDigest: String?
+    /// Held while hashing, so a second caller waits for the first instead of hashing again.
+    private let hashing = NSLock()
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var users = 0
@@ -311,6 +315,8 @@ final class LoadedModel: @unchecked Sendable {
 
     /// The digest the registry gives these weights (what an adapter's base must match).
     func digest() throws -> String {
+        hashing.lock()
+        defer { hashing.unlock() }
         if let known = condition.withLock({ knownDigest }) { return known }
         let digest: String
         do { digest = try ModelDigest.ofModel(at: source) } catch { throw SpecialistFailure("\(source): cannot hash the serving model: \(error)") }
