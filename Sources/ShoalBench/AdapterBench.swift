@@ -38,7 +38,10 @@ public enum AdapterBench {
         public var worker_rss_four_adapters_mb: Double
         /// The target: the base worker's RSS + 4 × adapter + 50 MB.
         public var worker_rss_budget_mb: Double
+        /// The swap as the coordinator timed it: PREPARE sent to COMMIT answered, one worker.
         public var swap_ms: Double
+        /// From `shoal swap` to the client seeing it finished (status polled every 20 ms).
+        public var swap_observed_ms: Double
         public var swap_outcome: String
         public var swap_failed_requests: Int
         public var swap_requests: Int
@@ -122,7 +125,7 @@ public enum AdapterBench {
                       mixed_over_single_ratio: rates[2] / rates[1],
                       worker_rss_base_mb: rss[0], worker_rss_four_adapters_mb: rss[1],
                       worker_rss_budget_mb: rss[0] + 4 * Double(adapterBytes) / 1_048_576 + 50,
-                      swap_ms: swap.swapSeconds * 1000, swap_outcome: swap.outcome, swap_failed_requests: swap.failed, swap_requests: swap.total)
+                      swap_ms: swap.coordinatorSeconds * 1000, swap_observed_ms: swap.swapSeconds * 1000, swap_outcome: swap.outcome, swap_failed_requests: swap.failed, swap_requests: swap.total)
     }
 
     /// A process's resident set (VmRSS) in MiB; 0 if it cannot be read.

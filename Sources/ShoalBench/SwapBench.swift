@@ -40,7 +40,10 @@ public enum SwapBench {
     }
 
     public struct Report: BenchReport {
+        /// From `shoal swap` to the client seeing it finished (status polled every 20 ms).
         public var swapSeconds: Double
+        /// The swap's own duration as the coordinator timed it (start to the last worker's switch).
+        public var coordinatorSeconds: Double
         public var steady: Latency
         public var during: Latency
         public var failed: Int
@@ -53,13 +56,14 @@ public enum SwapBench {
         public var outcome: String
 
         enum Key: String, CodingKey {
-            case swap_s, steady_p50_us, steady_p99_us, steady_requests, during_p50_us, during_p99_us, during_requests
+            case swap_s, swap_coordinator_s, steady_p50_us, steady_p99_us, steady_requests, during_p50_us, during_p99_us, during_requests
             case p50_ratio, p99_ratio, failed_requests, requests, from_version, to_version, versions_by_worker, outcome
         }
 
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(swapSeconds, forKey: .swap_s)
+            try c.encode(coordinatorSeconds, forKey: .swap_coordinator_s)
             try c.encode(steady.p50Us, forKey: .steady_p50_us)
             try c.encode(steady.p99Us, forKey: .steady_p99_us)
             try c.encode(steady.count, forKey: .steady_requests)
@@ -160,7 +164,7 @@ public enum SwapBench {
         for s in samples.sorted(by: { $0.sentUs < $1.sentUs }) where s.ok && byWorker[s.worker]?.last != s.version {
             byWorker[s.worker, default: []].append(s.version)
         }
-        return Report(swapSeconds: Double(swapEnd - swapStart) / 1e6, steady: steady, during: during,
+        return Report(swapSeconds: Double(swapEnd - swapStart) / 1e6, coordinatorSeconds: result.elapsedSeconds, steady: steady, during: during,
                       failed: samples.filter { !$0.ok }.count + load.unanswered, total: samples.count + load.unanswered,
                       fromVersion: from, toVersion: result.toVersion, versionsByWorker: byWorker,
                       outcome: result.state == "failed" ? "failed at \(result.failedWorker): \(result.reason)" : result.state)

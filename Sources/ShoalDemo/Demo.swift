@@ -20,6 +20,8 @@ public enum Demo {
         try? FileManager.default.createDirectory(atPath: digitsModel, withIntermediateDirectories: true)
         let digits = digitsAgent(directory: digitsModel)
         if let digits { topology.agents.append(digits) }
+        let adapterHost = adapterAgent(state: state)
+        if let adapterHost { topology.agents.append(adapterHost) }
         defer {
             if let tinyModel { try? FileManager.default.removeItem(atPath: tinyModel.agentFile) }
             if let digits { try? FileManager.default.removeItem(atPath: digits.agentFile) }
@@ -145,6 +147,7 @@ public enum Demo {
             try realModelSwap(client: client, endpoint: supervisor.endpoint, state: state, workers: assistant.replicas,
                               supervisor: supervisor, say: say)
         }
+        if adapterHost != nil { try showAdapters(client: client, state: state, say: say) }
         if digits != nil { try showGRPO(endpoint: supervisor.endpoint, security: client.security, modelDirectory: digitsModel, state: state, say: say) }
         if let tools = topology.agents.first(where: { $0.agent.name == "tools" && $0.agent.backend == .swift }) {
             let base = (tools.agentFile as NSString).deletingLastPathComponent
@@ -158,7 +161,7 @@ public enum Demo {
         say("")
         say("   shoal status:")
         for w in s.workers {
-            say("     \(w.workerID.padding(toLength: 14, withPad: " ", startingAt: 0)) \(w.service)  \(w.modelID)@\(w.modelVersion)  capacity \(w.capacity)  completed \(w.completed)")
+            say("     \(w.workerID.padding(toLength: 20, withPad: " ", startingAt: 0)) \(w.service)  \(w.modelID)@\(w.modelVersion)  capacity \(w.capacity)  completed \(w.completed)")
         }
         say("     requests \(s.requestsTotal) · replies \(s.repliesTotal) · errors \(s.errorsTotal) · requeued after the crash \(s.requeued)")
     }

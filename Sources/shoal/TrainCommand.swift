@@ -3,12 +3,106 @@ import Foundation
 import ShoalEngine
 import ShoalTraining
 
-/// `shoal train`: training commands (`sft` now; `grpo` later).
+/// `shoal train`: supervised fine-tuning and GRPO of built-in specialists, LoRA adapters for real models.
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a built-in specialist.",
-        subcommands: [TrainSFTCommand.self, TrainGRPOCommand.self])
+        abstract: "Train a built-in specialist, or a LoRA adapter for a model.",
+        subcommands: [TrainSFTCommand.self, TrainGRPOCommand.self, TrainLoRACommand.self])
+}
+
+/// `shoal train lora --model M --data PAIRS.jsonl --out DIR`: a LoRA adapter from prompt/completion pairs.
+struct TrainLoRACommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lora",
+        abstract: "Fine-tune a LoRA adapter for a model on prompt/completion pairs; write it in PEFT's layout.",
+        discussion: """
+            --data is JSON Lines, one {"prompt": …, "completion": …} object per line. Prompts are rendered \
+            with the model's chat template as the worker serves them; completions end with the model's end \
+            of turn. The base model stays frozen; the adapter (adapter_config.json + adapter_model.safetensors) \
+            goes into --out, ready for an agent file's `adapters:` or `shoal models import --adapter`.
+            """)
+
+    @Option(help: "The base model: a .gguf file, a model directory, or shipped:smollm2 / shipped:gemma3.") var model: String
+    @Option(help: ArgumentHelp("Prompt/completion pairs, JSON Lines.", valueName: "FILE")) var data: String
+    @Option(help: ArgumentHelp("Where the adapter is written.", valueName: "DIR")) var out: String
+    @Option(help: "The adapter's rank.") var rank = 8
+    @Option(help: "LoRA alpha (the update is scaled by alpha / rank).") var alpha = 16.0
+    @Option(help: ArgumentHelp("Projections to adapt, comma-separated.", valueName: "q_proj,v_proj,…")) var targets = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj"
+    @Option(help: "Optimiser steps.") var steps = 60
+    @Option(name: .customLong("batch-size"), help: "Pairs per step.") var batchSize = 8
+    @Option(name: .customLong("learning-rate"), help: "Peak learning rate (cosine schedule, 10% warm-up).") var learningRate = 2e-3
+    @Option(help: "Seed of the adapter's initial weights and the data order.") var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Held-out pairs (JSON Lines): exact-match accuracy of greedy answers, base against adapter.", valueName: "FILE")) var eval: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard rank >= 1, steps >= 1, batchSize >= 1, learningRate > 0, alpha.isFinite, alpha != 0 else {
+            throw ValidationError("--rank, --steps and --batch-size must be ≥ 1, --learning-rate > 0, --alpha finite and non-zero")
+        }
+        for name in targets.split(separator: ",") where LoRAConfig.Target(rawValue: name.trimmingCharacters(in: .whitespaces)) == nil {
+            throw ValidationError("--targets: '\(name)' is not one of \(LoRAConfig.Target.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        do { try execute() } catch {
+            if json { printJSONError(error); throw ExitCode.failure }
+            throw error
+        }
+    }
+
+    func execute() throws {
+        let path = try ShippedModel.resolve(model, relativeTo: FileManager.default.currentDirectoryPath)
+        let pairs = try Self.readPairs(data)
+        let held = try eval.map(Self.readPairs)
+        let generator = try Generator.load(path: path)
+        var tune = LoRAFineTune()
+        tune.lora = LoRAConfig(rank: rank, alpha: alpha,
+                               targets: Set(targets.split(separator: ",").compactMap { LoRAConfig.Target(rawValue: $0.trimmingCharacters(in: .whitespaces)) }))
+        tune.steps = steps
+        tune.batchSize = batchSize
+        tune.learningRate = learningRate
+        tune.seed = seed
+        if !json { say("training a rank-\(rank) adapter for \((path as NSString).lastPathComponent) on \(pairs.count) pairs, \(steps) steps of \(batchSize)…") }
+        let summary = try tune.run(generator: generator, pairs: pairs, output: out) { r in
+            if !json, r.step == 1 || r.step % 10 == 0 || r.step == r.totalSteps {
+                say(String(format: "  step %d/%d  loss %.3f  %.0f tok/s  eta %.0f s", r.step, r.totalSteps, r.loss, r.tokensPerSecond, r.etaSeconds))
+            }
+        }
+        var accuracy: (base: Double, adapter: Double)?
+        if let held {
+            if !json { say("exact match on \(held.count) held-out pairs, greedy: base, then base + adapter…") }
+            let adapter = try LoRAWeights.load(directory: out, for: generator.model.config, name: "trained")
+            accuracy = (try LoRAFineTune.exactMatch(held, generator: generator, adapter: nil),
+                        try LoRAFineTune.exactMatch(held, generator: generator, adapter: adapter))
+        }
+        if json {
+            var o: [String: Any] = ["adapter_dir": out, "steps": summary.steps, "first_loss": summary.firstLoss, "final_loss": summary.finalLoss,
+                       "examples": summary.examples, "skipped_too_long": summary.skippedTooLong, "seconds": summary.seconds,
+                       "trainable_parameters": summary.trainableParameters]
+            if let accuracy, let held { o["eval_pairs"] = held.count; o["eval_exact_match_base"] = accuracy.base; o["eval_exact_match_adapter"] = accuracy.adapter }
+            printJSON(o)
+            return
+        }
+        say(String(format: "wrote %@ (%d trainable parameters): loss %.3f → %.3f in %.0f s%@", out, summary.trainableParameters,
+                   summary.firstLoss, summary.finalLoss, summary.seconds, summary.skippedTooLong > 0 ? " (\(summary.skippedTooLong) pairs too long, left out)" : ""))
+        if let accuracy { say(String(format: "held-out exact match: base %.2f → with the adapter %.2f", accuracy.base, accuracy.adapter)) }
+    }
+
+    /// JSON Lines of {prompt, completion}, or an error naming the file and line.
+    static func readPairs(_ path: String) throws -> [LoRAFineTune.Pair] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure("\(path): cannot read the file") }
+        var pairs: [LoRAFineTune.Pair] = []
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            guard let pair = try? JSONDecoder().decode(LoRAFineTune.Pair.self, from: Data(line.utf8)) else {
+                throw CommandFailure("\(path):\(i + 1): not a {\"prompt\": …, \"completion\": …} object")
+            }
+            pairs.append(pair)
+        }
+        guard !pairs.isEmpty else { throw CommandFailure("\(path): no pairs") }
+        return pairs
+    }
 }
 
 /// `shoal train sft --agent math|code|tools`: supervised fine-tuning on the agent's task generator.

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalEngine
 import ShoalTraining
 import XCTest
 
@@ -71,5 +72,37 @@ final class TaskGenerationCommandTests: XCTestCase {
             XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
             XCTAssertTrue(r.stderr.contains(expected), "\(args): \(r.stderr)")
         }
+    }
+}
+
+/// `shoal train lora`: an adapter trained on pairs, in PEFT's layout, with its held-out check.
+final class TrainLoRACommandTests: XCTestCase {
+    func testALoRARunWritesAPEFTAdapterThatLearnsItsPairsAndBadInputIsNamed() throws {
+        let h = try ClusterHarness()
+        let data = h.directory.appendingPathComponent("pairs.jsonl").path
+        let pairs = (0..<16).map { i in #"{"prompt": "count \#(i)", "completion": "ok"}"# }
+        try pairs.joined(separator: "\n").write(toFile: data, atomically: true, encoding: .utf8)
+        let out = h.directory.appendingPathComponent("adapter").path
+        let r = try h.run(["train", "lora", "--model", SwapTests.modelA, "--data", data, "--out", out, "--steps", "8", "--batch-size", "4",
+                           "--rank", "2", "--targets", "q_proj,v_proj", "--learning-rate", "0.02", "--eval", data, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        XCTAssertEqual(o["steps"] as? Int, 8)
+        XCTAssertEqual(o["examples"] as? Int, 16)
+        XCTAssertLessThan(try XCTUnwrap(o["final_loss"] as? Double), try XCTUnwrap(o["first_loss"] as? Double), "training lowers the loss on its pairs")
+        XCTAssertEqual(o["eval_pairs"] as? Int, 16)
+        XCTAssertNotNil(o["eval_exact_match_adapter"] as? Double)
+        let config = try DecoderConfig.load(directory: SwapTests.modelA)
+        let adapter = try LoRAWeights.load(directory: out, for: config, name: "trained")
+        XCTAssertEqual(adapter.config.rank, 2)
+        XCTAssertEqual(adapter.config.targets, [.q, .v])
+
+        try "{\"prompt\": \"a\", \"completion\": \"b\"}\nnot json\n".write(toFile: data, atomically: true, encoding: .utf8)
+        let bad = try h.run(["train", "lora", "--model", SwapTests.modelA, "--data", data, "--out", out])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("pairs.jsonl:2: not a {\"prompt\": …, \"completion\": …} object"), bad.stderr)
+        let target = try h.run(["train", "lora", "--model", SwapTests.modelA, "--data", data, "--out", out, "--targets", "qkv"])
+        XCTAssertNotEqual(target.status, 0)
+        XCTAssertTrue(target.stderr.contains("'qkv' is not one of q_proj"), target.stderr)
     }
 }

@@ -209,7 +209,15 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
             do { adapter = try LoRAWeights.load(directory: v.directory, for: base.generator.model.config, name: v.version) } catch {
                 throw SpecialistFailure("\(v.directory): the adapter does not load: \(error)")
             }
-            try Self.smoke(base.generator, adapter: adapter, source: v.directory)
+            // One forward pass through the adapter: the base is known good, so finite logits are the check.
+            let prompt = base.generator.tokenizer?.encode("Hello") ?? []
+            guard !prompt.isEmpty else { throw SpecialistFailure("the serving model's tokenizer encodes \"Hello\" to nothing") }
+            let model = base.generator.model
+            let logits = model.forward(runs: [(slot: 0, tokens: prompt)], cache: KVCache(config: model.config, slots: 1, capacity: prompt.count),
+                                                              allPositions: false, adapters: [adapter])
+            guard !logits.isEmpty, logits.allSatisfy(\.isFinite) else {
+                throw SpecialistFailure("\(v.directory): the adapter gives non-finite logits (broken weights)")
+            }
             lock.withLock { agents[v.agent]?.staged = (v.version, adapter) }
             return
         }
@@ -232,7 +240,7 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         if generator.model.config.vocabSize != base.generator.model.config.vocabSize {
             throw SpecialistFailure("\(v.directory): vocabulary of \(generator.model.config.vocabSize) tokens; the serving model has \(base.generator.model.config.vocabSize) (incompatible)")
         }
-        try Self.smoke(generator, adapter: nil, source: v.directory)
+        try Self.smoke(generator, source: v.directory)
         let model = LoadedModel(generator: generator, version: v.version, maxBatch: maxBatch, source: v.directory,
                                 digest: v.sha256.isEmpty ? nil : v.sha256)
         lock.withLock {
@@ -242,14 +250,14 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
     }
 
     /// Smoke generation: the new weights must produce finite log-probabilities.
-    static func smoke(_ generator: Generator, adapter: LoRAWeights?, source: String) throws {
+    static func smoke(_ generator: Generator, source: String) throws {
         guard let tokenizer = generator.tokenizer else { throw SpecialistFailure("\(source): no tokenizer") }
         var params = SamplingParams(maxTokens: 2, temperature: 0)
         params.stopTokenIds = generator.endOfSequenceTokenIds
         let prompt = tokenizer.encode("Hello")
         guard !prompt.isEmpty else { throw SpecialistFailure("\(source): the tokenizer encodes \"Hello\" to nothing") }
         let smoke: [Completion]
-        do { smoke = try generator.generate(requests: [GenerationRequest(prompt: prompt, params: params, adapter: adapter)]) } catch {
+        do { smoke = try generator.generate(prompts: [prompt], params: params) } catch {
             throw SpecialistFailure("\(source): smoke generation failed: \(error)")
         }
         guard let first = smoke.first, first.logprobs.allSatisfy(\.isFinite) else {
