@@ -28,10 +28,18 @@ final class BenchReportTests: XCTestCase {
         XCTAssertEqual(tasks, ["journal_overhead_percent", "journaled_ratio", "journaled_tasks_per_s", "tasks", "unjournaled_tasks_per_s", "window"])
 
         let latency = SwapBench.Latency([100, 200, 300])
-        let swap = try keys(SwapBench.Report(swapSeconds: 1.5, steady: latency, during: latency, failed: 0, total: 6, fromVersion: "v1",
+        let swap = try keys(SwapBench.Report(swapSeconds: 1.5, coordinatorSeconds: 1.2, steady: latency, during: latency, failed: 0, total: 6, fromVersion: "v1",
                                              toVersion: "v2", versionsByWorker: ["w-1": ["v1", "v2"]], outcome: "done"))
         assertSnakeCase(swap)
-        XCTAssertTrue(swap.contains("swap_s") && swap.contains("during_p99_us") && swap.contains("versions_by_worker"), "\(swap)")
+        XCTAssertTrue(swap.contains("swap_s") && swap.contains("swap_coordinator_s") && swap.contains("during_p99_us") && swap.contains("versions_by_worker"), "\(swap)")
+
+        let adapters = try keys(AdapterBench.Report(model: "m.gguf", rank: 8, adapter_bytes: 1, batch: 8, decode_base_tokens_per_s: 3,
+                                                    decode_single_adapter_tokens_per_s: 2, decode_mixed_adapters_tokens_per_s: 2,
+                                                    mixed_over_single_ratio: 1, worker_rss_base_mb: 1, worker_rss_four_adapters_mb: 2,
+                                                    worker_rss_budget_mb: 3, swap_ms: 40, swap_observed_ms: 50, swap_outcome: "succeeded",
+                                                    swap_failed_requests: 0, swap_requests: 10))
+        assertSnakeCase(adapters)
+        XCTAssertTrue(adapters.contains("mixed_over_single_ratio") && adapters.contains("worker_rss_budget_mb") && adapters.contains("swap_ms"), "\(adapters)")
 
         let gateway = try keys(GatewayBench.Report(directP50Us: 300, directP99Us: 500, gatewayP50Us: 700, gatewayP99Us: 900,
                                                          httpFloorP50Us: 150, requests: 100))
@@ -55,7 +63,7 @@ final class BenchReportTests: XCTestCase {
 
     func testReportsKeepSlashesAsTheyAre() throws {
         let latency = SwapBench.Latency([1])
-        let text = try SwapBench.Report(swapSeconds: 1, steady: latency, during: latency, failed: 0, total: 1, fromVersion: "agents/a",
+        let text = try SwapBench.Report(swapSeconds: 1, coordinatorSeconds: 1, steady: latency, during: latency, failed: 0, total: 1, fromVersion: "agents/a",
                                         toVersion: "v2", versionsByWorker: [:], outcome: "done").jsonText()
         XCTAssertTrue(text.contains(#""from_version":"agents/a""#), text)
     }
