@@ -87,8 +87,16 @@ static int has_shaext(void) {
 static int has_shaext(void) { return 0; }
 #endif
 
-// Asked on every call (cpuid costs less than one block's hashing), so nothing is shared between threads.
-int shoal_sha256_accelerated(void) { return has_shaext(); }
+// Asked once (cpuid may trap to a hypervisor); the answer is the same for every thread.
+int shoal_sha256_accelerated(void) {
+    static int cached = -1;
+    int known = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (known < 0) {
+        known = has_shaext();
+        __atomic_store_n(&cached, known, __ATOMIC_RELAXED);
+    }
+    return known;
+}
 
 void shoal_sha256_blocks(uint32_t state[8], const uint8_t *blocks, size_t count) {
 #if defined(__x86_64__)

@@ -152,8 +152,8 @@ public final class Coordinator: @unchecked Sendable {
             registry.roots = modelRoots
             // Workers that join are brought to each agent's recorded version.
             for (agent, id) in try registry.servedAll() {
-                if let v = try? registry.version(agent: agent, id: id) {
-                    broker.swaps.setCurrent(agent: agent, try registry.swapTarget(v))
+                if let v = try? registry.version(agent: agent, id: id), let target = try? registry.swapTarget(v) {
+                    broker.swaps.setCurrent(agent: agent, target)
                 }
             }
             models = registry

@@ -254,7 +254,8 @@ public final class ModelRegistry: @unchecked Sendable {
             files.append(.init(name: name, sha256: try SHA256.hex(ofFile: path), size: size))
         }
         let digest = Self.digest(files)
-        if let existing = try versions(agent: agent).first(where: { $0.sha256 == digest && (id == nil || $0.id == id) }) {
+        // The same files on another base are another version (the base decides what they compute).
+        if let existing = try versions(agent: agent).first(where: { $0.sha256 == digest && $0.base == base && (id == nil || $0.id == id) }) {
             return (existing, false)
         }
         for f in files { try storeBlob(from: (dir as NSString).appendingPathComponent(f.name), sha256: f.sha256) }
@@ -262,6 +263,10 @@ public final class ModelRegistry: @unchecked Sendable {
             let known = try String.fetchAll(db, sql: "SELECT id FROM model_version WHERE agent = ?", arguments: [agent])
             if let id, known.contains(id) { throw ModelRegistryError.duplicateId(agent: agent, id: id) }
             if let parent, !known.contains(parent) { throw ModelRegistryError.unknownParent(agent: agent, parent: parent) }
+            // Checked again here: the base may have been removed since the files were checked.
+            if let base, try String.fetchOne(db, sql: "SELECT id FROM model_version WHERE agent = ? AND id = ?", arguments: [base.agent, base.id]) == nil {
+                throw ModelRegistryError.unknownVersion(agent: base.agent, id: base.id)
+            }
             let next = (known.compactMap { $0.hasPrefix("v") ? Int($0.dropFirst()) : nil }.max() ?? 0) + 1
             let servedNow = try String.fetchOne(db, sql: "SELECT version FROM served WHERE agent = ? ORDER BY seq DESC LIMIT 1", arguments: [agent])
             let latest = try String.fetchOne(db, sql: "SELECT id FROM model_version WHERE agent = ? ORDER BY created_at DESC, rowid DESC LIMIT 1", arguments: [agent])

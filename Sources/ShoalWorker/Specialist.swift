@@ -129,4 +129,7 @@ public protocol SwappableSpecialist: Specialist {
     func commit(version: String, agent: String) throws -> String
     /// Drops `agent`'s staged version, if it is `version`.
     func abort(version: String, agent: String)
+    /// Whether the model this process serves has the registry digest `sha256` (already known:
+    /// never hashes on the caller's thread). A swap to it then fetches and checks nothing.
+    func servesModel(sha256: String) -> Bool
 }

@@ -96,7 +96,18 @@ final class AdapterTests: XCTestCase {
         _ = try client.importModel(agent: "tiny-b", directory: try adapter("lora-b3", seed: 4), base: "tiny:v2")
         swap = try client.waitForSwap(agent: "tiny-b", swapId: try client.startSwap(agent: "tiny-b", model: "v3"))
         XCTAssertEqual(swap.state, "failed")
-        XCTAssertTrue(swap.reason.contains("applies to base v2") && swap.reason.contains("swap the base first"), swap.reason)
+        XCTAssertTrue(swap.reason.contains("applies to base v2") && swap.reason.contains("restart the worker on that base"), swap.reason)
         XCTAssertEqual(try ask("b").modelVersion, "v1")
+
+        // Back to the bare base: a version of the base's own files, which the worker already
+        // serves, so the swap fetches and hashes nothing.
+        let cached = try FileManager.default.contentsOfDirectory(atPath: cache + "/tiny-b").count
+        XCTAssertEqual((try client.importModel(agent: "tiny-b", directory: SwapTests.modelA)["version"] as? [String: Any])?["id"] as? String, "v4")
+        swap = try client.waitForSwap(agent: "tiny-b", swapId: try client.startSwap(agent: "tiny-b", model: "v4"))
+        XCTAssertEqual(swap.state, "succeeded", swap.reason)
+        let bare = try ask("b")
+        XCTAssertEqual(bare.modelVersion, "v4")
+        XCTAssertEqual(bare.tokens?.tokenIds, base.tokens?.tokenIds)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache + "/tiny-b").count, cached, "nothing was fetched")
     }
 }

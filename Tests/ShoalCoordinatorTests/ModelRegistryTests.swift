@@ -217,6 +217,15 @@ final class ModelRegistryTests: XCTestCase {
         XCTAssertThrowsError(try registry.importDirectory(try adapterDir("orphan", weights: [8]), agent: "smol-math", base: .init(agent: "smol", id: "v9"))) {
             XCTAssertEqual($0 as? ModelRegistryError, .unknownVersion(agent: "smol", id: "v9"))
         }
+        // The same adapter files on another base are another version (the base decides what they compute).
+        let base2 = try registry.importDirectory(try modelDir("base2", weights: [4, 4]), agent: "smol").version
+        let again = try registry.importDirectory((root as NSString).appendingPathComponent("math-lora"), agent: "smol-math",
+                                                 base: .init(agent: "smol", id: base2.id))
+        XCTAssertTrue(again.created)
+        XCTAssertEqual(again.version.base, .init(agent: "smol", id: base2.id))
+        XCTAssertNotEqual(again.version.id, adapter.id)
+        try registry.remove(agent: "smol-math", id: again.version.id)
+        try registry.remove(agent: "smol", id: base2.id)
         // The base stays while an adapter needs it.
         XCTAssertThrowsError(try registry.remove(agent: "smol", id: "v1")) {
             XCTAssertTrue("\($0)".contains("is the base of adapter smol-math:\(adapter.id)"), "\($0)")

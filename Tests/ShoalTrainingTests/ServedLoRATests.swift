@@ -35,6 +35,30 @@ final class ServedLoRATests: XCTestCase {
         }
     }
 
+    /// A llama GGUF base computes q/k rows in llama.cpp's neighbour-pair order; a PEFT adapter's
+    /// rows are in Hugging Face's. Served on such a base, it must still give the merged logits.
+    func testAnAdapterOnANeighbourPairBaseGivesTheMergedLogits() throws {
+        let c = tinyConfig(.llama)
+        let (base, merged, directory) = try adapter(c, lora: LoRAConfig(rank: 3, alpha: 6, targets: [.q, .k, .v]), seed: 21)
+        var pairs = c
+        pairs.ropeStyle = .adjacentPairs
+        let tensors = base.namedTensors().map { t -> SafetensorsWriter.Tensor in
+            guard t.name.hasSuffix("q_proj.weight") || t.name.hasSuffix("k_proj.weight") else { return t }
+            let heads = t.name.hasSuffix("q_proj.weight") ? c.headCount : c.kvHeadCount
+            return .init(name: t.name, shape: t.shape, values: GGUFExport.permuteToNeighbourPairs(t.values, heads: heads, headDim: c.headDim, columns: c.hiddenSize))
+        }
+        let reordered = try DecoderModel(config: pairs, namedTensors: tensors)
+        let tokens = [2, 9, 4, 1, 7, 3]
+        for (x, y) in zip(try reordered.logits(tokenIds: tokens).flatMap { $0 }, try base.logits(tokenIds: tokens).flatMap { $0 }) {
+            XCTAssertEqual(x, y, accuracy: 1e-4, "the reordered base computes the same model")
+        }
+        let weights = try LoRAWeights.load(directory: directory, for: pairs, name: "a")
+        let got = reordered.forward(runs: [(slot: 0, tokens: tokens)], cache: KVCache(config: pairs, slots: 1, capacity: 8),
+                                    allPositions: true, adapters: [weights])
+        let expected = try merged.logits(tokenIds: tokens).flatMap { $0 }
+        for (g, e) in zip(got, expected) { XCTAssertEqual(g, e, accuracy: 1e-4) }
+    }
+
     func testAMixedAdapterBatchGivesEverySequenceWhatItsAdapterGivesAlone() throws {
         let c = tinyConfig(.qwen2)
         let (base, _, dirA) = try adapter(c, lora: LoRAConfig(rank: 2, alpha: 4), seed: 7)
@@ -94,10 +118,18 @@ final class ServedLoRATests: XCTestCase {
         XCTAssertThrowsError(try LoRAWeights.load(directory: directory, for: deeper, name: "x")) { error in
             XCTAssertTrue("\(error)".contains("layers.2.self_attn.q_proj.lora_A.weight") && "\(error)".contains("missing"), "\(error)")
         }
-        try #"{"peft_type": "LORA", "r": 2, "lora_alpha": 2, "target_modules": ["q_proj"], "use_dora": true}"#
-            .write(toFile: (directory as NSString).appendingPathComponent("adapter_config.json"), atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try LoRAWeights.load(directory: directory, for: c, name: "x")) { error in
-            XCTAssertTrue("\(error)".contains("use_dora"), "\(error)")
+        // PEFT options Shoal does not apply are refused by name (empty or null ones are fine).
+        let head = #""peft_type": "LORA", "r": 2, "lora_alpha": 2, "target_modules": ["q_proj", "up_proj"]"#
+        for (extra, named) in [(#""use_dora": true"#, "use_dora"), (#""alpha_pattern": {"q_proj": 4}"#, "alpha_pattern"),
+                               (#""rank_pattern": {"q_proj": 4}"#, "rank_pattern"), (#""modules_to_save": ["lm_head"]"#, "modules_to_save"),
+                               (#""layers_to_transform": [0]"#, "layers_to_transform"), (#""bias": "all""#, "bias")] {
+            try "{\(head), \(extra)}".write(toFile: (directory as NSString).appendingPathComponent("adapter_config.json"), atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try LoRAWeights.load(directory: directory, for: c, name: "x")) { error in
+                XCTAssertTrue("\(error)".contains(named), "\(error)")
+            }
         }
+        try "{\(head), \"alpha_pattern\": {}, \"modules_to_save\": null, \"bias\": \"none\"}"
+            .write(toFile: (directory as NSString).appendingPathComponent("adapter_config.json"), atomically: true, encoding: .utf8)
+        XCTAssertNoThrow(try LoRAWeights.load(directory: directory, for: c, name: "x"))
     }
 }

@@ -59,6 +59,23 @@ public struct LoRAConfig: Sendable, Equatable {
         for flag in ["use_rslora", "use_dora", "fan_in_fan_out"] where (json[flag] as? Bool) == true {
             throw fail("`\(flag)` is true, which Shoal does not support")
         }
+        // Options that change what the adapter computes, which Shoal does not apply: refused by name
+        // rather than served wrong. Empty or null is the same as absent.
+        func isSet(_ key: String) -> Bool {
+            switch json[key] {
+            case nil, is NSNull: return false
+            case let d as [String: Any]: return !d.isEmpty
+            case let l as [Any]: return !l.isEmpty
+            default: return true
+            }
+        }
+        for key in ["alpha_pattern", "rank_pattern"] where isSet(key) {
+            throw fail("`\(key)` is set; Shoal applies one rank and alpha to every module")
+        }
+        for key in ["modules_to_save", "layers_to_transform", "layers_pattern"] where isSet(key) {
+            throw fail("`\(key)` is set; Shoal serves adapters on every layer's projections and nothing else")
+        }
+        if let bias = json["bias"] as? String, bias != "none" { throw fail("`bias` is \(bias); Shoal serves adapters without biases (\"none\")") }
         guard let rank = json["r"] as? Int else { throw fail("`r` must be an integer") }
         guard let alpha = (json["lora_alpha"] as? NSNumber)?.doubleValue else { throw fail("`lora_alpha` must be a number") }
         guard let names = json["target_modules"] as? [String] else { throw fail("`target_modules` must be a list of module names") }

@@ -71,7 +71,13 @@ public final class LoRAWeights: Sendable {
                     return values
                 }
                 let a = try tensor(".lora_A.weight", [config.rank, inFeatures])
-                let b = try tensor(".lora_B.weight", [out, config.rank])
+                var b = try tensor(".lora_B.weight", [out, config.rank])
+                // PEFT stores q/k rows in Hugging Face's order; a llama GGUF base computes them in
+                // llama.cpp's neighbour-pair order, so B's rows follow the base's.
+                if model.ropeStyle == .adjacentPairs, target == .q || target == .k {
+                    b = GGUFExport.permuteToNeighbourPairs(b, heads: target == .q ? model.headCount : model.kvHeadCount,
+                                                           headDim: model.headDim, columns: config.rank)
+                }
                 let bt = FloatBuffer(count: b.count)
                 for j in 0..<out { for r in 0..<config.rank { bt.pointer[r * out + j] = b[j * config.rank + r] } }
                 pairs[target] = Pair(a: FloatBuffer(a), bt: bt, inFeatures: inFeatures, outFeatures: out)

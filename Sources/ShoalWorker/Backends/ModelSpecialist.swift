@@ -65,9 +65,12 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         serving = LoadedModel(generator: generator, version: version, maxBatch: agent.concurrency, source: path)
         mainAgent = agent.name
         var agents = [agent.name: AgentState(version: version)]
+        // A hosted agent without an adapter reports the base's label under a prefix no registry id
+        // can have (ids hold no ':'), so the coordinator always brings it to its recorded version.
+        let bare = "base:\(version)"
         var agentOfSkill = Dictionary(uniqueKeysWithValues: agent.skills.map { ($0, agent.name) })
         for a in agent.adapters {
-            var state = AgentState(version: version)
+            var state = AgentState(version: bare)
             if let relative = a.path {
                 let dir = relative.hasPrefix("/") ? relative : (base as NSString).appendingPathComponent(relative)
                 let label = Self.versionLabel(of: dir)
@@ -199,11 +202,15 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
     public func prepare(_ v: SwapVersion) throws {
         let (base, known) = lock.withLock { (serving, agents[v.agent] != nil) }
         guard known else { throw SpecialistFailure("this worker serves no agent '\(v.agent)'") }
-        if LoRAConfig.isAdapter(directory: v.directory) {
+        if !v.directory.isEmpty, LoRAConfig.isAdapter(directory: v.directory) {
             let digest = try base.digest()
-            guard !v.baseSha256.isEmpty, v.baseSha256 == digest else {
-                throw SpecialistFailure("adapter \(v.version) applies to base \(v.baseVersion.isEmpty ? "?" : v.baseVersion) (sha256 \(v.baseSha256.prefix(12))…); "
-                                        + "this worker serves \(base.version) (sha256 \(digest.prefix(12))…): swap the base first")
+            guard !v.baseSha256.isEmpty else { throw SpecialistFailure("adapter \(v.version) names no base; re-import it with --base") }
+            guard v.baseSha256 == digest else {
+                let remedy = hostedAgents.isEmpty
+                    ? "swap this agent to that base first"
+                    : "restart the worker on that base, or import an adapter trained for the base it serves"
+                throw SpecialistFailure("adapter \(v.version) applies to base \(v.baseVersion) (sha256 \(v.baseSha256.prefix(12))…); "
+                                        + "this worker serves \(base.version) (sha256 \(digest.prefix(12))…): \(remedy)")
             }
             let adapter: LoRAWeights
             do { adapter = try LoRAWeights.load(directory: v.directory, for: base.generator.model.config, name: v.version) } catch {
@@ -282,6 +289,10 @@ public final class ModelSpecialist: SwappableSpecialist, @unchecked Sendable {
         return version
     }
 
+    public func servesModel(sha256: String) -> Bool {
+        !sha256.isEmpty && lock.withLock { serving }.knownDigestIfAny == sha256
+    }
+
     public func abort(version: String, agent: String) {
         lock.withLock {
             if agents[agent]?.staged?.version == version { agents[agent]?.staged = nil }
@@ -320,6 +331,9 @@ final class LoadedModel: @unchecked Sendable {
         self.source = source
         knownDigest = digest
     }
+
+    /// The digest if it has been computed (never hashes).
+    var knownDigestIfAny: String? { condition.withLock { knownDigest } }
 
     /// The digest the registry gives these weights (what an adapter's base must match).
     func digest() throws -> String {

@@ -25,7 +25,8 @@ struct ModelSwap: Sendable {
         do {
             switch c.kind {
             case .prepare:
-                let dir = try fetcher.directory(for: c)
+                // Back to the model already loaded (a rollback from an adapter): nothing to fetch or hash.
+                let dir = swappable.servesModel(sha256: c.sha256) ? "" : try fetcher.directory(for: c)
                 try swappable.prepare(SwapVersion(agent: agent, version: c.version, directory: dir, sha256: c.sha256,
                                                   baseVersion: c.baseVersion, baseSha256: c.baseSha256))
             case .commit:
