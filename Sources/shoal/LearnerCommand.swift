@@ -43,6 +43,7 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "Update from recorded experience (an experience.jsonl of an earlier run) instead of sampling: one update per recorded step; no cluster is started.") var fromExperience: String?
     @Option(help: "With --from-tasks: the coordinator whose finished tasks to re-run, listed through its shoal.task service (default: `shoal learner`'s --coordinator; for `train grpo`, $SHOAL_COORDINATOR or the `shoal up` cluster's tcp://127.0.0.1:5555, while the runs go through its own coordinator).") var tasksFrom: String?
     @Option(help: "Directory for metrics.jsonl, experience.jsonl, reward.svg, pass_at_k.svg, summary.json, versions/ (default: .shoal/grpo/<agent>).") var out: String?
+    @Option(help: "Train a LoRA adapter of this rank (on all seven projections, alpha 2 × rank) instead of every weight: versions after the first are adapters on the run's starting weights, and a swap ships only the adapter (0: every weight).") var loraRank = 0
 
     /// `tasksEndpoint`: where `--from-tasks` lists tasks when `--tasks-from` is not given.
     func learner(agent: String, modelDirectory: String, reward agentReward: [String: Double], outDirectory: String? = nil,
@@ -86,6 +87,8 @@ struct GRPORunOptions: ParsableArguments {
         settings.evalEvery = evalEvery
         settings.rollbackMargin = rollbackMargin < 0 ? nil : rollbackMargin
         var run = AgentLearner(agent: agent, modelDirectory: modelDirectory, settings: settings)
+        guard loraRank >= 0 else { throw ValidationError("--lora-rank must be ≥ 0, got \(loraRank)") }
+        if loraRank > 0 { run.lora = LoRAConfig(rank: loraRank, alpha: Double(2 * loraRank)) }
         run.reward = reward
         run.heldOutItems = evalItems
         run.passAtKItems = passkItems

@@ -141,6 +141,58 @@ final class LearnerTests: XCTestCase {
         XCTAssertTrue(experience.allSatisfy { (0...3).contains($0.modelVersion) })
     }
 
+    /// A LoRA run (issue 18): the first version is the starting weights, every later one the
+    /// adapter alone, registered on it; the worker swaps each adapter in over the base it keeps.
+    func testALoRARunPublishesAdapterVersionsOnItsStartingWeights() throws {
+        let h = try ClusterHarness()
+        let model = try model(in: h, version: "base")
+        let (_, ep) = try h.coordinator()
+        _ = try h.worker(agent: try agentFile(in: h, model: model), endpoint: ep, id: "tiny-1")
+        try h.waitForWorkers(ep, count: 1)
+
+        let tokenizer = try XCTUnwrap(try Generator.load(path: model).tokenizer)
+        let policy = try TrainableDecoder<Float>(directory: model)
+        try policy.attachLoRA(LoRAConfig(rank: 2, alpha: 4))
+        var grpo = GRPOSettings()
+        grpo.steps = 2
+        grpo.groupSize = 4
+        grpo.promptsPerStep = 2
+        grpo.maxTokens = 4
+        grpo.learningRate = 1e-2
+        grpo.klCoefficient = 0
+        grpo.maxStaleness = 3
+        let learner = try GRPOLearner(policy: policy, reference: nil, settings: grpo)
+        XCTAssertEqual(learner.optimizer.parameters.count, policy.loraParameters.count, "only the adapters get optimiser state")
+        let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer, security: try h.security("learner"))
+        let naming = VersionNaming(prefix: "lora-v", baseName: "lora-v0")
+        let items = (0..<4).map { TaskItem(id: "t\($0)", family: .math, difficulty: 1, prompt: "Write \($0)", target: "") }
+        let heldOut = HeldOutEvaluation(items: items, passAtKItems: [], maxTokens: 4, tokenizer: tokenizer, stopTokenIds: [], scorer: Letters())
+        var settings = LearnerLoopSettings(agent: "tiny", grpo: grpo, outDirectory: h.directory.appendingPathComponent("run").path)
+        settings.evalEvery = 0
+        let publisher = try CoordinatorVersionPublisher(endpoint: ep, agent: "tiny", security: try h.security("learner"))
+        let loop = try LearnerLoop(learner: learner, source: source, scorer: Letters(), trainItems: items, heldOut: heldOut,
+                                   naming: naming, publisher: publisher, settings: settings, tokenizer: tokenizer,
+                                   tokenizerDirectory: model, log: { _ in })
+        let summary = try loop.run()
+        XCTAssertEqual(summary.publishedVersions, ["lora-v1", "lora-v2"])
+
+        let client = try h.client(ep)
+        let versions = (try client.models(agent: "tiny")["versions"] as? [[String: Any]]) ?? []
+        XCTAssertEqual(versions.first { $0["id"] as? String == "lora-v0" }?["kind"] as? String, "model", "the starting weights, whole")
+        for id in ["lora-v1", "lora-v2"] {
+            let v = try XCTUnwrap(versions.first { $0["id"] as? String == id }, "\(versions)")
+            XCTAssertEqual(v["kind"] as? String, "adapter")
+            XCTAssertEqual(v["base"] as? [String: String], ["agent": "tiny", "id": "lora-v0"])
+            XCTAssertEqual((v["files"] as? [[String: Any]])?.compactMap { $0["name"] as? String }, ["adapter_config.json", "adapter_model.safetensors"])
+            XCTAssertEqual(v["created_by"] as? String, "grpo")
+        }
+        var served = ""
+        XCTAssertTrue(eventually(timeout: 30) {
+            served = (try? client.call(skill: "tiny", input: "Hello", params: ["max_tokens": "1"]).modelVersion) ?? ""
+            return served == "lora-v2"
+        }, "worker still serves '\(served)'")
+    }
+
     /// Two specialists trained at once against one coordinator, each with its own learner,
     /// scorer and versions: both run all their steps, their publications interleave in time,
     /// and each agent's registry holds only its own versions, swapped into its own worker.

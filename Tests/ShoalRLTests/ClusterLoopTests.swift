@@ -43,7 +43,7 @@ final class ClusterLoopTests: XCTestCase {
     /// otherwise with the learner's own version.
     private func loop(steps: Int, out: URL, scorer: any RolloutScorer = DigitShareScorer(), publishEvery: Int = 2, evalEvery: Int = 4,
                       rollbackMargin: Double? = nil, passAtKItems: Int = 2,
-                      serving: ServingPublisher? = nil, train: [TaskItem]? = nil) throws -> (LearnerLoop<Float>, DirectoryVersionPublisher) {
+                      serving: ServingPublisher? = nil, train: [TaskItem]? = nil, lora: LoRAConfig? = nil) throws -> (LearnerLoop<Float>, DirectoryVersionPublisher) {
         let tokenizer = ByteTokenizer()
         let config = AgentRecipe.byteLevelConfig(context: 96, hidden: 32, layers: 1, heads: 2, kvHeads: 1, intermediate: 64)
         let policy = try TrainableDecoder<Float>(config: config, seed: 3)
@@ -55,7 +55,9 @@ final class ClusterLoopTests: XCTestCase {
         grpo.klCoefficient = 0.01
         grpo.steps = steps
         grpo.publishEvery = publishEvery
-        let learner = try GRPOLearner(policy: policy, reference: try policy.frozenCopy(), settings: grpo)
+        let reference = try policy.frozenCopy()
+        if let lora { try policy.attachLoRA(lora, seed: 5) }
+        let learner = try GRPOLearner(policy: policy, reference: reference, settings: grpo)
         let naming = VersionNaming(prefix: "test-v", baseName: "base")
         let stops = Set([tokenizer.eosTokenId].compactMap { $0 })
         let source = InProcessRolloutSource(tokenizer: tokenizer, stopTokenIds: stops) {
@@ -180,6 +182,32 @@ final class ClusterLoopTests: XCTestCase {
         let v2 = try TrainableDecoder<Float>(directory: publisher.published[1].directory).namedTensors()
         let v3 = try TrainableDecoder<Float>(directory: publisher.published[2].directory).namedTensors()
         XCTAssertLessThan(distance(v3, baseWeights), distance(v2, baseWeights))
+    }
+
+    /// A LoRA run's rollback returns the adapters to the accepted version's (here the start:
+    /// no adapter, B zero), and its versions after the start are adapters alone.
+    func testALoRARunRollsBackItsAdaptersAndPublishesAdapterVersions() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("grpo-lora-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let (loop, publisher) = try loop(steps: 3, out: out, scorer: HeldOutCollapses(), publishEvery: 1, evalEvery: 2,
+                                         rollbackMargin: 0.05, passAtKItems: 0, lora: LoRAConfig(rank: 2, alpha: 4))
+        let summary = try loop.run()
+        XCTAssertEqual(summary.rollbacks, 2)
+        XCTAssertEqual(publisher.rollbacks.map(\.name), ["base", "base"])
+        XCTAssertFalse(LoRAConfig.isAdapter(directory: out.appendingPathComponent("versions/base").path), "the start is whole")
+        for v in publisher.published {
+            XCTAssertTrue(LoRAConfig.isAdapter(directory: v.directory), v.name)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: v.directory + "/model.safetensors"), v.name)
+            XCTAssertEqual(v.base?.name, "base")
+        }
+        // Ended on the start: every adapter's B is zero again, so the policy computes its base.
+        let b = loop.learner.policy.loraParameters.filter { $0.name.hasSuffix("lora_B.weight") }
+        XCTAssertFalse(b.isEmpty)
+        XCTAssertTrue(b.allSatisfy { $0.values.allSatisfy { $0 == 0 } })
+        // And step 2's adapter comes back exactly when assigned.
+        try loop.learner.policy.assignLoRA(directory: publisher.published[1].directory)
+        let saved = try SafetensorsFile(path: publisher.published[1].directory + "/adapter_model.safetensors")
+        for p in loop.learner.policy.loraParameters { XCTAssertEqual(Array(p.values), try saved.floats(p.name), p.name) }
     }
 
     func testAfterARollbackTheWorkersRestoredVersionIsNotStale() throws {

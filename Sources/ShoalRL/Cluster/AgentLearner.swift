@@ -72,6 +72,10 @@ public struct AgentLearner {
         }
     }
 
+    /// Train a LoRA adapter instead of every weight (its versions after the first are adapters on
+    /// the run's starting weights); nil: every weight.
+    public var lora: LoRAConfig?
+
     /// The key the learner's clients present to the coordinator (nil: `Security.ambient(name: "learner")`).
     public var security: Security?
 
@@ -114,6 +118,7 @@ public struct AgentLearner {
         let stops = serving.endOfSequenceTokenIds
         let policy = try TrainableDecoder<Float>(directory: modelDirectory)
         let reference = settings.grpo.klCoefficient > 0 ? try policy.frozenCopy() : nil
+        if let lora { try policy.attachLoRA(lora, seed: dataSeed) }
         let learner = try GRPOLearner(policy: policy, reference: reference, settings: settings.grpo)
 
         let source: any RolloutSource

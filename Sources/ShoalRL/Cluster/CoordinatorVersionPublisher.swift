@@ -50,8 +50,13 @@ public final class CoordinatorVersionPublisher: VersionPublisher {
         // The run's starting model may be served from a plain directory, unregistered: then the
         // lineage starts at this version.
         let parent = version.parent.flatMap { known.contains($0) ? $0 : nil }
+        // A LoRA run's adapter needs its base registered (the starting weights, perhaps served unregistered).
+        if let base = version.base, !known.contains(base.name) {
+            _ = try client.importModel(agent: agent, directory: base.directory, createdBy: "import", id: base.name)
+            registered?.insert(base.name)
+        }
         _ = try client.importModel(agent: agent, directory: version.directory, createdBy: "grpo", parent: parent,
-                                   trainingStep: version.step, id: version.name)
+                                   trainingStep: version.step, id: version.name, base: version.base?.name)
         registered?.insert(version.name)
         return try swap(to: version.name, what: "version \(version.name) registered")
     }

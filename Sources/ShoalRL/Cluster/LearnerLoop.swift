@@ -244,6 +244,8 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         var accepted: PublishedVersion
         /// The last version published (the next one's registry parent).
         var latest: PublishedVersion
+        /// The run's starting weights (a LoRA run's versions are adapters on them).
+        var start: PublishedVersion
         var guardrail: RollbackGuard?
         var before = 0.0
         var taskSuccessBefore: Double?
@@ -299,7 +301,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         for name in ["metrics.jsonl", "experience.jsonl"] { try? FileManager.default.removeItem(at: out.appendingPathComponent(name)) }
         let clock = ContinuousClock()
         let base = try saveVersion(learner.version, step: 0, parent: nil)
-        var state = RunState(started: clock.now, accepted: base, latest: base)
+        var state = RunState(started: clock.now, accepted: base, latest: base, start: base)
         log(try publisher.serve(base: base))
         state.guardrail = try settings.rollbackMargin.map { margin throws(GRPOError) in try RollbackGuard(margin: margin) }
         let evalStart = clock.now
@@ -382,7 +384,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     func publishAndGuard(_ result: GRPOLearner<TrainableDecoder<Scalar>>.StepResult, total: Int, _ state: inout RunState) throws {
         guard let version = result.publishedVersion else { return }
         let step = result.metrics.step
-        let saved = try saveVersion(version, step: step, parent: state.latest.name)
+        let saved = try saveVersion(version, step: step, parent: state.latest.name, adapterOn: state.start)
         state.latest = saved
         log(try publisher.publish(saved))
         state.published.append(saved.name)
@@ -401,7 +403,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
             log("held-out pass@1 \(fixed(pass)) at step \(step): \(saved.name) accepted")
         case .rollback(_, _, let drop):
             state.rollbacks += 1
-            try learner.policy.loadBaseParameters(from: SafetensorsCheckpoint(directory: state.accepted.directory))
+            try restore(state.accepted)
             sameWeights[state.accepted.version] = learner.version
             state.heldOutPoints.append(.init(step: step, passAtOne: pass, version: saved.name, decision: "rollback"))
             log("held-out pass@1 \(fixed(pass)) at step \(step) fell \(fixed(drop)) below \(state.accepted.name) "
@@ -423,7 +425,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
            case .rollback(_, _, let drop)? = try state.guardrail?.evaluate(version: learner.version, heldOutPassAtOne: after) {
             state.rollbacks += 1
             state.heldOutPoints.append(.init(step: learner.steps, passAtOne: after, version: finalName, decision: "rollback"))
-            try learner.policy.loadBaseParameters(from: SafetensorsCheckpoint(directory: state.accepted.directory))
+            try restore(state.accepted)
             log("held-out pass@1 \(fixed(after)) after the last step fell \(fixed(drop)) below \(state.accepted.name): "
                 + (try publisher.rollback(to: state.accepted)))
             finalModel = try learner.policy.servingModel()
@@ -470,14 +472,31 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         return rate
     }
 
+    /// The policy back at the weights of `v` (a rollback): a LoRA policy takes the adapter's
+    /// values (or none, at the starting weights); a full one the whole model's.
+    func restore(_ v: PublishedVersion) throws {
+        guard learner.policy.loraConfig != nil else {
+            return try learner.policy.loadBaseParameters(from: SafetensorsCheckpoint(directory: v.directory))
+        }
+        if LoRAConfig.isAdapter(directory: v.directory) { try learner.policy.assignLoRA(directory: v.directory) } else { learner.policy.resetLoRA() }
+    }
+
     /// Writes the policy's weights as `versions/<name>/`: a model directory a worker loads
-    /// (config.json, model.safetensors, the tokenizer files, and VERSION naming it).
-    func saveVersion(_ version: Int, step: Int, parent: String?) throws -> PublishedVersion {
+    /// (config.json, model.safetensors, the tokenizer files, and VERSION naming it). A LoRA
+    /// policy's versions after the start (`adapterOn`) are the adapter alone, in PEFT's layout.
+    func saveVersion(_ version: Int, step: Int, parent: String?, adapterOn start: PublishedVersion? = nil) throws -> PublishedVersion {
         let name = naming.name(of: version)
         let dir = out.appendingPathComponent("versions").appendingPathComponent(name)
         let fm = FileManager.default
         try? fm.removeItem(at: dir)
         try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        if let start, learner.policy.loraConfig != nil {
+            try learner.policy.saveLoRA(directory: dir.path)
+            try Data((name + "\n").utf8).write(to: dir.appendingPathComponent("VERSION"))
+            var v = PublishedVersion(version: version, name: name, directory: dir.path, step: step, parent: parent)
+            v.base = (start.name, start.directory)
+            return v
+        }
         try learner.policy.save(directory: dir.path)
         var copied = false
         if let from = tokenizerDirectory {

@@ -9,6 +9,13 @@ public struct PublishedVersion: Sendable, Equatable {
     public var step: Int
     /// The version it was trained from (the registry's `parent`).
     public var parent: String?
+    /// A LoRA run's version: the adapter alone, on this base (the run's starting weights).
+    public var base: (name: String, directory: String)? {
+        get { baseName.map { ($0, baseDirectory ?? "") } }
+        set { baseName = newValue?.name; baseDirectory = newValue?.directory }
+    }
+    private var baseName: String?
+    private var baseDirectory: String?
 
     public init(version: Int, name: String, directory: String, step: Int, parent: String?) {
         self.version = version

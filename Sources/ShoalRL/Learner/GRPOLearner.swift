@@ -37,7 +37,8 @@ public final class GRPOLearner<Policy: TrainableModel> {
         reference?.logitTemperature = settings.temperature
         self.settings = settings
         self.version = version
-        optimizer = AdamW(parameters: policy.parameters, settings: .init(weightDecay: settings.weightDecay))
+        // Only what trains gets moments (a LoRA policy's frozen base would double the memory for nothing).
+        optimizer = AdamW(parameters: policy.parameters.filter(\.trainable), settings: .init(weightDecay: settings.weightDecay))
         schedule = LearningRateSchedule(peak: settings.learningRate, floor: 0.1 * settings.learningRate,
                                         warmupSteps: settings.warmupSteps, totalSteps: settings.steps)
         if let collapse { self.collapse = collapse } else { self.collapse = try CollapseDetector(patience: 5, relativeFloor: 0.05) }

@@ -92,6 +92,30 @@ extension TrainableDecoder {
         }
     }
 
+    /// Sets the attached adapters to the values saved in `directory` (same rank, alpha and
+    /// targets), e.g. to return to an earlier version of a LoRA run.
+    public func assignLoRA(directory: String) throws {
+        guard let attached = loraConfig else { throw TrainableDecoderError.invalidLoRA(reason: "no adapters attached") }
+        let saved = try LoRAConfig.read(path: (directory as NSString).appendingPathComponent(Self.adapterConfigFileName))
+        guard saved == attached else {
+            throw TrainableDecoderError.invalidLoRA(reason: "\(directory) holds rank \(saved.rank), alpha \(saved.alpha) on \(saved.targets.sorted().map(\.rawValue)); the attached adapters are rank \(attached.rank), alpha \(attached.alpha) on \(attached.targets.sorted().map(\.rawValue))")
+        }
+        let weightsPath = (directory as NSString).appendingPathComponent(Self.adapterWeightsFileName)
+        let file = try SafetensorsFile(path: weightsPath)
+        for p in loraParameters {
+            guard let info = file.tensors[p.name] else { throw TrainableDecoderError.missingTensor(name: p.name, source: weightsPath) }
+            guard info.shape == p.shape else { throw TrainableDecoderError.shapeMismatch(name: p.name, expected: p.shape, found: info.shape, source: weightsPath) }
+        }
+        for p in loraParameters { assignScalars(p.value, from: try file.floats(p.name)) }
+    }
+
+    /// Zeroes every adapter's B: the model computes its base again (A is kept, so training can go on).
+    public func resetLoRA() {
+        for p in loraParameters where p.name.hasSuffix(".lora_B.weight") {
+            assignScalars(p.value, from: [Double](repeating: 0, count: p.count))
+        }
+    }
+
     /// PEFT's names for the adapter of `projection`.
     private func adapterNames(_ projection: Projection<Scalar>) -> (a: String, b: String) {
         let module = "base_model.model." + projection.weight.name.dropLast(".weight".count)
