@@ -129,10 +129,5 @@ public enum AdapterBench {
     }
 
     /// A process's resident set (VmRSS) in MiB; 0 if it cannot be read.
-    static func residentMegabytes(pid: Int32) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kib = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
-        return kib / 1024
-    }
+    static func residentMegabytes(pid: Int32) -> Double { GGUFBench.statusMegabytes("/proc/\(pid)/status", field: "VmRSS") ?? 0 }
 }

@@ -162,13 +162,17 @@ public enum GGUFBench {
     /// This process's own high-water RSS (VmHWM) in MiB. Not ru_maxrss: Linux carries a parent's
     /// peak over into a child across fork and exec.
     static func peakRSSMegabytes() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kib = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else {
-            var usage = rusage()
-            getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-            return Double(usage.ru_maxrss) / 1024
-        }
+        if let mib = statusMegabytes("/proc/self/status", field: "VmHWM") { return mib }
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
+
+    /// A size field of a /proc status file (`VmRSS`, `VmHWM`: kB) in MiB; nil if it cannot be read.
+    static func statusMegabytes(_ path: String, field: String) -> Double? {
+        guard let status = try? String(contentsOfFile: path, encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
+              let kib = Double(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return nil }
         return kib / 1024
     }
 

@@ -14,25 +14,13 @@ public enum ImportBench {
         public var failed: Int
         public var total: Int
 
-        enum Key: String, CodingKey {
-            case import_s, model_bytes, steady_p50_us, steady_p99_us, steady_requests, during_p50_us, during_p99_us, during_requests
-            case p50_ratio, p99_ratio, failed_requests, requests
-        }
+        enum Key: String, CodingKey { case import_s, model_bytes }
 
         public func encode(to encoder: Encoder) throws {
+            try SwapBench.LoadSplit(steady: steady, during: during, failed: failed, total: total).encode(to: encoder)
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(importSeconds, forKey: .import_s)
             try c.encode(modelBytes, forKey: .model_bytes)
-            try c.encode(steady.p50Us, forKey: .steady_p50_us)
-            try c.encode(steady.p99Us, forKey: .steady_p99_us)
-            try c.encode(steady.count, forKey: .steady_requests)
-            try c.encode(during.p50Us, forKey: .during_p50_us)
-            try c.encode(during.p99Us, forKey: .during_p99_us)
-            try c.encode(during.count, forKey: .during_requests)
-            try c.encode(steady.p50Us > 0 ? during.p50Us / steady.p50Us : 0, forKey: .p50_ratio)
-            try c.encode(steady.p99Us > 0 ? during.p99Us / steady.p99Us : 0, forKey: .p99_ratio)
-            try c.encode(failed, forKey: .failed_requests)
-            try c.encode(total, forKey: .requests)
         }
     }
 

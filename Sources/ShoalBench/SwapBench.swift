@@ -39,6 +39,32 @@ public enum SwapBench {
         }
     }
 
+    /// Latency in steady state against during an event (a swap, an import), their ratios and the
+    /// requests' fate: the keys every such report shares, written into its JSON object.
+    struct LoadSplit: Encodable {
+        let steady: Latency, during: Latency
+        let failed: Int, total: Int
+
+        enum Key: String, CodingKey {
+            case steady_p50_us, steady_p99_us, steady_requests, during_p50_us, during_p99_us, during_requests
+            case p50_ratio, p99_ratio, failed_requests, requests
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(steady.p50Us, forKey: .steady_p50_us)
+            try c.encode(steady.p99Us, forKey: .steady_p99_us)
+            try c.encode(steady.count, forKey: .steady_requests)
+            try c.encode(during.p50Us, forKey: .during_p50_us)
+            try c.encode(during.p99Us, forKey: .during_p99_us)
+            try c.encode(during.count, forKey: .during_requests)
+            try c.encode(steady.p50Us > 0 ? during.p50Us / steady.p50Us : 0, forKey: .p50_ratio)
+            try c.encode(steady.p99Us > 0 ? during.p99Us / steady.p99Us : 0, forKey: .p99_ratio)
+            try c.encode(failed, forKey: .failed_requests)
+            try c.encode(total, forKey: .requests)
+        }
+    }
+
     public struct Report: BenchReport {
         /// From `shoal swap` to the client seeing it finished (status polled every 20 ms).
         public var swapSeconds: Double
@@ -56,24 +82,14 @@ public enum SwapBench {
         public var outcome: String
 
         enum Key: String, CodingKey {
-            case swap_s, swap_coordinator_s, steady_p50_us, steady_p99_us, steady_requests, during_p50_us, during_p99_us, during_requests
-            case p50_ratio, p99_ratio, failed_requests, requests, from_version, to_version, versions_by_worker, outcome
+            case swap_s, swap_coordinator_s, from_version, to_version, versions_by_worker, outcome
         }
 
         public func encode(to encoder: Encoder) throws {
+            try LoadSplit(steady: steady, during: during, failed: failed, total: total).encode(to: encoder)
             var c = encoder.container(keyedBy: Key.self)
             try c.encode(swapSeconds, forKey: .swap_s)
             try c.encode(coordinatorSeconds, forKey: .swap_coordinator_s)
-            try c.encode(steady.p50Us, forKey: .steady_p50_us)
-            try c.encode(steady.p99Us, forKey: .steady_p99_us)
-            try c.encode(steady.count, forKey: .steady_requests)
-            try c.encode(during.p50Us, forKey: .during_p50_us)
-            try c.encode(during.p99Us, forKey: .during_p99_us)
-            try c.encode(during.count, forKey: .during_requests)
-            try c.encode(steady.p50Us > 0 ? during.p50Us / steady.p50Us : 0, forKey: .p50_ratio)
-            try c.encode(steady.p99Us > 0 ? during.p99Us / steady.p99Us : 0, forKey: .p99_ratio)
-            try c.encode(failed, forKey: .failed_requests)
-            try c.encode(total, forKey: .requests)
             try c.encode(fromVersion, forKey: .from_version)
             try c.encode(toVersion, forKey: .to_version)
             try c.encode(versionsByWorker, forKey: .versions_by_worker)

@@ -19,6 +19,35 @@ final class LearnerTests: XCTestCase {
         return dir
     }
 
+    /// A learner on the 'tiny' worker at `endpoint`: groups of 4 on 2 of 4 prompts, 4 tokens,
+    /// no KL, held-out checks only before and after, versions published through the coordinator.
+    /// `baseName` nil: the version the worker serves is version 0.
+    private func clusterLoop(_ h: ClusterHarness, endpoint ep: String, model: String, policy: TrainableDecoder<Float>, steps: Int,
+                             learningRate: Double, prefix: String, baseName: String?,
+                             log: @escaping (String) -> Void) throws -> (LearnerLoop<Float>, VersionNaming) {
+        let tokenizer = try XCTUnwrap(try Generator.load(path: model).tokenizer)
+        var grpo = GRPOSettings()
+        grpo.steps = steps
+        grpo.groupSize = 4
+        grpo.promptsPerStep = 2
+        grpo.maxTokens = 4
+        grpo.learningRate = learningRate
+        grpo.klCoefficient = 0
+        grpo.maxStaleness = 3
+        let learner = try GRPOLearner(policy: policy, reference: nil, settings: grpo)
+        let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer, security: try h.security("learner"))
+        let naming = VersionNaming(prefix: prefix, baseName: try baseName ?? source.servedVersion())
+        let items = (0..<4).map { TaskItem(id: "t\($0)", family: .math, difficulty: 1, prompt: "Write \($0)", target: "") }
+        let heldOut = HeldOutEvaluation(items: items, passAtKItems: [], maxTokens: 4, tokenizer: tokenizer, stopTokenIds: [], scorer: Letters())
+        var settings = LearnerLoopSettings(agent: "tiny", grpo: grpo, outDirectory: h.directory.appendingPathComponent("run").path)
+        settings.evalEvery = 0
+        let publisher = try CoordinatorVersionPublisher(endpoint: ep, agent: "tiny", security: try h.security("learner"))
+        let loop = try LearnerLoop(learner: learner, source: source, scorer: Letters(), trainItems: items, heldOut: heldOut,
+                                   naming: naming, publisher: publisher, settings: settings, tokenizer: tokenizer,
+                                   tokenizerDirectory: model, log: log)
+        return (loop, naming)
+    }
+
     private func agentFile(in h: ClusterHarness, model: String) throws -> String {
         let path = h.directory.appendingPathComponent("tiny.yaml").path
         try """
@@ -87,28 +116,9 @@ final class LearnerTests: XCTestCase {
         _ = try h.worker(agent: try agentFile(in: h, model: model), endpoint: ep, id: "tiny-1")
         try h.waitForWorkers(ep, count: 1)
 
-        let tokenizer = try XCTUnwrap(try Generator.load(path: model).tokenizer)
-        let policy = try TrainableDecoder<Float>(directory: model)
-        var grpo = GRPOSettings()
-        grpo.steps = 3
-        grpo.groupSize = 4
-        grpo.promptsPerStep = 2
-        grpo.maxTokens = 4
-        grpo.learningRate = 1e-3
-        grpo.klCoefficient = 0
-        grpo.maxStaleness = 3
-        let learner = try GRPOLearner(policy: policy, reference: nil, settings: grpo)
-        let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer, security: try h.security("learner"))
-        let naming = VersionNaming(prefix: "learner-test-v", baseName: try source.servedVersion())
-        let items = (0..<4).map { TaskItem(id: "t\($0)", family: .math, difficulty: 1, prompt: "Write \($0)", target: "") }
-        let heldOut = HeldOutEvaluation(items: items, passAtKItems: [], maxTokens: 4, tokenizer: tokenizer, stopTokenIds: [], scorer: Letters())
-        var settings = LearnerLoopSettings(agent: "tiny", grpo: grpo, outDirectory: h.directory.appendingPathComponent("run").path)
-        settings.evalEvery = 0
-        let publisher = try CoordinatorVersionPublisher(endpoint: ep, agent: "tiny", security: try h.security("learner"))
         var lines: [String] = []
-        let loop = try LearnerLoop(learner: learner, source: source, scorer: Letters(), trainItems: items, heldOut: heldOut,
-                                   naming: naming, publisher: publisher, settings: settings, tokenizer: tokenizer,
-                                   tokenizerDirectory: model, log: { lines.append($0) })
+        let (loop, naming) = try clusterLoop(h, endpoint: ep, model: model, policy: try TrainableDecoder<Float>(directory: model),
+                                             steps: 3, learningRate: 1e-3, prefix: "learner-test-v", baseName: nil) { lines.append($0) }
         let summary = try loop.run()
 
         XCTAssertEqual(summary.steps, 3)
@@ -150,29 +160,11 @@ final class LearnerTests: XCTestCase {
         _ = try h.worker(agent: try agentFile(in: h, model: model), endpoint: ep, id: "tiny-1")
         try h.waitForWorkers(ep, count: 1)
 
-        let tokenizer = try XCTUnwrap(try Generator.load(path: model).tokenizer)
         let policy = try TrainableDecoder<Float>(directory: model)
         try policy.attachLoRA(LoRAConfig(rank: 2, alpha: 4))
-        var grpo = GRPOSettings()
-        grpo.steps = 2
-        grpo.groupSize = 4
-        grpo.promptsPerStep = 2
-        grpo.maxTokens = 4
-        grpo.learningRate = 1e-2
-        grpo.klCoefficient = 0
-        grpo.maxStaleness = 3
-        let learner = try GRPOLearner(policy: policy, reference: nil, settings: grpo)
-        XCTAssertEqual(learner.optimizer.parameters.count, policy.loraParameters.count, "only the adapters get optimiser state")
-        let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer, security: try h.security("learner"))
-        let naming = VersionNaming(prefix: "lora-v", baseName: "lora-v0")
-        let items = (0..<4).map { TaskItem(id: "t\($0)", family: .math, difficulty: 1, prompt: "Write \($0)", target: "") }
-        let heldOut = HeldOutEvaluation(items: items, passAtKItems: [], maxTokens: 4, tokenizer: tokenizer, stopTokenIds: [], scorer: Letters())
-        var settings = LearnerLoopSettings(agent: "tiny", grpo: grpo, outDirectory: h.directory.appendingPathComponent("run").path)
-        settings.evalEvery = 0
-        let publisher = try CoordinatorVersionPublisher(endpoint: ep, agent: "tiny", security: try h.security("learner"))
-        let loop = try LearnerLoop(learner: learner, source: source, scorer: Letters(), trainItems: items, heldOut: heldOut,
-                                   naming: naming, publisher: publisher, settings: settings, tokenizer: tokenizer,
-                                   tokenizerDirectory: model, log: { _ in })
+        let (loop, _) = try clusterLoop(h, endpoint: ep, model: model, policy: policy, steps: 2, learningRate: 1e-2,
+                                        prefix: "lora-v", baseName: "lora-v0") { _ in }
+        XCTAssertEqual(loop.learner.optimizer.parameters.count, policy.loraParameters.count, "only the adapters get optimiser state")
         let summary = try loop.run()
         XCTAssertEqual(summary.publishedVersions, ["lora-v1", "lora-v2"])
 

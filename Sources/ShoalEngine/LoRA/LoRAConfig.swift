@@ -40,6 +40,11 @@ public struct LoRAConfig: Sendable, Equatable {
         guard !targets.isEmpty else { throw AdapterError.invalid(reason: "no target modules") }
     }
 
+    /// PEFT's name of one of an adapter's matrices ("A" or "B") for `target` in `layer`.
+    static func tensorName(layer: Int, _ target: Target, _ matrix: String) -> String {
+        "base_model.model.model.layers.\(layer).\(target.modulePath).lora_\(matrix).weight"
+    }
+
     /// PEFT's file names in an adapter directory.
     public static let configFileName = "adapter_config.json"
     public static let weightsFileName = "adapter_model.safetensors"

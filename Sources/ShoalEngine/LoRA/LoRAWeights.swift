@@ -61,17 +61,16 @@ public final class LoRAWeights: Sendable {
             var pairs: [LoRAConfig.Target: Pair] = [:]
             for target in config.targets.sorted() {
                 let (out, inFeatures) = shape(target, model)
-                let module = "base_model.model.model.layers.\(l).\(target.modulePath)"
-                func tensor(_ suffix: String, _ shape: [Int]) throws -> [Float] {
-                    let name = module + suffix
+                func tensor(_ matrix: String, _ shape: [Int]) throws -> [Float] {
+                    let name = LoRAConfig.tensorName(layer: l, target, matrix)
                     guard let info = file.tensors[name] else { throw AdapterError.missingTensor(name: name, path: path) }
                     guard info.shape == shape else { throw AdapterError.shapeMismatch(name: name, expected: shape, found: info.shape, path: path) }
                     let values = try file.floats(name)
                     guard values.allSatisfy(\.isFinite) else { throw AdapterError.file(path: path, reason: "tensor `\(name)` holds non-finite values") }
                     return values
                 }
-                let a = try tensor(".lora_A.weight", [config.rank, inFeatures])
-                var b = try tensor(".lora_B.weight", [out, config.rank])
+                let a = try tensor("A", [config.rank, inFeatures])
+                var b = try tensor("B", [out, config.rank])
                 // PEFT stores q/k rows in Hugging Face's order; a llama GGUF base computes them in
                 // llama.cpp's neighbour-pair order, so B's rows follow the base's.
                 if model.ropeStyle == .adjacentPairs, target == .q || target == .k {
@@ -178,9 +177,10 @@ extension LoRAWeights {
         for l in 0..<model.layerCount {
             for target in lora.targets.sorted() {
                 let (out, inFeatures) = shape(target, model)
-                let module = "base_model.model.model.layers.\(l).\(target.modulePath)"
-                tensors.append(.init(name: module + ".lora_A.weight", shape: [lora.rank, inFeatures], values: values(lora.rank * inFeatures, fanIn: inFeatures)))
-                tensors.append(.init(name: module + ".lora_B.weight", shape: [out, lora.rank], values: values(out * lora.rank, fanIn: lora.rank)))
+                tensors.append(.init(name: LoRAConfig.tensorName(layer: l, target, "A"), shape: [lora.rank, inFeatures],
+                                     values: values(lora.rank * inFeatures, fanIn: inFeatures)))
+                tensors.append(.init(name: LoRAConfig.tensorName(layer: l, target, "B"), shape: [out, lora.rank],
+                                     values: values(out * lora.rank, fanIn: lora.rank)))
             }
         }
         try SafetensorsWriter.write(tensors, to: (directory as NSString).appendingPathComponent(LoRAConfig.weightsFileName))

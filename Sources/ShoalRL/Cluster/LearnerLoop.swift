@@ -490,12 +490,12 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         let fm = FileManager.default
         try? fm.removeItem(at: dir)
         try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        var published = PublishedVersion(version: version, name: name, directory: dir.path, step: step, parent: parent)
+        try Data((name + "\n").utf8).write(to: dir.appendingPathComponent("VERSION"))
         if let start, learner.policy.loraConfig != nil {
             try learner.policy.saveLoRA(directory: dir.path)
-            try Data((name + "\n").utf8).write(to: dir.appendingPathComponent("VERSION"))
-            var v = PublishedVersion(version: version, name: name, directory: dir.path, step: step, parent: parent)
-            v.base = (start.name, start.directory)
-            return v
+            published.base = (start.name, start.directory)
+            return published
         }
         try learner.policy.save(directory: dir.path)
         var copied = false
@@ -508,8 +508,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
             }
         }
         if !copied, let bytes = tokenizer as? ByteTokenizer { try bytes.save(to: dir) }
-        try Data((name + "\n").utf8).write(to: dir.appendingPathComponent("VERSION"))
-        return PublishedVersion(version: version, name: name, directory: dir.path, step: step, parent: parent)
+        return published
     }
 
     private func writePlots(_ metrics: [GRPOMetrics], _ points: [LearnerRunSummary.HeldOutPoint]) throws {
