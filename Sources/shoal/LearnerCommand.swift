@@ -43,10 +43,20 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "Update from recorded experience (an experience.jsonl of an earlier run) instead of sampling: one update per recorded step; no cluster is started.") var fromExperience: String?
     @Option(help: "With --from-tasks: the coordinator whose finished tasks to re-run, listed through its shoal.task service (default: `shoal learner`'s --coordinator; for `train grpo`, $SHOAL_COORDINATOR or the `shoal up` cluster's tcp://127.0.0.1:5555, while the runs go through its own coordinator).") var tasksFrom: String?
     @Option(help: "Directory for metrics.jsonl, experience.jsonl, reward.svg, pass_at_k.svg, summary.json, versions/ (default: .shoal/grpo/<agent>).") var out: String?
-    @Option(help: "Train a LoRA adapter of this rank (on all seven projections, alpha 2 × rank) instead of every weight: versions after the first are adapters on the run's starting weights, and a swap ships only the adapter (0: every weight).") var loraRank = 0
+    @Option(help: "Train a LoRA adapter of this rank (on all seven projections, alpha 2 × rank) instead of every weight: versions after the first are adapters on the run's starting weights, and a swap ships only the adapter (0: every weight; a .gguf model always trains an adapter, rank 16 unless set).") var loraRank = 0
 
-    /// `tasksEndpoint`: where `--from-tasks` lists tasks when `--tasks-from` is not given.
-    func learner(agent: String, modelDirectory: String, reward agentReward: [String: Double], outDirectory: String? = nil,
+    /// The task family (generator and verifier) an agent trains on: its own name for the
+    /// built-ins, else its agent file's `verifier: kind:`.
+    static func family(agent: String, spec: AgentSpec?) throws -> String {
+        if TaskFamily(rawValue: agent) != nil { return agent }
+        if let kind = spec?.verifier?.kind, TaskFamily(rawValue: kind) != nil { return kind }
+        let families = TaskFamily.allCases.map(\.rawValue).joined(separator: "|")
+        throw ValidationError("agent '\(agent)' has no task generator: GRPO trains \(families), or an agent whose file names one as `verifier: {kind: \(families)}`")
+    }
+
+    /// `family`: the tasks and verifier (default: the agent's name). `tasksEndpoint`: where
+    /// `--from-tasks` lists tasks when `--tasks-from` is not given.
+    func learner(agent: String, family: String? = nil, modelDirectory: String, reward agentReward: [String: Double], outDirectory: String? = nil,
                  tasksEndpoint: String? = nil) throws -> AgentLearner {
         var reward = agentReward
         for pair in rewardOverrides {
@@ -64,7 +74,7 @@ struct GRPORunOptions: ParsableArguments {
         g.groupSize = groupSize
         g.promptsPerStep = promptsPerStep
         g.temperature = temperature
-        g.maxTokens = try maxTokens ?? AgentRecipe.named(agent).maxNewTokens
+        g.maxTokens = try maxTokens ?? AgentRecipe.named(family ?? agent).maxNewTokens
         g.learningRate = lr
         g.klCoefficient = kl
         g.clip = clip
@@ -87,6 +97,7 @@ struct GRPORunOptions: ParsableArguments {
         settings.evalEvery = evalEvery
         settings.rollbackMargin = rollbackMargin < 0 ? nil : rollbackMargin
         var run = AgentLearner(agent: agent, modelDirectory: modelDirectory, settings: settings)
+        run.family = family ?? agent
         guard loraRank >= 0 else { throw ValidationError("--lora-rank must be ≥ 0, got \(loraRank)") }
         if loraRank > 0 { run.lora = LoRAConfig(rank: loraRank, alpha: Double(2 * loraRank)) }
         run.reward = reward
@@ -130,6 +141,9 @@ struct GRPORunOptions: ParsableArguments {
             if let file = heldOutTasks { run.heldOutTasks = try TaskRolloutSource.specs(jsonLines: try readConfigFile(file), file: file) }
         }
         run.credit = creditMode
+        if run.fromTasks != nil && run.isGGUF {
+            throw ValidationError("step-wise RL on a .gguf policy is not built (the worker renders task inputs with its chat template, which the learner does not know); drop --from-tasks / --task-kind")
+        }
         setComputeThreads(threads)
         return run
     }
@@ -148,9 +162,9 @@ struct LearnerCommand: ParsableCommand {
         """)
 
     @Option(help: "The specialist: math, code or tools (its verifier and task generator).") var agent: String
-    @Option(help: "The model directory the agent's workers serve now.") var model: String
+    @Option(help: "The model the agent's workers serve now: a directory, a .gguf file or shipped:NAME (a GGUF is trained as a LoRA adapter).") var model: String
     @Option(help: "The skill to sample (default: the agent's name).") var skill: String?
-    @Option(help: "An agent file whose `reward:` weights score the rollouts (default: the standard weights).") var agentFile: String?
+    @Option(help: "An agent file whose `reward:` weights score the rollouts (default: the standard weights); an agent not named math, code or tools takes its tasks from the file's `verifier: kind:`.") var agentFile: String?
     @OptionGroup var endpoint: CoordinatorEndpoint
     @Flag(help: "Do not register and swap in new versions; save them under --out only.") var noSwap = false
     @OptionGroup var options: GRPORunOptions
@@ -159,8 +173,10 @@ struct LearnerCommand: ParsableCommand {
         guard options.fromExperience == nil else {
             throw ValidationError("--from-experience needs no cluster: use `shoal train grpo --agent \(agent) --from-experience FILE`")
         }
-        let reward = try agentFile.map { try AgentSpec.load($0).reward } ?? [:]
-        var run = try options.learner(agent: agent, modelDirectory: model, reward: reward, tasksEndpoint: endpoint.coordinator)
+        let spec = try agentFile.map { try AgentSpec.load($0) }
+        let path = try ShippedModel.resolve(model, relativeTo: FileManager.default.currentDirectoryPath)
+        var run = try options.learner(agent: agent, family: try GRPORunOptions.family(agent: agent, spec: spec), modelDirectory: path,
+                                      reward: spec?.reward ?? [:], tasksEndpoint: endpoint.coordinator)
         run.security = try endpoint.security("learner")
         let loop = try run.makeLoop(rollouts: .cluster(endpoint: endpoint.coordinator, skill: skill ?? agent),
                                     publication: noSwap ? .directory : .coordinator(endpoint: endpoint.coordinator), log: say)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ShoalCluster
 import ShoalConfig
+import ShoalEngine
 import ShoalRL
 
 /// `shoal train grpo --agent A` (or `--agents A,B`): GRPO for built-in specialists with
@@ -21,7 +22,7 @@ struct TrainGRPOCommand: ParsableCommand {
         coordinator keeps its journal and model registry in <out>/cluster/.
         """)
 
-    @Option(help: "The specialist: math, code or tools.") var agent: String?
+    @Option(help: "The specialist: math, code or tools, or an agent whose file names its tasks (`verifier: kind:`), e.g. smol-math.") var agent: String?
     @Option(help: "Several specialists trained at once, comma-separated (e.g. tools,math).") var agents: String?
     @Option(help: "The agent file (default: agents/<agent>.yaml; one agent only).") var agentFile: String?
     @Option(help: "Worker replicas serving each agent's rollouts.") var replicas = 1
@@ -29,12 +30,13 @@ struct TrainGRPOCommand: ParsableCommand {
     @Option(help: "With --from-tasks: the topology whose other agents run the tasks' other steps (the trained agents run --replicas).") var topology = "topology/local.yaml"
     @OptionGroup var options: GRPORunOptions
 
-    /// One agent to train: its file, spec and model directory.
+    /// One agent to train: its file, spec, model (a directory or a .gguf file) and task family.
     struct Trainee {
         var name: String
         var file: String
         var spec: AgentSpec
         var modelDirectory: String
+        var family: String
     }
 
     func trainees() throws -> [Trainee] {
@@ -54,9 +56,8 @@ struct TrainGRPOCommand: ParsableCommand {
             guard spec.backend == .swift else {
                 throw CommandFailure("\(file): GRPO needs a `swift`-backend agent (its workers report token log-probs), this one is \(spec.backend.rawValue)")
             }
-            let base = (file as NSString).deletingLastPathComponent
-            let model = spec.model.hasPrefix("/") ? spec.model : ((base as NSString).appendingPathComponent(spec.model) as NSString).standardizingPath
-            return Trainee(name: name, file: file, spec: spec, modelDirectory: model)
+            let model = try ShippedModel.resolve(spec.model, relativeTo: URL(fileURLWithPath: file).deletingLastPathComponent().path)
+            return Trainee(name: name, file: file, spec: spec, modelDirectory: model, family: try GRPORunOptions.family(agent: name, spec: spec))
         }
     }
 
@@ -65,7 +66,7 @@ struct TrainGRPOCommand: ParsableCommand {
         let trainees = try trainees()
         let several = trainees.count > 1
         let runs = try trainees.map { t in
-            try options.learner(agent: t.name, modelDirectory: t.modelDirectory, reward: t.spec.reward,
+            try options.learner(agent: t.name, family: t.family, modelDirectory: t.modelDirectory, reward: t.spec.reward,
                                 outDirectory: several ? ((options.out ?? ".shoal/grpo") as NSString).appendingPathComponent(t.name) : nil)
         }
         if let file = options.fromExperience {

@@ -75,6 +75,21 @@ final class TaskGenerationCommandTests: XCTestCase {
     }
 }
 
+extension TaskGenerationCommandTests {
+    /// GRPO needs tasks and a verifier: an agent of another name takes them from its file's
+    /// `verifier: kind:`; one without is refused by name before anything starts.
+    func testAnAgentWithoutATaskFamilyIsRefusedByName() throws {
+        let h = try ClusterHarness()
+        let r = try h.run(["train", "grpo", "--agent", "assistant", "--out", h.directory.path])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("agent 'assistant' has no task generator: GRPO trains math|code|tools, or an agent whose file names one as `verifier: {kind: math|code|tools}`"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.directory.appendingPathComponent("cluster").path), "nothing started")
+        let tasks = try h.run(["train", "grpo", "--agent", "smol-math", "--from-tasks", "--out", h.directory.path])
+        XCTAssertNotEqual(tasks.status, 0)
+        XCTAssertTrue(tasks.stderr.contains("step-wise RL on a .gguf policy is not built"), tasks.stderr)
+    }
+}
+
 /// `shoal train lora`: an adapter trained on pairs, in PEFT's layout, with its held-out check.
 final class TrainLoRACommandTests: XCTestCase {
     func testALoRARunWritesAPEFTAdapterThatLearnsItsPairsAndBadInputIsNamed() throws {

@@ -24,6 +24,12 @@ public struct AgentLearner {
     }
 
     public var agent: String
+    /// The tasks and verifier: the agent's own name for the built-ins (math, code, tools); an
+    /// agent of another name (a real model serving math, say) names its family here.
+    public var family: String
+    /// A Hugging Face model directory, or a `.gguf` file: a GGUF policy trains a LoRA adapter
+    /// (rank 16 unless `lora` says otherwise) on the file's weights, which stay frozen; version 0
+    /// is the file itself, every later version an adapter on it.
     public var modelDirectory: String
     /// The agent YAML's `reward:` weights.
     public var reward: [String: Double] = [:]
@@ -73,14 +79,21 @@ public struct AgentLearner {
     }
 
     /// Train a LoRA adapter instead of every weight (its versions after the first are adapters on
-    /// the run's starting weights); nil: every weight.
+    /// the run's starting weights); nil: every weight (a GGUF policy: rank 16).
     public var lora: LoRAConfig?
+
+    /// The adapter a GGUF policy gets when `lora` names none.
+    public static let defaultGGUFLoRA = LoRAConfig(rank: 16, alpha: 32)
+
+    /// Whether the policy is a GGUF file (trained as a LoRA adapter on its frozen weights).
+    public var isGGUF: Bool { modelDirectory.hasSuffix(".gguf") }
 
     /// The key the learner's clients present to the coordinator (nil: `Security.ambient(name: "learner")`).
     public var security: Security?
 
     public init(agent: String, modelDirectory: String, settings: LearnerLoopSettings) {
         self.agent = agent
+        family = agent
         self.modelDirectory = modelDirectory
         self.settings = settings
         let stamp = DateFormatter()
@@ -106,9 +119,12 @@ public struct AgentLearner {
     }
 
     public func makeLoop(rollouts: Rollouts, publication: Publication, log: @escaping (String) -> Void) throws -> LearnerLoop<Float> {
+        guard fromTasks == nil || !isGGUF else {
+            throw RolloutError.invalidSetting(name: "from_tasks", reason: "step-wise RL on a .gguf policy is not built (the worker renders task inputs with its chat template, which the learner does not know)")
+        }
         let security = try self.security ?? Security.ambient(name: "learner")
-        let verifier = try AgentVerifier(agent: agent, reward: reward)
-        let generator = try TaskGenerators.named(agent)
+        let verifier = try AgentVerifier(agent: family, reward: reward)
+        let generator = try TaskGenerators.named(family)
         let train = try items(generator, .train, trainPool, seed: dataSeed)
         let heldOut = try items(generator, .heldout, max(heldOutItems, passAtKItems), seed: dataSeed &+ 1)
         let serving = try Generator.load(path: modelDirectory)
@@ -116,9 +132,14 @@ public struct AgentLearner {
             throw RolloutError.invalidSetting(name: "model", reason: "\(modelDirectory) has no tokenizer.json")
         }
         let stops = serving.endOfSequenceTokenIds
-        let policy = try TrainableDecoder<Float>(directory: modelDirectory)
+        // A GGUF's quantized weights are read back as fp32 (the values the worker computes with).
+        let policy = isGGUF ? try TrainableDecoder<Float>(servingModel: serving.model) : try TrainableDecoder<Float>(directory: modelDirectory)
         let reference = settings.grpo.klCoefficient > 0 ? try policy.frozenCopy() : nil
-        if let lora { try policy.attachLoRA(lora, seed: dataSeed) }
+        let lora = self.lora ?? (isGGUF ? Self.defaultGGUFLoRA : nil)
+        if let lora {
+            try policy.attachLoRA(lora, seed: dataSeed)
+            if isGGUF && self.lora == nil { log("training a rank-\(lora.rank) LoRA adapter on \(modelDirectory) (its weights stay frozen)") }
+        }
         let learner = try GRPOLearner(policy: policy, reference: reference, settings: settings.grpo)
 
         let source: any RolloutSource
@@ -153,7 +174,8 @@ public struct AgentLearner {
                                            tokenizer: tokenizer, stopTokenIds: stops, scorer: verifier)
         let loop = try LearnerLoop(learner: learner, source: source, scorer: verifier, trainItems: train, heldOut: evaluation,
                                    naming: naming, publisher: publisher, settings: settings, tokenizer: tokenizer,
-                                   tokenizerDirectory: modelDirectory, log: log)
+                                   tokenizerDirectory: isGGUF ? nil : modelDirectory, log: log)
+        if isGGUF { loop.startingModel = (modelDirectory, serving.model) }
         if let fromTasks {
             guard case let .cluster(endpoint, skill) = rollouts else {
                 throw RolloutError.invalidSetting(name: "from_tasks", reason: "runs tasks through a coordinator; it cannot sample in-process")

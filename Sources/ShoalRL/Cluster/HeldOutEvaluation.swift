@@ -11,7 +11,8 @@ import ShoalVerifiers
 ///   temperature 1 on the smaller `passAtKItems`, with the unbiased estimator.
 ///
 /// Runs on the learner's weights in this process, so it measures exactly the version about
-/// to be (or just) published, whatever the workers are serving at that moment.
+/// to be (or just) published, whatever the workers are serving at that moment. A LoRA policy on
+/// a GGUF is evaluated as its workers serve it: the quantized model with the adapter beside it.
 public struct HeldOutEvaluation {
     public var items: [TaskItem]
     public var passAtKItems: [TaskItem]
@@ -38,18 +39,18 @@ public struct HeldOutEvaluation {
     }
 
     /// Fraction of `items` the greedy answer solves; 0 for no items.
-    public func passAtOne(_ model: DecoderModel) throws -> Double {
+    public func passAtOne(_ model: DecoderModel, adapter: LoRAWeights? = nil) throws -> Double {
         guard !items.isEmpty else { return 0 }
-        let outputs = try generate(model, items.map { ($0, 0) }, temperature: 0)
+        let outputs = try generate(model, adapter, items.map { ($0, 0) }, temperature: 0)
         let scored = try scorer.score(items, outputs: outputs)
         return Double(scored.filter(\.solved).count) / Double(items.count)
     }
 
     /// The pass@k curve from `samplesPerItem` samples of each of `passAtKItems`.
-    public func passAtK(_ model: DecoderModel) throws -> PassAtKCurve {
+    public func passAtK(_ model: DecoderModel, adapter: LoRAWeights? = nil) throws -> PassAtKCurve {
         guard !passAtKItems.isEmpty, samplesPerItem > 0 else { return PassAtKCurve(counts: []) }
         let jobs = passAtKItems.flatMap { item in (0..<samplesPerItem).map { (item, $0) } }
-        let outputs = try generate(model, jobs, temperature: 1)
+        let outputs = try generate(model, adapter, jobs, temperature: 1)
         let scored = try scorer.score(jobs.map(\.0), outputs: outputs)
         let counts = passAtKItems.indices.map { i in
             (n: samplesPerItem, c: scored[(i * samplesPerItem)..<((i + 1) * samplesPerItem)].filter(\.solved).count)
@@ -58,7 +59,7 @@ public struct HeldOutEvaluation {
         return PassAtKCurve(counts: counts, ks: ks)
     }
 
-    private func generate(_ model: DecoderModel, _ jobs: [(TaskItem, Int)], temperature: Float) throws -> [String] {
+    private func generate(_ model: DecoderModel, _ adapter: LoRAWeights?, _ jobs: [(TaskItem, Int)], temperature: Float) throws -> [String] {
         let generator = Generator(model: model, tokenizer: tokenizer)
         let stops = stopTokenIds.union(generator.endOfSequenceTokenIds)
         var outputs: [String] = []
@@ -66,7 +67,7 @@ public struct HeldOutEvaluation {
             let requests = jobs[start..<min(start + max(1, batchSize), jobs.count)].enumerated().map { offset, job in
                 var params = SamplingParams(maxTokens: maxTokens, temperature: temperature, seed: seed &+ UInt64(start + offset))
                 params.stopTokenIds = stops
-                return GenerationRequest(prompt: tokenizer.encode(SFTFormat.prompt(for: job.0)), params: params)
+                return GenerationRequest(prompt: tokenizer.encode(SFTFormat.prompt(for: job.0)), params: params, adapter: adapter)
             }
             outputs += try generator.generate(requests: requests).map { $0.text ?? tokenizer.decode($0.tokenIds) }
         }

@@ -90,6 +90,10 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     /// holds again: samples tagged with it count as the learner's version at the rollback
     /// (served version → learner version), not as stale.
     var sameWeights: [Int: Int] = [:]
+    /// A model file the run starts from (a GGUF, trained as a LoRA adapter), and the model as the
+    /// engine serves it: version 0 is the file itself, registered as it is, and every later
+    /// version an adapter on it; held-out checks run the served model with the policy's adapter.
+    public var startingModel: (file: String, model: DecoderModel)?
     /// Steps in a row whose samples were all dropped as stale before the run stops.
     public var maxFruitlessSteps = 3
     /// The next train item to sample (the steps walk the train split in order).
@@ -305,9 +309,9 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         log(try publisher.serve(base: base))
         state.guardrail = try settings.rollbackMargin.map { margin throws(GRPOError) in try RollbackGuard(margin: margin) }
         let evalStart = clock.now
-        let initialModel = try learner.policy.servingModel()
-        state.before = try heldOut.passAtOne(initialModel)
-        state.passAtKBefore = try heldOut.passAtK(initialModel)
+        let (initialModel, initialAdapter) = try heldOutModel()
+        state.before = try heldOut.passAtOne(initialModel, adapter: initialAdapter)
+        state.passAtKBefore = try heldOut.passAtK(initialModel, adapter: initialAdapter)
         state.evalTime += clock.now - evalStart
         _ = try state.guardrail?.evaluate(version: learner.version, heldOutPassAtOne: state.before)
         state.heldOutPoints = [.init(step: 0, passAtOne: state.before, version: base.name, decision: "baseline")]
@@ -393,7 +397,8 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
             return
         }
         let clock = ContinuousClock(), start = clock.now
-        let pass = try heldOut.passAtOne(try learner.policy.servingModel())
+        let (model, adapter) = try heldOutModel()
+        let pass = try heldOut.passAtOne(model, adapter: adapter)
         state.evalTime += clock.now - start
         report(step: step, ["heldout_pass_at_1": pass])
         switch try state.guardrail?.evaluate(version: version, heldOutPassAtOne: pass) ?? .accept(version: version) {
@@ -417,8 +422,8 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     /// workers), the plots and summary.json.
     func finish(_ state: inout RunState) throws -> LearnerRunSummary {
         let clock = ContinuousClock(), evalStart = clock.now
-        var finalModel = try learner.policy.servingModel()
-        var after = try heldOut.passAtOne(finalModel)
+        var (finalModel, finalAdapter) = try heldOutModel()
+        var after = try heldOut.passAtOne(finalModel, adapter: finalAdapter)
         let finalName = naming.name(of: learner.version)
         var served = finalName
         if learner.steps > 0, finalName != state.accepted.name,
@@ -428,11 +433,11 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
             try restore(state.accepted)
             log("held-out pass@1 \(fixed(after)) after the last step fell \(fixed(drop)) below \(state.accepted.name): "
                 + (try publisher.rollback(to: state.accepted)))
-            finalModel = try learner.policy.servingModel()
-            after = try heldOut.passAtOne(finalModel)
+            (finalModel, finalAdapter) = try heldOutModel()
+            after = try heldOut.passAtOne(finalModel, adapter: finalAdapter)
             served = state.accepted.name
         }
-        let passAtKAfter = try heldOut.passAtK(finalModel)
+        let passAtKAfter = try heldOut.passAtK(finalModel, adapter: finalAdapter)
         state.evalTime += clock.now - evalStart
         let taskSuccessAfter = try taskSuccess(label: "after", &state)
         state.heldOutPoints.append(.init(step: learner.steps, passAtOne: after, version: served, decision: "final"))
@@ -472,6 +477,16 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
         return rate
     }
 
+    /// What held-out checks run: the policy's weights as a serving model; for a run on a model
+    /// file, that file's served model with the policy's adapter beside it (as the workers run it).
+    func heldOutModel() throws -> (DecoderModel, LoRAWeights?) {
+        guard let (_, served) = startingModel else { return (try learner.policy.servingModel(), nil) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-heldout-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try learner.policy.saveLoRA(directory: dir.path)
+        return (served, try LoRAWeights.load(directory: dir.path, for: served.config, name: naming.name(of: learner.version)))
+    }
+
     /// The policy back at the weights of `v` (a rollback): a LoRA policy takes the adapter's
     /// values (or none, at the starting weights); a full one the whole model's.
     func restore(_ v: PublishedVersion) throws {
@@ -486,6 +501,12 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     /// policy's versions after the start (`adapterOn`) are the adapter alone, in PEFT's layout.
     func saveVersion(_ version: Int, step: Int, parent: String?, adapterOn start: PublishedVersion? = nil) throws -> PublishedVersion {
         let name = naming.name(of: version)
+        if start == nil, let file = startingModel?.file {
+            guard learner.policy.loraConfig != nil else {
+                throw RolloutError.invalidSetting(name: "model", reason: "\(file) is trained as a LoRA adapter on its frozen weights; attach one")
+            }
+            return PublishedVersion(version: version, name: name, directory: file, step: step, parent: parent)
+        }
         let dir = out.appendingPathComponent("versions").appendingPathComponent(name)
         let fm = FileManager.default
         try? fm.removeItem(at: dir)
