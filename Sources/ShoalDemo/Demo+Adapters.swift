@@ -20,6 +20,7 @@ extension Demo {
             adapters:
               - {agent: smol-math, skills: [add]}
               - {agent: smol-tools, skills: [call]}
+              - {agent: smol-rl, skills: [word-math]}
             """
         guard (try? FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)) != nil,
               (try? yaml.write(toFile: path, atomically: true, encoding: .utf8)) != nil,

@@ -149,6 +149,7 @@ public enum Demo {
         }
         if adapterHost != nil { try showAdapters(client: client, state: state, say: say) }
         if digits != nil { try showGRPO(endpoint: supervisor.endpoint, security: client.security, modelDirectory: digitsModel, state: state, say: say) }
+        if adapterHost != nil { try showSmolGRPO(endpoint: supervisor.endpoint, security: client.security, state: state, say: say) }
         if let tools = topology.agents.first(where: { $0.agent.name == "tools" && $0.agent.backend == .swift }) {
             let base = (tools.agentFile as NSString).deletingLastPathComponent
             let model = tools.agent.model.hasPrefix("/") ? tools.agent.model : (base as NSString).appendingPathComponent(tools.agent.model)
