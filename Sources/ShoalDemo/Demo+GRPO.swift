@@ -80,7 +80,7 @@ extension Demo {
         grpo.promptsPerStep = 2
         grpo.samplingRounds = 2
         grpo.maxTokens = 48
-        grpo.overlongBuffer = 16
+        grpo.overlongBuffer = 0
         grpo.learningRate = 1e-3
         grpo.klCoefficient = 0
         var settings = LearnerLoopSettings(agent: "smol-rl", grpo: grpo, outDirectory: (state as NSString).appendingPathComponent("grpo-smol"))
@@ -94,7 +94,7 @@ extension Demo {
         run.security = security
         let loop = try run.makeLoop(rollouts: .cluster(endpoint: endpoint, skill: "word-math"), publication: .coordinator(endpoint: endpoint)) { line in
             guard line.hasPrefix("step ") || line.hasPrefix("held-out") || line.hasPrefix("version ") || line.hasPrefix("workers now") else { return }
-            say("    " + clip(line.replacingOccurrences(of: gguf, with: "…SmolLM2-135M-Instruct.Q4_1.gguf"), 150))
+            say("    " + clip(line.replacingOccurrences(of: gguf, with: "…SmolLM2-135M-Instruct.Q4_1.gguf"), 160))
         }
         let summary = try loop.run()
         let served = (try? Client(endpoint: endpoint, security: security).call(skill: "word-math", input: "Hello", params: ["max_tokens": "1"]).modelVersion) ?? "?"
