@@ -51,7 +51,8 @@ struct GRPORunOptions: ParsableArguments {
         if TaskFamily(rawValue: agent) != nil { return agent }
         if let kind = spec?.verifier?.kind, TaskFamily(rawValue: kind) != nil { return kind }
         let families = TaskFamily.allCases.map(\.rawValue).joined(separator: "|")
-        throw ValidationError("agent '\(agent)' has no task generator: GRPO trains \(families), or an agent whose file names one as `verifier: {kind: \(families)}`")
+        throw ValidationError("agent '\(agent)' has no task generator: GRPO trains \(families), or an agent whose file names one as `verifier: {kind: \(families)}`"
+                              + (spec == nil ? " (give that file with --agent-file)" : ""))
     }
 
     /// `family`: the tasks and verifier (default: the agent's name). `tasksEndpoint`: where
@@ -141,9 +142,7 @@ struct GRPORunOptions: ParsableArguments {
             if let file = heldOutTasks { run.heldOutTasks = try TaskRolloutSource.specs(jsonLines: try readConfigFile(file), file: file) }
         }
         run.credit = creditMode
-        if run.fromTasks != nil && run.isGGUF {
-            throw ValidationError("step-wise RL on a .gguf policy is not built (the worker renders task inputs with its chat template, which the learner does not know); drop --from-tasks / --task-kind")
-        }
+        try run.validate()
         setComputeThreads(threads)
         return run
     }
@@ -157,11 +156,12 @@ struct LearnerCommand: ParsableCommand {
         commandName: "learner",
         abstract: "Run GRPO for one specialist against a running cluster.",
         discussion: """
-        --model is the directory the agent's workers serve (the learner starts from the same \
-        weights and tokenizer). Use --no-swap to keep new versions as directories only.
+        --model is what the agent's workers serve (the learner starts from the same weights and \
+        tokenizer): a model directory, or a .gguf file trained as a LoRA adapter. Use --no-swap to \
+        keep new versions as directories only.
         """)
 
-    @Option(help: "The specialist: math, code or tools (its verifier and task generator).") var agent: String
+    @Option(help: "The specialist: math, code or tools (its verifier and task generator), or an agent whose --agent-file names its tasks (`verifier: kind:`).") var agent: String
     @Option(help: "The model the agent's workers serve now: a directory, a .gguf file or shipped:NAME (a GGUF is trained as a LoRA adapter).") var model: String
     @Option(help: "The skill to sample (default: the agent's name).") var skill: String?
     @Option(help: "An agent file whose `reward:` weights score the rollouts (default: the standard weights); an agent not named math, code or tools takes its tasks from the file's `verifier: kind:`.") var agentFile: String?

@@ -12,7 +12,7 @@ import ShoalRL
 struct TrainGRPOCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grpo",
-        abstract: "GRPO on built-in specialists, with rollouts from local workers and live swaps of each new version.",
+        abstract: "GRPO on specialists (the built-ins, or a GGUF model as a LoRA adapter), with rollouts from local workers and live swaps of each new version.",
         discussion: """
         Starts from the model the agent file serves (agents/<agent>.yaml, e.g. agents/math/), \
         with the agent file's reward weights. --agents trains several specialists at once, each \
@@ -56,8 +56,9 @@ struct TrainGRPOCommand: ParsableCommand {
             guard spec.backend == .swift else {
                 throw CommandFailure("\(file): GRPO needs a `swift`-backend agent (its workers report token log-probs), this one is \(spec.backend.rawValue)")
             }
+            let family = try GRPORunOptions.family(agent: name, spec: spec)
             let model = try ShippedModel.resolve(spec.model, relativeTo: URL(fileURLWithPath: file).deletingLastPathComponent().path)
-            return Trainee(name: name, file: file, spec: spec, modelDirectory: model, family: try GRPORunOptions.family(agent: name, spec: spec))
+            return Trainee(name: name, file: file, spec: spec, modelDirectory: model, family: family)
         }
     }
 

@@ -1,11 +1,11 @@
 import Foundation
 
 /// Tells a GGUF model path from a Hugging Face directory.
-enum GGUFLocation {
+public enum GGUFLocation {
     /// The GGUF file `path` names: the file itself (by its magic, whatever its extension), or
     /// the one `.gguf` file in a directory that has no `config.json`. nil for a Hugging Face
     /// directory; an error for a directory with several `.gguf` files (which one is meant?).
-    static func file(at path: String) throws -> String? {
+    public static func file(at path: String) throws -> String? {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             if path.hasSuffix(".gguf") { throw GGUFError.fileNotFound(path: path) }

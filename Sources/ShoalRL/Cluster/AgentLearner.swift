@@ -3,9 +3,9 @@ import Foundation
 import ShoalEngine
 import ShoalTraining
 
-/// A learner for one built-in specialist, assembled from its model directory and its task
-/// generator: what `shoal learner` and `shoal train grpo` run. The CLI only parses options
-/// into this and calls `makeLoop`.
+/// A learner for one specialist, assembled from its model (a built-in's directory, or a GGUF
+/// file trained as a LoRA adapter) and its task generator: what `shoal learner` and `shoal
+/// train grpo` run. The CLI only parses options into this, calls `validate` and `makeLoop`.
 public struct AgentLearner {
     /// Where rollouts come from.
     public enum Rollouts {
@@ -27,9 +27,10 @@ public struct AgentLearner {
     /// The tasks and verifier: the agent's own name for the built-ins (math, code, tools); an
     /// agent of another name (a real model serving math, say) names its family here.
     public var family: String
-    /// A Hugging Face model directory, or a `.gguf` file: a GGUF policy trains a LoRA adapter
-    /// (rank 16 unless `lora` says otherwise) on the file's weights, which stay frozen; version 0
-    /// is the file itself, every later version an adapter on it.
+    /// A Hugging Face model directory, or a GGUF file (or a directory holding one): a GGUF policy
+    /// trains a LoRA adapter (rank 16 unless `lora` says otherwise) on the file's weights, read
+    /// back as fp32, which stay frozen; version 0 is the file itself, every later version an
+    /// adapter on it. With `--kl` > 0 the frozen reference is a second fp32 copy of the model.
     public var modelDirectory: String
     /// The agent YAML's `reward:` weights.
     public var reward: [String: Double] = [:]
@@ -85,8 +86,16 @@ public struct AgentLearner {
     /// The adapter a GGUF policy gets when `lora` names none.
     public static let defaultGGUFLoRA = LoRAConfig(rank: 16, alpha: 32)
 
-    /// Whether the policy is a GGUF file (trained as a LoRA adapter on its frozen weights).
-    public var isGGUF: Bool { modelDirectory.hasSuffix(".gguf") }
+    /// The GGUF file the policy is (trained as a LoRA adapter on its frozen weights); nil for a
+    /// Hugging Face directory.
+    public func ggufFile() throws -> String? { try GGUFLocation.file(at: modelDirectory) }
+
+    /// Refuses what cannot run, before anything is loaded or started.
+    public func validate() throws {
+        if fromTasks != nil, try ggufFile() != nil {
+            throw RolloutError.invalidSetting(name: "from_tasks", reason: "step-wise RL on a .gguf policy is not built (the worker renders task inputs with its chat template, which the learner does not know)")
+        }
+    }
 
     /// The key the learner's clients present to the coordinator (nil: `Security.ambient(name: "learner")`).
     public var security: Security?
@@ -119,26 +128,27 @@ public struct AgentLearner {
     }
 
     public func makeLoop(rollouts: Rollouts, publication: Publication, log: @escaping (String) -> Void) throws -> LearnerLoop<Float> {
-        guard fromTasks == nil || !isGGUF else {
-            throw RolloutError.invalidSetting(name: "from_tasks", reason: "step-wise RL on a .gguf policy is not built (the worker renders task inputs with its chat template, which the learner does not know)")
-        }
+        try validate()
+        let gguf = try ggufFile()
         let security = try self.security ?? Security.ambient(name: "learner")
         let verifier = try AgentVerifier(agent: family, reward: reward)
         let generator = try TaskGenerators.named(family)
         let train = try items(generator, .train, trainPool, seed: dataSeed)
         let heldOut = try items(generator, .heldout, max(heldOutItems, passAtKItems), seed: dataSeed &+ 1)
-        let serving = try Generator.load(path: modelDirectory)
+        // Prompts are rendered as the learner was trained to (`SFTFormat`); the model's own chat
+        // template is not used, so one of an unknown family is no obstacle.
+        let serving = try Generator.load(path: modelDirectory, template: .override(nil))
         guard let tokenizer = serving.tokenizer else {
             throw RolloutError.invalidSetting(name: "model", reason: "\(modelDirectory) has no tokenizer.json")
         }
         let stops = serving.endOfSequenceTokenIds
         // A GGUF's quantized weights are read back as fp32 (the values the worker computes with).
-        let policy = isGGUF ? try TrainableDecoder<Float>(servingModel: serving.model) : try TrainableDecoder<Float>(directory: modelDirectory)
+        let policy = gguf != nil ? try TrainableDecoder<Float>(servingModel: serving.model) : try TrainableDecoder<Float>(directory: modelDirectory)
         let reference = settings.grpo.klCoefficient > 0 ? try policy.frozenCopy() : nil
-        let lora = self.lora ?? (isGGUF ? Self.defaultGGUFLoRA : nil)
+        let lora = self.lora ?? (gguf != nil ? Self.defaultGGUFLoRA : nil)
         if let lora {
             try policy.attachLoRA(lora, seed: dataSeed)
-            if isGGUF && self.lora == nil { log("training a rank-\(lora.rank) LoRA adapter on \(modelDirectory) (its weights stay frozen)") }
+            if let gguf, self.lora == nil { log("training a rank-\(lora.rank) LoRA adapter on \(gguf) (its weights stay frozen)") }
         }
         let learner = try GRPOLearner(policy: policy, reference: reference, settings: settings.grpo)
 
@@ -174,8 +184,8 @@ public struct AgentLearner {
                                            tokenizer: tokenizer, stopTokenIds: stops, scorer: verifier)
         let loop = try LearnerLoop(learner: learner, source: source, scorer: verifier, trainItems: train, heldOut: evaluation,
                                    naming: naming, publisher: publisher, settings: settings, tokenizer: tokenizer,
-                                   tokenizerDirectory: isGGUF ? nil : modelDirectory, log: log)
-        if isGGUF { loop.startingModel = (modelDirectory, serving.model) }
+                                   tokenizerDirectory: gguf == nil ? modelDirectory : nil, log: log)
+        if let gguf { loop.startingModel = (gguf, serving.model) }
         if let fromTasks {
             guard case let .cluster(endpoint, skill) = rollouts else {
                 throw RolloutError.invalidSetting(name: "from_tasks", reason: "runs tasks through a coordinator; it cannot sample in-process")

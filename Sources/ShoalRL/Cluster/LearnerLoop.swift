@@ -62,8 +62,8 @@ public struct LearnerRunSummary: Sendable, Codable, Equatable {
 /// with the agent's verifier, and hand them to `GRPOLearner.step`. Around that:
 ///
 /// - every step: a metrics JSONL line, the batch as experience JSONL, a progress line;
-/// - every `publish_every` steps: the weights saved as a model directory under versions/ and
-///   handed to the `VersionPublisher` (register + rolling swap);
+/// - every `publish_every` steps: the weights saved under versions/ (a model directory, or a
+///   LoRA run's adapter) and handed to the `VersionPublisher` (register + rolling swap);
 /// - before, every `evalEvery` steps, and after: held-out pass@1 (greedy); the rollback guard
 ///   rejects a version that lost more than `rollbackMargin`, and the policy goes back to the
 ///   last accepted weights (and the workers with it); before and after also pass@k;
@@ -499,6 +499,7 @@ public final class LearnerLoop<Scalar: TrainingScalar> {
     /// Writes the policy's weights as `versions/<name>/`: a model directory a worker loads
     /// (config.json, model.safetensors, the tokenizer files, and VERSION naming it). A LoRA
     /// policy's versions after the start (`adapterOn`) are the adapter alone, in PEFT's layout.
+    /// A run on a model file (`startingModel`) writes nothing for version 0: it is the file.
     func saveVersion(_ version: Int, step: Int, parent: String?, adapterOn start: PublishedVersion? = nil) throws -> PublishedVersion {
         let name = naming.name(of: version)
         if start == nil, let file = startingModel?.file {

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A model version the learner wrote: its number, its name (what workers will report), and
-/// the Hugging Face directory holding it (config.json, model.safetensors, tokenizer.json, VERSION).
+/// where it is: a Hugging Face directory (config.json, model.safetensors, tokenizer.json,
+/// VERSION), a LoRA adapter's directory, or the GGUF file a run started from (its version 0).
 public struct PublishedVersion: Sendable, Equatable {
     public var version: Int
     public var name: String
