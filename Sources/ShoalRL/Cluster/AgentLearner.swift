@@ -135,8 +135,8 @@ public struct AgentLearner {
         let generator = try TaskGenerators.named(family)
         let train = try items(generator, .train, trainPool, seed: dataSeed)
         let heldOut = try items(generator, .heldout, max(heldOutItems, passAtKItems), seed: dataSeed &+ 1)
-        // Prompts are rendered as the learner was trained to (`SFTFormat`); the model's own chat
-        // template is not used, so one of an unknown family is no obstacle.
+        // Prompts are rendered by `SFTFormat` (ChatML), never with the model's own chat template,
+        // so a template of an unknown family is no obstacle.
         let serving = try Generator.load(path: modelDirectory, template: .override(nil))
         guard let tokenizer = serving.tokenizer else {
             throw RolloutError.invalidSetting(name: "model", reason: "\(modelDirectory) has no tokenizer.json")
