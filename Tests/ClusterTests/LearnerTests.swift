@@ -19,6 +19,20 @@ final class LearnerTests: XCTestCase {
         return dir
     }
 
+    /// GRPO settings of these short cluster runs: groups of 4, no KL, the rest as given.
+    private static func grpo(steps: Int, promptsPerStep: Int = 2, maxTokens: Int = 4, learningRate: Double = 1e-3,
+                             maxStaleness: Int = 3) -> GRPOSettings {
+        var g = GRPOSettings()
+        g.steps = steps
+        g.groupSize = 4
+        g.promptsPerStep = promptsPerStep
+        g.maxTokens = maxTokens
+        g.learningRate = learningRate
+        g.klCoefficient = 0
+        g.maxStaleness = maxStaleness
+        return g
+    }
+
     /// A learner on the 'tiny' worker at `endpoint`: groups of 4 on 2 of 4 prompts, 4 tokens,
     /// no KL, held-out checks only before and after, versions published through the coordinator.
     /// `baseName` nil: the version the worker serves is version 0.
@@ -26,14 +40,7 @@ final class LearnerTests: XCTestCase {
                              learningRate: Double, prefix: String, baseName: String?,
                              log: @escaping (String) -> Void) throws -> (LearnerLoop<Float>, VersionNaming) {
         let tokenizer = try XCTUnwrap(try Generator.load(path: model).tokenizer)
-        var grpo = GRPOSettings()
-        grpo.steps = steps
-        grpo.groupSize = 4
-        grpo.promptsPerStep = 2
-        grpo.maxTokens = 4
-        grpo.learningRate = learningRate
-        grpo.klCoefficient = 0
-        grpo.maxStaleness = 3
+        let grpo = Self.grpo(steps: steps, learningRate: learningRate)
         let learner = try GRPOLearner(policy: policy, reference: nil, settings: grpo)
         let source = try ClusterRolloutSource(endpoint: ep, skill: "tiny", tokenizer: tokenizer, security: try h.security("learner"))
         let naming = VersionNaming(prefix: prefix, baseName: try baseName ?? source.servedVersion())
@@ -209,16 +216,9 @@ final class LearnerTests: XCTestCase {
         let worker = try h.worker(agent: file, endpoint: ep, id: "smol-1")
         try h.waitForWorkers(ep, count: 1, timeout: 60)
 
-        var grpo = GRPOSettings()
-        grpo.steps = 1
-        grpo.groupSize = 4
-        grpo.promptsPerStep = 1
-        grpo.maxTokens = 8
-        grpo.learningRate = 1e-3
-        grpo.klCoefficient = 0
+        var grpo = Self.grpo(steps: 1, promptsPerStep: 1, maxTokens: 8)
         grpo.overlongBuffer = 0
         grpo.dynamicSampling = false
-        grpo.maxStaleness = 3
         var settings = LearnerLoopSettings(agent: "smol-math", grpo: grpo, outDirectory: h.directory.appendingPathComponent("run").path)
         settings.evalEvery = 0
         settings.rollbackMargin = nil  // the one held-out task must not decide which version is served
@@ -302,14 +302,7 @@ final class LearnerTests: XCTestCase {
         for name in ["tiny-a", "tiny-b"] {
             let model = models[name]!
             let tokenizer = try XCTUnwrap(try Generator.load(path: model).tokenizer)
-            var grpo = GRPOSettings()
-            grpo.steps = 4
-            grpo.groupSize = 4
-            grpo.promptsPerStep = 2
-            grpo.maxTokens = 4
-            grpo.learningRate = 1e-3
-            grpo.klCoefficient = 0
-            grpo.maxStaleness = 4
+            let grpo = Self.grpo(steps: 4, maxStaleness: 4)
             let learner = try GRPOLearner(policy: try TrainableDecoder<Float>(directory: model), reference: nil, settings: grpo)
             let source = try ClusterRolloutSource(endpoint: ep, skill: name, tokenizer: tokenizer, security: try h.security("learner"))
             let items = (0..<4).map { TaskItem(id: "\(name)-\($0)", family: .math, difficulty: 1, prompt: "Write \($0)", target: "") }
