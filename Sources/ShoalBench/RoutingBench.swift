@@ -18,6 +18,10 @@ public enum RoutingBench {
         /// CPU time (user + system) of the broker process — the coordinator, or zmq_proxy — over
         /// the pipelined run, per request: what routing costs, whatever else the machine runs.
         public var cpuUsPerRequest: Double = 0
+        /// The same for the worker process (the echo worker, or the raw echo DEALER) and for this
+        /// process, the client: on a small machine all three share the cores.
+        public var workerCpuUsPerRequest: Double = 0
+        public var clientCpuUsPerRequest: Double = 0
     }
 
     public struct Report: BenchReport {
@@ -36,6 +40,8 @@ public enum RoutingBench {
             case p50_ratio, requests_per_s_ratio, shoal_curve_p50_us, shoal_curve_p99_us, shoal_curve_requests_per_s
             case curve_p50_ratio, curve_requests_per_s_ratio, payload_bytes, latency_requests, throughput_requests, window
             case shoal_cpu_us_per_request, shoal_curve_cpu_us_per_request, proxy_cpu_us_per_request
+            case shoal_worker_cpu_us_per_request, shoal_client_cpu_us_per_request
+            case proxy_worker_cpu_us_per_request, proxy_client_cpu_us_per_request
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -60,6 +66,10 @@ public enum RoutingBench {
             try c.encode(shoal.cpuUsPerRequest, forKey: .shoal_cpu_us_per_request)
             try c.encode(shoalCurve.cpuUsPerRequest, forKey: .shoal_curve_cpu_us_per_request)
             try c.encode(proxy.cpuUsPerRequest, forKey: .proxy_cpu_us_per_request)
+            try c.encode(shoal.workerCpuUsPerRequest, forKey: .shoal_worker_cpu_us_per_request)
+            try c.encode(shoal.clientCpuUsPerRequest, forKey: .shoal_client_cpu_us_per_request)
+            try c.encode(proxy.workerCpuUsPerRequest, forKey: .proxy_worker_cpu_us_per_request)
+            try c.encode(proxy.clientCpuUsPerRequest, forKey: .proxy_client_cpu_us_per_request)
         }
     }
 
@@ -101,7 +111,7 @@ public enum RoutingBench {
             let client = try Client(endpoint: endpoint, security: curve ? .curve(try keys.credentials("client")) : .plaintext)
             for _ in 0..<200 where (try? client.call(skill: "echo", input: payload, timeoutMs: 200))?.ok != true {}
             progress("\(label): \(options.latencyRequests) sequential round trips, then \(options.throughputRequests) with \(options.window) in flight…")
-            return try measure(options, broker: coordinator.pid) {
+            return try measure(options, broker: coordinator.pid, worker: worker.pid) {
                 try client.send(skill: "echo", input: payload)
             } receive: {
                 while true {
@@ -134,7 +144,7 @@ public enum RoutingBench {
         poller.add(raw)
         Thread.sleep(forTimeInterval: 0.3)
         progress("proxy: \(options.latencyRequests) sequential round trips, then \(options.throughputRequests) with \(options.window) in flight…")
-        let baseline = try measure(options, broker: proxy.pid) {
+        let baseline = try measure(options, broker: proxy.pid, worker: rawWorker.pid) {
             try raw.send(body)
         } receive: {
             if try poller.poll(timeoutMs: 10_000).isEmpty { throw BenchError("proxy: no reply within 10 s") }
@@ -146,8 +156,8 @@ public enum RoutingBench {
     }
 
     /// Sequential round trips for latency percentiles, then a pipelined run for throughput.
-    /// `broker`: the process whose CPU time the pipelined run is charged.
-    static func measure(_ o: Options, broker: Int32, send: () throws -> Void, receive: () throws -> Void) throws -> Measurement {
+    /// `broker`, `worker`: the processes whose CPU time the pipelined run is charged (and this one's).
+    static func measure(_ o: Options, broker: Int32, worker: Int32, send: () throws -> Void, receive: () throws -> Void) throws -> Measurement {
         for _ in 0..<1000 { try send(); try receive() }  // warm-up
         var samples = [Double]()
         samples.reserveCapacity(o.latencyRequests)
@@ -158,7 +168,7 @@ public enum RoutingBench {
             samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1000)
         }
         samples.sort()
-        let cpu0 = cpuSeconds(of: broker)
+        let cpu0 = [broker, worker, getpid()].map { cpuSeconds(of: $0) }
         let t0 = DispatchTime.now().uptimeNanoseconds
         var sent = 0
         for _ in 0..<min(o.window, o.throughputRequests) { try send(); sent += 1 }
@@ -167,10 +177,12 @@ public enum RoutingBench {
             if sent < o.throughputRequests { try send(); sent += 1 }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        let cpu = cpuSeconds(of: broker).flatMap { end in cpu0.map { end - $0 } }
+        let perRequest = zip([broker, worker, getpid()], cpu0).map { pid, start in
+            (cpuSeconds(of: pid).flatMap { end in start.map { end - $0 } } ?? 0) * 1e6 / Double(o.throughputRequests)
+        }
         return Measurement(p50Us: samples[samples.count / 2], p99Us: samples[samples.count * 99 / 100],
-                           rps: Double(o.throughputRequests) / seconds,
-                           cpuUsPerRequest: (cpu ?? 0) * 1e6 / Double(o.throughputRequests))
+                           rps: Double(o.throughputRequests) / seconds, cpuUsPerRequest: perRequest[0],
+                           workerCpuUsPerRequest: perRequest[1], clientCpuUsPerRequest: perRequest[2])
     }
 
     /// User + system CPU seconds a process has used, all its threads (libzmq's I/O thread

@@ -202,21 +202,21 @@ public struct Broker {
         }
         let shoalId: UInt64? = isShoal ? header.requestID : nil
         counters.requests += 1
-        addService(service, request.service)
-        if observer != nil { services[service]!.observer?.arrived() }  // no lookup at all without metrics
-        let queued = services[service]!.queue.count
+        let record = addService(service, request.service)
+        record.observer?.arrived()
+        let queued = record.queue.count
         if queued >= config.queueLimit {
-            services[service]!.failed += 1
-            services[service]!.observer?.failed(.overloaded)
+            record.failed += 1
+            record.observer?.failed(.overloaded)
             counters.errors += 1
             replyError(to: request, .overloaded, "service '\(service)' has \(queued) requests queued (limit \(config.queueLimit))", requestId: shoalId, &out)
             return
         }
         let bytes = request.body.reduce(0) { $0 + $1.count }
-        let held = services[service]!.pendingBytes
+        let held = record.pendingBytes
         if pendingBytes + bytes > config.maxPendingBytes || held + bytes > config.maxServicePendingBytes {
-            services[service]!.failed += 1
-            services[service]!.observer?.failed(.overloaded)
+            record.failed += 1
+            record.observer?.failed(.overloaded)
             counters.errors += 1
             let why = held + bytes > config.maxServicePendingBytes
                 ? "service '\(service)' holds \(held >> 20) MB of requests (limit \(config.maxServicePendingBytes >> 20) MB)"
@@ -238,11 +238,11 @@ public struct Broker {
             splitPinned: pin != header.modelVersion || !avoid.isEmpty, bytes: bytes)
         pending[key] = pendingRequest
         pendingBytes += bytes
-        services[service]!.pendingBytes += bytes
+        record.pendingBytes += bytes
         if let d = pendingRequest.deadline { deadlines.push(d, key) }
-        services[service]!.queue.append(key)
-        if services[service]!.workers.isEmpty { scheduleGraceCheck(now + config.unknownServiceGraceMs) }
-        dispatch(service, now: now, &out)
+        record.queue.append(key)
+        if record.workers.isEmpty { scheduleGraceCheck(now + config.unknownServiceGraceMs) }
+        dispatch(record, now: now, &out)
     }
 
     /// 8/MMI and Shoal's status service, answered by the coordinator itself.
@@ -283,7 +283,7 @@ public struct Broker {
             ready(identity, version, serviceFrame, extra, now: now, &out)
             return
         }
-        guard workers[identity] != nil else {
+        guard let worker = workers[identity] else {
             // Unknown peer speaking as a worker: after a coordinator restart, this is how workers
             // learn to re-register (RFC 7: reply DISCONNECT). Its replies belong to a past life.
             if case .final = command { counters.duplicates += 1 }
@@ -292,17 +292,14 @@ public struct Broker {
             out.append(.send(Outbound.disconnect(to: identity, version)))
             return
         }
-        // Mutated in place: a copy of the record would make its in-flight set copy on write.
-        workers[identity]!.lastHeardAt = now
-        workers[identity]!.expiresAt = now + config.workerExpiryMs
-        // Read where needed, never held: a copy alive while `inFlight` changes would copy the set.
-        var worker: WorkerRecord { workers[identity]! }
+        worker.lastHeardAt = now
+        worker.expiresAt = now + config.workerExpiryMs
         switch command {
         case .ready:
             break  // handled above
         case .heartbeat(let extra):
             if extra.first == MDP.drainingMarker && !worker.draining {
-                workers[identity]?.draining = true
+                worker.draining = true
                 out.append(.log(.info, "worker \(worker.info.workerID) (\(worker.service)) is draining: no new requests"))
             }
         case .disconnect:
@@ -324,15 +321,15 @@ public struct Broker {
                 out.append(.log(.debug, "dropped duplicate or late reply from \(worker.info.workerID)"))
                 return
             }
-            forget(r)
-            workers[identity]?.inFlight.remove(key)
-            workers[identity]?.completed += 1
-            services[r.service]?.completed += 1
-            if observer != nil { services[r.service]?.observer?.replied(milliseconds: now - r.arrivedAt) }
+            let record = forget(r)
+            worker.inFlight.remove(key)
+            worker.completed += 1
+            record?.completed += 1
+            record?.observer?.replied(milliseconds: now - r.arrivedAt)
             counters.replies += 1
             out.append(.send(Outbound.reply(to: r.client, r.clientVersion, delimited: r.delimited,
                                             service: r.serviceFrame, body: body)))
-            dispatch(r.service, now: now, &out)
+            if let record { dispatch(record, now: now, &out) }
         }
     }
 
@@ -379,10 +376,10 @@ public struct Broker {
         }
         workers[identity] = WorkerRecord(identity: identity, service: service, version: version, info: info, plain: plain,
                                          capacity: capacity, expiresAt: now + config.workerExpiryMs, lastHeardAt: now)
-        addService(service, serviceFrame)
-        services[service]!.workers.append(identity)
-        if !services[service]!.everServed { services[service]!.observer = observer?.service(service) }
-        services[service]!.everServed = true
+        let record = addService(service, serviceFrame)
+        record.workers.append(identity)
+        if !record.everServed { record.observer = observer?.service(service) }
+        record.everServed = true
         let model = info.modelVersion.isEmpty ? "" : " model \(info.modelID)@\(info.modelVersion)"
         out.append(.log(.info, "worker \(info.workerID) ready for '\(service)' (capacity \(capacity)\(model)\(plain ? ", plain MDP" : ""))"))
         if !plain {
@@ -422,9 +419,8 @@ public struct Broker {
         var requeue: [UInt64] = []
         var failed: [UInt64] = []
         for key in w.inFlight.sorted() {
-            guard var r = pending[key] else { continue }
+            guard let r = pending[key] else { continue }
             r.worker = nil
-            pending[key] = r
             if r.attempts >= config.maxAttempts { failed.append(key) } else { requeue.append(key) }
         }
         out.append(.log(reason == "sent DISCONNECT" && w.inFlight.isEmpty ? .info : .warning, "worker \(w.info.workerID) (\(w.service)) removed: \(reason); requeued \(requeue.count) in-flight request(s)"))
@@ -445,22 +441,27 @@ public struct Broker {
     /// Sends queued requests of `service` to the least-loaded workers with free capacity.
     /// Requests pinned to a version no free worker serves stay queued; later ones may pass them.
     mutating func dispatch(_ service: String, now: Int64, _ out: inout [BrokerAction]) {
-        guard let record = services[service], !record.queue.isEmpty, !record.workers.isEmpty else { return }
+        guard let record = services[service] else { return }
+        dispatch(record, now: now, &out)
+    }
+
+    mutating func dispatch(_ record: ServiceRecord, now: Int64, _ out: inout [BrokerAction]) {
+        guard !record.queue.isEmpty, !record.workers.isEmpty else { return }
         let candidates = record.workers
-        while let head = services[service]!.queue.first {
-            guard let r = pending[head] else { services[service]!.queue.remove(head); continue }
-            if let identity = pickWorker(candidates, pin: r.pin, avoid: r.avoid) {
-                services[service]!.queue.remove(head)
-                send(head, to: identity, &out)
+        while let head = record.queue.first {
+            guard let r = pending[head] else { record.queue.remove(head); continue }
+            if let worker = pickWorker(candidates, pin: r.pin, avoid: r.avoid) {
+                record.queue.remove(head)
+                send(r, to: worker, &out)
                 continue
             }
             if r.pin.isEmpty && r.avoid.isEmpty { return }  // no free capacity at all
             // The head waits for a pinned version; look a little further for one that can go.
             var sent = false
-            for key in services[service]!.queue.prefix(64).dropFirst() {
-                guard let p = pending[key], let identity = pickWorker(candidates, pin: p.pin, avoid: p.avoid) else { continue }
-                services[service]!.queue.remove(key)
-                send(key, to: identity, &out)
+            for key in record.queue.prefix(64).dropFirst() {
+                guard let p = pending[key], let worker = pickWorker(candidates, pin: p.pin, avoid: p.avoid) else { continue }
+                record.queue.remove(key)
+                send(p, to: worker, &out)
                 sent = true
                 break
             }
@@ -468,7 +469,7 @@ public struct Broker {
         }
     }
 
-    func pickWorker(_ candidates: [Frame], pin: String, avoid: String = "") -> Frame? {
+    func pickWorker(_ candidates: [Frame], pin: String, avoid: String = "") -> WorkerRecord? {
         var best: WorkerRecord?
         for id in candidates {
             guard let w = workers[id], w.hasFreeCapacity else { continue }
@@ -479,26 +480,28 @@ public struct Broker {
             let lw = w.inFlight.count * b.capacity, lb = b.inFlight.count * w.capacity
             if lw < lb || (lw == lb && w.lastDispatchSeq < b.lastDispatchSeq) { best = w }
         }
-        return best?.identity
+        return best
     }
 
-    mutating func send(_ key: UInt64, to identity: Frame, _ out: inout [BrokerAction]) {
-        guard pending[key] != nil, let version = workers[identity]?.version else { return }
-        pending[key]!.attempts += 1
-        pending[key]!.worker = identity
+    mutating func send(_ r: PendingRequest, to worker: WorkerRecord, _ out: inout [BrokerAction]) {
+        r.attempts += 1
+        r.worker = worker.identity
         dispatchSeq += 1
-        workers[identity]!.lastDispatchSeq = dispatchSeq
-        workers[identity]!.inFlight.insert(key)
-        out.append(.send(Outbound.request(to: identity, version, address: key.frame, body: pending[key]!.body)))
+        worker.lastDispatchSeq = dispatchSeq
+        worker.inFlight.insert(r.key)
+        out.append(.send(Outbound.request(to: worker.identity, worker.version, address: r.key.frame, body: r.body)))
     }
 
     // MARK: failures
 
     /// The record of `service`, made the first time the name is seen (observed as unserved
     /// until a worker registers for it).
-    mutating func addService(_ service: String, _ nameFrame: Frame) {
-        guard services[service] == nil else { return }
-        services[service] = ServiceRecord(name: service, nameFrame: nameFrame, observer: observer?.unserved)
+    @discardableResult
+    mutating func addService(_ service: String, _ nameFrame: Frame) -> ServiceRecord {
+        if let record = services[service] { return record }
+        let record = ServiceRecord(name: service, nameFrame: nameFrame, observer: observer?.unserved)
+        services[service] = record
+        return record
     }
 
     mutating func scheduleGraceCheck(_ at: Int64) { nextGraceCheckAt = min(nextGraceCheckAt, at) }
@@ -525,21 +528,23 @@ public struct Broker {
         }
     }
 
-    /// Drops an answered request and the bytes it held.
-    mutating func forget(_ r: PendingRequest) {
+    /// Drops an answered request and the bytes it held; returns its service's record.
+    @discardableResult
+    mutating func forget(_ r: PendingRequest) -> ServiceRecord? {
         pending[r.key] = nil
-        let bytes = r.bytes
-        pendingBytes -= bytes
-        services[r.service]?.pendingBytes -= bytes
+        pendingBytes -= r.bytes
+        let record = services[r.service]
+        record?.pendingBytes -= r.bytes
+        return record
     }
 
     /// Answers a pending request with an error and forgets it; a late worker reply is then dropped.
     mutating func fail(_ key: UInt64, _ code: Shoal_V1_ReplyCode, _ message: String, _ out: inout [BrokerAction]) {
         guard let r = pending[key] else { return }
-        forget(r)
-        if let w = r.worker { workers[w]?.inFlight.remove(key) } else { services[r.service]?.queue.remove(key) }
-        services[r.service]?.failed += 1
-        services[r.service]?.observer?.failed(code)
+        let record = forget(r)
+        if let w = r.worker { workers[w]?.inFlight.remove(key) } else { record?.queue.remove(key) }
+        record?.failed += 1
+        record?.observer?.failed(code)
         counters.errors += 1
         out.append(.log(.info, "request \(key) for '\(r.service)' failed: \(code.name): \(message)"))
         out.append(.send(Outbound.reply(to: r.client, r.clientVersion, delimited: r.delimited, service: r.serviceFrame,

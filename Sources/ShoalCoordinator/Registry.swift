@@ -1,8 +1,11 @@
 import ShoalWire
 import ZeroMQ
 
-/// A worker the coordinator knows, keyed by its ROUTER identity.
-struct WorkerRecord {
+/// A worker the coordinator knows, keyed by its ROUTER identity. A class, like the other
+/// records the broker keeps in its maps: the routing path looks each up once and changes it in
+/// place, where a struct in a dictionary would be hashed again, and its mutation accessor heap-
+/// allocated, on every field it sets (measured: most of the broker's own mallocs per request).
+final class WorkerRecord {
     let identity: Frame
     let service: String
     let version: MDPVersion
@@ -18,6 +21,18 @@ struct WorkerRecord {
     var draining = false
     /// Out of rotation while it loads its agent's current model (it joined after a swap).
     var held = false
+
+    init(identity: Frame, service: String, version: MDPVersion, info: Shoal_V1_WorkerInfo, plain: Bool, capacity: Int,
+         expiresAt: Int64, lastHeardAt: Int64) {
+        self.identity = identity
+        self.service = service
+        self.version = version
+        self.info = info
+        self.plain = plain
+        self.capacity = capacity
+        self.expiresAt = expiresAt
+        self.lastHeardAt = lastHeardAt
+    }
 
     var hasFreeCapacity: Bool { !draining && !held && inFlight.count < capacity }
 }
@@ -62,7 +77,8 @@ struct ServiceQueue {
     }
 }
 
-struct ServiceRecord {
+/// One service's workers, queue and counts (a class: see `WorkerRecord`).
+final class ServiceRecord {
     let name: String
     var nameFrame: Frame
     var workers: [Frame] = []
@@ -75,10 +91,16 @@ struct ServiceRecord {
     var everServed = false
     /// Told what its requests do (metrics); nil when nothing observes the broker.
     var observer: (any ServiceObserver)?
+
+    init(name: String, nameFrame: Frame, observer: (any ServiceObserver)?) {
+        self.name = name
+        self.nameFrame = nameFrame
+        self.observer = observer
+    }
 }
 
-/// A request the coordinator has accepted and not yet answered.
-struct PendingRequest {
+/// A request the coordinator has accepted and not yet answered (a class: see `WorkerRecord`).
+final class PendingRequest {
     let key: UInt64
     let client: Frame
     let clientVersion: MDPVersion
@@ -92,13 +114,32 @@ struct PendingRequest {
     let deadline: Int64?
     var pin: String
     /// A version this request must not go to (the old side of a canary split).
-    var avoid = ""
+    var avoid: String
     /// Whether `pin`/`avoid` came from a canary split (and are dropped when the canary ends).
-    var splitPinned = false
+    var splitPinned: Bool
     var attempts = 0
     var worker: Frame?
     /// What the coordinator holds for it: the bytes of the body it keeps to send (and resend).
-    var bytes = 0
+    let bytes: Int
+
+    init(key: UInt64, client: Frame, clientVersion: MDPVersion, delimited: Bool, service: String, serviceFrame: Frame,
+         body: [Frame], shoalRequestId: UInt64?, arrivedAt: Int64, deadline: Int64?, pin: String, avoid: String,
+         splitPinned: Bool, bytes: Int) {
+        self.key = key
+        self.client = client
+        self.clientVersion = clientVersion
+        self.delimited = delimited
+        self.service = service
+        self.serviceFrame = serviceFrame
+        self.body = body
+        self.shoalRequestId = shoalRequestId
+        self.arrivedAt = arrivedAt
+        self.deadline = deadline
+        self.pin = pin
+        self.avoid = avoid
+        self.splitPinned = splitPinned
+        self.bytes = bytes
+    }
 }
 
 /// A min-heap of (deadline, key); stale entries (already answered) are skipped when popped.

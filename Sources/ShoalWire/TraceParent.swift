@@ -26,8 +26,9 @@ public struct TraceParent: Sendable, Equatable, CustomStringConvertible {
     /// is read by its first four fields.
     public init?(_ header: String) {
         // Length first: a header of megabytes is refused before any work (00's is exactly 55).
-        guard header.utf8.count <= Self.maxLength else { return nil }
-        let parts = header.trimmingCharacters(in: [" ", "\t"]).split(separator: "-", maxSplits: 4, omittingEmptySubsequences: false)
+        // Empty (the usual request, untraced) or shorter than any header: no work at all.
+        guard header.utf8.count >= Self.minLength, header.utf8.count <= Self.maxLength else { return nil }
+        let parts = header.trimmingCharacters(in: Self.blanks).split(separator: "-", maxSplits: 4, omittingEmptySubsequences: false)
         guard parts.count >= 4, parts[0].count == 2, parts[0] != "ff", Self.isHex(parts[0]),
               parts[0] != "00" || parts.count == 4,
               parts[1].count == 32, Self.isHex(parts[1]), parts[1] != Substring(String(repeating: "0", count: 32)),
@@ -44,6 +45,9 @@ public struct TraceParent: Sendable, Equatable, CustomStringConvertible {
 
     /// The longest value read (later versions may add fields after the four of version 00).
     public static let maxLength = 256
+    /// The shortest a header can be: version, trace id, span id and flags with their dashes.
+    static let minLength = 2 + 1 + 32 + 1 + 16 + 1 + 2
+    private static let blanks = CharacterSet([" ", "\t"])
 
     /// The same trace, sent on by a new span of this hop; flags other than `sampled` are not
     /// passed on (W3C Trace Context level 1).

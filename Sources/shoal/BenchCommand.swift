@@ -39,9 +39,9 @@ struct BenchRoutingCommand: ParsableCommand {
         if json { try printReport(r); return }
         func f(_ x: Double) -> String { String(format: "%8.1f", x) }
         say("")
-        say("path                      p50 µs    p99 µs      req/s  broker CPU µs/req   (\(payloadBytes) B, \(window) in flight for req/s)")
+        say("path                      p50 µs    p99 µs      req/s  CPU µs/req: broker worker client   (\(payloadBytes) B, \(window) in flight for req/s)")
         func row(_ name: String, _ m: RoutingBench.Measurement, _ note: String) {
-            say("\(name)\(f(m.p50Us))  \(f(m.p99Us))  \(String(format: "%9.0f", m.rps))  \(String(format: "%17.1f", m.cpuUsPerRequest))   \(note)")
+            say("\(name)\(f(m.p50Us))  \(f(m.p99Us))  \(String(format: "%9.0f", m.rps))  \(String(format: "%18.1f %6.1f %6.1f", m.cpuUsPerRequest, m.workerCpuUsPerRequest, m.clientCpuUsPerRequest))   \(note)")
         }
         row("shoal coordinator      ", r.shoal, "plaintext (--insecure)")
         row("shoal coordinator      ", r.shoalCurve, "CURVE keys (the default)")
