@@ -114,7 +114,10 @@ public final class Client {
         task.stepID = stepId
         task.payload = payload
         do {
-            try socket.send([MDP.clientV2, [ClientCommandCode.request], Array(skill.utf8)] + ShoalBody.request(header: header, task: task))
+            // A specialist's skill gets the packed body (one frame; its worker answers the same
+            // way); the coordinator's own services the three-frame form they read.
+            let body = MDP.isCoordinatorService(skill) ? ShoalBody.request(header: header, task: task) : ShoalBody.packedRequest(header: header, task: task)
+            try socket.send([MDP.clientV2, [ClientCommandCode.request], Array(skill.utf8)] + body)
         } catch let error as ZMQError where error.isWouldBlock {
             throw ClientError.notConnected(endpoint: endpoint, waitedMs: Self.connectTimeoutMs, hint: hint)
         }
@@ -203,16 +206,15 @@ public final class Client {
     }
 
     static func decode(_ frames: [Frame]) throws -> (SubTaskOutcome, Bool) {
-        // ["MDPC02", PARTIAL|FINAL, service, content-type, ReplyHeader, SubTaskResult?]
-        guard frames.count >= 5, frames[0] == MDP.clientV2, frames[1].count == 1 else {
+        // ["MDPC02", PARTIAL|FINAL, service, content-type, ReplyHeader, SubTaskResult?], or the
+        // body packed in one frame after the service.
+        guard frames.count >= 4, frames[0] == MDP.clientV2, frames[1].count == 1 else {
             throw ClientError.malformedReply("expected an 18/MDP reply, got \(frames.count) frames")
         }
-        guard frames[3] == ShoalBody.contentType else {
+        guard let parts = ShoalBody.parts(Array(frames[3...])) else {
             throw ClientError.malformedReply("reply body is not a Shoal message")
         }
         let final = frames[1][0] == ClientCommandCode.final
-        let h = try Shoal_V1_ReplyHeader(serializedBytes: frames[4])
-        let result = frames.count > 5 ? try Shoal_V1_SubTaskResult(serializedBytes: frames[5]) : nil
-        return (SubTaskOutcome(header: h, result: result), final)
+        return (SubTaskOutcome(header: try parts.replyHeader(), result: try parts.result()), final)
     }
 }

@@ -187,12 +187,20 @@ public struct Broker {
             internalService(service, request, now: now, &out)
             return
         }
-        // A Shoal request carries a header the coordinator reads for routing; payload stays opaque.
+        // A Shoal request (either form) carries a header the coordinator reads for routing;
+        // payload stays opaque.
         var header = Shoal_V1_RequestHeader()
-        let isShoal = ShoalBody.isShoal(request.body)
-        if isShoal {
+        let parts = ShoalBody.parts(request.body)
+        if parts == nil && ShoalBody.looksPacked(request.body) {
+            counters.malformed += 1
+            out.append(.log(.warning, "dropped request from \(peer(request.identity)) for '\(service)': packed Shoal body whose header length overruns its frame"))
+            replyError(to: request, .badRequest, "packed Shoal body: the header length overruns the frame", requestId: 0, &out)
+            return
+        }
+        let isShoal = parts != nil
+        if let parts {
             do {
-                header = try Shoal_V1_RequestHeader(serializedBytes: request.body[1])
+                header = try parts.requestHeader()
             } catch {
                 counters.malformed += 1
                 out.append(.log(.warning, "dropped request from \(peer(request.identity)) for '\(service)': truncated or invalid RequestHeader (\(error))"))
@@ -375,7 +383,7 @@ public struct Broker {
             out.append(.log(.warning, "worker \(info.workerID) claimed capacity \(claimed) for '\(service)'; capped at \(capacity) (--max-worker-capacity)"))
         }
         workers[identity] = WorkerRecord(identity: identity, service: service, version: version, info: info, plain: plain,
-                                         capacity: capacity, expiresAt: now + config.workerExpiryMs, lastHeardAt: now)
+                                         takesPacked: extra.dropFirst().contains(MDP.packedBodiesMarker), capacity: capacity, expiresAt: now + config.workerExpiryMs, lastHeardAt: now)
         let record = addService(service, serviceFrame)
         record.workers.append(identity)
         if !record.everServed { record.observer = observer?.service(service) }
@@ -489,7 +497,9 @@ public struct Broker {
         dispatchSeq += 1
         worker.lastDispatchSeq = dispatchSeq
         worker.inFlight.insert(r.key)
-        out.append(.send(Outbound.request(to: worker.identity, worker.version, address: r.key.frame, body: r.body)))
+        // A packed body goes to a worker that did not say it reads them as the three frames.
+        let body = worker.takesPacked ? r.body : ShoalBody.unpacked(r.body)
+        out.append(.send(Outbound.request(to: worker.identity, worker.version, address: r.key.frame, body: body)))
     }
 
     // MARK: failures
@@ -553,10 +563,7 @@ public struct Broker {
 
     mutating func replyError(to request: ClientRequest, _ code: Shoal_V1_ReplyCode, _ message: String,
                              requestId: UInt64? = nil, _ out: inout [BrokerAction]) {
-        var id = requestId
-        if id == nil && ShoalBody.isShoal(request.body) {
-            id = (try? Shoal_V1_RequestHeader(serializedBytes: request.body[1]))?.requestID ?? 0
-        }
+        let id = requestId ?? ShoalBody.requestId(request.body)
         out.append(.send(Outbound.reply(to: request.identity, request.version, delimited: request.delimited,
                                         service: request.service, body: ShoalBody.error(code, message, requestId: id))))
     }

@@ -11,6 +11,8 @@ final class WorkerRecord {
     let version: MDPVersion
     var info: Shoal_V1_WorkerInfo
     let plain: Bool
+    /// Whether it said at READY that it reads packed bodies; if not, it gets the three frames.
+    let takesPacked: Bool
     let capacity: Int
     var inFlight: Set<UInt64> = []
     var expiresAt: Int64
@@ -22,13 +24,14 @@ final class WorkerRecord {
     /// Out of rotation while it loads its agent's current model (it joined after a swap).
     var held = false
 
-    init(identity: Frame, service: String, version: MDPVersion, info: Shoal_V1_WorkerInfo, plain: Bool, capacity: Int,
-         expiresAt: Int64, lastHeardAt: Int64) {
+    init(identity: Frame, service: String, version: MDPVersion, info: Shoal_V1_WorkerInfo, plain: Bool, takesPacked: Bool,
+         capacity: Int, expiresAt: Int64, lastHeardAt: Int64) {
         self.identity = identity
         self.service = service
         self.version = version
         self.info = info
         self.plain = plain
+        self.takesPacked = takesPacked
         self.capacity = capacity
         self.expiresAt = expiresAt
         self.lastHeardAt = lastHeardAt

@@ -28,6 +28,12 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? Shoal_V1_BlobChunk(serializedBytes: bytes)
             _ = try? Shoal_V1_ClusterStatus(serializedBytes: bytes)
             _ = try? Shoal_V1_SampledTokens(serializedBytes: bytes)
+            // The same bytes as one packed body frame (header length, header, payload).
+            if let parts = ShoalBody.parts([bytes]) {
+                _ = try? parts.requestHeader()
+                _ = try? parts.subTask()
+                _ = try? parts.result()
+            }
         case .taskSpec:
             _ = try? TaskSpec.parse(yaml: String(decoding: bytes, as: UTF8.self), file: "fuzz")
         case .gguf:

@@ -20,9 +20,19 @@ public enum MDP {
         service.hasPrefix(mmiPrefix) || service == statusService || service == adminService || service == blobService
     }
 
+    /// Whether the coordinator itself (not a specialist) answers `service`: 8/MMI and every
+    /// `shoal.` name (status, admin, blob, task). Clients send these the three-frame Shoal body.
+    public static func isCoordinatorService(_ service: String) -> Bool {
+        service.hasPrefix(mmiPrefix) || service.hasPrefix("shoal.")
+    }
+
     /// Trailing frame a Shoal worker adds to HEARTBEAT to say it takes no new work (graceful
     /// shutdown). Plain MDP brokers ignore extra frames.
     public static let drainingMarker: Frame = Array("shoal:draining".utf8)
+    /// Trailing frame a Shoal worker adds to READY (after its WorkerInfo) to say it reads packed
+    /// bodies (`ShoalBody.packed`); a worker without it gets the three-frame form. Plain MDP
+    /// brokers ignore extra frames.
+    public static let packedBodiesMarker: Frame = Array("shoal:packed".utf8)
 }
 
 public enum MDPVersion: Sendable, Equatable {

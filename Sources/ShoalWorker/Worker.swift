@@ -179,21 +179,24 @@ public final class Worker: @unchecked Sendable {
     private func start(address: Frame, body: [Frame], session i: Int, generation: Int) {
         inFlight += 1
         let skill = sessions[i].skill
-        let shoal = ShoalBody.isShoal(body)
+        let parts = ShoalBody.parts(body)
+        let shoal = parts != nil || ShoalBody.looksPacked(body)
         var header = Shoal_V1_RequestHeader()
         var request = SpecialistRequest(skill: skill, input: "")
         var wantsStream = false
         var decodeError: String?
-        if shoal {
+        if let parts {
             do {
-                header = try Shoal_V1_RequestHeader(serializedBytes: body[1])
-                let task = try Shoal_V1_SubTask(serializedBytes: body.count > 2 ? body[2] : [])
+                header = try parts.requestHeader()
+                let task = try parts.subTask()
                 request = SpecialistRequest(skill: skill, input: task.input, params: task.params,
                                             taskId: task.taskID, stepId: task.stepID)
                 wantsStream = task.stream
             } catch {
                 decodeError = "invalid SubTask protobuf: \(error)"
             }
+        } else if shoal {
+            decodeError = "packed Shoal body: the header length overruns the frame"
         } else if let text = String(validating: body.first ?? [], as: UTF8.self) {
             request.input = text
         } else {
@@ -203,7 +206,7 @@ public final class Worker: @unchecked Sendable {
         let trace = TraceParent(header.traceparent).map { TracedRequest(caller: $0, span: $0.child(), skill: skill,
                                                                          startUnixNano: Span.nowUnixNano(), sink: options.spans, logger: logger) }
         let reply = ReplyContext(address: address, session: i, generation: generation, shoal: shoal,
-                                 requestId: header.requestID, workerId: sessionAgents[i].workerId,
+                                 packed: parts?.packed ?? ShoalBody.looksPacked(body), requestId: header.requestID, workerId: sessionAgents[i].workerId,
                                  modelVersion: specialist.modelVersion(agent: sessionAgents[i].agent), trace: trace)
         let outbox = self.outbox, wakeup = self.wakeup, specialist = self.specialist
         if let decodeError {
@@ -316,6 +319,8 @@ struct ReplyContext: Sendable {
     let session: Int
     let generation: Int
     let shoal: Bool
+    /// Whether the request came packed (one frame): the reply goes back the same way.
+    let packed: Bool
     let requestId: UInt64
     let workerId: String
     let modelVersion: String
@@ -332,6 +337,10 @@ struct ReplyContext: Sendable {
         return h
     }
 
+    private func shoalReply(_ header: Shoal_V1_ReplyHeader, _ result: Shoal_V1_SubTaskResult?) -> [Frame] {
+        packed ? ShoalBody.packedReply(header: header, result: result) : ShoalBody.reply(header: header, result: result)
+    }
+
     private func frames(_ command: UInt8, _ body: [Frame]) -> [Frame] {
         [MDP.workerV2, [command], address, []] + body
     }
@@ -343,7 +352,7 @@ struct ReplyContext: Sendable {
             r.output = reply.output
             r.metadata = reply.metadata
             if let tokens = reply.tokens { r.tokens = tokens }
-            body = ShoalBody.reply(header: header(.ok, "", latencyUs: latencyUs, version: reply.modelVersion), result: r)
+            body = shoalReply(header(.ok, "", latencyUs: latencyUs, version: reply.modelVersion), r)
         } else {
             body = [Array(reply.output.utf8)]
         }
@@ -352,7 +361,7 @@ struct ReplyContext: Sendable {
     }
 
     func final(_ code: Shoal_V1_ReplyCode, _ message: String, latencyUs: UInt64) -> Outgoing {
-        let body = shoal ? ShoalBody.reply(header: header(code, message, latencyUs: latencyUs))
+        let body = shoal ? shoalReply(header(code, message, latencyUs: latencyUs), nil)
                          : ShoalBody.error(code, message, requestId: nil)
         trace?.finished(code: code, message: message, workerId: workerId, modelVersion: modelVersion)
         return Outgoing(session: session, generation: generation, frames: frames(WorkerCommandCode.final(.v2), body), final: true)
@@ -361,7 +370,7 @@ struct ReplyContext: Sendable {
     func partial(_ text: String) -> Outgoing {
         var r = Shoal_V1_SubTaskResult()
         r.output = text
-        let body = shoal ? ShoalBody.reply(header: header(.ok, "", latencyUs: 0), result: r) : [Array(text.utf8)]
+        let body = shoal ? shoalReply(header(.ok, "", latencyUs: 0), r) : [Array(text.utf8)]
         return Outgoing(session: session, generation: generation, frames: frames(WorkerCommandCode.partial(.v2)!, body), final: false)
     }
 }

@@ -70,7 +70,7 @@ public struct WorkerSession: Sendable {
     /// `info`: the WorkerInfo READY carries (serialized).
     public init(skill: String, info: [UInt8], timing: Timing) {
         self.skill = skill
-        ready = [MDP.workerV2, [WorkerCommandCode.ready(.v2)], Array(skill.utf8), info]
+        ready = [MDP.workerV2, [WorkerCommandCode.ready(.v2)], Array(skill.utf8), info, MDP.packedBodiesMarker]
         self.timing = timing
         reconnectDelayMs = timing.reconnectInitialMs
     }

@@ -61,6 +61,63 @@ final class MalformedInputTests: XCTestCase {
     }
 }
 
+final class ShoalBodyFormTests: XCTestCase {
+    /// A Shoal worker answers each request in the form it came in (three frames, or packed in
+    /// one), the coordinator routes both by their header, and a packed body whose header length
+    /// overruns its frame gets a bad_request that says so, while both forms go on working.
+    func testBothBodyFormsRoundTripAndAnOverrunningPackedBodyIsRefusedByName() throws {
+        let h = try ClusterHarness()
+        let (coordinator, ep) = try h.coordinator()
+        _ = try h.worker(agent: try h.agent(name: "echo"), endpoint: ep, id: "echo-1")
+        try h.waitForWorkers(ep, count: 1)
+        let ctx = try Context()
+        let raw = try ctx.socket(.dealer)
+        try h.security("client").apply(to: raw)
+        try raw.connect(ep)
+        var poller = Poller(); poller.add(raw)
+        func exchange(_ body: [Frame]) throws -> [Frame] {
+            try raw.send([MDP.clientV2, [ClientCommandCode.request], Array("echo".utf8)] + body)
+            XCTAssertFalse(try poller.poll(timeoutMs: 10_000).isEmpty, "no reply")
+            return try XCTUnwrap(try raw.receive())
+        }
+        var header = Shoal_V1_RequestHeader(); header.requestID = 11
+        var task = Shoal_V1_SubTask(); task.skill = "echo"; task.input = "three frames"
+
+        let v1 = try exchange(ShoalBody.request(header: header, task: task))
+        XCTAssertEqual(v1.count, 6, "[MDPC02, FINAL, service, content-type, header, result]")
+        XCTAssertEqual(v1[3], ShoalBody.contentType)
+        XCTAssertEqual(try Shoal_V1_SubTaskResult(serializedBytes: v1[5]).output, "three frames")
+        XCTAssertEqual(try Shoal_V1_ReplyHeader(serializedBytes: v1[4]).requestID, 11)
+
+        header.requestID = 12; task.input = "one frame"
+        let packed = try exchange(ShoalBody.packedRequest(header: header, task: task))
+        XCTAssertEqual(packed.count, 4, "[MDPC02, FINAL, service, packed body]")
+        let parts = try XCTUnwrap(ShoalBody.parts([packed[3]]))
+        XCTAssertTrue(parts.packed)
+        XCTAssertEqual(try parts.replyHeader().requestID, 12)
+        XCTAssertEqual(try parts.replyHeader().workerID, "echo-1")
+        XCTAssertEqual(try parts.result()?.output, "one frame")
+
+        // The coordinator reads a packed header too: a 1 ms deadline on a request the worker holds 2 s.
+        header.requestID = 13; header.deadlineMs = 1; task.params = ["delay_ms": "2000"]
+        let late = try exchange(ShoalBody.packedRequest(header: header, task: task))
+        let lateHeader = try XCTUnwrap(ShoalBody.parts(Array(late[3...]))).replyHeader()
+        XCTAssertEqual(lateHeader.code, .timeout, lateHeader.message)
+        XCTAssertEqual(lateHeader.requestID, 13)
+
+        let overrun = try exchange([ShoalBody.packedMarker + [200, 0, 0, 0, 0x08, 0x01]])
+        let refused = try XCTUnwrap(ShoalBody.parts(Array(overrun[3...]))).replyHeader()
+        XCTAssertEqual(refused.code, .badRequest)
+        XCTAssertTrue(refused.message.contains("header length overruns"), refused.message)
+        XCTAssertTrue(eventually { coordinator.stderrText.contains("packed Shoal body whose header length overruns") })
+
+        // The Client sends packed bodies to specialists and reads either form back.
+        let client = try h.client(ep)
+        XCTAssertEqual(try client.call(skill: "echo", input: "after all that").output, "after all that")
+        XCTAssertGreaterThanOrEqual(try client.status().droppedMalformed, 1)
+    }
+}
+
 final class OverloadTests: XCTestCase {
     func testAFullQueueAnswersOverloadedAtOnceAndMemoryStaysBounded() throws {
         let h = try ClusterHarness()

@@ -38,6 +38,7 @@ write("mdp", "worker-ready", frames(b"worker-1", b"", b"MDPW02", b"\x01", b"calc
 write("mdp", "worker-final", frames(b"worker-1", b"", b"MDPW02", b"\x03", b"client-1", b"", b"shoal/1", header))
 write("protobuf", "request-header", header)
 write("protobuf", "sub-task", task + field(5, b"k") + varint(6 << 3) + varint(1))
+write("protobuf", "packed-request", b"\xffSH1" + len(header).to_bytes(4, "little") + header + task)  # one-frame Shoal body
 write("protobuf", "worker-info", field(1, b"calc-1") + field(2, b"calculator") + varint(3 << 3) + varint(8))
 write("task-spec", "chain.yaml", "id: a\ninputs: {n: 4}\nsteps:\n  - {id: s, skill: calculator, input: \"{{inputs.n}} * 2\"}\n"
       "  - {id: t, skill: calculator, input: \"{{steps.s.output}} + 1\", needs: [s], verifier: {kind: math, answer: \"9\"}}\n"

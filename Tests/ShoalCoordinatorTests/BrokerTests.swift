@@ -73,6 +73,35 @@ final class BrokerTests: XCTestCase {
         XCTAssertEqual(b.pendingCount, 0)
     }
 
+    /// A packed request goes on packed to a worker that said `shoal:packed` at READY, and as the
+    /// three frames to one that did not; the header is read the same from both (the deadline).
+    func testAPackedRequestIsUnpackedForAWorkerThatDidNotSayItReadsThem() throws {
+        var b = makeBroker()
+        var info = Shoal_V1_WorkerInfo()
+        info.workerID = "new"
+        var out: [BrokerAction] = []
+        b.receive([Array("new".utf8), MDP.workerV2, [1], Array("echo".utf8), try info.serializedBytes(), MDP.packedBodiesMarker], now: 0, into: &out)
+        _ = ready(&b, "old", service: "calc")
+        var h = Shoal_V1_RequestHeader(); h.requestID = 3; h.deadlineMs = 50
+        var t = Shoal_V1_SubTask(); t.input = "2 + 2"
+        func bodyAtWorker(_ service: String) throws -> [Frame] {
+            var out: [BrokerAction] = []
+            b.receive([client, MDP.clientV2, [1], Array(service.utf8)] + ShoalBody.packedRequest(header: h, task: t), now: 0, into: &out)
+            let sends = out.compactMap { action -> [Frame]? in if case .send(let f) = action { return f } else { return nil } }
+            let request = try XCTUnwrap(sends.first { $0.count > 4 && $0[2] == [2] }, "no REQUEST dispatched")
+            return Array(request[5...])  // [identity, MDPW02, REQUEST, key, empty, body…]
+        }
+        let packed = try bodyAtWorker("echo")
+        XCTAssertEqual(packed, ShoalBody.packedRequest(header: h, task: t))
+        let unpacked = try bodyAtWorker("calc")
+        XCTAssertEqual(unpacked, ShoalBody.request(header: h, task: t))
+        // Both deadlines were read from the packed header: both time out at 50 ms.
+        var late: [BrokerAction] = []
+        b.tick(now: 51, into: &late)
+        XCTAssertEqual(clientReplies(late).map(\.code), [.timeout, .timeout])
+        XCTAssertEqual(clientReplies(late).map { $0.header?.requestID }, [3, 3])
+    }
+
     func testRequestsGoToTheLeastLoadedWorkerAndTiesToTheOneIdleLongest() {
         var b = makeBroker()
         _ = ready(&b, "w1", capacity: 2)

@@ -69,4 +69,42 @@ final class WireTests: XCTestCase {
         let eh = try Shoal_V1_ReplyHeader(serializedBytes: shoalError[1])
         XCTAssertEqual(eh.requestID, 9); XCTAssertEqual(eh.code, .overloaded); XCTAssertEqual(eh.message, "full")
     }
+
+    /// The packed form carries the same header and payload in one frame, both forms read alike,
+    /// and a frame whose header length overruns it is told apart from a plain body.
+    func testPackedBodiesRoundTripAndBothFormsReadAlike() throws {
+        var h = Shoal_V1_RequestHeader(); h.requestID = 42; h.deadlineMs = 250; h.modelVersion = "v3"
+        var t = Shoal_V1_SubTask(); t.skill = "echo"; t.input = "héllo"; t.params = ["k": "v"]
+        let packed = ShoalBody.packedRequest(header: h, task: t)
+        XCTAssertEqual(packed.count, 1)
+        XCTAssertEqual(Array(packed[0].prefix(4)), [0xFF, 0x53, 0x48, 0x31])
+        XCTAssertFalse(ShoalBody.isShoal(packed), "isShoal names the three-frame form only")
+        for (body, isPacked) in [(packed, true), (ShoalBody.request(header: h, task: t), false)] {
+            let parts = try XCTUnwrap(ShoalBody.parts(body))
+            XCTAssertEqual(parts.packed, isPacked)
+            XCTAssertEqual(try parts.requestHeader(), h)
+            XCTAssertEqual(try parts.subTask(), t)
+            XCTAssertEqual(ShoalBody.requestId(body), 42)
+        }
+        // A reply without a result: the header alone, no payload.
+        var rh = Shoal_V1_ReplyHeader(); rh.requestID = 7; rh.code = .timeout
+        let bare = try XCTUnwrap(ShoalBody.parts(ShoalBody.packedReply(header: rh)))
+        XCTAssertEqual(try bare.replyHeader(), rh)
+        XCTAssertNil(bare.payload)
+        XCTAssertNil(try bare.result())
+        var r = Shoal_V1_SubTaskResult(); r.output = "ok"; r.metadata = ["concurrent": "1"]
+        XCTAssertEqual(try ShoalBody.parts(ShoalBody.packedReply(header: rh, result: r))?.result(), r)
+
+        // A header length past the frame's end: looks packed, does not parse, has request id 0.
+        let overrun: Frame = ShoalBody.packedMarker + [200, 0, 0, 0] + [0x08, 0x01]
+        XCTAssertTrue(ShoalBody.looksPacked([overrun]))
+        XCTAssertNil(ShoalBody.parts([overrun]))
+        XCTAssertEqual(ShoalBody.requestId([overrun]), 0)
+        XCTAssertNil(ShoalBody.parts([Array(ShoalBody.packedMarker.prefix(3))]), "shorter than the marker")
+        XCTAssertNil(ShoalBody.parts([ShoalBody.packedMarker + [1, 0]]), "the marker without a whole length")
+        // No UTF-8 text is ever taken for a packed body (0xFF never begins a UTF-8 sequence).
+        XCTAssertFalse(ShoalBody.looksPacked([Array("\u{FF}SH1 text".utf8)]))
+        XCTAssertNil(ShoalBody.parts([Array("2 + 2".utf8)]))
+        XCTAssertNil(ShoalBody.requestId([Array("2 + 2".utf8)]))
+    }
 }

@@ -21,7 +21,7 @@ final class WorkerSessionTests: XCTestCase {
 
     func testOpeningSendsReadyNamingTheSkillAndTheWorker() {
         let s = opened()
-        XCTAssertEqual(s.ready, [MDP.workerV2, [WorkerCommandCode.ready(.v2)], Array("math".utf8), [7]])
+        XCTAssertEqual(s.ready, [MDP.workerV2, [WorkerCommandCode.ready(.v2)], Array("math".utf8), [7], MDP.packedBodiesMarker])
         XCTAssertEqual(s.generation, 1)
     }
 
