@@ -116,7 +116,8 @@ public final class Client {
         do {
             // A specialist's skill gets the packed body (one frame; its worker answers the same
             // way); the coordinator's own services the three-frame form they read.
-            let body = MDP.isCoordinatorService(skill) ? ShoalBody.request(header: header, task: task) : ShoalBody.packedRequest(header: header, task: task)
+            let body = MDP.isCoordinatorService(skill) ? ShoalBody.request(header: header, task: task)
+                                                       : ShoalBody.packedRequest(header: header, task: task)
             try socket.send([MDP.clientV2, [ClientCommandCode.request], Array(skill.utf8)] + body)
         } catch let error as ZMQError where error.isWouldBlock {
             throw ClientError.notConnected(endpoint: endpoint, waitedMs: Self.connectTimeoutMs, hint: hint)

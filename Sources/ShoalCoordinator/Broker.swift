@@ -383,7 +383,8 @@ public struct Broker {
             out.append(.log(.warning, "worker \(info.workerID) claimed capacity \(claimed) for '\(service)'; capped at \(capacity) (--max-worker-capacity)"))
         }
         workers[identity] = WorkerRecord(identity: identity, service: service, version: version, info: info, plain: plain,
-                                         takesPacked: extra.dropFirst().contains(MDP.packedBodiesMarker), capacity: capacity, expiresAt: now + config.workerExpiryMs, lastHeardAt: now)
+                                         takesPacked: extra.dropFirst().contains(MDP.packedBodiesMarker), capacity: capacity,
+                                         expiresAt: now + config.workerExpiryMs, lastHeardAt: now)
         let record = addService(service, serviceFrame)
         record.workers.append(identity)
         if !record.everServed { record.observer = observer?.service(service) }
