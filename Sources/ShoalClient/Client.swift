@@ -67,6 +67,8 @@ public final class Client {
     private let context: Context
     private let socket: Socket
     private let handshakes: HandshakeMonitor
+    /// Waits for the socket; made once, not per wait.
+    private var poller = Poller()
     private var nextId: UInt64 = 1
     /// Said after a timeout: why the handshake failed, when libzmq said, else what to check.
     var hint: String {
@@ -90,6 +92,7 @@ public final class Client {
         try socket.setSendTimeout(Int32(Self.connectTimeoutMs))
         try self.security.apply(to: socket)
         handshakes = try socket.monitorHandshakes(context: context)
+        poller.add(socket)
         try socket.connect(endpoint)
     }
 
@@ -118,7 +121,7 @@ public final class Client {
             // way); the coordinator's own services the three-frame form they read.
             let body = MDP.isCoordinatorService(skill) ? ShoalBody.request(header: header, task: task)
                                                        : ShoalBody.packedRequest(header: header, task: task)
-            try socket.send([MDP.clientV2, [ClientCommandCode.request], Array(skill.utf8)] + body)
+            try socket.send([MDP.clientV2, MDP.commandFrame(ClientCommandCode.request), Array(skill.utf8)] + body)
         } catch let error as ZMQError where error.isWouldBlock {
             throw ClientError.notConnected(endpoint: endpoint, waitedMs: Self.connectTimeoutMs, hint: hint)
         }
@@ -141,16 +144,17 @@ public final class Client {
     /// keeps waiting.
     private func nextMessage(timeoutMs: Int) throws -> [Frame]? {
         let start = monotonicMs()
+        var waited = false
         while true {
             if let frames = try socket.receive(dontWait: true) { return frames }
-            if let why = handshakes.refusal(lastingMs: Self.refusedHandshakeMs) {
+            // Handshake events are read only once a wait has gone by with nothing (at most 100 ms
+            // late): a reply that is already on its way costs no look at the monitor socket.
+            if waited, let why = handshakes.refusal(lastingMs: Self.refusedHandshakeMs) {
                 throw ClientError.handshakeFailed(endpoint: endpoint, reason: why + (security == .plaintext ? " (this client sent plaintext; pass --key FILE or set SHOAL_KEY)" : ""))
             }
             let left = Int64(timeoutMs) - (monotonicMs() - start)
             guard left > 0 else { return nil }
-            var poller = Poller()
-            poller.add(socket)
-            _ = try poller.poll(timeoutMs: Int(min(left, 100)))
+            waited = try poller.poll(timeoutMs: Int(min(left, 100))).isEmpty
         }
     }
 

@@ -20,6 +20,11 @@ public enum MDP {
         service.hasPrefix(mmiPrefix) || service == statusService || service == adminService || service == blobService
     }
 
+    /// The one-byte frame of a command: shared, so the hot path allocates nothing for it (a
+    /// `[command]` literal is a new array every time).
+    public static func commandFrame(_ command: UInt8) -> Frame { commandFrames[Int(command)] }
+    private static let commandFrames: [Frame] = (0...255).map { [UInt8($0)] }
+
     /// Whether the coordinator itself (not a specialist) answers `service`: 8/MMI and every
     /// `shoal.` name (status, admin, blob, task). Clients send these the three-frame Shoal body.
     public static func isCoordinatorService(_ service: String) -> Bool {

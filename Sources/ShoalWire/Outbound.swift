@@ -7,7 +7,7 @@ public enum Outbound {
         frames.reserveCapacity(rest.count + 4)
         if version == .v1 { frames.append([]) }
         frames.append(version.workerHeader)
-        frames.append([command])
+        frames.append(MDP.commandFrame(command))
         frames.append(contentsOf: rest)
         return frames
     }
@@ -19,7 +19,7 @@ public enum Outbound {
         frames.reserveCapacity(body.count + 6)
         if version == .v1 { frames.append([]) }
         frames.append(version.workerHeader)
-        frames.append([WorkerCommandCode.request(version)])
+        frames.append(MDP.commandFrame(WorkerCommandCode.request(version)))
         frames.append(address)
         frames.append([])
         frames.append(contentsOf: body)
@@ -41,7 +41,7 @@ public enum Outbound {
         frames.reserveCapacity(body.count + 5)
         if delimited { frames.append([]) }
         frames.append(version.clientHeader)
-        if version == .v2 { frames.append([final ? ClientCommandCode.final : ClientCommandCode.partial]) }
+        if version == .v2 { frames.append(MDP.commandFrame(final ? ClientCommandCode.final : ClientCommandCode.partial)) }
         frames.append(service)
         frames.append(contentsOf: body)
         return frames

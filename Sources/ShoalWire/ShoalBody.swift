@@ -56,8 +56,20 @@ public enum ShoalBody {
         [packed(header: (try? header.serializedBytes()) ?? [], payload: (try? task.serializedBytes()) ?? [])]
     }
 
+    /// A reply in one frame. Every reply a worker sends goes through here, so the header is
+    /// written by hand straight into the frame (`ReplyHeaderEncoding`, byte for byte what
+    /// SwiftProtobuf writes) and only the result goes through SwiftProtobuf.
     public static func packedReply(header: Shoal_V1_ReplyHeader, result: Shoal_V1_SubTaskResult? = nil) -> [Frame] {
-        [packed(header: (try? header.serializedBytes()) ?? [], payload: result.map { (try? $0.serializedBytes()) ?? [] })]
+        let payload = result.map { (try? $0.serializedBytes()) ?? [] }
+        guard header.unknownFields.data.isEmpty else { return [packed(header: (try? header.serializedBytes()) ?? [], payload: payload)] }
+        var frame = packedMarker
+        frame.reserveCapacity(packedPrefix + 64 + header.message.utf8.count + (payload?.count ?? 0))
+        frame.append(contentsOf: [0, 0, 0, 0])  // the header's length, filled in below
+        ReplyHeaderEncoding.append(header, to: &frame)
+        let length = UInt32(frame.count - packedPrefix)
+        for i in 0..<4 { frame[4 + i] = UInt8(truncatingIfNeeded: length >> (8 * i)) }
+        if let payload { frame.append(contentsOf: payload) }
+        return [frame]
     }
 
     /// The header and payload of a Shoal body in either form, as slices of its frames (nothing
@@ -149,5 +161,35 @@ extension SwiftProtobuf.Message {
     /// Decodes from a slice of a frame (copied: a header is a few dozen bytes).
     init(bytes: ArraySlice<UInt8>) throws {
         try self.init(serializedBytes: Array(bytes))
+    }
+}
+
+/// `ReplyHeader` in protobuf's binary form, written by hand: fields in ascending number, proto3
+/// defaults (0, "") left out — exactly SwiftProtobuf's bytes (`WireTests` compares them).
+enum ReplyHeaderEncoding {
+    static func append(_ h: Shoal_V1_ReplyHeader, to out: inout [UInt8]) {
+        if h.requestID != 0 { varint(1 << 3, &out); varint(h.requestID, &out) }
+        // An enum is an int32 on the wire: a negative one is sign-extended to ten bytes.
+        if h.code.rawValue != 0 { varint(2 << 3, &out); varint(UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: h.code.rawValue))), &out) }
+        string(3, h.message, &out)
+        string(4, h.workerID, &out)
+        string(5, h.modelVersion, &out)
+        if h.latencyUs != 0 { varint(6 << 3, &out); varint(h.latencyUs, &out) }
+    }
+
+    static func varint(_ value: UInt64, _ out: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+
+    static func string(_ field: UInt64, _ s: String, _ out: inout [UInt8]) {
+        guard !s.isEmpty else { return }
+        varint(field << 3 | 2, &out)
+        varint(UInt64(s.utf8.count), &out)
+        out.append(contentsOf: s.utf8)
     }
 }

@@ -105,15 +105,17 @@ public final class Worker: @unchecked Sendable {
             }
             if draining && inFlight == 0 && monotonicMs() - drainingSince >= settleMs { break }
 
-            // Rebuilt only when a session reconnected onto a new socket.
-            let generations = sessions.map(\.generation)
-            if generations != polledGenerations {
+            // Rebuilt only when a session reconnected onto a new socket. (Checked, and the wake-up
+            // found, without building arrays: this runs for every batch of messages.)
+            if polledGenerations.count != sessions.count
+                || sessions.indices.contains(where: { sessions[$0].generation != polledGenerations[$0] }) {
                 poller = Poller()
                 for c in connections { if let socket = c.socket { poller.add(socket) } }
                 bell = poller.add(fileDescriptor: wakeup.fileDescriptor)
-                polledGenerations = generations
+                polledGenerations = sessions.map(\.generation)
             }
-            let wake = sessions.map { $0.nextWakeup() }.min() ?? monotonicMs()
+            var wake = sessions.isEmpty ? monotonicMs() : Int64.max
+            for s in sessions { wake = min(wake, s.nextWakeup()) }
             let cap = draining ? settleMs : options.heartbeatIntervalMs
             let ready = try poller.poll(timeoutMs: Int(max(0, min(wake - monotonicMs(), cap))))
             let now = monotonicMs()
@@ -342,7 +344,7 @@ struct ReplyContext: Sendable {
     }
 
     private func frames(_ command: UInt8, _ body: [Frame]) -> [Frame] {
-        [MDP.workerV2, [command], address, []] + body
+        [MDP.workerV2, MDP.commandFrame(command), address, []] + body
     }
 
     func final(_ reply: SpecialistReply, latencyUs: UInt64) -> Outgoing {

@@ -107,4 +107,26 @@ final class WireTests: XCTestCase {
         XCTAssertNil(ShoalBody.parts([Array("2 + 2".utf8)]))
         XCTAssertNil(ShoalBody.requestId([Array("2 + 2".utf8)]))
     }
+
+    /// The reply header a worker writes by hand into a packed reply is byte for byte what
+    /// SwiftProtobuf writes, for defaults, every field, multi-byte varints, non-ASCII text and
+    /// codes this build does not know (negative ones are ten-byte varints on the wire).
+    func testAPackedReplysHandWrittenHeaderIsSwiftProtobufsBytes() throws {
+        var full = Shoal_V1_ReplyHeader()
+        full.requestID = .max; full.code = .specialistError; full.message = "naïve — 失败"
+        full.workerID = "echo-1"; full.modelVersion = "v42"; full.latencyUs = 300
+        var long = Shoal_V1_ReplyHeader(); long.message = String(repeating: "x", count: 300); long.requestID = 128
+        var unknown = Shoal_V1_ReplyHeader(); unknown.code = .UNRECOGNIZED(99)
+        var negative = Shoal_V1_ReplyHeader(); negative.code = .UNRECOGNIZED(-1); negative.latencyUs = 1
+        var result = Shoal_V1_SubTaskResult(); result.output = "ok"
+        for h in [Shoal_V1_ReplyHeader(), full, long, unknown, negative] {
+            for r in [nil, result] {
+                let parts = try XCTUnwrap(ShoalBody.parts(ShoalBody.packedReply(header: h, result: r)))
+                XCTAssertEqual(Array(parts.header), try h.serializedBytes(), "\(h)")
+                XCTAssertEqual(try parts.replyHeader(), h)
+                XCTAssertEqual(try parts.result(), r)
+            }
+        }
+    }
 }
+
