@@ -61,9 +61,13 @@ public enum ShoalBody {
     /// SwiftProtobuf writes) and only the result goes through SwiftProtobuf.
     public static func packedReply(header: Shoal_V1_ReplyHeader, result: Shoal_V1_SubTaskResult? = nil) -> [Frame] {
         let payload = result.map { (try? $0.serializedBytes()) ?? [] }
-        guard header.unknownFields.data.isEmpty else { return [packed(header: (try? header.serializedBytes()) ?? [], payload: payload)] }
+        guard header.unknownFields.data.isEmpty else {
+            return [packed(header: (try? header.serializedBytes()) ?? [], payload: payload)]
+        }
         var frame = packedMarker
-        frame.reserveCapacity(packedPrefix + 64 + header.message.utf8.count + (payload?.count ?? 0))
+        // Room for three varints and three strings with their tags and lengths.
+        let strings = header.message.utf8.count + header.workerID.utf8.count + header.modelVersion.utf8.count
+        frame.reserveCapacity(packedPrefix + 56 + strings + (payload?.count ?? 0))
         frame.append(contentsOf: [0, 0, 0, 0])  // the header's length, filled in below
         ReplyHeaderEncoding.append(header, to: &frame)
         let length = UInt32(frame.count - packedPrefix)
@@ -120,8 +124,7 @@ public enum ShoalBody {
     /// (`ERROR <code>: <message>`) for plain MDP clients.
     /// The request id of a Shoal body (nil for a plain MDP body; 0 when its header does not parse).
     public static func requestId(_ body: [Frame]) -> UInt64? {
-        if looksPacked(body) && parts(body) == nil { return 0 }
-        guard let parts = parts(body) else { return nil }
+        guard let parts = parts(body) else { return looksPacked(body) ? 0 : nil }
         return (try? parts.requestHeader())?.requestID ?? 0
     }
 

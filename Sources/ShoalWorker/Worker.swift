@@ -208,7 +208,8 @@ public final class Worker: @unchecked Sendable {
         let trace = TraceParent(header.traceparent).map { TracedRequest(caller: $0, span: $0.child(), skill: skill,
                                                                          startUnixNano: Span.nowUnixNano(), sink: options.spans, logger: logger) }
         let reply = ReplyContext(address: address, session: i, generation: generation, shoal: shoal,
-                                 packed: parts?.packed ?? ShoalBody.looksPacked(body), requestId: header.requestID, workerId: sessionAgents[i].workerId,
+                                 packed: parts?.packed ?? ShoalBody.looksPacked(body), requestId: header.requestID,
+                                 workerId: sessionAgents[i].workerId,
                                  modelVersion: specialist.modelVersion(agent: sessionAgents[i].agent), trace: trace)
         let outbox = self.outbox, wakeup = self.wakeup, specialist = self.specialist
         if let decodeError {
