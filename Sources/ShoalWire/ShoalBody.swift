@@ -44,10 +44,18 @@ public enum ShoalBody {
 
     /// A header and an optional payload in one frame.
     public static func packed(header: [UInt8], payload: [UInt8]?) -> Frame {
+        packed(headerBytes: header.count, payload: payload) { $0.append(contentsOf: header) }
+    }
+
+    /// The one place a packed frame is laid out: marker, the length of what `writeHeader`
+    /// appends, then the payload. `headerBytes` only sizes the buffer.
+    static func packed(headerBytes: Int, payload: [UInt8]?, writeHeader: (inout [UInt8]) -> Void) -> Frame {
         var frame = packedMarker
-        frame.reserveCapacity(packedPrefix + header.count + (payload?.count ?? 0))
-        withUnsafeBytes(of: UInt32(header.count).littleEndian) { frame.append(contentsOf: $0) }
-        frame.append(contentsOf: header)
+        frame.reserveCapacity(packedPrefix + headerBytes + (payload?.count ?? 0))
+        frame.append(contentsOf: [0, 0, 0, 0])
+        writeHeader(&frame)
+        let length = UInt32(frame.count - packedPrefix)
+        for i in 0..<4 { frame[packedMarker.count + i] = UInt8(truncatingIfNeeded: length >> (8 * i)) }
         if let payload { frame.append(contentsOf: payload) }
         return frame
     }
@@ -64,16 +72,9 @@ public enum ShoalBody {
         guard header.unknownFields.data.isEmpty else {
             return [packed(header: (try? header.serializedBytes()) ?? [], payload: payload)]
         }
-        var frame = packedMarker
         // Room for three varints and three strings with their tags and lengths.
         let strings = header.message.utf8.count + header.workerID.utf8.count + header.modelVersion.utf8.count
-        frame.reserveCapacity(packedPrefix + 56 + strings + (payload?.count ?? 0))
-        frame.append(contentsOf: [0, 0, 0, 0])  // the header's length, filled in below
-        ReplyHeaderEncoding.append(header, to: &frame)
-        let length = UInt32(frame.count - packedPrefix)
-        for i in 0..<4 { frame[4 + i] = UInt8(truncatingIfNeeded: length >> (8 * i)) }
-        if let payload { frame.append(contentsOf: payload) }
-        return [frame]
+        return [packed(headerBytes: 56 + strings, payload: payload) { ReplyHeaderEncoding.append(header, to: &$0) }]
     }
 
     /// The header and payload of a Shoal body in either form, as slices of its frames (nothing

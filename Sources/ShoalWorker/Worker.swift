@@ -182,7 +182,8 @@ public final class Worker: @unchecked Sendable {
         inFlight += 1
         let skill = sessions[i].skill
         let parts = ShoalBody.parts(body)
-        let shoal = parts != nil || ShoalBody.looksPacked(body)
+        let looksPacked = ShoalBody.looksPacked(body)
+        let shoal = parts != nil || looksPacked
         var header = Shoal_V1_RequestHeader()
         var request = SpecialistRequest(skill: skill, input: "")
         var wantsStream = false
@@ -208,7 +209,7 @@ public final class Worker: @unchecked Sendable {
         let trace = TraceParent(header.traceparent).map { TracedRequest(caller: $0, span: $0.child(), skill: skill,
                                                                          startUnixNano: Span.nowUnixNano(), sink: options.spans, logger: logger) }
         let reply = ReplyContext(address: address, session: i, generation: generation, shoal: shoal,
-                                 packed: parts?.packed ?? ShoalBody.looksPacked(body), requestId: header.requestID,
+                                 packed: parts?.packed ?? looksPacked, requestId: header.requestID,
                                  workerId: sessionAgents[i].workerId,
                                  modelVersion: specialist.modelVersion(agent: sessionAgents[i].agent), trace: trace)
         let outbox = self.outbox, wakeup = self.wakeup, specialist = self.specialist
