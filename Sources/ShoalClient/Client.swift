@@ -121,7 +121,13 @@ public final class Client {
             // way); the coordinator's own services the three-frame form they read.
             let body = MDP.isCoordinatorService(skill) ? ShoalBody.request(header: header, task: task)
                                                        : ShoalBody.packedRequest(header: header, task: task)
-            try socket.send([MDP.clientV2, MDP.commandFrame(ClientCommandCode.request), Array(skill.utf8)] + body)
+            var frames: [Frame] = []
+            frames.reserveCapacity(3 + body.count)
+            frames.append(MDP.clientV2)
+            frames.append(MDP.commandFrame(ClientCommandCode.request))
+            frames.append(Array(skill.utf8))
+            frames.append(contentsOf: body)
+            try socket.send(frames)
         } catch let error as ZMQError where error.isWouldBlock {
             throw ClientError.notConnected(endpoint: endpoint, waitedMs: Self.connectTimeoutMs, hint: hint)
         }
@@ -216,7 +222,7 @@ public final class Client {
         guard frames.count >= 4, frames[0] == MDP.clientV2, frames[1].count == 1 else {
             throw ClientError.malformedReply("expected an 18/MDP reply, got \(frames.count) frames")
         }
-        guard let parts = ShoalBody.parts(Array(frames[3...])) else {
+        guard let parts = ShoalBody.parts(frames[3...]) else {
             throw ClientError.malformedReply("reply body is not a Shoal message")
         }
         let final = frames[1][0] == ClientCommandCode.final

@@ -28,11 +28,16 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? Shoal_V1_BlobChunk(serializedBytes: bytes)
             _ = try? Shoal_V1_ClusterStatus(serializedBytes: bytes)
             _ = try? Shoal_V1_SampledTokens(serializedBytes: bytes)
-            // The same bytes as one packed body frame (header length, header, payload).
+            // The same bytes as one packed body frame (header length, header, payload), read
+            // by the hand-written decoders: they must agree with SwiftProtobuf, value or error.
             if let parts = ShoalBody.parts([bytes]) {
-                _ = try? parts.requestHeader()
-                _ = try? parts.subTask()
-                _ = try? parts.result()
+                let header = Array(parts.header), payload = Array(parts.payload ?? [])
+                Self.agree(try parts.requestHeader(), try Shoal_V1_RequestHeader(serializedBytes: header), "RequestHeader")
+                Self.agree(try parts.replyHeader(), try Shoal_V1_ReplyHeader(serializedBytes: header), "ReplyHeader")
+                Self.agree(try parts.subTask(), try Shoal_V1_SubTask(serializedBytes: payload), "SubTask")
+                if parts.payload != nil {
+                    Self.agree(try parts.result(), try Shoal_V1_SubTaskResult(serializedBytes: payload), "SubTaskResult")
+                }
             }
         case .taskSpec:
             _ = try? TaskSpec.parse(yaml: String(decoding: bytes, as: UTF8.self), file: "fuzz")
@@ -44,6 +49,12 @@ enum FuzzTarget: String, CaseIterable {
         case .safetensors:
             Self.throughFile(bytes) { _ = try? SafetensorsFile(path: $0) }
         }
+    }
+
+    /// Both decoders give the same message, or both throw.
+    static func agree<M: Equatable>(_ hand: @autoclosure () throws -> M?, _ reference: @autoclosure () throws -> M, _ what: String) {
+        let a = try? hand(), b = try? reference()
+        precondition(a == b, "the hand-written \(what) decoder disagrees with SwiftProtobuf")
     }
 
     /// Frames from bytes: each is a length byte, then that many bytes (at most 64 frames).

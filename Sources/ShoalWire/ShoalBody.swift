@@ -44,46 +44,62 @@ public enum ShoalBody {
 
     /// A header and an optional payload in one frame.
     public static func packed(header: [UInt8], payload: [UInt8]?) -> Frame {
-        packed(headerBytes: header.count, payload: payload) { $0.append(contentsOf: header) }
+        packed(capacity: header.count + (payload?.count ?? 0), header: { $0.append(contentsOf: header) },
+               payload: { if let payload { $0.append(contentsOf: payload) } })
     }
 
-    /// The one place a packed frame is laid out: marker, the length of what `writeHeader`
-    /// appends, then the payload. `headerBytes` only sizes the buffer.
-    static func packed(headerBytes: Int, payload: [UInt8]?, writeHeader: (inout [UInt8]) -> Void) -> Frame {
-        var frame = packedMarker
-        frame.reserveCapacity(packedPrefix + headerBytes + (payload?.count ?? 0))
-        frame.append(contentsOf: [0, 0, 0, 0])
-        writeHeader(&frame)
+    /// The one place a packed frame is laid out: marker, the length of what `header` appends,
+    /// then what `payload` appends. `capacity` only sizes the buffer. (One allocation: the
+    /// closures do not escape, and nothing is appended before the buffer is reserved.)
+    static func packed(capacity: Int, header: (inout [UInt8]) -> Void, payload: (inout [UInt8]) -> Void) -> Frame {
+        var frame: [UInt8] = []
+        frame.reserveCapacity(packedPrefix + capacity)
+        frame.append(contentsOf: packedMarker)
+        for _ in 0..<4 { frame.append(0) }
+        header(&frame)
         let length = UInt32(frame.count - packedPrefix)
         for i in 0..<4 { frame[packedMarker.count + i] = UInt8(truncatingIfNeeded: length >> (8 * i)) }
-        if let payload { frame.append(contentsOf: payload) }
+        payload(&frame)
         return frame
     }
 
+    /// A request in one frame, what `Client` sends: header and sub-task written by hand
+    /// (`HotCodecs`) straight into the frame.
     public static func packedRequest(header: Shoal_V1_RequestHeader, task: Shoal_V1_SubTask) -> [Frame] {
-        [packed(header: (try? header.serializedBytes()) ?? [], payload: (try? task.serializedBytes()) ?? [])]
+        let text = header.modelVersion.utf8.count + header.traceparent.utf8.count + task.skill.utf8.count
+            + task.input.utf8.count + task.taskID.utf8.count + task.stepID.utf8.count + task.payload.count
+        return [packed(capacity: 64 + text + mapBytes(task.params), header: { HotCodecs.append(header, to: &$0) },
+                       payload: { HotCodecs.append(task, to: &$0) })]
     }
 
-    /// A reply in one frame. Every reply a worker sends goes through here, so the header is
-    /// written by hand straight into the frame (`ReplyHeaderEncoding`, byte for byte what
-    /// SwiftProtobuf writes) and only the result goes through SwiftProtobuf.
+    /// A reply in one frame. Every reply a worker sends goes through here: header and result are
+    /// written by hand (`HotCodecs`) straight into the frame.
     public static func packedReply(header: Shoal_V1_ReplyHeader, result: Shoal_V1_SubTaskResult? = nil) -> [Frame] {
-        let payload = result.map { (try? $0.serializedBytes()) ?? [] }
-        guard header.unknownFields.data.isEmpty else {
-            return [packed(header: (try? header.serializedBytes()) ?? [], payload: payload)]
-        }
-        // Room for three varints and three strings with their tags and lengths.
-        let strings = header.message.utf8.count + header.workerID.utf8.count + header.modelVersion.utf8.count
-        return [packed(headerBytes: 56 + strings, payload: payload) { ReplyHeaderEncoding.append(header, to: &$0) }]
+        let text = header.message.utf8.count + header.workerID.utf8.count + header.modelVersion.utf8.count
+            + (result.map { $0.output.utf8.count + mapBytes($0.metadata) } ?? 0)
+        return [packed(capacity: 64 + text, header: { HotCodecs.append(header, to: &$0) },
+                       payload: { if let result { HotCodecs.append(result, to: &$0) } })]
+    }
+
+    /// Room a map takes in a frame: its text, and a few bytes of tags and lengths an entry.
+    private static func mapBytes(_ map: [String: String]) -> Int {
+        map.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 12 }
     }
 
     /// The header and payload of a Shoal body in either form, as slices of its frames (nothing
     /// copied); nil for any other body, and for a packed frame whose header length overruns it.
     /// A packed body's payload is nil when nothing follows the header.
-    public static func parts(_ body: [Frame]) -> Parts? {
-        if isShoal(body) { return Parts(header: body[1][...], payload: body.count > 2 ? body[2][...] : nil, packed: false) }
-        guard looksPacked(body), body[0].count >= packedPrefix else { return nil }
-        let frame = body[0]
+    public static func parts(_ body: [Frame]) -> Parts? { parts(body[...]) }
+
+    /// `parts` of the body frames at the end of a message, without copying them out first.
+    public static func parts(_ body: ArraySlice<Frame>) -> Parts? {
+        guard let first = body.first else { return nil }
+        if body.count >= 2 && first == contentType {
+            let header = body.index(after: body.startIndex)
+            return Parts(header: body[header][...], payload: body.count > 2 ? body[header + 1][...] : nil, packed: false)
+        }
+        guard body.count == 1, first.count >= packedPrefix, first.starts(with: packedMarker) else { return nil }
+        let frame = first
         let length = frame[4...7].reversed().reduce(0) { $0 << 8 | Int($1) }
         guard length <= frame.count - packedPrefix else { return nil }
         let end = packedPrefix + length
@@ -104,11 +120,21 @@ public enum ShoalBody {
         /// Which form it came in: a reply goes back in the same one.
         public let packed: Bool
 
-        public func requestHeader() throws -> Shoal_V1_RequestHeader { try Shoal_V1_RequestHeader(bytes: header) }
-        public func replyHeader() throws -> Shoal_V1_ReplyHeader { try Shoal_V1_ReplyHeader(bytes: header) }
-        public func subTask() throws -> Shoal_V1_SubTask { try Shoal_V1_SubTask(bytes: payload ?? []) }
+        // Each read by hand (`HotCodecs`); SwiftProtobuf reads what that does not know, and throws.
+        public func requestHeader() throws -> Shoal_V1_RequestHeader {
+            try HotCodecs.requestHeader(header) ?? Shoal_V1_RequestHeader(bytes: header)
+        }
+        public func replyHeader() throws -> Shoal_V1_ReplyHeader {
+            try HotCodecs.replyHeader(header) ?? Shoal_V1_ReplyHeader(bytes: header)
+        }
+        public func subTask() throws -> Shoal_V1_SubTask {
+            let bytes = payload ?? []
+            return try HotCodecs.subTask(bytes) ?? Shoal_V1_SubTask(bytes: bytes)
+        }
         /// The reply's result; nil when the reply carries none.
-        public func result() throws -> Shoal_V1_SubTaskResult? { try payload.map { try Shoal_V1_SubTaskResult(bytes: $0) } }
+        public func result() throws -> Shoal_V1_SubTaskResult? {
+            try payload.map { try HotCodecs.subTaskResult($0) ?? Shoal_V1_SubTaskResult(bytes: $0) }
+        }
     }
 
     public static func request(header: Shoal_V1_RequestHeader, task: Shoal_V1_SubTask) -> [Frame] {
@@ -165,35 +191,5 @@ extension SwiftProtobuf.Message {
     /// Decodes from a slice of a frame (copied: a header is a few dozen bytes).
     init(bytes: ArraySlice<UInt8>) throws {
         try self.init(serializedBytes: Array(bytes))
-    }
-}
-
-/// `ReplyHeader` in protobuf's binary form, written by hand: fields in ascending number, proto3
-/// defaults (0, "") left out — exactly SwiftProtobuf's bytes (`WireTests` compares them).
-enum ReplyHeaderEncoding {
-    static func append(_ h: Shoal_V1_ReplyHeader, to out: inout [UInt8]) {
-        if h.requestID != 0 { varint(1 << 3, &out); varint(h.requestID, &out) }
-        // An enum is an int32 on the wire: a negative one is sign-extended to ten bytes.
-        if h.code.rawValue != 0 { varint(2 << 3, &out); varint(UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: h.code.rawValue))), &out) }
-        string(3, h.message, &out)
-        string(4, h.workerID, &out)
-        string(5, h.modelVersion, &out)
-        if h.latencyUs != 0 { varint(6 << 3, &out); varint(h.latencyUs, &out) }
-    }
-
-    static func varint(_ value: UInt64, _ out: inout [UInt8]) {
-        var v = value
-        while v >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
-
-    static func string(_ field: UInt64, _ s: String, _ out: inout [UInt8]) {
-        guard !s.isEmpty else { return }
-        varint(field << 3 | 2, &out)
-        varint(UInt64(s.utf8.count), &out)
-        out.append(contentsOf: s.utf8)
     }
 }

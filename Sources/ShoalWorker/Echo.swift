@@ -17,8 +17,11 @@ public struct EchoSpecialist: Specialist {
     /// Without test knobs, echoing is a no-op: answer on the I/O thread.
     public func handleInline(_ request: SpecialistRequest) throws -> SpecialistReply? {
         guard request.params.isEmpty else { return nil }
-        return SpecialistReply(output: request.input, metadata: ["concurrent": "1"])
+        return SpecialistReply(output: request.input, metadata: Self.inlineMetadata)
     }
+
+    /// Shared: a dictionary literal here would be an allocation per request.
+    private static let inlineMetadata = ["concurrent": "1"]
 
     public func handle(_ request: SpecialistRequest, partials: PartialSink) async throws -> SpecialistReply {
         let concurrent = gauge.enter()

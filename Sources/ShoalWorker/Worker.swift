@@ -27,6 +27,8 @@ public final class Worker: @unchecked Sendable {
     /// id the coordinator knows that agent's connections by.
     private var sessionAgents: [(agent: String, workerId: String)] = []
     private var inFlight = 0
+    /// The outbox's last batch, kept so the next one reuses its storage (`Outbox.take(into:)`).
+    private var outgoing: [Outgoing] = []
     /// Live-swap steps run here, one at a time: loading a model blocks for a while.
     private let swapQueue = DispatchQueue(label: "shoal-swap")
     private let swap: ModelSwap
@@ -280,7 +282,9 @@ public final class Worker: @unchecked Sendable {
 
     /// Replies go out through their session, which drops one whose connection was replaced.
     private func flushOutbox(now: Int64) throws {
-        for message in outbox.take() {
+        outbox.take(into: &outgoing)
+        defer { outgoing.removeAll(keepingCapacity: true) }
+        for message in outgoing {
             try perform(sessions[message.session].reply(message.frames, generation: message.generation, now: now), session: message.session)
             if message.final { inFlight -= 1 }
         }
@@ -346,7 +350,14 @@ struct ReplyContext: Sendable {
     }
 
     private func frames(_ command: UInt8, _ body: [Frame]) -> [Frame] {
-        [MDP.workerV2, MDP.commandFrame(command), address, []] + body
+        var frames: [Frame] = []
+        frames.reserveCapacity(4 + body.count)
+        frames.append(MDP.workerV2)
+        frames.append(MDP.commandFrame(command))
+        frames.append(address)
+        frames.append([])
+        frames.append(contentsOf: body)
+        return frames
     }
 
     func final(_ reply: SpecialistReply, latencyUs: UInt64) -> Outgoing {
@@ -388,5 +399,10 @@ final class Outbox: @unchecked Sendable {
     /// many replies share one eventfd write.
     @discardableResult
     func push(_ m: Outgoing) -> Bool { lock.withLock { items.append(m); return items.count == 1 } }
-    func take() -> [Outgoing] { lock.withLock { let out = items; items.removeAll(keepingCapacity: true); return out } }
+    /// Swaps what is waiting into `batch`, which must be empty: the two arrays trade storage, so
+    /// taking a batch allocates nothing.
+    func take(into batch: inout [Outgoing]) {
+        precondition(batch.isEmpty, "take(into:) would drop the batch it is handed")
+        lock.withLock { swap(&items, &batch) }
+    }
 }
