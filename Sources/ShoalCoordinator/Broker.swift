@@ -178,7 +178,7 @@ public struct Broker {
     // MARK: clients
 
     mutating func clientRequest(_ request: ClientRequest, now: Int64, _ out: inout [BrokerAction]) {
-        guard let service = String(validating: request.service, as: UTF8.self) else {
+        guard let service = String(utf8: request.service) else {
             counters.malformed += 1
             out.append(.log(.warning, "dropped request from \(peer(request.identity)): service name is not UTF-8"))
             return

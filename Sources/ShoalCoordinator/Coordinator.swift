@@ -232,7 +232,9 @@ public final class Coordinator: @unchecked Sendable {
                 }
             }
             if ready.contains(sock) {
-                // Drain what is waiting, in bounded batches so timers still run under load.
+                // Drain what is waiting, in bounded batches so timers still run under load. Sends
+                // go out `sendBatch` at a time: libzmq's I/O thread then writes several messages a
+                // syscall, and each peer wakes once for them.
                 var n = 0
                 var userId: String?
                 while n < 1024, let frames = try access == nil ? socket.receive(dontWait: true, maxFrames: Self.maxFrames)
@@ -277,8 +279,9 @@ public final class Coordinator: @unchecked Sendable {
                     } else {
                         broker.receive(frames, from: principal, now: monotonicMs(), into: &actions)
                     }
-                    perform(&actions)
+                    if actions.count >= Self.sendBatch { perform(&actions) }
                 }
+                perform(&actions)
             }
             broker.tick(now: monotonicMs(), into: &actions)
             if let allowFile, monotonicMs() - allowCheckedAt >= 1000 {
@@ -325,6 +328,11 @@ public final class Coordinator: @unchecked Sendable {
               case .clientRequest(let r)? = try? Inbound.parse(frames), r.service == taskService else { return nil }
         return r
     }
+
+    /// Actions held back while draining the socket before they are carried out (see `run`).
+    /// In `shoal bench routing`, 8 cut the coordinator's TCP writes per request about threefold;
+    /// 64 held the worker idle while the coordinator drained, and throughput fell.
+    static let sendBatch = 8
 
     static let taskService: Frame = Array(TaskRunner.service.utf8)
     static let adminService: Frame = Array(MDP.adminService.utf8)

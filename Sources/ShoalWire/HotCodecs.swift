@@ -258,10 +258,7 @@ struct ProtoReader {
 
     /// A length-delimited field as UTF-8 text; nil where it is not valid UTF-8.
     mutating func string() -> String? {
-        guard let bytes = lengthDelimited() else { return nil }
-        // ASCII needs no validating; `String(validating:)` is a generic, unspecialised call.
-        if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
-        return String(validating: bytes, as: UTF8.self)
+        lengthDelimited().flatMap(String.init(utf8:))
     }
 
     /// One map<string, string> entry into `map`: a missing key or value is "", the last of a
@@ -279,5 +276,25 @@ struct ProtoReader {
         }
         map[key] = value
         return true
+    }
+}
+
+extension String {
+    /// The text of valid UTF-8 bytes, or nil: `String(validating:as:)` with ASCII (names, and
+    /// most text on the hot path) checked by a plain loop, as that initialiser is a generic,
+    /// unspecialised call.
+    public init?(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            self = String(decoding: bytes, as: UTF8.self)
+        } else if let s = String(validating: bytes, as: UTF8.self) {
+            self = s
+        } else {
+            return nil
+        }
+    }
+
+    public init?(utf8 bytes: [UInt8]) {
+        guard let s = bytes.withUnsafeBufferPointer(String.init(utf8:)) else { return nil }
+        self = s
     }
 }

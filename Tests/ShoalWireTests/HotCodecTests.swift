@@ -146,4 +146,12 @@ final class HotCodecTests: XCTestCase {
         XCTAssertEqual(try parts.result()?.tokens.tokenIds, [1])
         XCTAssertEqual(try parts.result()?.tokens.finishReason, "stop")
     }
+
+    func testUTF8TextIsValidatedAsTheStandardLibraryDoes() {
+        let cases: [[UInt8]] = [[], Array("echo".utf8), Array("naïve 失败 🐟".utf8), [0xC3, 0x28], [0x61, 0xFF], [0xF0, 0x9F, 0x90], [0xED, 0xA0, 0x80]]
+        for bytes in cases {
+            XCTAssertEqual(String(utf8: bytes), String(validating: bytes, as: UTF8.self), "\(bytes)")
+        }
+        XCTAssertNil(String(utf8: [0x61, 0xFF]))
+    }
 }
