@@ -116,7 +116,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "ShoalWireTests", dependencies: ["ShoalWire", "ShoalEngine", "ZeroMQ"]),
+        .testTarget(name: "ShoalWireTests", dependencies: ["ShoalWire", "ShoalEngine", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "ShoalConfigTests", dependencies: ["ShoalConfig"]),
         .testTarget(name: "ShoalCoordinatorTests", dependencies: ["ShoalCoordinator", "ShoalConfig", "ShoalWire", "CShoalHash", "ZeroMQ", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "ShoalWorkerTests", dependencies: ["ShoalWorker", "ShoalConfig", "ShoalEngine", "ShoalWire", "ZeroMQ"]),
