@@ -14,7 +14,8 @@ import SwiftProtobuf
 /// left out, map entries with both key and value (in the dictionary's order, which SwiftProtobuf
 /// does not fix either). `HotCodecTests` checks both directions against SwiftProtobuf.
 enum HotCodecs {
-    private static let varintType: UInt64 = 0, lengthType: UInt64 = 2
+    /// Wire types: a varint, and a length-delimited field (string, bytes, message, map entry).
+    static let varintType: UInt64 = 0, lengthType: UInt64 = 2
 
     // MARK: Decoding
 
@@ -267,7 +268,7 @@ struct ProtoReader {
         guard let entry = lengthDelimited() else { return false }
         var r = ProtoReader(entry), key = "", value = ""
         while !r.atEnd {
-            guard let (field, type) = r.tag(), type == 2, let s = r.string() else { return false }
+            guard let (field, type) = r.tag(), type == HotCodecs.lengthType, let s = r.string() else { return false }
             switch field {
             case 1: key = s
             case 2: value = s

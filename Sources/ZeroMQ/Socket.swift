@@ -89,7 +89,7 @@ public final class Socket {
         var frames: [Frame] = []
         var tooMany = false
         if wantsUserId { userId = nil }
-        frames.reserveCapacity(8)  // a REQUEST or REPLY between coordinator and worker is seven
+        frames.reserveCapacity(8)  // a worker's REPLY with a three-frame Shoal body, as the coordinator reads it
         var msg = zmq_msg_t()
         zmq_msg_init(&msg)
         defer { zmq_msg_close(&msg) }
