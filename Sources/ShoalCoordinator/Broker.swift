@@ -349,7 +349,7 @@ public struct Broker {
             out.append(.send(Outbound.disconnect(to: identity, version)))
             return
         }
-        guard let service = String(validating: serviceFrame, as: UTF8.self), !MDP.isReserved(service) else {
+        guard let service = String(utf8: serviceFrame), !MDP.isReserved(service) else {
             counters.malformed += 1
             out.append(.log(.warning, "worker \(peer(identity)) asked to serve a reserved or non-UTF-8 service name; disconnecting it"))
             out.append(.send(Outbound.disconnect(to: identity, version)))

@@ -133,7 +133,7 @@ enum HotCodecs {
         }
     }
 
-    static func varint(_ value: UInt64, _ out: inout [UInt8]) {
+    private static func varint(_ value: UInt64, _ out: inout [UInt8]) {
         var v = value
         while v >= 0x80 {
             out.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -142,7 +142,7 @@ enum HotCodecs {
         out.append(UInt8(v))
     }
 
-    static func varintBytes(_ value: UInt64) -> Int {
+    private static func varintBytes(_ value: UInt64) -> Int {
         var n = 1, v = value
         while v >= 0x80 { n += 1; v >>= 7 }
         return n

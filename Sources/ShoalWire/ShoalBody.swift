@@ -29,8 +29,10 @@ public enum ShoalBody {
         [controlContentType, (try? message.serializedBytes()) ?? []]
     }
 
-    public static func isShoal(_ body: [Frame]) -> Bool {
-        body.count >= 2 && body[0] == contentType
+    public static func isShoal(_ body: [Frame]) -> Bool { isShoal(body[...]) }
+
+    static func isShoal(_ body: ArraySlice<Frame>) -> Bool {
+        body.count >= 2 && body.first == contentType
     }
 
     /// The first bytes of a packed body.
@@ -38,8 +40,10 @@ public enum ShoalBody {
     static let packedPrefix = 8
 
     /// Whether `body` is one frame that begins as a packed body does (it may still be malformed).
-    public static func looksPacked(_ body: [Frame]) -> Bool {
-        body.count == 1 && body[0].count >= packedMarker.count && body[0].starts(with: packedMarker)
+    public static func looksPacked(_ body: [Frame]) -> Bool { looksPacked(body[...]) }
+
+    static func looksPacked(_ body: ArraySlice<Frame>) -> Bool {
+        body.count == 1 && body.first!.starts(with: packedMarker)
     }
 
     /// A header and an optional payload in one frame.
@@ -93,13 +97,11 @@ public enum ShoalBody {
 
     /// `parts` of the body frames at the end of a message, without copying them out first.
     public static func parts(_ body: ArraySlice<Frame>) -> Parts? {
-        guard let first = body.first else { return nil }
-        if body.count >= 2 && first == contentType {
-            let header = body.index(after: body.startIndex)
+        if isShoal(body) {
+            let header = body.startIndex + 1
             return Parts(header: body[header][...], payload: body.count > 2 ? body[header + 1][...] : nil, packed: false)
         }
-        guard body.count == 1, first.count >= packedPrefix, first.starts(with: packedMarker) else { return nil }
-        let frame = first
+        guard looksPacked(body), let frame = body.first, frame.count >= packedPrefix else { return nil }
         let length = frame[4...7].reversed().reduce(0) { $0 << 8 | Int($1) }
         guard length <= frame.count - packedPrefix else { return nil }
         let end = packedPrefix + length

@@ -184,8 +184,7 @@ public final class Worker: @unchecked Sendable {
         inFlight += 1
         let skill = sessions[i].skill
         let parts = ShoalBody.parts(body)
-        let looksPacked = ShoalBody.looksPacked(body)
-        let shoal = parts != nil || looksPacked
+        let shoal = parts != nil || ShoalBody.looksPacked(body)
         var header = Shoal_V1_RequestHeader()
         var request = SpecialistRequest(skill: skill, input: "")
         var wantsStream = false
@@ -202,7 +201,7 @@ public final class Worker: @unchecked Sendable {
             }
         } else if shoal {
             decodeError = "packed Shoal body: the header length overruns the frame"
-        } else if let text = String(validating: body.first ?? [], as: UTF8.self) {
+        } else if let text = String(utf8: body.first ?? []) {
             request.input = text
         } else {
             decodeError = "body is not UTF-8 text"
@@ -211,7 +210,7 @@ public final class Worker: @unchecked Sendable {
         let trace = TraceParent(header.traceparent).map { TracedRequest(caller: $0, span: $0.child(), skill: skill,
                                                                          startUnixNano: Span.nowUnixNano(), sink: options.spans, logger: logger) }
         let reply = ReplyContext(address: address, session: i, generation: generation, shoal: shoal,
-                                 packed: parts?.packed ?? looksPacked, requestId: header.requestID,
+                                 packed: parts?.packed ?? shoal, requestId: header.requestID,
                                  workerId: sessionAgents[i].workerId,
                                  modelVersion: specialist.modelVersion(agent: sessionAgents[i].agent), trace: trace)
         let outbox = self.outbox, wakeup = self.wakeup, specialist = self.specialist
