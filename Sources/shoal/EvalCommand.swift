@@ -36,6 +36,10 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "With --agent: seed of the items drawn.")
     var seed: UInt64 = 1
 
+    @Option(help: ArgumentHelp("With --agent tools: wide scores requests whose words (cities, phrases, tickers, titles) are half made up, so only copying them from the request gets them right; the default, standard, is the held-out figure the README reports.",
+                               valueName: "standard|wide"))
+    var toolValues: ToolValues = .standard
+
     @Option(help: "With --agent: also write each item's output and verdict as JSON lines to this file.")
     var answers: String?
 
@@ -80,8 +84,12 @@ struct EvalCommand: ParsableCommand {
         let recipe = try AgentRecipe.named(name)
         guard let split = Split(rawValue: split) else { throw ValidationError("--split must be train or heldout, got '\(self.split)'") }
         guard n >= 1 else { throw ValidationError("--n must be ≥ 1, got \(n)") }
-        let evaluation = AgentEvaluation(family: recipe.family, split: split, count: n, seed: seed,
+        var evaluation = AgentEvaluation(family: recipe.family, split: split, count: n, seed: seed,
                                          sandboxLimits: sandbox.limits)
+        if toolValues != .standard {
+            guard recipe.family == .tools else { throw ValidationError("--tool-values goes with --agent tools, not \(name)") }
+            evaluation.toolValues = toolValues
+        }
         let (result, checked) = try evaluation.run(modelDirectory: model ?? "agents/\(recipe.family.rawValue)") { done, total in
             if !json { FileHandle.standardError.write(Data("\r… \(done)/\(total) answered".utf8)) }
         }

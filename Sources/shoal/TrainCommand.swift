@@ -156,6 +156,10 @@ struct TrainSFTCommand: ParsableCommand {
                                valueName: "range"))
     var toolDistractors: String?
 
+    @Option(help: ArgumentHelp("Tools only: where the words a call copies come from: standard (the fixed pools held-out evaluation uses) or wide (half of them made up, so the model must copy them from the request).",
+                               valueName: "standard|wide"))
+    var toolValues: ToolValues?
+
     @Option(help: "Save a checkpoint every N steps (0: only at the end).")
     var checkpointEvery: Int = 200
 
@@ -189,6 +193,12 @@ struct TrainSFTCommand: ParsableCommand {
                 throw ValidationError("--tool-distractors: \(error)")
             }
         }
+        if let toolValues {
+            recipe.toolValues = toolValues
+            do { _ = try AgentRecipe.trainingGenerator(family: recipe.family, toolDistractors: nil, toolValues: toolValues) } catch {
+                throw ValidationError("--tool-values: \(error)")
+            }
+        }
         setComputeThreads(threads)
 
         if resume != nil && initFrom != nil { throw ValidationError("give --resume (continue a run) or --init-from (start a new one from its weights), not both") }
@@ -196,7 +206,8 @@ struct TrainSFTCommand: ParsableCommand {
             // A resume continues the checkpoint's run exactly: its recorded settings win.
             // (--train-items only stands in for a checkpoint that does not record its count.)
             let given = [("--seed", seed != nil), ("--lr", lr != nil), ("--batch-size", batchSize != nil),
-                         ("--prompt-loss-weight", promptLossWeight != nil), ("--tool-distractors", toolDistractors != nil)]
+                         ("--prompt-loss-weight", promptLossWeight != nil), ("--tool-distractors", toolDistractors != nil),
+                         ("--tool-values", toolValues != nil)]
                 .filter(\.1).map(\.0)
             if !given.isEmpty {
                 throw ValidationError("--resume continues with the checkpoint's own settings; drop \(given.joined(separator: ", "))"
@@ -234,3 +245,4 @@ struct TrainSFTCommand: ParsableCommand {
         return low...high
     }
 }
+extension ToolValues: ExpressibleByArgument {}

@@ -93,6 +93,39 @@ extension TaskGenerationCommandTests {
     }
 }
 
+extension TaskGenerationCommandTests {
+    /// `--tool-values wide` (made-up cities, phrases, tickers, titles) goes with the tools agent
+    /// only, in SFT, GRPO and eval alike; eval scores such items and says so in its JSON.
+    func testMadeUpToolValuesGoWithToolsOnlyAndEvalScoresThem() throws {
+        let h = try ClusterHarness()
+        for (args, expected) in [
+            (["train", "grpo", "--agent", "math", "--tool-values", "wide", "--in-process", "--out", h.directory.path],
+             "made-up tool values apply to the tools agent's tasks only, not math's"),
+            (["train", "sft", "--agent", "math", "--tool-values", "wide", "--steps", "1", "--out", h.directory.path],
+             "--tool-values: tool distractors and tool values apply to the tools generator only, not math"),
+            (["eval", "--agent", "math", "--tool-values", "wide"], "--tool-values goes with --agent tools, not math"),
+            (["eval", "--agent", "tools", "--tool-values", "made-up"], "made-up"),
+        ] {
+            let r = try h.run(args)
+            XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
+            XCTAssertTrue(r.stderr.contains(expected), "\(args): \(r.stderr)")
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let answers = h.directory.appendingPathComponent("answers.jsonl").path
+        let r = try h.run(["eval", "--agent", "tools", "--tool-values", "wide", "--n", "3", "--seed", "3", "--answers", answers, "--json"], in: root, timeout: 180)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(out["tool_values"] as? String, "wide")
+        XCTAssertEqual(out["n"] as? Int, 3)
+        let prompts = try String(contentsOfFile: answers, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(prompts.count, 3)
+        let standard = try ToolTasks().items(split: .heldout, count: 3, seed: 3).map(\.id)
+        let wide = try ToolTasks(values: .wide).items(split: .heldout, count: 3, seed: 3).map(\.id)
+        XCTAssertNotEqual(standard, wide)
+        XCTAssertTrue(prompts.allSatisfy { line in wide.contains { line.contains($0) } }, "eval scored the wide items")
+    }
+}
+
 /// `shoal train lora`: an adapter trained on pairs, in PEFT's layout, with its held-out check.
 final class TrainLoRACommandTests: XCTestCase {
     func testALoRARunWritesAPEFTAdapterThatLearnsItsPairsAndBadInputIsNamed() throws {

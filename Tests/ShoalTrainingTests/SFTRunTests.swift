@@ -58,7 +58,7 @@ final class SFTRunTests: XCTestCase {
         }
     }
 
-    func testToolDistractorsAreUsedForTrainingAndKeptForResumes() throws {
+    func testToolDistractorsAndValuesAreUsedForTrainingAndKeptForResumes() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("sft-distractors-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: root) }
         var tools = AgentRecipe.named(.tools)
@@ -68,13 +68,16 @@ final class SFTRunTests: XCTestCase {
         tools.microBatchSize = 2
         tools.warmupSteps = 1
         tools.toolDistractors = 0...0
+        tools.toolValues = .wide
         var notes: [String] = []
         var first = SFTRun(recipe: tools, outputDirectory: root.path)
         first.steps = 1
         first.evalEvery = 0
         _ = try first.run(note: { notes.append($0) })
         XCTAssertTrue(notes.contains { $0.contains("0-0 distractor schemas per prompt") }, "\(notes)")
+        XCTAssertTrue(notes.contains { $0.contains("half the copied values made up") }, "\(notes)")
         XCTAssertEqual(try TrainingCheckpoint.loadState(from: root.path).toolDistractors, 0...0)
+        XCTAssertEqual(try TrainingCheckpoint.loadState(from: root.path).toolValues, .wide)
 
         // A resume reads the range from the checkpoint, whatever the recipe says.
         var resumed = SFTRun(recipe: AgentRecipe.named(.tools), outputDirectory: root.path)
@@ -83,12 +86,18 @@ final class SFTRunTests: XCTestCase {
         resumed.evalEvery = 0
         notes = []
         _ = try resumed.run(note: { notes.append($0) })
-        XCTAssertTrue(notes.contains { $0.contains("0-0 distractor schemas per prompt") }, "\(notes)")
+        XCTAssertTrue(notes.contains { $0.contains("0-0 distractor schemas per prompt") && $0.contains("made up") }, "\(notes)")
         XCTAssertEqual(try TrainingCheckpoint.loadState(from: root.path).toolDistractors, 0...0)
+        XCTAssertEqual(try TrainingCheckpoint.loadState(from: root.path).toolValues, .wide)
 
         var math = recipe()
         math.toolDistractors = 0...1
         XCTAssertThrowsError(try run(math, out: root.appendingPathComponent("math"), steps: 1)) { error in
+            XCTAssertTrue("\(error)".contains("tools generator only"), "\(error)")
+        }
+        math.toolDistractors = nil
+        math.toolValues = .wide
+        XCTAssertThrowsError(try run(math, out: root.appendingPathComponent("math-values"), steps: 1)) { error in
             XCTAssertTrue("\(error)".contains("tools generator only"), "\(error)")
         }
     }

@@ -7,7 +7,8 @@ import XCTest
 /// The generators are checked with the verifiers that will score the specialists: a
 /// reference that a verifier rejects would teach the wrong thing.
 final class TaskGeneratorTests: XCTestCase {
-    let generators: [(String, any TaskGenerator)] = [("math", MathTasks()), ("code", CodeTasks()), ("tools", ToolTasks())]
+    let generators: [(String, any TaskGenerator)] = [("math", MathTasks()), ("code", CodeTasks()), ("tools", ToolTasks()),
+                                                   ("tools-wide", try! ToolTasks(values: .wide))]
 
     func testSameSeedGivesIdenticalItems() throws {
         for (name, generator) in generators {
@@ -90,7 +91,7 @@ final class TaskGeneratorTests: XCTestCase {
     }
 
     func testEveryDifficultyLevelIsPresent() throws {
-        let expected: [String: Set<Int>] = ["math": Set(1...5), "code": Set(1...3), "tools": Set(1...3)]
+        let expected: [String: Set<Int>] = ["math": Set(1...5), "code": Set(1...3), "tools": Set(1...3), "tools-wide": Set(1...3)]
         for (name, generator) in generators {
             for split in Split.allCases {
                 let levels = Set(try generator.items(split: split, count: 300, seed: 9).map(\.difficulty))
@@ -129,8 +130,8 @@ final class TaskGeneratorTests: XCTestCase {
 
     func testEveryToolTargetIsCorrectAndAWrongValueIsNot() throws {
         let verifier = ToolVerifier()
-        for split in Split.allCases {
-            for item in try ToolTasks().items(split: split, count: split == .train ? 1_500 : 300, seed: 4) {
+        for (split, values) in [(Split.train, ToolValues.standard), (.heldout, .standard), (.train, .wide), (.heldout, .wide)] {
+            for item in try ToolTasks(values: values).items(split: split, count: split == .train ? 1_500 : 300, seed: 4) {
                 let functions = try XCTUnwrap(JSONValue.parse(try XCTUnwrap(item.functions)).arrayValue)
                 let expected = try XCTUnwrap(JSONValue.parse(try XCTUnwrap(item.expected)).arrayValue)
                 XCTAssertEqual(functions.count, item.difficulty + 1)
@@ -152,6 +153,33 @@ final class TaskGeneratorTests: XCTestCase {
                 XCTAssertEqual(verifier.verify(task, output: perturbed).status, .wrong, perturbed)
             }
         }
+    }
+
+    /// `wide` makes half the words a call copies up, each written in the request as the call
+    /// has it; `standard` draws exactly the items it drew before `wide` existed.
+    func testWideToolValuesAreMadeUpAndCopiedFromTheRequest() throws {
+        let pools = Set(ToolSchemas.cities.flatMap { [$0.0, "\($0.0), \($0.1)"] } + ToolSchemas.companies.map(\.1))
+        let enums = Set(ToolSchemas.all.flatMap { $0.parameters.compactMap(\.allowed) }.flatMap { $0 })
+        var copied = 0, madeUp = 0
+        for item in try ToolTasks(values: .wide).items(split: .train, count: 2_000, seed: 9) {
+            let request = try XCTUnwrap(item.prompt.components(separatedBy: "\nRequest: ").last)
+            let call = try JSONValue.parse(item.target)
+            let name = try XCTUnwrap(call["name"]?.stringValue)
+            for (key, value) in try XCTUnwrap(call["arguments"]?.objectValue) {
+                guard case .string(let word) = value, !enums.contains(word), key != "date", key != "start_time" else { continue }
+                XCTAssertTrue(request.contains(word), "\(name).\(key) '\(word)' is not in '\(request)'")
+                copied += 1
+                if key == "location" || key == "city" || key == "symbol" { madeUp += pools.contains(word) ? 0 : 1 }
+            }
+        }
+        XCTAssertGreaterThan(copied, 500)
+        XCTAssertGreaterThan(madeUp, 200, "about half the places and tickers are made up")
+        XCTAssertThrowsError(try AgentRecipe.trainingGenerator(family: .math, toolDistractors: nil, toolValues: .wide)) { error in
+            XCTAssertTrue("\(error)".contains("tools generator only, not math"), "\(error)")
+        }
+        // The standard items (what the shipped model was trained and is scored on) did not move.
+        XCTAssertEqual(try ToolTasks(values: .standard).items(split: .heldout, count: 3, seed: 1).map(\.id).first, "tools-e8d590b8ac709d7e")
+        XCTAssertEqual(try ToolTasks(values: .standard).items(split: .train, count: 500, seed: 3), try ToolTasks().items(split: .train, count: 500, seed: 3))
     }
 
     func testLeftOutOptionalArgumentMayAlsoBeGivenAsItsDefault() throws {

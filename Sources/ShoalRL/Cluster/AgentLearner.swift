@@ -47,6 +47,9 @@ public struct AgentLearner {
     /// split where the starting model solves some samples but not all (a group whose samples
     /// all fail, or all succeed, carries no signal).
     public var difficulties: ClosedRange<Int>?
+    /// Tools only: where the train prompts' copied values come from (`ToolValues`); held-out
+    /// tasks are always the standard generator's.
+    public var toolValues = ToolValues.standard
     /// Prefix of the names of published versions; the default has the run's start time in it.
     public var versionPrefix: String
     /// Step-wise RL (`--from-tasks`): multi-step tasks whose verified steps on the agent's
@@ -92,6 +95,9 @@ public struct AgentLearner {
 
     /// Refuses what cannot run, before anything is loaded or started.
     public func validate() throws {
+        if toolValues != .standard, family != TaskFamily.tools.rawValue {
+            throw RolloutError.invalidSetting(name: "tool_values", reason: "made-up tool values apply to the tools agent's tasks only, not \(family)'s")
+        }
         if fromTasks != nil, try ggufFile() != nil {
             throw RolloutError.invalidSetting(name: "from_tasks", reason: "step-wise RL on a .gguf policy is not built (the worker renders task inputs with its chat template, which the learner does not know)")
         }
@@ -133,7 +139,8 @@ public struct AgentLearner {
         let security = try self.security ?? Security.ambient(name: "learner")
         let verifier = try AgentVerifier(agent: family, reward: reward)
         let generator = try TaskGenerators.named(family)
-        let train = try items(generator, .train, trainPool, seed: dataSeed)
+        let trainGenerator = toolValues == .standard ? generator : try ToolTasks(values: toolValues)
+        let train = try items(trainGenerator, .train, trainPool, seed: dataSeed)
         let heldOut = try items(generator, .heldout, max(heldOutItems, passAtKItems), seed: dataSeed &+ 1)
         // Prompts are rendered by `SFTFormat` (ChatML), never with the model's own chat template,
         // so a template of an unknown family is no obstacle.

@@ -21,13 +21,15 @@ public struct TrainerState: Sendable, Equatable, Codable {
     public var promptLossWeight: Double?
     /// Tools only: distractor schemas per training prompt, when not the generator's default.
     public var toolDistractors: ClosedRange<Int>?
+    /// Tools only: where a call's values come from (absent: `standard`).
+    public var toolValues: ToolValues?
     /// Items drawn from the generator's train split (absent in checkpoints written before it
     /// existed; a resume of one then draws `SFTRun.trainItems` or the recipe's count).
     public var trainItems: Int?
 
     public init(step: Int, learningRate: Double, seed: UInt64, dataPosition: Int, schedule: LearningRateSchedule,
                 batchSize: Int, microBatchSize: Int, agent: String? = nil, promptLossWeight: Double? = nil,
-                toolDistractors: ClosedRange<Int>? = nil, trainItems: Int? = nil) {
+                toolDistractors: ClosedRange<Int>? = nil, toolValues: ToolValues? = nil, trainItems: Int? = nil) {
         self.step = step
         self.learningRate = learningRate
         self.seed = seed
@@ -38,13 +40,14 @@ public struct TrainerState: Sendable, Equatable, Codable {
         self.agent = agent
         self.promptLossWeight = promptLossWeight
         self.toolDistractors = toolDistractors
+        self.toolValues = toolValues
         self.trainItems = trainItems
     }
 
     enum CodingKeys: String, CodingKey {
         case step, learningRate = "lr", seed, dataPosition = "data_position", schedule
         case batchSize = "batch_size", microBatchSize = "micro_batch_size", agent, promptLossWeight = "prompt_loss_weight"
-        case toolDistractors = "tool_distractors", trainItems = "train_items"
+        case toolDistractors = "tool_distractors", toolValues = "tool_values", trainItems = "train_items"
     }
 
     public static let fileName = "trainer_state.json"

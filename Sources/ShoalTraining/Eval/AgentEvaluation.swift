@@ -29,15 +29,17 @@ public struct AgentEvaluation: Sendable {
         /// passed (partial credit), otherwise the same as `accuracy`.
         public var meanCorrectness: Double
         public var seconds: Double
+        /// Tools items with made-up values (`wide`); nil for the standard items.
+        public var toolValues: ToolValues?
 
         enum CodingKeys: String, CodingKey {
-            case agent, split, n, correct, accuracy, baseline, model, statuses, seconds
+            case agent, split, n, correct, accuracy, baseline, model, statuses, seconds, toolValues = "tool_values"
             case baselineCorrect = "baseline_correct", baselineAccuracy = "baseline_accuracy", meanCorrectness = "mean_correctness"
         }
 
         public var text: String {
             String(format: "%@ (%@, n=%d): accuracy %.3f (%d correct)  vs baseline \"%@\" %.3f (%d correct)  [%.1f s, model %@]",
-                   agent, split, n, accuracy, correct, baseline, baselineAccuracy, baselineCorrect, seconds, model)
+                   agent, split + (toolValues == .wide ? ", made-up values" : ""), n, accuracy, correct, baseline, baselineAccuracy, baselineCorrect, seconds, model)
         }
     }
 
@@ -55,6 +57,9 @@ public struct AgentEvaluation: Sendable {
     /// Generation batch (prompts decoded together).
     public var batchSize: Int
     public var sandboxLimits: SandboxLimits
+    /// Tools only: `wide` scores requests with made-up values, which only copying gets
+    /// right (the held-out figure everything else reports is `standard`'s).
+    public var toolValues = ToolValues.standard
 
     public init(family: TaskFamily, split: Split = .heldout, count: Int = 200, seed: UInt64 = 1, batchSize: Int = 16,
                 sandboxLimits: SandboxLimits = SandboxLimits(wallSeconds: 5)) {
@@ -68,7 +73,7 @@ public struct AgentEvaluation: Sendable {
 
     /// The items evaluated: the same ones for the same seed and count.
     public func items() throws -> [TaskItem] {
-        try TaskGenerators.named(family.rawValue).items(split: split, count: count, seed: seed)
+        try AgentRecipe.trainingGenerator(family: family, toolDistractors: nil, toolValues: toolValues).items(split: split, count: count, seed: seed)
     }
 
     /// Generates an answer for every item with the model in `modelDirectory` and checks it.
@@ -99,7 +104,8 @@ public struct AgentEvaluation: Sendable {
                             baselineCorrect: baselineCorrect, baselineAccuracy: n > 0 ? Double(baselineCorrect) / Double(n) : 0,
                             model: modelDirectory, statuses: statuses,
                             meanCorrectness: n > 0 ? verdicts.map { $0.components[RewardComponent.correctness] ?? 0 }.reduce(0, +) / Double(n) : 0,
-                            seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                            seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
+                            toolValues: toolValues == .standard ? nil : toolValues)
         return (result, zip(items, zip(outputs, verdicts)).map { Answer(item: $0.0, output: $0.1.0, verdict: $0.1.1) })
     }
 

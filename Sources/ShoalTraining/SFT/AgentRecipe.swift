@@ -22,6 +22,9 @@ public struct AgentRecipe: Sendable, Equatable {
     /// Tools only: distractor schemas per training prompt (nil: the generator's default,
     /// which held-out evaluation always uses).
     public var toolDistractors: ClosedRange<Int>? = nil
+    /// Tools only: where the values a call copies come from (`ToolValues`; held-out
+    /// evaluation always uses `standard`).
+    public var toolValues: ToolValues = .standard
     /// Generation budget when the specialist answers (eval, serving).
     public var maxNewTokens: Int
 
@@ -60,11 +63,13 @@ public struct AgentRecipe: Sendable, Equatable {
         }
     }
 
-    /// The generator training items come from: the family's, with `toolDistractors` applied.
-    public static func trainingGenerator(family: TaskFamily, toolDistractors: ClosedRange<Int>?) throws(TaskGeneratorError) -> any TaskGenerator {
-        guard let toolDistractors else { return try TaskGenerators.named(family.rawValue) }
-        guard family == .tools else { throw .distractorsWithoutTools(family: family) }
-        return try ToolTasks(distractors: toolDistractors)
+    /// The generator training items come from: the family's, with `toolDistractors` and
+    /// `toolValues` applied.
+    public static func trainingGenerator(family: TaskFamily, toolDistractors: ClosedRange<Int>?,
+                                         toolValues: ToolValues = .standard) throws(TaskGeneratorError) -> any TaskGenerator {
+        guard toolDistractors != nil || toolValues != .standard else { return try TaskGenerators.named(family.rawValue) }
+        guard family == .tools else { throw .toolOptionWithoutTools(family: family) }
+        return try ToolTasks(distractors: toolDistractors ?? ToolTasks.defaultDistractors, values: toolValues)
     }
 
     /// Looks a recipe up by the agent name the CLI takes.

@@ -108,11 +108,13 @@ public struct SFTRun {
                                                                 warmupSteps: min(recipe.warmupSteps, total / 10 + 1), totalSteps: total),
                                  batchSize: recipe.batchSize, microBatchSize: recipe.microBatchSize, agent: recipe.family.rawValue,
                                  promptLossWeight: recipe.promptLossWeight, toolDistractors: recipe.toolDistractors,
+                                 toolValues: recipe.toolValues == .standard ? nil : recipe.toolValues,
                                  trainItems: trainItems ?? recipe.trainItems)
         }
         let target = steps ?? state.schedule.totalSteps
         if state.step >= target { note("already at step \(state.step) of \(target): nothing to train") }
-        let generator = try AgentRecipe.trainingGenerator(family: recipe.family, toolDistractors: state.toolDistractors)
+        let generator = try AgentRecipe.trainingGenerator(family: recipe.family, toolDistractors: state.toolDistractors,
+                                                          toolValues: state.toolValues ?? .standard)
         let context = model.config.maxPositionEmbeddings
         var data = SFTExamples(items: try generator.items(split: .train, count: state.trainItems ?? recipe.trainItems, seed: state.seed),
                                tokenizer: tokenizer, maxTokens: context, seed: state.seed)
@@ -124,7 +126,8 @@ public struct SFTRun {
         note("\(recipe.family.rawValue): \(parameterCount) parameters, \(data.examples.count) training examples"
              + " (\(data.skippedTooLong) longer than \(context) tokens left out), batch \(state.batchSize), \(target) steps"
              + (data.promptWeight > 0 ? ", prompt tokens at loss weight \(data.promptWeight)" : "")
-             + (state.toolDistractors.map { ", \($0.lowerBound)-\($0.upperBound) distractor schemas per prompt" } ?? ""))
+             + (state.toolDistractors.map { ", \($0.lowerBound)-\($0.upperBound) distractor schemas per prompt" } ?? "")
+             + (state.toolValues.map { $0 == .wide ? ", half the copied values made up (--tool-values wide)" : "" } ?? ""))
 
         let trainer = try SFTTrainer(model: model, optimizer: optimizer, data: data, state: state)
         let log = try TrainingLog(path: TrainingCheckpoint.path(outputDirectory, Self.logFileName))

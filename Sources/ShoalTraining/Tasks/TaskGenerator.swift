@@ -30,7 +30,8 @@ public enum TaskGeneratorError: Error, CustomStringConvertible, Equatable {
     case unknownGenerator(name: String, known: [String])
     case exhausted(family: TaskFamily, split: Split, wanted: Int, found: Int, draws: Int)
     case badDistractors(ClosedRange<Int>, max: Int)
-    case distractorsWithoutTools(family: TaskFamily)
+    /// Tool distractors or tool values given for another family.
+    case toolOptionWithoutTools(family: TaskFamily)
     /// retrieval-calculator: fewer usable numeric facts on the split than asked for.
     case tooFewFacts(split: Split, wanted: Int, found: Int, corpus: Int)
 
@@ -44,8 +45,8 @@ public enum TaskGeneratorError: Error, CustomStringConvertible, Equatable {
             return "tool distractors \(range.lowerBound)-\(range.upperBound) out of range: a prompt can show 0 to \(max) schemas beside the right one"
         case .tooFewFacts(let split, let wanted, let found, let corpus):
             return "the corpus's \(corpus) numeric facts give \(found) usable \(split.rawValue) tasks (values from 0.01 to 1e12), not the \(wanted) asked for"
-        case .distractorsWithoutTools(let family):
-            return "tool distractors apply to the tools generator only, not \(family.rawValue)"
+        case .toolOptionWithoutTools(let family):
+            return "tool distractors and tool values apply to the tools generator only, not \(family.rawValue)"
         }
     }
 }

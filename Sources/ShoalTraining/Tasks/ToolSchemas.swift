@@ -29,7 +29,7 @@ struct ToolSpec: Sendable {
     var name: String
     var description: String
     var parameters: [ToolParameter]
-    var request: @Sendable (inout SplitMix64) -> ToolRequest
+    var request: @Sendable (inout SplitMix64, ToolValues) -> ToolRequest
 
     /// The BFCL function document.
     var schema: JSONText {
@@ -77,8 +77,8 @@ enum ToolSchemas {
     ]
 
     /// A city as the request names it, and the other spelling a call may use.
-    static func place(_ rng: inout SplitMix64) -> (said: String, other: String) {
-        let (city, country) = rng.pick(cities)
+    static func place(_ rng: inout SplitMix64, _ values: ToolValues) -> (said: String, other: String) {
+        let (city, country) = values.madeUp(&rng) ? (MadeUpValues.name(&rng), MadeUpValues.name(&rng)) : rng.pick(cities)
         return rng.chance(50) ? ("\(city), \(country)", city) : (city, "\(city), \(country)")
     }
 
@@ -95,8 +95,8 @@ enum ToolSchemas {
             ToolParameter(name: "unit", type: "string", description: "Temperature unit. Default is 'fahrenheit'.",
                           allowed: ["celsius", "fahrenheit"], required: false, defaultValue: .string("fahrenheit")),
         ],
-        request: { rng in
-            let place = place(&rng)
+        request: { rng, values in
+            let place = place(&rng, values)
             let unit = rng.pick([nil, "celsius", "fahrenheit"])
             let text = rng.pick(["What's the weather like in \(place.said) right now?", "How is the weather in \(place.said) today?",
                                  "Give me the current weather for \(place.said).", "Is it warm in \(place.said) at the moment?"])
@@ -118,7 +118,7 @@ enum ToolSchemas {
             ToolParameter(name: "from_currency", type: "string", description: "ISO code of the currency to convert from.", allowed: currencies.map(\.0)),
             ToolParameter(name: "to_currency", type: "string", description: "ISO code of the currency to convert to.", allowed: currencies.map(\.0)),
         ],
-        request: { rng in
+        request: { rng, _ in
             let (said, value) = amount(&rng, upTo: 5000)
             let pair = rng.shuffled(currencies).prefix(2)
             let (from, to) = (pair[pair.startIndex], pair[pair.startIndex + 1])
@@ -138,12 +138,12 @@ enum ToolSchemas {
             ToolParameter(name: "duration_minutes", type: "integer", description: "Length in minutes. Default is 60.",
                           required: false, defaultValue: .int(60)),
         ],
-        request: { rng in
-            let title = rng.pick(["Team standup", "Dentist appointment", "Lunch with Maya", "Project review", "Yoga class",
+        request: { rng, values in
+            let title = values.madeUp(&rng) ? MadeUpValues.title(&rng) : rng.pick(["Team standup", "Dentist appointment", "Lunch with Maya", "Project review", "Yoga class",
                                   "Budget meeting", "Call with the bank", "Book club", "Parent-teacher meeting", "Flight to Lisbon"])
             let (year, month, day) = (rng.int(in: 2026...2027), rng.int(in: 1...12), rng.int(in: 1...28))
             let (hour, minute) = (rng.int(in: 7...20), rng.pick([0, 15, 30, 45]))
-            let duration: Int? = rng.chance(50) ? rng.pick([15, 30, 45, 90, 120]) : nil
+            let duration: Int? = rng.chance(50) ? (values.madeUp(&rng) ? 5 * rng.int(in: 1...48) : rng.pick([15, 30, 45, 90, 120])) : nil
             let clock = "\((hour + 11) % 12 + 1):\(minute < 10 ? "0" : "")\(minute) \(hour < 12 ? "AM" : "PM")"
             let when = "\(months[month - 1]) \(day), \(year) at \(clock)"
             let text = rng.pick(["Add '\(title)' to my calendar on \(when)", "Schedule '\(title)' for \(when)",
@@ -168,7 +168,7 @@ enum ToolSchemas {
             ToolParameter(name: "from_unit", type: "string", description: "The unit of the value.", allowed: unitGroups.flatMap { $0 }),
             ToolParameter(name: "to_unit", type: "string", description: "The unit to convert to.", allowed: unitGroups.flatMap { $0 }),
         ],
-        request: { rng in
+        request: { rng, _ in
             let pair = rng.shuffled(rng.pick(unitGroups)).prefix(2)
             let (from, to) = (pair[pair.startIndex], pair[pair.startIndex + 1])
             let (said, value) = amount(&rng, upTo: 1000)
@@ -179,8 +179,8 @@ enum ToolSchemas {
     static let timezone = ToolSpec(
         name: "get_timezone", description: "Look up the IANA time zone of a city.",
         parameters: [ToolParameter(name: "city", type: "string", description: "The city, e.g. 'Tokyo' or 'Tokyo, Japan'.")],
-        request: { rng in
-            let place = place(&rng)
+        request: { rng, values in
+            let place = place(&rng, values)
             let text = rng.pick(["What time zone is \(place.said) in?", "Which time zone does \(place.said) use?",
                                  "Look up the time zone for \(place.said)."])
             return ToolRequest(text: text, arguments: [("city", .string(place.said))], alternatives: ["city": [.string(place.other)]])
@@ -199,8 +199,8 @@ enum ToolSchemas {
             ToolParameter(name: "exchange", type: "string", description: "The exchange. Default is 'NASDAQ'.",
                           allowed: ["NASDAQ", "NYSE", "LSE"], required: false, defaultValue: .string("NASDAQ")),
         ],
-        request: { rng in
-            let (company, symbol, exchange) = rng.pick(companies)
+        request: { rng, values in
+            let (company, symbol, exchange) = values.madeUp(&rng) ? MadeUpValues.company(&rng) : rng.pick(companies)
             let named = rng.chance(50)
             let text = rng.pick(["What's the current stock price of \(company) (\(symbol))", "How much is \(symbol) trading at",
                                  "Get me the latest share price for \(company), ticker \(symbol),"]) + (named ? " on the \(exchange)?" : "?")
@@ -216,8 +216,8 @@ enum ToolSchemas {
             ToolParameter(name: "target_language", type: "string", description: "The language to translate into.",
                           allowed: ["French", "Spanish", "German", "Italian", "Japanese", "Portuguese"]),
         ],
-        request: { rng in
-            let phrase = rng.pick(["good morning", "where is the train station", "thank you very much", "I would like a coffee",
+        request: { rng, values in
+            let phrase = values.madeUp(&rng) ? MadeUpValues.phrase(&rng) : rng.pick(["good morning", "where is the train station", "thank you very much", "I would like a coffee",
                                    "see you tomorrow", "how much does this cost", "the meeting is at noon", "happy birthday",
                                    "my name is Sam", "the museum opens at nine"])
             let language = rng.pick(["French", "Spanish", "German", "Italian", "Japanese", "Portuguese"])

@@ -11,23 +11,29 @@ public struct ToolTasks: DrawingTaskGenerator {
     /// make shorter prompts in which the request weighs more: a curriculum for training.
     /// Held-out evaluation uses the default.
     public let distractors: ClosedRange<Int>
+    /// Where the values a call copies come from; held-out evaluation uses `standard`.
+    public let values: ToolValues
 
     public static let defaultDistractors = 1...3
     /// The most distractors a prompt can show: every other tool in the registry.
     public static var maxDistractors: Int { ToolSchemas.all.count - 1 }
 
-    public init(distractors: ClosedRange<Int> = ToolTasks.defaultDistractors) throws(TaskGeneratorError) {
+    public init(distractors: ClosedRange<Int> = ToolTasks.defaultDistractors, values: ToolValues = .standard) throws(TaskGeneratorError) {
         guard distractors.lowerBound >= 0, distractors.upperBound <= Self.maxDistractors else {
             throw .badDistractors(distractors, max: Self.maxDistractors)
         }
         self.distractors = distractors
+        self.values = values
     }
 
-    public init() { distractors = Self.defaultDistractors }
+    public init() {
+        distractors = Self.defaultDistractors
+        values = .standard
+    }
 
     func draw(using rng: inout SplitMix64) -> TaskDraft {
         let tool = rng.pick(ToolSchemas.all)
-        let request = tool.request(&rng)
+        let request = tool.request(&rng, values)
         // The request alone names the task, so its split does not depend on the distractors.
         return TaskDraft(canonical: request.text) { rng in
             let distractors = rng.int(in: self.distractors)
