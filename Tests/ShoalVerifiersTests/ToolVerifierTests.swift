@@ -124,14 +124,19 @@ final class ToolVerifierTests: XCTestCase {
     }
 
     /// The dense component: one part for the name and one per expected argument (an omitted
-    /// optional counts as right, an unexpected argument is one more part that is never right),
-    /// divided by the larger call count.
+    /// optional counts as right, an unexpected argument is one more part that is never right;
+    /// a wrong string earns the share of it that is right from its start), divided by the
+    /// larger call count.
     func testDensePartialCreditCountsTheNameAndEachArgument() {
         let weatherOnly = ToolTask(functions: [Self.weather, Self.time], expected: [Self.expected[0]])
         let cases: [(String, Double, String)] = [
             (#"{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}"#, 1, "right: optional unit and threshold left out"),
             (#"{"name": "get_weather", "arguments": {"city": "Lyon", "days": 3}}"#, 4.0 / 5, "wrong city"),
             (#"{"name": "get_weather", "arguments": {"city": "Lyon", "days": 4}}"#, 3.0 / 5, "wrong city and days"),
+            (#"{"name": "get_weather", "arguments": {"city": "Pari", "days": 3}}"#, (4 + 4.0 / 5) / 5, "a wrong city earns the share it got right from its start"),
+            (#"{"name": "get_weather", "arguments": {"city": "Parisienne", "days": 3}}"#, (4 + 5.0 / 10) / 5, "over the longer of the two"),
+            (#"{"name": "get_weather", "arguments": {"city": "paris, fr", "days": 3}}"#, (4 + 9.0 / 13) / 5, "the closest spelling, case aside"),
+            (#"{"name": "get_weather", "arguments": {"city": "", "days": 3}}"#, 4.0 / 5, "an empty city earns nothing"),
             (#"{"name": "get_weather", "arguments": {"days": 3}}"#, 4.0 / 5, "required city missing"),
             (#"{"name": "get_weather", "arguments": {"city": "Paris", "days": 3, "unit": "kelvin"}}"#, 4.0 / 5, "wrong optional value"),
             (#"{"name": "get_weather", "arguments": {"city": "Paris", "days": 3, "wind": 1}}"#, 5.0 / 6, "unexpected argument"),

@@ -118,7 +118,10 @@ public enum BFCLMatcher {
     /// does not list is one more part, never right). Each expected call is paired with the
     /// output call of the same name that scores best; the sum over expected calls is divided
     /// by the larger of the two call counts, so a missing or extra call costs its share.
-    /// 1 exactly when every part is right; an output whose names are all wrong scores 0.
+    /// A wrong string argument earns the share of it that is right from its start
+    /// (`prefixShare`: "Santa" for "Santiago" 3/8), so that copying a word from the request
+    /// further earns more. 1 exactly when every part is right; an output whose names are all
+    /// wrong scores 0.
     public static func partialCredit(calls: [ToolCall], expected: [JSONValue], functions: [JSONValue]) -> Double {
         let count = max(calls.count, expected.count)
         guard count > 0 else { return 0 }
@@ -132,20 +135,22 @@ public enum BFCLMatcher {
             let properties = description["parameters"]?["properties"]?.objectValue ?? [:]
             var best: (index: Int, share: Double)?
             for (j, call) in calls.enumerated() where !used.contains(j) && call.name == name {
-                var right = 1, parts = 1
+                var right = 1.0, parts = 1
                 for (param, acceptableValue) in answer {
                     parts += 1
                     if let value = call.arguments[param] {
                         if let details = properties[param],
                            checkArgument(param: param, value: value, details: details, acceptableValue: acceptableValue).valid {
                             right += 1
+                        } else {
+                            right += prefixShare(value, acceptable: acceptableValue)
                         }
                     } else if acceptableValue.arrayValue?.contains(.string("")) == true {
                         right += 1
                     }
                 }
                 parts += call.arguments.keys.filter { answer[$0] == nil }.count
-                let share = Double(right) / Double(parts)
+                let share = right / Double(parts)
                 if share > (best?.share ?? -1) { best = (j, share) }
             }
             if let best {
@@ -154,6 +159,19 @@ public enum BFCLMatcher {
             }
         }
         return total / Double(count)
+    }
+
+    /// For a string that is not an acceptable value: the longest run of leading characters it
+    /// shares with one (case aside), over the longer of the two lengths; 0 for anything else.
+    static func prefixShare(_ value: JSONValue, acceptable: JSONValue) -> Double {
+        guard let said = value.stringValue?.lowercased(), !said.isEmpty else { return 0 }
+        var best = 0.0
+        for case .string(let option) in acceptable.arrayValue ?? [] where !option.isEmpty {
+            let wanted = option.lowercased()
+            let common = zip(said, wanted).prefix { $0 == $1 }.count
+            best = max(best, Double(common) / Double(max(said.count, wanted.count)))
+        }
+        return min(best, 0.99)
     }
 
     // MARK: type_checker
