@@ -38,7 +38,7 @@ enum MadeUpValues {
         return syllables.prefix(1).uppercased() + syllables.dropFirst()
     }
 
-    /// Two to five common words, e.g. "the red door opens at nine".
+    /// Two to five common words, e.g. "the red door opens".
     static func phrase(_ rng: inout SplitMix64) -> String {
         (0..<rng.int(in: 2...5)).map { _ in rng.pick(words) }.joined(separator: " ")
     }
