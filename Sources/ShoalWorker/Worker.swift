@@ -131,8 +131,16 @@ public final class Worker: @unchecked Sendable {
             for i in sessions.indices { try perform(sessions[i].tick(now: now), session: i) }
         }
         for c in connections { try? c.socket?.send(WorkerSession.disconnect, dontWait: true) }
-        // Give libzmq a moment to flush DISCONNECT before the sockets close with linger 0.
-        for c in connections { try? c.socket?.setLinger(500); c.socket?.close() }
+        // The last replies and DISCONNECT are only queued: libzmq's I/O thread sends them. Close
+        // every socket (linger 500 ms bounds how long sending may take) and terminate the context,
+        // which waits for them; a process that exits first drops them (seen on a loaded machine:
+        // the coordinator missed the worker's heartbeats and requeued requests it had answered).
+        for c in connections {
+            try? c.socket?.setLinger(500)
+            c.socket?.close()
+            c.handshakes?.close()
+        }
+        context.terminate()
         logger.info("worker \(options.workerId) stopped")
     }
 

@@ -13,9 +13,21 @@ public final class Context: @unchecked Sendable {
     /// Makes blocking calls on this context's sockets fail with ETERM, so loops on other threads end.
     public func shutdown() { zmq_ctx_shutdown(handle) }
 
+    private var terminated = false
+
+    /// Waits until the messages queued on this context's closed sockets are sent (each socket's
+    /// linger bounds the wait), then releases the context. Every socket of the context must be
+    /// closed first, or this waits forever. A process that exits without it drops what libzmq
+    /// had not sent yet. Called from one thread; deinit calls it too.
+    public func terminate() {
+        guard !terminated else { return }
+        terminated = true
+        while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
+    }
+
     deinit {
         // Sockets keep their context alive (they hold a reference), so every socket is closed here.
-        while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
+        terminate()
     }
 
     public func socket(_ type: SocketType) throws -> Socket {

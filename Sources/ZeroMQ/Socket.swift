@@ -224,6 +224,12 @@ public final class HandshakeMonitor {
 
     init(socket: Socket) { self.socket = socket }
 
+    /// Closes the monitor's end (nothing it holds needs sending).
+    public func close() {
+        try? socket.setLinger(0)
+        socket.close()
+    }
+
     /// The latest handshake failure, in words, or nil when the latest handshake succeeded (or none
     /// was reported yet). Reads what is waiting; never blocks.
     public func failure() -> String? {
