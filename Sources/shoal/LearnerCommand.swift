@@ -31,7 +31,7 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "Held-out tasks for pass@k.") var passkItems = 16
     @Option(help: "Samples per task for pass@k (k = 1, 2, 4 … up to this, at most 32).") var passkSamples = 32
     @Option(help: "Only tasks of these difficulty levels, e.g. 1 or 1-2 (math has 1–5): pick the split where the starting model solves some samples but not all.") var difficulty: String?
-    @Option(help: "Tools only: where the train prompts' copied words come from: standard (the fixed pools of the held-out tasks) or wide (half made up, so a call is right only by copying its request). Held-out tasks are always standard. Default: standard.") var toolValues: ToolValues?
+    @Option(help: "Tools only: where the train prompts' copied words come from: standard (the fixed pools of the held-out tasks) or wide (half made up, so a call is right only by copying its request). Held-out tasks are always standard.") var toolValues: ToolValues = .standard
     @Option(help: "Seed of the rollout sampling and the task draws.") var seed: UInt64 = 1
     @Option(help: "Compute threads of the learner's matrix products.") var threads = 2
     @Option(help: "Sequences per forward/backward pass of an update (bounds the learner's memory; default: the whole batch).") var microBatch: Int?
@@ -107,7 +107,7 @@ struct GRPORunOptions: ParsableArguments {
         run.passAtKItems = passkItems
         run.passAtKSamples = passkSamples
         run.dataSeed = seed
-        if let toolValues { run.toolValues = toolValues }
+        run.toolValues = toolValues
         if let difficulty {
             let bounds = difficulty.split(separator: "-").map { Int($0) }
             guard let low = bounds.first ?? nil, let high = bounds.last ?? nil, bounds.count <= 2, low >= 1, low <= high else {

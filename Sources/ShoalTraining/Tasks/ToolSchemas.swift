@@ -129,6 +129,9 @@ enum ToolSchemas {
 
     static let months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
 
+    static let titles = ["Team standup", "Dentist appointment", "Lunch with Maya", "Project review", "Yoga class",
+                         "Budget meeting", "Call with the bank", "Book club", "Parent-teacher meeting", "Flight to Lisbon"]
+
     static let calendar = ToolSpec(
         name: "create_calendar_event", description: "Create an event in the user's calendar.",
         parameters: [
@@ -139,8 +142,7 @@ enum ToolSchemas {
                           required: false, defaultValue: .int(60)),
         ],
         request: { rng, values in
-            let title = values.madeUp(&rng) ? MadeUpValues.title(&rng) : rng.pick(["Team standup", "Dentist appointment", "Lunch with Maya", "Project review", "Yoga class",
-                                  "Budget meeting", "Call with the bank", "Book club", "Parent-teacher meeting", "Flight to Lisbon"])
+            let title = values.madeUp(&rng) ? MadeUpValues.title(&rng) : rng.pick(titles)
             let (year, month, day) = (rng.int(in: 2026...2027), rng.int(in: 1...12), rng.int(in: 1...28))
             let (hour, minute) = (rng.int(in: 7...20), rng.pick([0, 15, 30, 45]))
             let duration: Int? = rng.chance(50) ? (values.madeUp(&rng) ? 5 * rng.int(in: 1...48) : rng.pick([15, 30, 45, 90, 120])) : nil
@@ -209,6 +211,10 @@ enum ToolSchemas {
             return ToolRequest(text: text, arguments: args)
         })
 
+    static let phrases = ["good morning", "where is the train station", "thank you very much", "I would like a coffee",
+                          "see you tomorrow", "how much does this cost", "the meeting is at noon", "happy birthday",
+                          "my name is Sam", "the museum opens at nine"]
+
     static let translate = ToolSpec(
         name: "translate_text", description: "Translate text into another language.",
         parameters: [
@@ -217,9 +223,7 @@ enum ToolSchemas {
                           allowed: ["French", "Spanish", "German", "Italian", "Japanese", "Portuguese"]),
         ],
         request: { rng, values in
-            let phrase = values.madeUp(&rng) ? MadeUpValues.phrase(&rng) : rng.pick(["good morning", "where is the train station", "thank you very much", "I would like a coffee",
-                                   "see you tomorrow", "how much does this cost", "the meeting is at noon", "happy birthday",
-                                   "my name is Sam", "the museum opens at nine"])
+            let phrase = values.madeUp(&rng) ? MadeUpValues.phrase(&rng) : rng.pick(phrases)
             let language = rng.pick(["French", "Spanish", "German", "Italian", "Japanese", "Portuguese"])
             let text = rng.pick(["Translate '\(phrase)' into \(language).", "How do you say '\(phrase)' in \(language)?",
                                  "Please translate '\(phrase)' to \(language)."])

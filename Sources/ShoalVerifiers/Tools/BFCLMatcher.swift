@@ -119,7 +119,7 @@ public enum BFCLMatcher {
     /// output call of the same name that scores best; the sum over expected calls is divided
     /// by the larger of the two call counts, so a missing or extra call costs its share.
     /// A wrong string argument earns the share of it that is right from its start
-    /// (`prefixShare`: "Santa" for "Santiago" 3/8), so that copying a word from the request
+    /// (`prefixShare`: "Santa" for "Santiago" 4/8), so that copying a word from the request
     /// further earns more. 1 exactly when every part is right; an output whose names are all
     /// wrong scores 0.
     public static func partialCredit(calls: [ToolCall], expected: [JSONValue], functions: [JSONValue]) -> Double {
