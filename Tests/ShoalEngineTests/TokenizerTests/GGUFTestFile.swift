@@ -58,10 +58,12 @@ struct GGUFTestFile {
         return copy
     }
 
-    /// Writes the file under a fresh temporary directory and opens it.
+    /// Writes the file under a fresh temporary directory, opens it and removes the directory
+    /// (the open file is mapped, so it stays readable).
     func open(named name: String = "tokenizer.gguf") throws -> GGUFFile {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-gguf-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent(name)
         try bytes().write(to: url)
         return try GGUFFile(path: url.path)
