@@ -34,7 +34,7 @@ struct GRPORunOptions: ParsableArguments {
     @Option(help: "Tools only: where the train prompts' copied words come from: standard (the fixed pools of the held-out tasks) or wide (half made up, so a call is right only by copying its request). Held-out tasks are always standard.") var toolValues: ToolValues = .standard
     @Option(help: "Seed of the rollout sampling and the task draws.") var seed: UInt64 = 1
     @Option(help: "Compute threads of the learner's matrix products.") var threads = 2
-    @Option(help: "Sequences per forward/backward pass of an update (bounds the learner's memory; default: the whole batch).") var microBatch: Int?
+    @Option(help: "Sequences per forward/backward pass of an update: it bounds the learner's memory, not the gradient.") var microBatch = GRPOSettings.defaultMicroBatch
     @Flag(help: "Step-wise RL: re-run journaled multi-step tasks with a verified step on the agent's skill (G runs per task) and train on those steps.") var fromTasks = false
     @Option(help: "Step-wise RL from generated multi-step tasks of this kind (\(MultiStepTasks.Kind.allCases.map(\.rawValue).joined(separator: ", "))): the train split's are the prompts, and --eval-tasks of the held-out split measure task success before and after. Implies --from-tasks.") var taskKind: String?
     @Option(help: "With --from-tasks: the task specs to re-run, as JSON lines (e.g. from `shoal tasks generate`), instead of the journal's.") var tasksFile: String?

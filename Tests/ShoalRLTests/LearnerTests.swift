@@ -74,6 +74,8 @@ final class LearnerTests: XCTestCase {
         XCTAssertEqual(settings.objective, GRPOObjective(clip: 0.2, clipHigh: 0.28, klCoefficient: 0.04, normalization: .sequenceMean))
         XCTAssertEqual(settings.staleness, StalenessPolicy(maxStaleness: 1, mode: .importanceWeight))
         XCTAssertEqual(settings.temperature, 1)
+        XCTAssertEqual(settings.microBatch, 8, "the learner's memory is bounded unless a file says otherwise")
+        XCTAssertEqual(try JSONDecoder().decode(GRPOSettings.self, from: Data(#"{"micro_batch": 3}"#.utf8)).microBatch, 3)
         try settings.validate()
 
         var bad = GRPOSettings()

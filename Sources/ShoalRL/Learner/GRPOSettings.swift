@@ -19,7 +19,7 @@
 ///   max_grad_norm: 1.0
 ///   weight_decay: 0.0
 ///   iterations_per_batch: 1   # μ: optimiser steps per batch (> 1 goes off-policy; the clip matters then)
-///   micro_batch: 16           # sequences per forward/backward (memory); omit for the whole batch
+///   micro_batch: 8            # sequences per forward/backward (the learner's memory; the gradient is the same)
 ///   publish_every: 1          # K: register a new version every K steps
 ///   dynamic_sampling: false   # DAPO: drop groups whose samples all pass or all fail, draw replacements
 ///   sampling_rounds: 3        # at most this many draws per step to fill the step's prompts
@@ -44,7 +44,12 @@ public struct GRPOSettings: Sendable, Equatable, Codable {
     public var maxGradNorm = 1.0
     public var weightDecay = 0.0
     public var iterationsPerBatch = 1
-    public var microBatch: Int?
+    /// Sequences per forward/backward pass; nil: the whole batch at once. Attention scores
+    /// grow with the square of the length, so a whole batch of tools prompts (32 sequences of
+    /// ~700 bytes) kept a learner of a 0.8M-parameter model at 4–10 GB; 8 keeps it near 1.5 GB,
+    /// as fast. The accumulated gradient does not depend on it.
+    public var microBatch: Int? = GRPOSettings.defaultMicroBatch
+    public static let defaultMicroBatch = 8
     public var publishEvery = 1
     public var dynamicSampling = false
     public var samplingRounds = 3
@@ -145,7 +150,7 @@ public struct GRPOSettings: Sendable, Equatable, Codable {
         try read(.maxGradNorm, &maxGradNorm)
         try read(.weightDecay, &weightDecay)
         try read(.iterationsPerBatch, &iterationsPerBatch)
-        microBatch = try c.decodeIfPresent(Int.self, forKey: .microBatch)
+        if let decoded = try c.decodeIfPresent(Int.self, forKey: .microBatch) { microBatch = decoded }
         try read(.publishEvery, &publishEvery)
         try read(.dynamicSampling, &dynamicSampling)
         try read(.samplingRounds, &samplingRounds)
