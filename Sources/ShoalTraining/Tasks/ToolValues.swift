@@ -3,12 +3,12 @@ import ShoalEngine
 /// Where the tools generator draws the words a call copies from its request: cities,
 /// phrases to translate, companies and tickers, event titles and durations.
 ///
-/// `standard` draws from the small fixed pools that held-out evaluation always uses. A model
-/// trained only on them memorises requests rather than copying from them: the pools hold 20
-/// cities, 10 phrases and 10 companies, so the train split holds every such request many
-/// times, and held-out requests (new combinations of the same words) get a word of some
-/// other memorised request. `wide` makes half of those values up (`MadeUpValues`), so
-/// that a call is right only by copying the request: a training option, for SFT and GRPO.
+/// `standard` draws from the small fixed pools that held-out evaluation always uses (20
+/// cities, 10 phrases, 10 companies). The shipped tools model, trained only on them, does not
+/// read those words from the request: it writes some pool word picked by other features of
+/// the prompt, on train and held-out requests alike. `wide` makes half of those values up
+/// (`MadeUpValues`), so that a call is right only by copying the request: a training
+/// option, for SFT and GRPO.
 public enum ToolValues: String, Sendable, Equatable, Codable, CaseIterable {
     case standard, wide
 
