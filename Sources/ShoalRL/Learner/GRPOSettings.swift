@@ -46,7 +46,7 @@ public struct GRPOSettings: Sendable, Equatable, Codable {
     public var iterationsPerBatch = 1
     /// Sequences per forward/backward pass; nil: the whole batch at once. Attention scores
     /// grow with the square of the length, so a whole batch of tools prompts (32 sequences of
-    /// ~700 bytes) kept a learner of a 0.8M-parameter model at 4–10 GB; 8 keeps it near 1.5 GB,
+    /// ~700 bytes) took a learner of a 0.8M-parameter model to 4–10 GB; 8 keeps it under 2 GB,
     /// as fast. The accumulated gradient does not depend on it.
     public var microBatch: Int? = GRPOSettings.defaultMicroBatch
     public static let defaultMicroBatch = 8
